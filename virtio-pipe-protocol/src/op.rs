@@ -1,0 +1,86 @@
+//! Request op codes. Spec: *Device Operation*.
+
+/// `VIRTIO_PIPE_OP_*`: the operation a request asks for.
+#[doc(alias = "virtio_pipe_op")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Op {
+    /// Create a pipe; returns the read and write fds.
+    Pipe = 1,
+    /// Read from an fd into the writable payload.
+    Read = 2,
+    /// Write the readable payload to an fd.
+    Write = 3,
+    /// Close an fd.
+    Close = 4,
+    /// Duplicate an fd onto the lowest free number.
+    Dup = 5,
+    /// Duplicate an fd onto a given number.
+    Dup2 = 6,
+    /// Set an fd's status flags (`O_NONBLOCK`).
+    SetFlags = 7,
+    /// Get an fd's status flags.
+    GetFlags = 8,
+    /// Fetch how this process started: fresh (run `main`) or forked (resume).
+    Start = 9,
+    /// Fetch argv and env.
+    GetArgs = 10,
+    /// Spawn a named image with argv, env and file actions.
+    Spawn = 11,
+    /// Clone the calling process.
+    Fork = 12,
+    /// Wait for a child.
+    Wait = 13,
+    /// Exit with a status.
+    Exit = 14,
+    /// Send a signal to a process.
+    Kill = 15,
+    /// Get the pid and the parent's pid.
+    GetPid = 16,
+}
+
+impl Op {
+    /// Every op, in code order.
+    pub const ALL: [Op; 16] = [
+        Op::Pipe,
+        Op::Read,
+        Op::Write,
+        Op::Close,
+        Op::Dup,
+        Op::Dup2,
+        Op::SetFlags,
+        Op::GetFlags,
+        Op::Start,
+        Op::GetArgs,
+        Op::Spawn,
+        Op::Fork,
+        Op::Wait,
+        Op::Exit,
+        Op::Kill,
+        Op::GetPid,
+    ];
+
+    /// Parses a wire op code.
+    pub fn from_code(code: u32) -> Option<Self> {
+        Self::ALL.iter().copied().find(|op| *op as u32 == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_op_round_trips_through_its_code() {
+        for op in Op::ALL {
+            assert_eq!(Op::from_code(op as u32), Some(op));
+        }
+    }
+
+    #[test]
+    fn zero_and_unknown_op_codes_are_rejected() {
+        assert_eq!(Op::from_code(0), None);
+        assert_eq!(Op::from_code(17), None);
+        assert_eq!(Op::from_code(u32::MAX), None);
+    }
+}

@@ -1,0 +1,420 @@
+//! Typed requests: a [`ReqHeader`] plus the sizes of a chain's payloads,
+//! checked and turned into a [`Request`]. Spec: *Device Operation*.
+
+use crate::errno::Errno;
+use crate::op::Op;
+use crate::wire::ReqHeader;
+use crate::{EXIT_F_SIGNALED, O_NONBLOCK, REQ_F_NONBLOCK, WAIT_F_NOHANG};
+
+/// How a process started, as `START` reports it in `ret0`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u64)]
+pub enum StartKind {
+    /// Booted from its image: run `main` with the args of `GET_ARGS`.
+    Fresh = 0,
+    /// Cloned by `FORK`: resume the record at `ret1`.
+    Forked = 1,
+}
+
+/// A request that names something the device does not understand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    /// The op code is not one of `VIRTIO_PIPE_OP_*`.
+    UnknownOp(u32),
+    /// A flag bit is set that the op does not define: (op, flags).
+    UnknownFlags(Op, u32),
+    /// An fd argument is not a valid fd number.
+    BadFd(u64),
+    /// A pid argument is not a pid this op accepts.
+    BadPid(u64),
+    /// A signal number out of range.
+    BadSignal(u64),
+    /// An exit code out of 0..=255.
+    BadExitCode(u64),
+    /// The op takes no readable payload but got this many bytes.
+    UnexpectedPayload(Op, usize),
+    /// The op needs a writable payload but the chain has none.
+    MissingWritablePayload(Op),
+    /// A payload length does not fit the 32-bit length the spec allows.
+    LengthOverflow(usize),
+}
+
+impl DecodeError {
+    /// The errno the device answers with. Spec: *Error codes*.
+    pub fn errno(&self) -> Errno {
+        match self {
+            DecodeError::UnknownOp(_) => Errno::Enosys,
+            DecodeError::BadFd(_) => Errno::Ebadf,
+            DecodeError::BadPid(_) => Errno::Einval,
+            DecodeError::LengthOverflow(_) => Errno::Einval,
+            _ => Errno::Einval,
+        }
+    }
+}
+
+impl core::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            DecodeError::UnknownOp(c) => write!(f, "unknown op code {c}"),
+            DecodeError::UnknownFlags(op, fl) => write!(f, "unknown flags {fl:#x} for {op:?}"),
+            DecodeError::BadFd(fd) => write!(f, "bad fd {fd}"),
+            DecodeError::BadPid(p) => write!(f, "bad pid {p}"),
+            DecodeError::BadSignal(s) => write!(f, "bad signal {s}"),
+            DecodeError::BadExitCode(c) => write!(f, "exit code {c} out of range"),
+            DecodeError::UnexpectedPayload(op, n) => {
+                write!(f, "{op:?} takes no payload, got {n} bytes")
+            }
+            DecodeError::MissingWritablePayload(op) => write!(f, "{op:?} needs a writable payload"),
+            DecodeError::LengthOverflow(n) => write!(f, "payload of {n} bytes overflows 32 bits"),
+        }
+    }
+}
+
+/// The child a `WAIT` waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitTarget {
+    /// Any child (`pid == -1`).
+    Any,
+    /// One child.
+    Pid(u32),
+}
+
+/// How an `EXIT` says the process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExitKind {
+    /// Exited with a code.
+    Code(u8),
+    /// Died of a signal (the default action, or a guest panic as `SIGABRT`).
+    Signaled(u8),
+}
+
+/// One decoded request. Payload bytes are not copied here: `len` fields say
+/// how many there are, and the device moves them guest-to-guest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Request {
+    /// `PIPE`: `arg0` = status flags for both ends (`O_NONBLOCK`).
+    Pipe { flags: u32 },
+    /// `READ`: `arg0` = fd; up to `len` bytes into the writable payload.
+    Read { fd: u32, len: u32, nonblock: bool },
+    /// `WRITE`: `arg0` = fd; the `len` bytes of the readable payload.
+    Write { fd: u32, len: u32, nonblock: bool },
+    /// `CLOSE`: `arg0` = fd.
+    Close { fd: u32 },
+    /// `DUP`: `arg0` = fd.
+    Dup { fd: u32 },
+    /// `DUP2`: `arg0` = fd, `arg1` = newfd.
+    Dup2 { fd: u32, newfd: u32 },
+    /// `SET_FLAGS`: `arg0` = fd, `arg1` = status flags.
+    SetFlags { fd: u32, flags: u32 },
+    /// `GET_FLAGS`: `arg0` = fd.
+    GetFlags { fd: u32 },
+    /// `START`.
+    Start,
+    /// `GET_ARGS`: the args blob goes into a writable payload of `capacity` bytes.
+    GetArgs { capacity: u32 },
+    /// `SPAWN`: a spawn blob of `len` bytes is the readable payload.
+    Spawn { len: u32 },
+    /// `FORK`: `arg0` = guest-physical address of the resume record (opaque to the device).
+    Fork { resume: u64 },
+    /// `WAIT`: `arg0` = pid as a signed 64-bit value (-1 for any).
+    Wait { target: WaitTarget, nohang: bool },
+    /// `EXIT`: `arg0` = code, or `arg1` = signal with `EXIT_F_SIGNALED`.
+    Exit(ExitKind),
+    /// `KILL`: `arg0` = pid, `arg1` = signal (0 probes).
+    Kill { pid: u32, signo: u32 },
+    /// `GETPID`.
+    GetPid,
+}
+
+fn fd_arg(v: u64) -> Result<u32, DecodeError> {
+    if v <= i32::MAX as u64 {
+        Ok(v as u32)
+    } else {
+        Err(DecodeError::BadFd(v))
+    }
+}
+
+fn len32(n: usize) -> Result<u32, DecodeError> {
+    u32::try_from(n).map_err(|_| DecodeError::LengthOverflow(n))
+}
+
+impl Request {
+    /// Decodes a request.
+    ///
+    /// `readable_payload` is the number of readable bytes after the header,
+    /// `writable_payload` the number of writable bytes after the response header.
+    pub fn decode(
+        hdr: &ReqHeader,
+        readable_payload: usize,
+        writable_payload: usize,
+    ) -> Result<Self, DecodeError> {
+        let code = hdr.op.get();
+        let op = Op::from_code(code).ok_or(DecodeError::UnknownOp(code))?;
+        let flags = hdr.flags.get();
+        let allowed = match op {
+            Op::Read | Op::Write => REQ_F_NONBLOCK,
+            Op::Wait => WAIT_F_NOHANG,
+            Op::Exit => EXIT_F_SIGNALED,
+            _ => 0,
+        };
+        if flags & !allowed != 0 {
+            return Err(DecodeError::UnknownFlags(op, flags));
+        }
+        let takes_payload = matches!(op, Op::Write | Op::Spawn);
+        if !takes_payload && readable_payload != 0 {
+            return Err(DecodeError::UnexpectedPayload(op, readable_payload));
+        }
+        let nonblock = flags & REQ_F_NONBLOCK != 0;
+        let a = |i| hdr.arg(i);
+        Ok(match op {
+            Op::Pipe => {
+                let fl = a(0);
+                if fl & !(O_NONBLOCK as u64) != 0 {
+                    return Err(DecodeError::UnknownFlags(op, fl as u32));
+                }
+                Request::Pipe { flags: fl as u32 }
+            }
+            Op::Read => {
+                if writable_payload == 0 {
+                    return Err(DecodeError::MissingWritablePayload(op));
+                }
+                Request::Read {
+                    fd: fd_arg(a(0))?,
+                    len: len32(writable_payload)?,
+                    nonblock,
+                }
+            }
+            Op::Write => Request::Write {
+                fd: fd_arg(a(0))?,
+                len: len32(readable_payload)?,
+                nonblock,
+            },
+            Op::Close => Request::Close { fd: fd_arg(a(0))? },
+            Op::Dup => Request::Dup { fd: fd_arg(a(0))? },
+            Op::Dup2 => Request::Dup2 {
+                fd: fd_arg(a(0))?,
+                newfd: fd_arg(a(1))?,
+            },
+            Op::SetFlags => {
+                let fl = a(1);
+                if fl & !(O_NONBLOCK as u64) != 0 {
+                    return Err(DecodeError::UnknownFlags(op, fl as u32));
+                }
+                Request::SetFlags {
+                    fd: fd_arg(a(0))?,
+                    flags: fl as u32,
+                }
+            }
+            Op::GetFlags => Request::GetFlags { fd: fd_arg(a(0))? },
+            Op::Start => Request::Start,
+            Op::GetArgs => Request::GetArgs {
+                capacity: len32(writable_payload)?,
+            },
+            Op::Spawn => Request::Spawn {
+                len: len32(readable_payload)?,
+            },
+            Op::Fork => Request::Fork { resume: a(0) },
+            Op::Wait => {
+                let target = match a(0) as i64 {
+                    -1 => WaitTarget::Any,
+                    p if p > 0 && p <= u32::MAX as i64 => WaitTarget::Pid(p as u32),
+                    _ => return Err(DecodeError::BadPid(a(0))),
+                };
+                Request::Wait {
+                    target,
+                    nohang: flags & WAIT_F_NOHANG != 0,
+                }
+            }
+            Op::Exit => {
+                if flags & EXIT_F_SIGNALED != 0 {
+                    let s = a(1);
+                    if s == 0 || s > crate::signal::SIG_MAX as u64 {
+                        return Err(DecodeError::BadSignal(s));
+                    }
+                    Request::Exit(ExitKind::Signaled(s as u8))
+                } else {
+                    let c = a(0);
+                    if c > 255 {
+                        return Err(DecodeError::BadExitCode(c));
+                    }
+                    Request::Exit(ExitKind::Code(c as u8))
+                }
+            }
+            Op::Kill => {
+                let p = a(0);
+                if p == 0 || p > u32::MAX as u64 {
+                    return Err(DecodeError::BadPid(p));
+                }
+                let s = a(1);
+                if s > crate::signal::SIG_MAX as u64 {
+                    return Err(DecodeError::BadSignal(s));
+                }
+                Request::Kill {
+                    pid: p as u32,
+                    signo: s as u32,
+                }
+            }
+            Op::GetPid => Request::GetPid,
+        })
+    }
+
+    /// The op this request is.
+    pub fn op(&self) -> Op {
+        match self {
+            Request::Pipe { .. } => Op::Pipe,
+            Request::Read { .. } => Op::Read,
+            Request::Write { .. } => Op::Write,
+            Request::Close { .. } => Op::Close,
+            Request::Dup { .. } => Op::Dup,
+            Request::Dup2 { .. } => Op::Dup2,
+            Request::SetFlags { .. } => Op::SetFlags,
+            Request::GetFlags { .. } => Op::GetFlags,
+            Request::Start => Op::Start,
+            Request::GetArgs { .. } => Op::GetArgs,
+            Request::Spawn { .. } => Op::Spawn,
+            Request::Fork { .. } => Op::Fork,
+            Request::Wait { .. } => Op::Wait,
+            Request::Exit(_) => Op::Exit,
+            Request::Kill { .. } => Op::Kill,
+            Request::GetPid => Op::GetPid,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hdr(op: Op, flags: u32, args: [u64; 3]) -> ReqHeader {
+        ReqHeader::new(op, flags, args)
+    }
+
+    #[test]
+    fn write_takes_its_length_from_the_readable_payload() {
+        let r = Request::decode(&hdr(Op::Write, REQ_F_NONBLOCK, [4, 0, 0]), 100, 0).unwrap();
+        assert_eq!(
+            r,
+            Request::Write {
+                fd: 4,
+                len: 100,
+                nonblock: true
+            }
+        );
+    }
+
+    #[test]
+    fn read_takes_its_length_from_the_writable_payload() {
+        let r = Request::decode(&hdr(Op::Read, 0, [0, 0, 0]), 0, 4096).unwrap();
+        assert_eq!(
+            r,
+            Request::Read {
+                fd: 0,
+                len: 4096,
+                nonblock: false
+            }
+        );
+    }
+
+    #[test]
+    fn read_without_a_writable_payload_is_rejected() {
+        let e = Request::decode(&hdr(Op::Read, 0, [0, 0, 0]), 0, 0).unwrap_err();
+        assert_eq!(e, DecodeError::MissingWritablePayload(Op::Read));
+        assert_eq!(e.errno(), Errno::Einval);
+    }
+
+    #[test]
+    fn unknown_op_code_is_enosys() {
+        let mut h = hdr(Op::Pipe, 0, [0; 3]);
+        h.op.set(999);
+        let e = Request::decode(&h, 0, 0).unwrap_err();
+        assert_eq!(e, DecodeError::UnknownOp(999));
+        assert_eq!(e.errno(), Errno::Enosys);
+    }
+
+    #[test]
+    fn fd_beyond_i32_is_ebadf() {
+        let e = Request::decode(&hdr(Op::Close, 0, [1 << 31, 0, 0]), 0, 0).unwrap_err();
+        assert_eq!(e.errno(), Errno::Ebadf);
+    }
+
+    #[test]
+    fn undefined_flag_bits_are_rejected() {
+        let e = Request::decode(&hdr(Op::Close, 1, [3, 0, 0]), 0, 0).unwrap_err();
+        assert_eq!(e, DecodeError::UnknownFlags(Op::Close, 1));
+        let e = Request::decode(&hdr(Op::Pipe, 0, [0o1, 0, 0]), 0, 0).unwrap_err();
+        assert!(matches!(e, DecodeError::UnknownFlags(Op::Pipe, _)));
+    }
+
+    #[test]
+    fn payload_on_an_op_that_takes_none_is_rejected() {
+        let e = Request::decode(&hdr(Op::GetPid, 0, [0; 3]), 8, 0).unwrap_err();
+        assert_eq!(e, DecodeError::UnexpectedPayload(Op::GetPid, 8));
+    }
+
+    #[test]
+    fn payload_length_beyond_32_bits_overflows() {
+        let huge = (u32::MAX as usize) + 1;
+        let e = Request::decode(&hdr(Op::Write, 0, [1, 0, 0]), huge, 0).unwrap_err();
+        assert_eq!(e, DecodeError::LengthOverflow(huge));
+    }
+
+    #[test]
+    fn wait_accepts_any_and_positive_pids_only() {
+        let any = Request::decode(&hdr(Op::Wait, WAIT_F_NOHANG, [u64::MAX, 0, 0]), 0, 0).unwrap();
+        assert_eq!(
+            any,
+            Request::Wait {
+                target: WaitTarget::Any,
+                nohang: true
+            }
+        );
+        let one = Request::decode(&hdr(Op::Wait, 0, [7, 0, 0]), 0, 0).unwrap();
+        assert_eq!(
+            one,
+            Request::Wait {
+                target: WaitTarget::Pid(7),
+                nohang: false
+            }
+        );
+        let zero = Request::decode(&hdr(Op::Wait, 0, [0, 0, 0]), 0, 0).unwrap_err();
+        assert_eq!(zero, DecodeError::BadPid(0));
+        let group = Request::decode(&hdr(Op::Wait, 0, [(-5i64) as u64, 0, 0]), 0, 0).unwrap_err();
+        assert!(matches!(group, DecodeError::BadPid(_)));
+    }
+
+    #[test]
+    fn exit_code_and_signal_are_range_checked() {
+        let ok = Request::decode(&hdr(Op::Exit, 0, [42, 0, 0]), 0, 0).unwrap();
+        assert_eq!(ok, Request::Exit(ExitKind::Code(42)));
+        let sig = Request::decode(&hdr(Op::Exit, EXIT_F_SIGNALED, [0, 6, 0]), 0, 0).unwrap();
+        assert_eq!(sig, Request::Exit(ExitKind::Signaled(6)));
+        assert!(Request::decode(&hdr(Op::Exit, 0, [256, 0, 0]), 0, 0).is_err());
+        assert!(Request::decode(&hdr(Op::Exit, EXIT_F_SIGNALED, [0, 0, 0]), 0, 0).is_err());
+        assert!(Request::decode(&hdr(Op::Exit, EXIT_F_SIGNALED, [0, 64, 0]), 0, 0).is_err());
+    }
+
+    #[test]
+    fn kill_rejects_pid_zero_and_large_signals() {
+        assert!(Request::decode(&hdr(Op::Kill, 0, [0, 9, 0]), 0, 0).is_err());
+        assert!(Request::decode(&hdr(Op::Kill, 0, [2, 32, 0]), 0, 0).is_err());
+        let ok = Request::decode(&hdr(Op::Kill, 0, [2, 0, 0]), 0, 0).unwrap();
+        assert_eq!(ok, Request::Kill { pid: 2, signo: 0 });
+    }
+
+    #[test]
+    fn every_op_decodes_from_a_well_formed_header() {
+        for op in Op::ALL {
+            let args = match op {
+                Op::Wait | Op::Kill => [1, 0, 0],
+                _ => [0, 0, 0],
+            };
+            let readable = if matches!(op, Op::Write | Op::Spawn) {
+                16
+            } else {
+                0
+            };
+            let r = Request::decode(&hdr(op, 0, args), readable, 64).unwrap();
+            assert_eq!(r.op(), op);
+        }
+    }
+}
