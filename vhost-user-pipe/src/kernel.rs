@@ -1,0 +1,868 @@
+//! The "kernel" of a process tree: every pipe, every fd table and the process
+//! table, and the operations of the spec on them. Spec: *Device Operation*.
+//!
+//! The kernel is plain data behind one mutex (see `supervisor.rs`). It has no
+//! vhost types: requests arrive already parsed ([`Request`]) with their buffers
+//! as `Box<dyn Io>`. A request either completes at once (the kernel calls
+//! [`Io::complete`]) or is held (a blocked READ, WRITE or WAIT) and completed
+//! later by whichever call makes progress possible, perhaps on behalf of
+//! another guest. Work that must happen outside the lock (stopping a VM,
+//! ending the tree) is returned as [`Effect`]s.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use virtio_pipe_protocol::signal::{SIGCHLD, SIGKILL, SIGPIPE};
+use virtio_pipe_protocol::{
+    ArgsBlob, Errno, Event, ExitKind, FileAction, Request, RespHeader, StartKind, WaitTarget, O_NONBLOCK,
+};
+
+use crate::fdtable::{End, FdTable, Ofd, PipeId};
+use crate::io::Io;
+use crate::limits::Limits;
+use crate::pipe::{Note, Pipe};
+use crate::process::{wait_status, PendingWait, Pid, Process, Start, State, Waker, HOST_PID, ROOT_PID};
+
+/// Work for the supervisor, to do once the kernel lock is released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// The process ended: stop its VM if it still runs.
+    StopVm(Pid),
+    /// The root ended with this wait status: end the tree.
+    TreeDone(u32),
+}
+
+/// Object counts, for leak checks and logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Processes, live or zombie (the host not counted).
+    pub processes: usize,
+    /// Live processes.
+    pub running: usize,
+    /// Pipes.
+    pub pipes: usize,
+    /// Open fds, the host's included.
+    pub fds: usize,
+    /// Bytes sitting in pipe buffers.
+    pub buffered: usize,
+    /// Blocked requests (reads, writes and waits).
+    pub waiting: usize,
+}
+
+/// The state of one process tree.
+#[derive(Debug)]
+pub struct Kernel {
+    procs: BTreeMap<Pid, Process>,
+    next_pid: Pid,
+    pipes: Vec<Option<Pipe>>,
+    reserved: usize,
+    limits: Limits,
+    effects: Vec<Effect>,
+}
+
+fn done(io: Box<dyn Io>, r: Result<[u64; 3], Errno>) {
+    match r {
+        Ok(rets) => io.complete(RespHeader::ok(rets), 0),
+        Err(e) => io.complete(RespHeader::err(e), 0),
+    }
+}
+
+/// Whether a signal's default action ends the process (POSIX).
+fn default_terminates(signo: u32) -> bool {
+    // SIGCHLD, SIGCONT, SIGURG and SIGWINCH are ignored by default.
+    !matches!(signo, SIGCHLD | 18 | 23 | 28)
+}
+
+impl Kernel {
+    /// A kernel with only the host pseudo-process.
+    pub fn new(limits: Limits) -> Self {
+        let mut procs = BTreeMap::new();
+        procs.insert(HOST_PID, Process::new(HOST_PID, HOST_PID, "<host>".into(), vec![], vec![], Start::Fresh));
+        Self { procs, next_pid: ROOT_PID, pipes: Vec::new(), reserved: 0, limits, effects: Vec::new() }
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// A process, live or zombie.
+    pub fn process(&self, pid: Pid) -> Option<&Process> {
+        self.procs.get(&pid)
+    }
+
+    /// Creates the root process (pid 1). With `stdio`, its fds 0, 1 and 2 are
+    /// pipes whose other ends the host holds at its own fds 0, 1 and 2.
+    pub fn create_root(&mut self, image: &str, argv: Vec<Vec<u8>>, env: Vec<Vec<u8>>, stdio: bool) -> Result<Pid, Errno> {
+        let pid = self.alloc_pid()?;
+        self.procs.insert(pid, Process::new(pid, HOST_PID, image.into(), argv, env, Start::Fresh));
+        self.host_mut().children.insert(pid);
+        if stdio {
+            for fd in 0..3u32 {
+                let id = self.new_pipe()?;
+                let (guest_end, host_end) = if fd == 0 { (End::Read, End::Write) } else { (End::Write, End::Read) };
+                self.proc_mut(pid).fds.put(fd, Ofd::new(id, guest_end, 0));
+                self.host_mut().fds.put(fd, Ofd::new(id, host_end, 0));
+            }
+        }
+        Ok(pid)
+    }
+
+    fn host_mut(&mut self) -> &mut Process {
+        self.proc_mut(HOST_PID)
+    }
+
+    fn proc_mut(&mut self, pid: Pid) -> &mut Process {
+        self.procs.get_mut(&pid).expect("pid checked by the caller")
+    }
+
+    fn alloc_pid(&mut self) -> Result<Pid, Errno> {
+        let count = self.procs.len() - 1;
+        if count >= self.limits.max_processes {
+            return Err(Errno::Eagain);
+        }
+        let pid = self.next_pid;
+        self.next_pid = self.next_pid.checked_add(1).ok_or(Errno::Eagain)?;
+        Ok(pid)
+    }
+
+    fn new_pipe(&mut self) -> Result<PipeId, Errno> {
+        let live = self.pipes.iter().flatten().count();
+        if live >= self.limits.max_pipes {
+            return Err(Errno::Enfile);
+        }
+        let cap = self.limits.pipe_capacity;
+        if self.reserved + cap > self.limits.max_buffered {
+            return Err(Errno::Enomem);
+        }
+        self.reserved += cap;
+        let pipe = Pipe::new(cap);
+        if let Some(i) = self.pipes.iter().position(Option::is_none) {
+            self.pipes[i] = Some(pipe);
+            Ok(i)
+        } else {
+            self.pipes.push(Some(pipe));
+            Ok(self.pipes.len() - 1)
+        }
+    }
+
+    fn pipe_mut(&mut self, id: PipeId) -> &mut Pipe {
+        self.pipes[id].as_mut().expect("an fd keeps its pipe alive")
+    }
+
+    fn add_ref(&mut self, ofd: &Ofd) {
+        let p = self.pipe_mut(ofd.pipe);
+        match ofd.end {
+            End::Read => p.readers += 1,
+            End::Write => p.writers += 1,
+        }
+    }
+
+    fn drop_ref(&mut self, ofd: &Ofd) {
+        let mut notes = Vec::new();
+        let p = self.pipe_mut(ofd.pipe);
+        match ofd.end {
+            End::Read => p.readers -= 1,
+            End::Write => p.writers -= 1,
+        }
+        p.pump(&mut notes);
+        if p.readers == 0 && p.writers == 0 {
+            p.fail_all();
+            let cap = p.capacity();
+            self.pipes[ofd.pipe] = None;
+            self.reserved -= cap;
+        }
+        self.notes(notes);
+    }
+
+    fn notes(&mut self, notes: Vec<Note>) {
+        for note in notes {
+            match note {
+                Note::SigPipe(pid) => {
+                    if let Some(p) = self.procs.get_mut(&pid) {
+                        if p.signals && p.is_running() {
+                            p.post(Event::Signal { signo: SIGPIPE, sender: HOST_PID });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn install_table(&mut self, fds: &FdTable) {
+        let ofds: Vec<Arc<Ofd>> = fds.iter().cloned().collect();
+        for ofd in ofds {
+            self.add_ref(&ofd);
+        }
+    }
+
+    /// Runs one request of process `pid`. SPAWN and FORK are the
+    /// supervisor's (they launch VMs); they answer `ENOSYS` here.
+    pub fn submit(&mut self, pid: Pid, req: Request, io: Box<dyn Io>) {
+        let Some(p) = self.procs.get(&pid) else {
+            return done(io, Err(Errno::Esrch));
+        };
+        if !p.is_running() {
+            // A process that exited submits nothing more; drop the request.
+            return;
+        }
+        match req {
+            Request::Pipe { flags } => {
+                let r = self.pipe(pid, flags);
+                done(io, r.map(|(r, w)| [r as u64, w as u64, 0]))
+            }
+            Request::Read { fd, nonblock, .. } => self.rw(pid, fd, End::Read, nonblock, io),
+            Request::Write { fd, nonblock, .. } => self.rw(pid, fd, End::Write, nonblock, io),
+            Request::Close { fd } => {
+                let r = self.proc_mut(pid).fds.remove(fd);
+                done(io, r.map(|ofd| {
+                    self.drop_ref(&ofd);
+                    [0; 3]
+                }))
+            }
+            Request::Dup { fd } => done(io, self.dup(pid, fd).map(|n| [n as u64, 0, 0])),
+            Request::Dup2 { fd, newfd } => done(io, self.dup2(pid, fd, newfd).map(|n| [n as u64, 0, 0])),
+            Request::SetFlags { fd, flags } => {
+                let r = self.proc_mut(pid).fds.get(fd).map(|o| o.set_flags(flags));
+                done(io, r.map(|_| [0; 3]))
+            }
+            Request::GetFlags { fd } => {
+                let r = self.proc_mut(pid).fds.get(fd).map(|o| o.flags());
+                done(io, r.map(|f| [f as u64, 0, 0]))
+            }
+            Request::Start => {
+                let rets = match self.procs[&pid].start {
+                    Start::Fresh => [StartKind::Fresh as u64, 0, 0],
+                    Start::Forked(at) => [StartKind::Forked as u64, at, 0],
+                };
+                done(io, Ok(rets))
+            }
+            Request::GetArgs { capacity } => self.get_args(pid, capacity as usize, io),
+            Request::Wait { target, nohang } => self.wait(pid, target, nohang, io),
+            Request::Exit(kind) => {
+                self.exit(pid, kind);
+                done(io, Ok([0; 3]))
+            }
+            Request::Kill { pid: target, signo } => done(io, self.kill(pid, target, signo).map(|_| [0; 3])),
+            Request::GetPid => {
+                let ppid = self.procs[&pid].ppid;
+                done(io, Ok([pid as u64, ppid as u64, 0]))
+            }
+            Request::Spawn { .. } | Request::Fork { .. } => done(io, Err(Errno::Enosys)),
+        }
+    }
+
+    fn pipe(&mut self, pid: Pid, flags: u32) -> Result<(u32, u32), Errno> {
+        let max = self.limits.max_fds;
+        if self.procs[&pid].fds.free_slots(max) < 2 {
+            return Err(Errno::Emfile);
+        }
+        let id = self.new_pipe()?;
+        let fds = &mut self.proc_mut(pid).fds;
+        let r = fds.insert_lowest(Ofd::new(id, End::Read, flags & O_NONBLOCK), max)?;
+        let w = fds.insert_lowest(Ofd::new(id, End::Write, flags & O_NONBLOCK), max)?;
+        Ok((r, w))
+    }
+
+    fn rw(&mut self, pid: Pid, fd: u32, want: End, nonblock: bool, io: Box<dyn Io>) {
+        let ofd = match self.procs[&pid].fds.get(fd) {
+            Ok(o) if o.end == want => o.clone(),
+            _ => return done(io, Err(Errno::Ebadf)),
+        };
+        let nonblock = nonblock || ofd.flags() & O_NONBLOCK != 0;
+        let mut notes = Vec::new();
+        let p = self.pipe_mut(ofd.pipe);
+        match want {
+            End::Read => p.read(pid, io, nonblock, &mut notes),
+            End::Write => p.write(pid, io, nonblock, &mut notes),
+        };
+        self.notes(notes);
+    }
+
+    fn dup(&mut self, pid: Pid, fd: u32) -> Result<u32, Errno> {
+        let max = self.limits.max_fds;
+        let fds = &mut self.proc_mut(pid).fds;
+        let ofd = fds.get(fd)?.clone();
+        let n = fds.insert_lowest(ofd.clone(), max)?;
+        self.add_ref(&ofd);
+        Ok(n)
+    }
+
+    fn dup2(&mut self, pid: Pid, fd: u32, newfd: u32) -> Result<u32, Errno> {
+        if newfd as usize >= self.limits.max_fds {
+            return Err(Errno::Ebadf);
+        }
+        let fds = &mut self.proc_mut(pid).fds;
+        let ofd = fds.get(fd)?.clone();
+        if fd == newfd {
+            return Ok(newfd);
+        }
+        let old = fds.put(newfd, ofd.clone());
+        self.add_ref(&ofd);
+        if let Some(old) = old {
+            self.drop_ref(&old);
+        }
+        Ok(newfd)
+    }
+
+    fn get_args(&mut self, pid: Pid, capacity: usize, mut io: Box<dyn Io>) {
+        let p = &self.procs[&pid];
+        let argv: Vec<&[u8]> = p.argv.iter().map(Vec::as_slice).collect();
+        let env: Vec<&[u8]> = p.env.iter().map(Vec::as_slice).collect();
+        let need = ArgsBlob::encoded_len(&argv, &env).unwrap_or(usize::MAX);
+        if need > capacity {
+            let mut resp = RespHeader::err(Errno::Erange);
+            resp.rets[0].set(need as u64);
+            return io.complete(resp, 0);
+        }
+        let mut blob = vec![0u8; need];
+        match ArgsBlob::encode(&argv, &env, &mut blob) {
+            Ok(n) => {
+                let written = io.write_payload(0, &blob[..n]);
+                let rets = [n as u64, argv.len() as u64, env.len() as u64];
+                io.complete(RespHeader::ok(rets), written);
+            }
+            Err(e) => done(io, Err(e.errno())),
+        }
+    }
+
+    fn wait(&mut self, pid: Pid, target: WaitTarget, nohang: bool, io: Box<dyn Io>) {
+        let p = &self.procs[&pid];
+        let matching: Vec<Pid> = match target {
+            WaitTarget::Any => p.children.iter().copied().collect(),
+            WaitTarget::Pid(c) if p.children.contains(&c) => vec![c],
+            WaitTarget::Pid(_) => vec![],
+        };
+        if matching.is_empty() {
+            return done(io, Err(Errno::Echild));
+        }
+        let zombie = matching.iter().copied().find(|c| matches!(self.procs[c].state, State::Zombie(_)));
+        if let Some(child) = zombie {
+            let status = self.reap(pid, child);
+            return done(io, Ok([child as u64, status as u64, 0]));
+        }
+        if nohang {
+            return done(io, Ok([0; 3]));
+        }
+        let p = self.proc_mut(pid);
+        if p.wait.is_some() {
+            return done(io, Err(Errno::Einval));
+        }
+        p.wait = Some(PendingWait { target, io });
+    }
+
+    fn reap(&mut self, parent: Pid, child: Pid) -> u32 {
+        self.proc_mut(parent).children.remove(&child);
+        match self.procs.remove(&child).map(|p| p.state) {
+            Some(State::Zombie(status)) => status,
+            _ => unreachable!("only zombies are reaped"),
+        }
+    }
+
+    /// Tells `parent` that `child` ended: completes a matching WAIT, or
+    /// posts a CHILD_EXIT event.
+    fn child_ended(&mut self, parent: Pid, child: Pid, status: u32) {
+        if parent == HOST_PID {
+            return;
+        }
+        let p = self.proc_mut(parent);
+        if !p.is_running() {
+            return;
+        }
+        p.post(Event::ChildExit { pid: child, status });
+        let matches = match p.wait.as_ref().map(|w| w.target) {
+            Some(WaitTarget::Any) => true,
+            Some(WaitTarget::Pid(c)) => c == child,
+            None => false,
+        };
+        if matches {
+            let w = p.wait.take().expect("checked above");
+            let status = self.reap(parent, child);
+            done(w.io, Ok([child as u64, status as u64, 0]));
+        }
+    }
+
+    /// Creates a spawned child of `parent`: a copy of its fd table with
+    /// `actions` applied in order. The caller launches its VM, or calls
+    /// [`Kernel::discard`] if that fails.
+    pub fn spawn(
+        &mut self,
+        parent: Pid,
+        image: &str,
+        argv: Vec<Vec<u8>>,
+        env: Vec<Vec<u8>>,
+        actions: impl Iterator<Item = FileAction>,
+    ) -> Result<Pid, Errno> {
+        let mut fds = self.procs.get(&parent).filter(|p| p.is_running()).ok_or(Errno::Esrch)?.fds.clone();
+        for action in actions {
+            match action {
+                FileAction::Close { fd } => {
+                    fds.remove(fd)?;
+                }
+                FileAction::Dup2 { fd, newfd } => {
+                    if newfd as usize >= self.limits.max_fds {
+                        return Err(Errno::Ebadf);
+                    }
+                    let ofd = fds.get(fd)?.clone();
+                    fds.put(newfd, ofd);
+                }
+            }
+        }
+        self.add_child(parent, image, argv, env, Start::Fresh, fds)
+    }
+
+    /// Creates a fork child of `parent`: same args, same fd table.
+    pub fn fork(&mut self, parent: Pid, resume: u64) -> Result<Pid, Errno> {
+        let p = self.procs.get(&parent).filter(|p| p.is_running()).ok_or(Errno::Esrch)?;
+        let (image, argv, env, fds) = (p.image.clone(), p.argv.clone(), p.env.clone(), p.fds.clone());
+        self.add_child(parent, &image, argv, env, Start::Forked(resume), fds)
+    }
+
+    fn add_child(
+        &mut self,
+        parent: Pid,
+        image: &str,
+        argv: Vec<Vec<u8>>,
+        env: Vec<Vec<u8>>,
+        start: Start,
+        fds: FdTable,
+    ) -> Result<Pid, Errno> {
+        let pid = self.alloc_pid()?;
+        self.install_table(&fds);
+        let mut child = Process::new(pid, parent, image.into(), argv, env, start);
+        child.fds = fds;
+        self.procs.insert(pid, child);
+        self.proc_mut(parent).children.insert(pid);
+        Ok(pid)
+    }
+
+    /// Removes a child whose VM could not be launched, as if it never was.
+    pub fn discard(&mut self, pid: Pid) {
+        let Some(mut p) = self.procs.remove(&pid) else { return };
+        for ofd in p.fds.drain() {
+            self.drop_ref(&ofd);
+        }
+        if let Some(parent) = self.procs.get_mut(&p.ppid) {
+            parent.children.remove(&pid);
+        }
+    }
+
+    /// Process `pid` ended. Closes its fds, drops its blocked requests,
+    /// hands its children to the root and tells its parent.
+    pub fn exit(&mut self, pid: Pid, kind: ExitKind) {
+        let Some(p) = self.procs.get_mut(&pid).filter(|p| p.is_running() && p.pid != HOST_PID) else {
+            return;
+        };
+        let status = wait_status(kind);
+        p.state = State::Zombie(status);
+        p.wait = None;
+        p.events.clear();
+        p.waker = None;
+        let fds = p.fds.drain();
+        let children: Vec<Pid> = std::mem::take(&mut p.children).into_iter().collect();
+        let ppid = p.ppid;
+        for pipe in self.pipes.iter_mut().flatten() {
+            pipe.cancel(pid);
+        }
+        for ofd in fds {
+            self.drop_ref(&ofd);
+        }
+        for child in children {
+            self.reparent(child);
+        }
+        self.effects.push(Effect::StopVm(pid));
+        if pid == ROOT_PID {
+            self.effects.push(Effect::TreeDone(status));
+        }
+        self.child_ended(ppid, pid, status);
+    }
+
+    fn reparent(&mut self, child: Pid) {
+        let new_parent = if self.procs.get(&ROOT_PID).is_some_and(Process::is_running) { ROOT_PID } else { HOST_PID };
+        let c = self.proc_mut(child);
+        c.ppid = new_parent;
+        let zombie = match c.state {
+            State::Zombie(s) => Some(s),
+            State::Running => None,
+        };
+        self.proc_mut(new_parent).children.insert(child);
+        if let Some(status) = zombie {
+            self.child_ended(new_parent, child, status);
+        }
+    }
+
+    /// The VM of `pid` is gone without an EXIT: it was killed.
+    pub fn vanished(&mut self, pid: Pid) {
+        self.exit(pid, ExitKind::Signaled(SIGKILL as u8));
+    }
+
+    /// Sends `signo` from `sender` to `target`.
+    pub fn kill(&mut self, sender: Pid, target: Pid, signo: u32) -> Result<(), Errno> {
+        let t = self.procs.get_mut(&target).filter(|p| p.is_running() && p.pid != HOST_PID).ok_or(Errno::Esrch)?;
+        if signo == 0 {
+            return Ok(());
+        }
+        if signo != SIGKILL && t.signals {
+            t.post(Event::Signal { signo, sender });
+        } else if signo == SIGKILL || default_terminates(signo) {
+            self.exit(target, ExitKind::Signaled(signo as u8));
+        }
+        Ok(())
+    }
+
+    /// Drops the blocked requests of `pid` without completing them: its
+    /// device was reset or its queues stopped. Its fds stay open.
+    pub fn cancel_pending(&mut self, pid: Pid) {
+        for pipe in self.pipes.iter_mut().flatten() {
+            pipe.cancel(pid);
+        }
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.wait = None;
+        }
+    }
+
+    /// Sets what wakes `pid`'s queue thread.
+    pub fn set_waker(&mut self, pid: Pid, waker: Option<Waker>) {
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.waker = waker;
+        }
+    }
+
+    /// Records whether `pid` negotiated `VIRTIO_PIPE_F_SIGNALS`.
+    pub fn set_signals(&mut self, pid: Pid, on: bool) {
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.signals = on;
+        }
+    }
+
+    /// The next undelivered event of `pid`.
+    pub fn next_event(&mut self, pid: Pid) -> Option<Event> {
+        self.procs.get_mut(&pid)?.events.pop_front()
+    }
+
+    /// Puts back an event that found no buffer.
+    pub fn unget_event(&mut self, pid: Pid, event: Event) {
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.events.push_front(event);
+        }
+    }
+
+    /// Takes the work queued for the supervisor.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    /// Live pids, the host not included.
+    pub fn running(&self) -> Vec<Pid> {
+        self.procs.values().filter(|p| p.pid != HOST_PID && p.is_running()).map(|p| p.pid).collect()
+    }
+
+    /// Object counts.
+    pub fn stats(&self) -> Stats {
+        let pipes: Vec<&Pipe> = self.pipes.iter().flatten().collect();
+        Stats {
+            processes: self.procs.len() - 1,
+            running: self.running().len(),
+            pipes: pipes.len(),
+            fds: self.procs.values().map(|p| p.fds.len()).sum(),
+            buffered: pipes.iter().map(|p| p.buffered()).sum(),
+            waiting: pipes.iter().map(|p| p.waiting()).sum::<usize>()
+                + self.procs.values().filter(|p| p.wait.is_some()).count(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc::Receiver;
+
+    use virtio_pipe_protocol::signal::SIGTERM;
+
+    use super::*;
+    use crate::io::{HostCompletion, HostIo};
+
+    fn kernel() -> Kernel {
+        Kernel::new(Limits { max_processes: 4, max_fds: 8, max_pipes: 4, ..Limits::default() })
+    }
+
+    fn root(k: &mut Kernel) -> Pid {
+        k.create_root("root", vec![b"root".to_vec()], vec![b"A=1".to_vec()], true).unwrap()
+    }
+
+    fn call(k: &mut Kernel, pid: Pid, req: Request, data: &[u8], out: usize) -> Receiver<HostCompletion> {
+        let (io, rx) = HostIo::boxed(data.to_vec(), out);
+        k.submit(pid, req, io);
+        rx
+    }
+
+    fn ok(rx: &Receiver<HostCompletion>) -> [u64; 3] {
+        let c = rx.try_recv().expect("completed");
+        assert_eq!(c.resp.result(), Ok(()), "{:?}", c.resp);
+        [c.resp.ret(0), c.resp.ret(1), c.resp.ret(2)]
+    }
+
+    fn err(rx: &Receiver<HostCompletion>) -> Errno {
+        rx.try_recv().expect("completed").resp.result().unwrap_err()
+    }
+
+    fn pipe(k: &mut Kernel, pid: Pid) -> (u32, u32) {
+        let r = ok(&call(k, pid, Request::Pipe { flags: 0 }, &[], 0));
+        (r[0] as u32, r[1] as u32)
+    }
+
+    fn spawn(k: &mut Kernel, parent: Pid, actions: &[FileAction]) -> Pid {
+        k.spawn(parent, "child", vec![], vec![], actions.iter().copied()).unwrap()
+    }
+
+    #[test]
+    fn root_has_stdio_on_fds_0_1_2_and_pipe_takes_3_4() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        assert_eq!(pipe(&mut k, r), (3, 4));
+    }
+
+    #[test]
+    fn root_stdout_reaches_the_host_end() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        ok(&call(&mut k, r, Request::Write { fd: 1, len: 2, nonblock: false }, b"hi", 0));
+        let got = call(&mut k, HOST_PID, Request::Read { fd: 1, len: 10, nonblock: false }, &[], 10);
+        assert_eq!(got.try_recv().unwrap().data, b"hi");
+    }
+
+    #[test]
+    fn read_on_write_end_is_ebadf() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let (_, w) = pipe(&mut k, r);
+        assert_eq!(err(&call(&mut k, r, Request::Read { fd: w, len: 1, nonblock: false }, &[], 1)), Errno::Ebadf);
+    }
+
+    #[test]
+    fn closing_every_write_end_gives_eof_across_processes() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let (rd, wr) = pipe(&mut k, r);
+        let c = spawn(&mut k, r, &[]);
+        ok(&call(&mut k, r, Request::Close { fd: wr }, &[], 0));
+        let blocked = call(&mut k, r, Request::Read { fd: rd, len: 4, nonblock: false }, &[], 4);
+        assert!(blocked.try_recv().is_err(), "the child still holds a write end");
+        ok(&call(&mut k, c, Request::Close { fd: wr }, &[], 0));
+        assert_eq!(ok(&blocked)[0], 0);
+    }
+
+    #[test]
+    fn exit_closes_fds_so_readers_see_eof() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let (rd, wr) = pipe(&mut k, r);
+        let c = spawn(&mut k, r, &[]);
+        ok(&call(&mut k, r, Request::Close { fd: wr }, &[], 0));
+        let blocked = call(&mut k, r, Request::Read { fd: rd, len: 4, nonblock: false }, &[], 4);
+        k.exit(c, ExitKind::Code(0));
+        assert_eq!(ok(&blocked)[0], 0);
+    }
+
+    #[test]
+    fn dup2_onto_an_open_fd_closes_it_first() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let (rd, wr) = pipe(&mut k, r);
+        assert_eq!(ok(&call(&mut k, r, Request::Dup2 { fd: wr, newfd: rd }, &[], 0))[0], rd as u64);
+        assert_eq!(err(&call(&mut k, r, Request::Read { fd: rd, len: 1, nonblock: false }, &[], 1)), Errno::Ebadf);
+        // The only read end was closed by dup2: writing now is EPIPE.
+        assert_eq!(err(&call(&mut k, r, Request::Write { fd: rd, len: 1, nonblock: false }, b"x", 0)), Errno::Epipe);
+    }
+
+    #[test]
+    fn dup_takes_the_lowest_free_fd_and_shares_flags() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let (rd, _) = pipe(&mut k, r);
+        let d = ok(&call(&mut k, r, Request::Dup { fd: rd }, &[], 0))[0] as u32;
+        assert_eq!(d, 5);
+        ok(&call(&mut k, r, Request::SetFlags { fd: d, flags: O_NONBLOCK }, &[], 0));
+        assert_eq!(ok(&call(&mut k, r, Request::GetFlags { fd: rd }, &[], 0))[0], O_NONBLOCK as u64);
+        assert_eq!(err(&call(&mut k, r, Request::Read { fd: rd, len: 1, nonblock: false }, &[], 1)), Errno::Eagain);
+    }
+
+    #[test]
+    fn spawn_applies_file_actions_to_a_copy() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let (rd, wr) = pipe(&mut k, r);
+        let c = spawn(&mut k, r, &[FileAction::Dup2 { fd: wr, newfd: 1 }, FileAction::Close { fd: wr }]);
+        assert!(k.process(c).unwrap().fds.get(wr).is_err());
+        ok(&call(&mut k, c, Request::Write { fd: 1, len: 3, nonblock: false }, b"abc", 0));
+        assert_eq!(call(&mut k, r, Request::Read { fd: rd, len: 9, nonblock: false }, &[], 9).try_recv().unwrap().data, b"abc");
+        assert!(k.process(r).unwrap().fds.get(wr).is_ok(), "the parent's table is untouched");
+    }
+
+    #[test]
+    fn spawn_action_on_closed_fd_is_ebadf_and_creates_nothing() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let e = k.spawn(r, "c", vec![], vec![], [FileAction::Close { fd: 7 }].into_iter()).unwrap_err();
+        assert_eq!(e, Errno::Ebadf);
+        assert_eq!(k.stats().processes, 1);
+    }
+
+    #[test]
+    fn process_limit_is_eagain() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        for _ in 0..3 {
+            spawn(&mut k, r, &[]);
+        }
+        assert_eq!(k.spawn(r, "c", vec![], vec![], [].into_iter()).unwrap_err(), Errno::Eagain);
+        assert_eq!(k.fork(r, 0).unwrap_err(), Errno::Eagain);
+    }
+
+    #[test]
+    fn pipe_limit_is_enfile_and_fd_limit_is_emfile() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        pipe(&mut k, r); // 3 stdio pipes + 1 = 4 = max
+        assert_eq!(err(&call(&mut k, r, Request::Pipe { flags: 0 }, &[], 0)), Errno::Enfile);
+        let mut k = Kernel::new(Limits { max_fds: 4, ..Limits::default() });
+        let r = root(&mut k);
+        assert_eq!(err(&call(&mut k, r, Request::Pipe { flags: 0 }, &[], 0)), Errno::Emfile);
+    }
+
+    #[test]
+    fn buffered_bytes_limit_is_enomem_at_pipe_creation() {
+        let mut k = Kernel::new(Limits { max_buffered: 4 * 65536, ..Limits::default() });
+        let r = root(&mut k);
+        pipe(&mut k, r);
+        assert_eq!(err(&call(&mut k, r, Request::Pipe { flags: 0 }, &[], 0)), Errno::Enomem);
+    }
+
+    #[test]
+    fn wait_blocks_until_the_child_exits_then_reaps() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let c = spawn(&mut k, r, &[]);
+        let w = call(&mut k, r, Request::Wait { target: WaitTarget::Any, nohang: false }, &[], 0);
+        assert!(w.try_recv().is_err());
+        k.exit(c, ExitKind::Code(7));
+        assert_eq!(ok(&w), [c as u64, 7 << 8, 0]);
+        assert_eq!(err(&call(&mut k, r, Request::Wait { target: WaitTarget::Pid(c), nohang: false }, &[], 0)), Errno::Echild);
+    }
+
+    #[test]
+    fn wait_nohang_with_a_running_child_returns_zero() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        spawn(&mut k, r, &[]);
+        assert_eq!(ok(&call(&mut k, r, Request::Wait { target: WaitTarget::Any, nohang: true }, &[], 0))[0], 0);
+    }
+
+    #[test]
+    fn wait_for_a_pid_that_is_not_a_child_is_echild() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        assert_eq!(err(&call(&mut k, r, Request::Wait { target: WaitTarget::Pid(9), nohang: false }, &[], 0)), Errno::Echild);
+    }
+
+    #[test]
+    fn child_exit_posts_an_event_to_the_parent() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let c = spawn(&mut k, r, &[]);
+        k.exit(c, ExitKind::Code(1));
+        assert_eq!(k.next_event(r), Some(Event::ChildExit { pid: c, status: 1 << 8 }));
+    }
+
+    #[test]
+    fn orphans_are_reparented_to_the_root() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let c = spawn(&mut k, r, &[]);
+        let g = spawn(&mut k, c, &[]);
+        k.exit(c, ExitKind::Code(0));
+        assert_eq!(ok(&call(&mut k, g, Request::GetPid, &[], 0)), [g as u64, ROOT_PID as u64, 0]);
+        k.exit(g, ExitKind::Code(3));
+        let mut reaped = vec![];
+        for _ in 0..2 {
+            reaped.push(ok(&call(&mut k, r, Request::Wait { target: WaitTarget::Any, nohang: true }, &[], 0))[0]);
+        }
+        reaped.sort();
+        assert_eq!(reaped, vec![c as u64, g as u64]);
+    }
+
+    #[test]
+    fn sigkill_ends_the_target_with_signal_status() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let c = spawn(&mut k, r, &[]);
+        ok(&call(&mut k, r, Request::Kill { pid: c, signo: SIGKILL }, &[], 0));
+        assert_eq!(k.take_effects(), vec![Effect::StopVm(c)]);
+        assert_eq!(ok(&call(&mut k, r, Request::Wait { target: WaitTarget::Pid(c), nohang: false }, &[], 0))[1], 9);
+    }
+
+    #[test]
+    fn catchable_signal_goes_to_the_event_queue_when_signals_are_negotiated() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let c = spawn(&mut k, r, &[]);
+        k.set_signals(c, true);
+        ok(&call(&mut k, r, Request::Kill { pid: c, signo: SIGTERM }, &[], 0));
+        assert_eq!(k.next_event(c), Some(Event::Signal { signo: SIGTERM, sender: r }));
+        assert!(k.process(c).unwrap().is_running());
+    }
+
+    #[test]
+    fn kill_of_a_missing_process_is_esrch() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        assert_eq!(err(&call(&mut k, r, Request::Kill { pid: 42, signo: 0 }, &[], 0)), Errno::Esrch);
+    }
+
+    #[test]
+    fn epipe_posts_sigpipe_when_signals_are_negotiated() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        k.set_signals(r, true);
+        let (rd, wr) = pipe(&mut k, r);
+        ok(&call(&mut k, r, Request::Close { fd: rd }, &[], 0));
+        assert_eq!(err(&call(&mut k, r, Request::Write { fd: wr, len: 1, nonblock: false }, b"x", 0)), Errno::Epipe);
+        assert_eq!(k.next_event(r), Some(Event::Signal { signo: SIGPIPE, sender: HOST_PID }));
+    }
+
+    #[test]
+    fn get_args_reports_the_needed_size_when_the_buffer_is_small() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let c = call(&mut k, r, Request::GetArgs { capacity: 4 }, &[], 4).try_recv().unwrap();
+        assert_eq!(c.resp.result(), Err(Errno::Erange));
+        let need = c.resp.ret(0) as usize;
+        let c = call(&mut k, r, Request::GetArgs { capacity: need as u32 }, &[], need).try_recv().unwrap();
+        let blob = ArgsBlob::parse(&c.data).unwrap();
+        assert_eq!(blob.argv.iter().next(), Some(&b"root"[..]));
+    }
+
+    #[test]
+    fn root_exit_ends_the_tree() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        k.exit(r, ExitKind::Code(4));
+        assert_eq!(k.take_effects(), vec![Effect::StopVm(r), Effect::TreeDone(4 << 8)]);
+    }
+
+    #[test]
+    fn everything_is_released_when_all_processes_end() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let (rd, _) = pipe(&mut k, r);
+        let c = spawn(&mut k, r, &[]);
+        call(&mut k, c, Request::Read { fd: rd, len: 1, nonblock: false }, &[], 1);
+        k.vanished(c);
+        k.exit(r, ExitKind::Code(0));
+        // The host still holds its ends of stdio until its pumps close them.
+        for fd in 0..3 {
+            ok(&call(&mut k, HOST_PID, Request::Close { fd }, &[], 0));
+        }
+        let s = k.stats();
+        assert_eq!((s.pipes, s.fds, s.waiting, s.running), (0, 0, 0, 0));
+    }
+}

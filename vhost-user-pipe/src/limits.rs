@@ -1,0 +1,46 @@
+//! Limits of one process tree. Spec: *Limits*.
+
+use virtio_pipe_protocol::{PIPE_BUF, PIPE_CAPACITY_DEFAULT};
+
+/// Every limit the device enforces, with the defaults the CLI uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Processes in the tree, live or not yet reaped (`EAGAIN` beyond).
+    pub max_processes: usize,
+    /// Open fds per process; fd numbers are below this (`EMFILE` beyond).
+    pub max_fds: usize,
+    /// Pipes in the tree (`ENFILE` beyond).
+    pub max_pipes: usize,
+    /// Bytes of pipe capacity reserved across the tree (`ENOMEM` beyond).
+    pub max_buffered: usize,
+    /// Capacity of each pipe.
+    pub pipe_capacity: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_processes: 64,
+            max_fds: 256,
+            max_pipes: 1024,
+            max_buffered: 64 * 1024 * 1024,
+            pipe_capacity: PIPE_CAPACITY_DEFAULT,
+        }
+    }
+}
+
+impl Limits {
+    /// Checks that the limits make sense together.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.pipe_capacity < PIPE_BUF {
+            return Err(format!("pipe capacity {} is below PIPE_BUF ({PIPE_BUF})", self.pipe_capacity));
+        }
+        if self.max_fds < 3 {
+            return Err("at least 3 fds per process are needed for the standard streams".into());
+        }
+        if self.max_processes < 1 {
+            return Err("at least one process is needed".into());
+        }
+        Ok(())
+    }
+}

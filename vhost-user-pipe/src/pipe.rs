@@ -1,0 +1,462 @@
+//! One pipe: a bounded byte buffer, its open-end counts and the requests
+//! blocked on it. Spec: *Flow control*.
+//!
+//! Writers are served strictly in arrival order (FIFO), one at a time, so a
+//! write of at most `PIPE_BUF` bytes is never interleaved with another: it
+//! starts only when all of it fits (free space, plus the buffers of readers
+//! already waiting when the pipe is empty). A larger write moves whatever
+//! fits and stays at the head until it is done. When a reader is already
+//! waiting on an empty pipe, the writer's bytes go straight into that
+//! reader's buffer (`Io::copy_to`, guest memory to guest memory); otherwise
+//! they go through this pipe's buffer: at most one intermediate copy.
+
+use std::collections::VecDeque;
+
+use virtio_pipe_protocol::{Errno, RespHeader, PIPE_BUF};
+
+use crate::io::Io;
+use crate::process::Pid;
+
+/// A request blocked on the pipe.
+pub struct Waiter {
+    /// The process that made the request.
+    pub pid: Pid,
+    /// Its buffers.
+    pub io: Box<dyn Io>,
+    /// Bytes moved so far (writers).
+    pub done: usize,
+    /// Bytes asked for.
+    pub len: usize,
+}
+
+impl std::fmt::Debug for Waiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waiter").field("pid", &self.pid).field("done", &self.done).field("len", &self.len).finish()
+    }
+}
+
+/// What a pipe operation asks the kernel to do besides completing requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Note {
+    /// A write hit a pipe with no reader: send `SIGPIPE` to this process.
+    SigPipe(Pid),
+}
+
+/// The result of submitting a read or write.
+#[derive(Debug)]
+pub enum Submit {
+    /// Completed at once (the `Io` was consumed).
+    Done,
+    /// Held until data or space arrives.
+    Blocked,
+}
+
+/// A pipe.
+#[derive(Debug)]
+pub struct Pipe {
+    buf: VecDeque<u8>,
+    capacity: usize,
+    /// Fd references to the read end, in every process and the host.
+    pub readers: usize,
+    /// Fd references to the write end.
+    pub writers: usize,
+    read_waiters: VecDeque<Waiter>,
+    write_waiters: VecDeque<Waiter>,
+}
+
+fn ok(io: Box<dyn Io>, n: usize, written: usize) {
+    io.complete(RespHeader::ok([n as u64, 0, 0]), written);
+}
+
+fn fail(io: Box<dyn Io>, e: Errno) {
+    io.complete(RespHeader::err(e), 0);
+}
+
+impl Pipe {
+    /// A pipe with one reader and one writer reference.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            buf: VecDeque::new(),
+            capacity,
+            readers: 1,
+            writers: 1,
+            read_waiters: VecDeque::new(),
+            write_waiters: VecDeque::new(),
+        }
+    }
+
+    /// Bytes buffered now.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Capacity in bytes.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn free(&self) -> usize {
+        self.capacity - self.buf.len()
+    }
+
+    /// Submits a READ of up to `io.writable_len()` bytes.
+    pub fn read(&mut self, pid: Pid, io: Box<dyn Io>, nonblock: bool, notes: &mut Vec<Note>) -> Submit {
+        let len = io.writable_len();
+        let mut w = Waiter { pid, io, done: 0, len };
+        if self.read_waiters.is_empty() {
+            if self.buf.is_empty() {
+                // Blocked writers may be able to fill the buffer now.
+                self.pump(notes);
+            }
+            if !self.buf.is_empty() {
+                self.take_from_buffer(&mut w);
+                ok(w.io, w.done, w.done);
+                self.pump(notes);
+                return Submit::Done;
+            }
+        }
+        if self.writers == 0 && self.buf.is_empty() && self.write_waiters.is_empty() {
+            ok(w.io, 0, 0);
+            return Submit::Done;
+        }
+        if nonblock {
+            fail(w.io, Errno::Eagain);
+            return Submit::Done;
+        }
+        self.read_waiters.push_back(w);
+        self.pump(notes);
+        Submit::Blocked
+    }
+
+    /// Submits a WRITE of `io.readable_len()` bytes.
+    pub fn write(&mut self, pid: Pid, io: Box<dyn Io>, nonblock: bool, notes: &mut Vec<Note>) -> Submit {
+        let len = io.readable_len();
+        if self.readers == 0 {
+            notes.push(Note::SigPipe(pid));
+            fail(io, Errno::Epipe);
+            return Submit::Done;
+        }
+        if len == 0 {
+            ok(io, 0, 0);
+            return Submit::Done;
+        }
+        let mut w = Waiter { pid, io, done: 0, len };
+        if nonblock {
+            if !self.write_waiters.is_empty() || (len <= PIPE_BUF && self.room() < len) {
+                fail(w.io, Errno::Eagain);
+                return Submit::Done;
+            }
+            self.move_from_writer(&mut w);
+            if w.done == 0 {
+                fail(w.io, Errno::Eagain);
+            } else {
+                ok(w.io, w.done, 0);
+            }
+            self.serve_readers_from_buffer();
+            return Submit::Done;
+        }
+        self.write_waiters.push_back(w);
+        self.pump(notes);
+        if self.write_waiters.is_empty() { Submit::Done } else { Submit::Blocked }
+    }
+
+    /// Bytes a writer could place right now without blocking.
+    fn room(&self) -> usize {
+        let direct: usize =
+            if self.buf.is_empty() { self.read_waiters.iter().map(|r| r.len).sum() } else { 0 };
+        self.free() + direct
+    }
+
+    fn take_from_buffer(&mut self, r: &mut Waiter) {
+        let n = r.len.min(self.buf.len());
+        let (a, b) = self.buf.as_slices();
+        let from_a = n.min(a.len());
+        r.io.write_payload(0, &a[..from_a]);
+        if n > from_a {
+            r.io.write_payload(from_a, &b[..n - from_a]);
+        }
+        self.buf.drain(..n);
+        r.done = n;
+    }
+
+    /// Moves as much of `w` as fits: straight into waiting readers while the
+    /// buffer is empty, then into the buffer.
+    fn move_from_writer(&mut self, w: &mut Waiter) {
+        while self.buf.is_empty() && w.done < w.len {
+            let Some(mut r) = self.read_waiters.pop_front() else { break };
+            let n = (w.len - w.done).min(r.len);
+            let moved = w.io.copy_to(w.done, r.io.as_mut(), 0, n);
+            w.done += moved;
+            ok(r.io, moved, moved);
+        }
+        let n = (w.len - w.done).min(self.free());
+        if n > 0 {
+            let start = self.buf.len();
+            self.buf.resize(start + n, 0);
+            let (a, b) = self.buf.as_mut_slices();
+            // The new bytes are at [start, start+n) of the logical buffer.
+            let mut got = 0;
+            if start < a.len() {
+                let end = (start + n).min(a.len());
+                got += w.io.read_payload(w.done, &mut a[start..end]);
+                let rest = n - (end - start);
+                if rest > 0 {
+                    got += w.io.read_payload(w.done + got, &mut b[..rest]);
+                }
+            } else {
+                let s = start - a.len();
+                got += w.io.read_payload(w.done, &mut b[s..s + n]);
+            }
+            // A payload shorter than it claimed leaves zeros; trim them.
+            self.buf.truncate(start + got);
+            w.done += got;
+        }
+    }
+
+    fn serve_readers_from_buffer(&mut self) -> bool {
+        let mut progressed = false;
+        while !self.buf.is_empty() {
+            let Some(mut r) = self.read_waiters.pop_front() else { break };
+            self.take_from_buffer(&mut r);
+            ok(r.io, r.done, r.done);
+            progressed = true;
+        }
+        progressed
+    }
+
+    /// Completes whatever can complete now.
+    pub fn pump(&mut self, notes: &mut Vec<Note>) {
+        loop {
+            let mut progressed = self.serve_readers_from_buffer();
+            if let Some(mut w) = self.write_waiters.pop_front() {
+                if self.readers == 0 {
+                    if w.done > 0 {
+                        ok(w.io, w.done, 0);
+                    } else {
+                        notes.push(Note::SigPipe(w.pid));
+                        fail(w.io, Errno::Epipe);
+                    }
+                    progressed = true;
+                } else if w.len <= PIPE_BUF && self.room() < w.len - w.done {
+                    self.write_waiters.push_front(w);
+                } else {
+                    let before = w.done;
+                    self.move_from_writer(&mut w);
+                    progressed |= w.done > before;
+                    if w.done == w.len {
+                        ok(w.io, w.done, 0);
+                        progressed = true;
+                    } else {
+                        self.write_waiters.push_front(w);
+                    }
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        if self.writers == 0 && self.buf.is_empty() && self.write_waiters.is_empty() {
+            while let Some(r) = self.read_waiters.pop_front() {
+                ok(r.io, 0, 0);
+            }
+        }
+    }
+
+    /// Drops the blocked requests of `pid` without completing them (its VM is gone).
+    pub fn cancel(&mut self, pid: Pid) {
+        self.read_waiters.retain(|w| w.pid != pid);
+        self.write_waiters.retain(|w| w.pid != pid);
+    }
+
+    /// Fails every blocked request with `EBADF` (the pipe is being freed).
+    pub fn fail_all(&mut self) {
+        for w in self.read_waiters.drain(..).chain(self.write_waiters.drain(..)) {
+            fail(w.io, Errno::Ebadf);
+        }
+    }
+
+    /// Number of blocked requests.
+    pub fn waiting(&self) -> usize {
+        self.read_waiters.len() + self.write_waiters.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc::Receiver;
+
+    use super::*;
+    use crate::io::{HostCompletion, HostIo};
+
+    const CAP: usize = 64 * 1024;
+    const A: Pid = 1;
+    const B: Pid = 2;
+
+    fn read(p: &mut Pipe, len: usize, nonblock: bool) -> Receiver<HostCompletion> {
+        let (io, rx) = HostIo::boxed(Vec::new(), len);
+        p.read(B, io, nonblock, &mut Vec::new());
+        rx
+    }
+
+    fn write(p: &mut Pipe, data: &[u8], nonblock: bool, notes: &mut Vec<Note>) -> Receiver<HostCompletion> {
+        let (io, rx) = HostIo::boxed(data.to_vec(), 0);
+        p.write(A, io, nonblock, notes);
+        rx
+    }
+
+    fn ret(rx: &Receiver<HostCompletion>) -> Result<u64, Errno> {
+        let c = rx.try_recv().expect("request should have completed");
+        c.resp.result().map(|_| c.resp.ret(0))
+    }
+
+    #[test]
+    fn read_after_write_returns_the_bytes() {
+        let mut p = Pipe::new(CAP);
+        let w = write(&mut p, b"abc", false, &mut Vec::new());
+        assert_eq!(ret(&w), Ok(3));
+        let r = read(&mut p, 10, false);
+        let c = r.try_recv().unwrap();
+        assert_eq!(c.data, b"abc");
+    }
+
+    #[test]
+    fn blocked_reader_gets_data_straight_from_the_writer() {
+        let mut p = Pipe::new(CAP);
+        let r = read(&mut p, 10, false);
+        assert!(r.try_recv().is_err());
+        let w = write(&mut p, b"xyz", false, &mut Vec::new());
+        assert_eq!(ret(&w), Ok(3));
+        assert_eq!(r.try_recv().unwrap().data, b"xyz");
+        assert_eq!(p.buffered(), 0);
+    }
+
+    #[test]
+    fn read_on_empty_pipe_with_no_writers_returns_eof() {
+        let mut p = Pipe::new(CAP);
+        p.writers = 0;
+        assert_eq!(ret(&read(&mut p, 10, false)), Ok(0));
+    }
+
+    #[test]
+    fn blocked_reader_gets_eof_when_last_writer_closes() {
+        let mut p = Pipe::new(CAP);
+        let r = read(&mut p, 10, false);
+        p.writers = 0;
+        p.pump(&mut Vec::new());
+        assert_eq!(ret(&r), Ok(0));
+    }
+
+    #[test]
+    fn nonblocking_read_on_empty_pipe_is_eagain() {
+        let mut p = Pipe::new(CAP);
+        assert_eq!(ret(&read(&mut p, 10, true)), Err(Errno::Eagain));
+    }
+
+    #[test]
+    fn write_with_no_readers_is_epipe_and_notes_sigpipe() {
+        let mut p = Pipe::new(CAP);
+        p.readers = 0;
+        let mut notes = Vec::new();
+        assert_eq!(ret(&write(&mut p, b"a", false, &mut notes)), Err(Errno::Epipe));
+        assert_eq!(notes, vec![Note::SigPipe(A)]);
+    }
+
+    #[test]
+    fn write_blocks_when_full_and_completes_when_drained() {
+        let mut p = Pipe::new(PIPE_BUF);
+        assert_eq!(ret(&write(&mut p, &[1; PIPE_BUF], false, &mut Vec::new())), Ok(PIPE_BUF as u64));
+        let w = write(&mut p, &[2; 10], false, &mut Vec::new());
+        assert!(w.try_recv().is_err(), "the pipe is full");
+        let r = read(&mut p, 100, false);
+        assert_eq!(r.try_recv().unwrap().data.len(), 100);
+        assert_eq!(ret(&w), Ok(10));
+    }
+
+    #[test]
+    fn atomic_write_waits_for_room_for_all_of_it() {
+        let mut p = Pipe::new(PIPE_BUF * 2);
+        write(&mut p, &[1; PIPE_BUF * 2 - 10], false, &mut Vec::new());
+        let w = write(&mut p, &[2; 100], false, &mut Vec::new());
+        assert!(w.try_recv().is_err());
+        assert_eq!(p.buffered(), PIPE_BUF * 2 - 10, "no partial atomic write");
+        read(&mut p, 50, false);
+        assert!(w.try_recv().is_err(), "60 bytes free is still too little");
+        read(&mut p, 50, false);
+        assert_eq!(ret(&w), Ok(100));
+    }
+
+    #[test]
+    fn nonblocking_atomic_write_that_does_not_fit_is_eagain() {
+        let mut p = Pipe::new(PIPE_BUF);
+        write(&mut p, &[1; PIPE_BUF - 1], false, &mut Vec::new());
+        assert_eq!(ret(&write(&mut p, &[2; 2], true, &mut Vec::new())), Err(Errno::Eagain));
+    }
+
+    #[test]
+    fn nonblocking_large_write_is_partial() {
+        let mut p = Pipe::new(CAP);
+        let w = write(&mut p, &vec![3; CAP + 100], true, &mut Vec::new());
+        assert_eq!(ret(&w), Ok(CAP as u64));
+    }
+
+    #[test]
+    fn large_blocking_write_streams_through_a_reader() {
+        let mut p = Pipe::new(PIPE_BUF);
+        let data: Vec<u8> = (0..20_000u32).map(|i| i as u8).collect();
+        let w = write(&mut p, &data, false, &mut Vec::new());
+        let mut got = Vec::new();
+        while got.len() < data.len() {
+            let r = read(&mut p, 3000, false);
+            got.extend(r.try_recv().unwrap().data);
+        }
+        assert_eq!(got, data);
+        assert_eq!(ret(&w), Ok(data.len() as u64));
+    }
+
+    #[test]
+    fn writers_are_not_interleaved() {
+        let mut p = Pipe::new(PIPE_BUF);
+        write(&mut p, &[0; PIPE_BUF], false, &mut Vec::new());
+        let w1 = write(&mut p, &[1; 3000], false, &mut Vec::new());
+        let w2 = write(&mut p, &[2; 3000], false, &mut Vec::new());
+        let mut got = Vec::new();
+        while got.len() < PIPE_BUF + 6000 {
+            got.extend(read(&mut p, 1000, false).try_recv().unwrap().data);
+        }
+        assert!(got[PIPE_BUF..PIPE_BUF + 3000].iter().all(|&b| b == 1));
+        assert!(got[PIPE_BUF + 3000..].iter().all(|&b| b == 2));
+        assert_eq!((ret(&w1), ret(&w2)), (Ok(3000), Ok(3000)));
+    }
+
+    #[test]
+    fn blocked_writer_gets_epipe_when_readers_go_away() {
+        let mut p = Pipe::new(PIPE_BUF);
+        write(&mut p, &[0; PIPE_BUF], false, &mut Vec::new());
+        let mut notes = Vec::new();
+        let w = write(&mut p, b"x", false, &mut notes);
+        p.readers = 0;
+        p.pump(&mut notes);
+        assert_eq!(ret(&w), Err(Errno::Epipe));
+        assert_eq!(notes, vec![Note::SigPipe(A)]);
+    }
+
+    #[test]
+    fn partly_done_large_write_reports_its_count_when_readers_go_away() {
+        let mut p = Pipe::new(PIPE_BUF);
+        let w = write(&mut p, &[0; PIPE_BUF * 3], false, &mut Vec::new());
+        p.readers = 0;
+        p.pump(&mut Vec::new());
+        assert_eq!(ret(&w), Ok(PIPE_BUF as u64));
+    }
+
+    #[test]
+    fn cancel_drops_only_that_processes_waiters() {
+        let mut p = Pipe::new(CAP);
+        let r = read(&mut p, 10, false);
+        p.cancel(A);
+        assert_eq!(p.waiting(), 1);
+        p.cancel(B);
+        assert_eq!(p.waiting(), 0);
+        assert!(r.try_recv().is_err());
+    }
+}

@@ -1,0 +1,177 @@
+//! One process of the tree, as the kernel sees it: identity, parent and
+//! children, fd table, args, state and pending events.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use virtio_pipe_protocol::{wait_status_exited, wait_status_signaled, Event, ExitKind, WaitTarget};
+
+use crate::fdtable::FdTable;
+use crate::io::Io;
+
+/// A process id. 0 is the host (the daemon itself), 1 the root guest.
+pub type Pid = u32;
+
+/// The daemon's own pseudo-process: it holds the host ends of the root's standard streams.
+pub const HOST_PID: Pid = 0;
+/// The root guest.
+pub const ROOT_PID: Pid = 1;
+
+/// Most events held for a process that has not posted eventq buffers.
+pub const EVENT_BACKLOG: usize = 64;
+
+/// How a process started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// From its image: run main.
+    Fresh,
+    /// As a fork child: resume the record at this guest-physical address.
+    Forked(u64),
+}
+
+/// Whether the process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Its VM runs (or is starting).
+    Running,
+    /// It ended with this wait status and awaits its parent's WAIT.
+    Zombie(u32),
+}
+
+/// How a process ended, as a wait status.
+pub fn wait_status(kind: ExitKind) -> u32 {
+    match kind {
+        ExitKind::Code(c) => wait_status_exited(c),
+        ExitKind::Signaled(s) => wait_status_signaled(s),
+    }
+}
+
+/// Something that wakes the thread serving a process's queues.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// A WAIT held until a child ends.
+#[allow(missing_debug_implementations)]
+pub struct PendingWait {
+    /// Which child.
+    pub target: WaitTarget,
+    /// The request.
+    pub io: Box<dyn Io>,
+}
+
+/// One process.
+pub struct Process {
+    /// Its pid.
+    pub pid: Pid,
+    /// Its parent's pid.
+    pub ppid: Pid,
+    /// Its children, live or zombie.
+    pub children: BTreeSet<Pid>,
+    /// Running or ended.
+    pub state: State,
+    /// Its fd table.
+    pub fds: FdTable,
+    /// argv, as GET_ARGS returns it.
+    pub argv: Vec<Vec<u8>>,
+    /// env, as GET_ARGS returns it.
+    pub env: Vec<Vec<u8>>,
+    /// How it started.
+    pub start: Start,
+    /// The image it runs.
+    pub image: String,
+    /// A WAIT it is blocked in.
+    pub wait: Option<PendingWait>,
+    /// Events not yet delivered on its eventq.
+    pub events: VecDeque<Event>,
+    /// Wakes its queue thread when an event is queued.
+    pub waker: Option<Waker>,
+    /// Whether its driver negotiated `VIRTIO_PIPE_F_SIGNALS`.
+    pub signals: bool,
+}
+
+impl std::fmt::Debug for Process {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Process")
+            .field("pid", &self.pid)
+            .field("ppid", &self.ppid)
+            .field("state", &self.state)
+            .field("fds", &self.fds.len())
+            .field("image", &self.image)
+            .finish()
+    }
+}
+
+impl Process {
+    /// A running process with an empty fd table.
+    pub fn new(pid: Pid, ppid: Pid, image: String, argv: Vec<Vec<u8>>, env: Vec<Vec<u8>>, start: Start) -> Self {
+        Self {
+            pid,
+            ppid,
+            children: BTreeSet::new(),
+            state: State::Running,
+            fds: FdTable::new(),
+            argv,
+            env,
+            start,
+            image,
+            wait: None,
+            events: VecDeque::new(),
+            waker: None,
+            signals: false,
+        }
+    }
+
+    /// Whether its VM still runs.
+    pub fn is_running(&self) -> bool {
+        self.state == State::Running
+    }
+
+    /// Queues an event and wakes its queue thread. Past the backlog, the
+    /// oldest event is dropped: a child exit stays visible through WAIT.
+    pub fn post(&mut self, event: Event) {
+        if let Event::Signal { signo, .. } = event {
+            if self.events.iter().any(|e| matches!(e, Event::Signal { signo: s, .. } if *s == signo)) {
+                return;
+            }
+        }
+        if self.events.len() >= EVENT_BACKLOG {
+            self.events.pop_front();
+        }
+        self.events.push_back(event);
+        if let Some(w) = &self.waker {
+            w();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proc() -> Process {
+        Process::new(2, 1, "img".into(), vec![], vec![], Start::Fresh)
+    }
+
+    #[test]
+    fn duplicate_pending_signals_coalesce() {
+        let mut p = proc();
+        p.post(Event::Signal { signo: 13, sender: 0 });
+        p.post(Event::Signal { signo: 13, sender: 0 });
+        assert_eq!(p.events.len(), 1);
+    }
+
+    #[test]
+    fn event_backlog_is_bounded() {
+        let mut p = proc();
+        for pid in 0..(EVENT_BACKLOG as u32 + 10) {
+            p.post(Event::ChildExit { pid, status: 0 });
+        }
+        assert_eq!(p.events.len(), EVENT_BACKLOG);
+        assert_eq!(p.events.front(), Some(&Event::ChildExit { pid: 10, status: 0 }));
+    }
+
+    #[test]
+    fn wait_status_encodes_like_linux() {
+        assert_eq!(wait_status(ExitKind::Code(3)), 0x300);
+        assert_eq!(wait_status(ExitKind::Signaled(9)), 9);
+    }
+}
