@@ -1,0 +1,548 @@
+//! The virtio-pipe device: bring-up, request submission, completions, events.
+//!
+//! Primer. Each request is one descriptor chain on `requestq`:
+//!
+//! ```text
+//! readable: virtio_pipe_req (32) [+ payload: WRITE data, SPAWN blob]
+//! writable: virtio_pipe_resp (32) [+ payload: READ buffer, GET_ARGS blob]
+//! ```
+//!
+//! The device may use chains in any order. `eventq` holds 32-byte writable
+//! buffers that the device fills with `virtio_pipe_event`s; the driver hands
+//! each one back as soon as it has decoded it.
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::vec;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+
+use virtio_drivers::queue::VirtQueue;
+use virtio_drivers::transport::{DeviceStatus, InterruptStatus, Transport};
+use virtio_drivers::Hal;
+use virtio_pipe_protocol::{
+    ConfigSpace, Errno, Event, ReqHeader, RespHeader, EVENT_SIZE, QUEUE_EVENT, QUEUE_REQUEST,
+    RESP_HEADER_SIZE,
+};
+
+use crate::error::DriverError;
+use crate::features::Features;
+use crate::slots::{RequestId, SlotState, Slots};
+
+/// Descriptors in `requestq`: at most this many chains of up to 4 descriptors...
+/// in practice a chain takes 2 to 4, so 16 requests fit at once.
+pub const REQUEST_QUEUE_SIZE: usize = 64;
+/// Event buffers kept posted on `eventq`.
+pub const EVENT_QUEUE_SIZE: usize = 16;
+/// Requests that may be in flight at once (each takes up to 4 descriptors).
+const MAX_IN_FLIGHT: usize = REQUEST_QUEUE_SIZE / 4;
+
+/// A used request: the response header and how much payload the device wrote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Completion {
+    /// The response header as the device wrote it.
+    pub resp: RespHeader,
+    /// Bytes the device wrote into the writable payload (after the response header).
+    pub payload_written: usize,
+}
+
+impl Completion {
+    /// The three results on success, or the device's errno.
+    pub fn rets(&self) -> Result<[u64; 3], Errno> {
+        self.resp.result()?;
+        Ok([self.resp.ret(0), self.resp.ret(1), self.resp.ret(2)])
+    }
+}
+
+/// A virtio-pipe device, ready for requests.
+pub struct VirtioPipe<H: Hal, T: Transport> {
+    transport: T,
+    requestq: VirtQueue<H, REQUEST_QUEUE_SIZE>,
+    eventq: VirtQueue<H, EVENT_QUEUE_SIZE>,
+    slots: Slots,
+    event_bufs: Box<[[u8; EVENT_SIZE]]>,
+    /// Which event buffer is in the device under each descriptor token.
+    event_buf_of_token: [Option<usize>; EVENT_QUEUE_SIZE],
+    events: VecDeque<Event>,
+    features: Features,
+    broken: bool,
+    _hal: PhantomData<H>,
+}
+
+impl<H: Hal, T: Transport> core::fmt::Debug for VirtioPipe<H, T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("VirtioPipe")
+            .field("features", &self.features)
+            .field("pending_events", &self.events.len())
+            .field("broken", &self.broken)
+            .finish()
+    }
+}
+
+impl<H: Hal, T: Transport> VirtioPipe<H, T> {
+    /// Initialises the device behind `transport` (virtio 1.2, 3.1.1).
+    pub fn new(mut transport: T) -> Result<Self, DriverError> {
+        let offered = Features::from_bits_retain(transport.read_device_features());
+        if !offered.contains(Features::VERSION_1) {
+            transport.set_status(DeviceStatus::FAILED);
+            return Err(DriverError::NoVersion1(offered.bits()));
+        }
+        let features = transport.begin_init(Features::SUPPORTED);
+        if !transport.get_status().contains(DeviceStatus::FEATURES_OK) {
+            transport.set_status(DeviceStatus::FAILED);
+            return Err(DriverError::FeaturesRejected(features.bits()));
+        }
+        let config: ConfigSpace = match transport.read_config_space(0) {
+            Ok(c) => c,
+            Err(e) => {
+                transport.set_status(DeviceStatus::FAILED);
+                return Err(e.into());
+            }
+        };
+        if !config.is_virtio_pipe() {
+            transport.set_status(DeviceStatus::FAILED);
+            return Err(DriverError::NotVirtioPipe(
+                config.magic.get(),
+                config.version.get(),
+            ));
+        }
+        let requestq = VirtQueue::new(&mut transport, QUEUE_REQUEST, false, false)?;
+        let eventq = VirtQueue::new(&mut transport, QUEUE_EVENT, false, false)?;
+        transport.finish_init();
+        let mut dev = Self {
+            transport,
+            requestq,
+            eventq,
+            slots: Slots::new(MAX_IN_FLIGHT),
+            event_bufs: vec![[0u8; EVENT_SIZE]; EVENT_QUEUE_SIZE].into_boxed_slice(),
+            event_buf_of_token: [None; EVENT_QUEUE_SIZE],
+            events: VecDeque::new(),
+            features,
+            broken: false,
+            _hal: PhantomData,
+        };
+        for i in 0..EVENT_QUEUE_SIZE {
+            dev.post_event_buffer(i)?;
+        }
+        dev.transport.notify(QUEUE_EVENT);
+        Ok(dev)
+    }
+
+    /// The features both sides agreed on.
+    pub fn features(&self) -> Features {
+        self.features
+    }
+
+    fn post_event_buffer(&mut self, i: usize) -> Result<(), DriverError> {
+        let buf: &mut [u8] = &mut self.event_bufs[i];
+        // SAFETY: `event_bufs` is a heap allocation owned by `self` that is
+        // neither moved nor touched until `poll` pops this token; dropping
+        // `self` drops the queue first, which resets nothing but stops us
+        // from ever reading the buffer again.
+        let token = unsafe { self.eventq.add(&[], &mut [buf]) }?;
+        self.event_buf_of_token[token as usize] = Some(i);
+        Ok(())
+    }
+
+    /// Submits a request without waiting for it.
+    ///
+    /// Empty payloads are left out of the chain.
+    ///
+    /// # Safety
+    ///
+    /// `readable` and `writable` must stay valid, and must not be accessed,
+    /// until [`Self::take_completion`] has returned the completion of the
+    /// returned id (or the device has been reset).
+    pub unsafe fn submit(
+        &mut self,
+        hdr: &ReqHeader,
+        readable: &[u8],
+        writable: &mut [u8],
+    ) -> Result<RequestId, DriverError> {
+        if self.broken {
+            return Err(DriverError::DeviceBroken);
+        }
+        let (id, slot) = self.slots.claim().ok_or(DriverError::NoFreeSlot)?;
+        slot.req = hdr.as_bytes_le();
+        slot.readable = (!readable.is_empty()).then(|| NonNull::from(readable));
+        slot.writable = (!writable.is_empty()).then(|| NonNull::from(&mut *writable));
+        let inputs: [&[u8]; 2] = [&slot.req, readable];
+        let n_in = if readable.is_empty() { 1 } else { 2 };
+        let mut outputs: [&mut [u8]; 2] = [&mut slot.resp, writable];
+        let n_out = if outputs[1].is_empty() { 1 } else { 2 };
+        // SAFETY: the headers live in the heap-allocated slot, which stays
+        // put and untouched while the slot is in flight; the caller promises
+        // the same for the payloads.
+        let added = unsafe { self.requestq.add(&inputs[..n_in], &mut outputs[..n_out]) };
+        match added {
+            Ok(token) => {
+                slot.state = SlotState::InFlight(token);
+                if self.requestq.should_notify() {
+                    self.transport.notify(QUEUE_REQUEST);
+                }
+                Ok(id)
+            }
+            Err(e) => {
+                slot.release();
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Acknowledges the device's interrupt; call before [`Self::poll`] so a
+    /// completion that arrives after the poll raises a fresh interrupt.
+    pub fn ack_interrupt(&mut self) -> InterruptStatus {
+        self.transport.ack_interrupt()
+    }
+
+    /// Collects every used chain of both queues, restocking `eventq`.
+    /// Returns how many chains were used.
+    pub fn poll(&mut self) -> Result<usize, DriverError> {
+        if self.broken {
+            return Err(DriverError::DeviceBroken);
+        }
+        match self.poll_inner() {
+            Ok(n) => Ok(n),
+            Err(e) => {
+                self.reset_after_protocol_error();
+                Err(e)
+            }
+        }
+    }
+
+    fn poll_inner(&mut self) -> Result<usize, DriverError> {
+        let mut used = 0;
+        while let Some(token) = self.requestq.peek_used() {
+            let slot = self
+                .slots
+                .by_token(token)
+                .ok_or(DriverError::UnknownToken(token))?;
+            let inputs_owned: [&[u8]; 2];
+            let n_in = match slot.readable {
+                Some(p) => {
+                    // SAFETY: the submitter promised the payload stays valid
+                    // and untouched until its completion is taken.
+                    inputs_owned = [&slot.req, unsafe { p.as_ref() }];
+                    2
+                }
+                None => {
+                    inputs_owned = [&slot.req, &[]];
+                    1
+                }
+            };
+            let mut writable_ptr = slot.writable;
+            let mut outputs_owned: [&mut [u8]; 2] = match writable_ptr.as_mut() {
+                // SAFETY: as above, for the writable payload.
+                Some(p) => [&mut slot.resp, unsafe { p.as_mut() }],
+                None => [&mut slot.resp, &mut []],
+            };
+            let n_out = if slot.writable.is_some() { 2 } else { 1 };
+            // SAFETY: these are exactly the buffers `submit` added under `token`.
+            let len = unsafe {
+                self.requestq
+                    .pop_used(token, &inputs_owned[..n_in], &mut outputs_owned[..n_out])
+            }?;
+            slot.state = SlotState::Done(len);
+            used += 1;
+        }
+        let mut restocked = false;
+        while let Some(token) = self.eventq.peek_used() {
+            let i = self
+                .event_buf_of_token
+                .get_mut(token as usize)
+                .and_then(Option::take)
+                .ok_or(DriverError::UnknownToken(token))?;
+            let buf: &mut [u8] = &mut self.event_bufs[i];
+            // SAFETY: this is the one buffer `post_event_buffer` added under `token`.
+            let len = unsafe { self.eventq.pop_used(token, &[], &mut [buf]) }?;
+            if len as usize >= EVENT_SIZE {
+                // Unknown kinds decode to `None`: drivers ignore them.
+                if let Ok(Some(ev)) = Event::parse(&self.event_bufs[i]) {
+                    self.events.push_back(ev);
+                }
+            }
+            self.post_event_buffer(i)?;
+            restocked = true;
+            used += 1;
+        }
+        if restocked && self.eventq.should_notify() {
+            self.transport.notify(QUEUE_EVENT);
+        }
+        Ok(used)
+    }
+
+    /// The device broke the queue protocol: reset it so that it can no
+    /// longer touch any buffer, and refuse further work.
+    fn reset_after_protocol_error(&mut self) {
+        self.transport.set_status(DeviceStatus::empty());
+        self.slots.clear();
+        self.broken = true;
+    }
+
+    /// Takes the completion of `id` if the device has used it.
+    pub fn take_completion(&mut self, id: RequestId) -> Option<Completion> {
+        let slot = self.slots.get(id)?;
+        let SlotState::Done(len) = slot.state else {
+            return None;
+        };
+        let resp = RespHeader::parse(&slot.resp).unwrap_or_default();
+        slot.release();
+        Some(Completion {
+            resp,
+            payload_written: (len as usize).saturating_sub(RESP_HEADER_SIZE),
+        })
+    }
+
+    /// Whether `id` is still in the device.
+    pub fn is_pending(&mut self, id: RequestId) -> bool {
+        self.slots
+            .get(id)
+            .is_some_and(|s| matches!(s.state, SlotState::InFlight(_)))
+    }
+
+    /// The oldest event not yet taken.
+    pub fn pop_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Submits a request and waits for its completion.
+    ///
+    /// Between polls it calls `wait`, which should sleep until the device
+    /// interrupts (e.g. `hlt`). Events that arrive meanwhile are queued for
+    /// [`Self::pop_event`].
+    pub fn request(
+        &mut self,
+        hdr: &ReqHeader,
+        readable: &[u8],
+        writable: &mut [u8],
+        wait: &mut dyn FnMut(),
+    ) -> Result<Completion, DriverError> {
+        // SAFETY: we return only once the device has used the chain (the
+        // completion is taken below) or has been reset by `poll`, so the
+        // borrowed payloads outlive the device's use of them.
+        let id = unsafe { self.submit(hdr, readable, writable) }?;
+        loop {
+            self.ack_interrupt();
+            self.poll()?;
+            if let Some(c) = self.take_completion(id) {
+                return Ok(c);
+            }
+            wait();
+        }
+    }
+
+    /// Whether any request is still in the device.
+    pub fn any_in_flight(&self) -> bool {
+        self.slots.any_in_flight()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use virtio_pipe_protocol::{Op, REQ_HEADER_SIZE};
+
+    use super::*;
+    use crate::fake::{FakeHal, FakeTransport, DEVICE_FEATURES_ALL};
+
+    type Pipe = VirtioPipe<FakeHal, FakeTransport>;
+
+    /// A pid the fake device answers GETPID with.
+    const CHILD_PID: u64 = 7;
+    /// A parent pid the fake device answers GETPID with.
+    const PARENT_PID: u64 = 1;
+
+    fn ready() -> (Pipe, FakeTransport) {
+        let t = FakeTransport::new(DEVICE_FEATURES_ALL, ConfigSpace::current());
+        let handle = t.clone();
+        (Pipe::new(t).unwrap(), handle)
+    }
+
+    #[test]
+    fn init_accepts_version_1_and_pipe_features() {
+        let (pipe, fake) = ready();
+        assert_eq!(pipe.features(), Features::SUPPORTED);
+        assert_eq!(fake.driver_features(), Features::SUPPORTED.bits());
+        assert!(fake.status().contains(DeviceStatus::DRIVER_OK));
+    }
+
+    #[test]
+    fn init_drops_features_the_device_does_not_offer() {
+        let t = FakeTransport::new(Features::VERSION_1.bits(), ConfigSpace::current());
+        let pipe = Pipe::new(t).unwrap();
+        assert_eq!(pipe.features(), Features::VERSION_1);
+    }
+
+    #[test]
+    fn device_without_version_1_is_refused() {
+        let t = FakeTransport::new(Features::SPAWN.bits(), ConfigSpace::current());
+        let fake = t.clone();
+        let e = Pipe::new(t).unwrap_err();
+        assert_eq!(e, DriverError::NoVersion1(Features::SPAWN.bits()));
+        assert!(fake.status().contains(DeviceStatus::FAILED));
+    }
+
+    #[test]
+    fn gpio_config_is_not_taken_for_virtio_pipe() {
+        let mut gpio = ConfigSpace::current();
+        gpio.magic.set(8);
+        let t = FakeTransport::new(DEVICE_FEATURES_ALL, gpio);
+        let fake = t.clone();
+        let e = Pipe::new(t).unwrap_err();
+        assert_eq!(e, DriverError::NotVirtioPipe(8, 1));
+        assert!(fake.status().contains(DeviceStatus::FAILED));
+    }
+
+    #[test]
+    fn wrong_protocol_version_is_refused() {
+        let mut v2 = ConfigSpace::current();
+        v2.version.set(2);
+        let e = Pipe::new(FakeTransport::new(DEVICE_FEATURES_ALL, v2)).unwrap_err();
+        assert!(matches!(e, DriverError::NotVirtioPipe(_, 2)));
+    }
+
+    #[test]
+    fn eventq_is_stocked_with_event_sized_writable_buffers() {
+        let (_pipe, fake) = ready();
+        let posted = fake.avail_chains(QUEUE_EVENT);
+        assert_eq!(posted.len(), EVENT_QUEUE_SIZE);
+        assert!(posted
+            .iter()
+            .all(|c| c.readable.is_empty() && c.writable == [EVENT_SIZE]));
+        assert!(fake.notified(QUEUE_EVENT));
+    }
+
+    #[test]
+    fn write_puts_header_then_payload_in_the_readable_part() {
+        let (mut pipe, fake) = ready();
+        let hdr = ReqHeader::new(Op::Write, 0, [1, 0, 0]);
+        // SAFETY: the payload is a static literal and nothing is written.
+        unsafe { pipe.submit(&hdr, b"hello", &mut []) }.unwrap();
+        let chains = fake.avail_chains(QUEUE_REQUEST);
+        assert_eq!(chains.len(), 1);
+        assert_eq!(chains[0].readable, vec![REQ_HEADER_SIZE, 5]);
+        assert_eq!(chains[0].writable, vec![RESP_HEADER_SIZE]);
+        assert_eq!(chains[0].header_bytes(), hdr.as_bytes_le());
+        assert!(fake.notified(QUEUE_REQUEST));
+    }
+
+    #[test]
+    fn read_puts_response_then_buffer_in_the_writable_part() {
+        let (mut pipe, fake) = ready();
+        let mut buf = [0u8; 100];
+        let hdr = ReqHeader::new(Op::Read, 0, [0, 0, 0]);
+        // SAFETY: `buf` outlives the test and is not touched until completion.
+        unsafe { pipe.submit(&hdr, &[], &mut buf) }.unwrap();
+        let chains = fake.avail_chains(QUEUE_REQUEST);
+        assert_eq!(chains[0].readable, vec![REQ_HEADER_SIZE]);
+        assert_eq!(chains[0].writable, vec![RESP_HEADER_SIZE, 100]);
+    }
+
+    #[test]
+    fn completion_carries_rets_and_payload_length() {
+        let (mut pipe, fake) = ready();
+        let mut buf = [0u8; 16];
+        let hdr = ReqHeader::new(Op::Read, 0, [3, 0, 0]);
+        // SAFETY: `buf` is only read after the completion is taken.
+        let id = unsafe { pipe.submit(&hdr, &[], &mut buf) }.unwrap();
+        fake.complete_next(QUEUE_REQUEST, RespHeader::ok([2, 0, 0]), b"hi");
+        pipe.poll().unwrap();
+        let c = pipe.take_completion(id).unwrap();
+        assert_eq!(c.rets(), Ok([2, 0, 0]));
+        assert_eq!(c.payload_written, 2);
+        assert_eq!(&buf[..2], b"hi");
+    }
+
+    #[test]
+    fn error_status_becomes_the_errno() {
+        let (mut pipe, fake) = ready();
+        let hdr = ReqHeader::new(Op::Close, 0, [42, 0, 0]);
+        // SAFETY: no payloads.
+        let id = unsafe { pipe.submit(&hdr, &[], &mut []) }.unwrap();
+        fake.complete_next(QUEUE_REQUEST, RespHeader::err(Errno::Ebadf), &[]);
+        pipe.poll().unwrap();
+        assert_eq!(pipe.take_completion(id).unwrap().rets(), Err(Errno::Ebadf));
+    }
+
+    #[test]
+    fn requests_complete_out_of_order() {
+        let (mut pipe, fake) = ready();
+        let mut buf = [0u8; 8];
+        // SAFETY: `buf` outlives the pending read.
+        let read =
+            unsafe { pipe.submit(&ReqHeader::new(Op::Read, 0, [0; 3]), &[], &mut buf) }.unwrap();
+        // SAFETY: no payloads.
+        let getpid =
+            unsafe { pipe.submit(&ReqHeader::new(Op::GetPid, 0, [0; 3]), &[], &mut []) }.unwrap();
+        fake.complete_nth(
+            QUEUE_REQUEST,
+            1,
+            RespHeader::ok([CHILD_PID, PARENT_PID, 0]),
+            &[],
+        );
+        pipe.poll().unwrap();
+        assert!(pipe.take_completion(read).is_none());
+        assert!(pipe.is_pending(read));
+        let c = pipe.take_completion(getpid).unwrap();
+        assert_eq!(c.rets().unwrap()[..2], [CHILD_PID, PARENT_PID]);
+        fake.complete_nth(QUEUE_REQUEST, 0, RespHeader::ok([1, 0, 0]), b"x");
+        pipe.poll().unwrap();
+        assert_eq!(pipe.take_completion(read).unwrap().payload_written, 1);
+    }
+
+    #[test]
+    fn blocking_request_waits_until_the_device_answers() {
+        let (mut pipe, fake) = ready();
+        let mut waits = 0;
+        let device = fake.clone();
+        let c = pipe
+            .request(
+                &ReqHeader::new(Op::GetPid, 0, [0; 3]),
+                &[],
+                &mut [],
+                &mut || {
+                    waits += 1;
+                    device.complete_next(QUEUE_REQUEST, RespHeader::ok([CHILD_PID, 0, 0]), &[]);
+                },
+            )
+            .unwrap();
+        assert_eq!(waits, 1);
+        assert_eq!(c.rets().unwrap()[0], CHILD_PID);
+    }
+
+    #[test]
+    fn events_are_decoded_and_the_buffer_is_reposted() {
+        let (mut pipe, fake) = ready();
+        let ev = Event::ChildExit {
+            pid: 5,
+            status: virtio_pipe_protocol::wait_status_exited(3),
+        };
+        fake.deliver_event(ev);
+        pipe.poll().unwrap();
+        assert_eq!(pipe.pop_event(), Some(ev));
+        assert_eq!(pipe.pop_event(), None);
+        assert_eq!(fake.avail_chains(QUEUE_EVENT).len(), EVENT_QUEUE_SIZE);
+    }
+
+    #[test]
+    fn unknown_used_token_resets_the_device() {
+        let (mut pipe, fake) = ready();
+        fake.use_bogus_token(QUEUE_REQUEST, 5);
+        assert_eq!(pipe.poll(), Err(DriverError::UnknownToken(5)));
+        assert_eq!(fake.status(), DeviceStatus::empty());
+        // SAFETY: no payloads.
+        let again = unsafe { pipe.submit(&ReqHeader::new(Op::GetPid, 0, [0; 3]), &[], &mut []) };
+        assert_eq!(again, Err(DriverError::DeviceBroken));
+    }
+
+    #[test]
+    fn too_many_requests_in_flight_is_no_free_slot() {
+        let (mut pipe, _fake) = ready();
+        for _ in 0..MAX_IN_FLIGHT {
+            // SAFETY: no payloads.
+            unsafe { pipe.submit(&ReqHeader::new(Op::GetPid, 0, [0; 3]), &[], &mut []) }.unwrap();
+        }
+        // SAFETY: no payloads.
+        let e = unsafe { pipe.submit(&ReqHeader::new(Op::GetPid, 0, [0; 3]), &[], &mut []) };
+        assert_eq!(e, Err(DriverError::NoFreeSlot));
+    }
+}
