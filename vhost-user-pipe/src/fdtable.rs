@@ -36,7 +36,11 @@ pub struct Ofd {
 impl Ofd {
     /// A new description.
     pub fn new(pipe: PipeId, end: End, flags: u32) -> Arc<Self> {
-        Arc::new(Self { pipe, end, flags: AtomicU32::new(flags) })
+        Arc::new(Self {
+            pipe,
+            end,
+            flags: AtomicU32::new(flags),
+        })
     }
 
     /// The status flags.
@@ -64,12 +68,19 @@ impl FdTable {
 
     /// The description behind `fd`.
     pub fn get(&self, fd: u32) -> Result<&Arc<Ofd>, Errno> {
-        self.slots.get(fd as usize).and_then(Option::as_ref).ok_or(Errno::Ebadf)
+        self.slots
+            .get(fd as usize)
+            .and_then(Option::as_ref)
+            .ok_or(Errno::Ebadf)
     }
 
     /// Installs `ofd` at the lowest free fd below `max`.
     pub fn insert_lowest(&mut self, ofd: Arc<Ofd>, max: usize) -> Result<u32, Errno> {
-        let free = self.slots.iter().position(Option::is_none).unwrap_or(self.slots.len());
+        let free = self
+            .slots
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(self.slots.len());
         if free >= max {
             return Err(Errno::Emfile);
         }
@@ -93,7 +104,11 @@ impl FdTable {
 
     /// Removes `fd`.
     pub fn remove(&mut self, fd: u32) -> Result<Arc<Ofd>, Errno> {
-        let ofd = self.slots.get_mut(fd as usize).and_then(Option::take).ok_or(Errno::Ebadf)?;
+        let ofd = self
+            .slots
+            .get_mut(fd as usize)
+            .and_then(Option::take)
+            .ok_or(Errno::Ebadf)?;
         while matches!(self.slots.last(), Some(None)) {
             self.slots.pop();
         }
@@ -142,7 +157,10 @@ mod tests {
         for _ in 0..MAX {
             t.insert_lowest(Ofd::new(0, End::Read, 0), MAX).unwrap();
         }
-        assert_eq!(t.insert_lowest(Ofd::new(0, End::Read, 0), MAX), Err(Errno::Emfile));
+        assert_eq!(
+            t.insert_lowest(Ofd::new(0, End::Read, 0), MAX),
+            Err(Errno::Emfile)
+        );
     }
 
     #[test]

@@ -69,11 +69,21 @@ impl HostIo {
     /// A request carrying `readable` bytes and room for `writable_len` bytes.
     pub fn new(readable: Vec<u8>, writable_len: usize) -> (Self, mpsc::Receiver<HostCompletion>) {
         let (tx, rx) = mpsc::channel();
-        (Self { readable, writable: vec![0; writable_len], done: tx }, rx)
+        (
+            Self {
+                readable,
+                writable: vec![0; writable_len],
+                done: tx,
+            },
+            rx,
+        )
     }
 
     /// Boxed, as the kernel takes it.
-    pub fn boxed(readable: Vec<u8>, writable_len: usize) -> (Box<dyn Io>, mpsc::Receiver<HostCompletion>) {
+    pub fn boxed(
+        readable: Vec<u8>,
+        writable_len: usize,
+    ) -> (Box<dyn Io>, mpsc::Receiver<HostCompletion>) {
         let (io, rx) = Self::new(readable, writable_len);
         (Box::new(io), rx)
     }

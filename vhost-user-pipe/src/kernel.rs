@@ -14,20 +14,25 @@ use std::sync::Arc;
 
 use virtio_pipe_protocol::signal::{SIGCHLD, SIGKILL, SIGPIPE};
 use virtio_pipe_protocol::{
-    ArgsBlob, Errno, Event, ExitKind, FileAction, Request, RespHeader, StartKind, WaitTarget, O_NONBLOCK,
+    ArgsBlob, Errno, Event, ExitKind, FileAction, Request, RespHeader, StartKind, WaitTarget,
+    O_NONBLOCK,
 };
 
 use crate::fdtable::{End, FdTable, Ofd, PipeId};
 use crate::io::Io;
 use crate::limits::Limits;
 use crate::pipe::{Note, Pipe};
-use crate::process::{wait_status, PendingWait, Pid, Process, Start, State, Waker, HOST_PID, ROOT_PID};
+use crate::process::{
+    wait_status, PendingWait, Pid, Process, Start, State, Waker, HOST_PID, ROOT_PID,
+};
 
 /// Work for the supervisor, to do once the kernel lock is released.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
-    /// The process ended: stop its VM if it still runs.
+    /// The process exited: its VM powers itself off; stop it if it lingers.
     StopVm(Pid),
+    /// The process was killed or vanished: end its VM now.
+    KillVm(Pid),
     /// The root ended with this wait status: end the tree.
     TreeDone(u32),
 }
@@ -77,8 +82,25 @@ impl Kernel {
     /// A kernel with only the host pseudo-process.
     pub fn new(limits: Limits) -> Self {
         let mut procs = BTreeMap::new();
-        procs.insert(HOST_PID, Process::new(HOST_PID, HOST_PID, "<host>".into(), vec![], vec![], Start::Fresh));
-        Self { procs, next_pid: ROOT_PID, pipes: Vec::new(), reserved: 0, limits, effects: Vec::new() }
+        procs.insert(
+            HOST_PID,
+            Process::new(
+                HOST_PID,
+                HOST_PID,
+                "<host>".into(),
+                vec![],
+                vec![],
+                Start::Fresh,
+            ),
+        );
+        Self {
+            procs,
+            next_pid: ROOT_PID,
+            pipes: Vec::new(),
+            reserved: 0,
+            limits,
+            effects: Vec::new(),
+        }
     }
 
     /// The limits in force.
@@ -93,14 +115,27 @@ impl Kernel {
 
     /// Creates the root process (pid 1). With `stdio`, its fds 0, 1 and 2 are
     /// pipes whose other ends the host holds at its own fds 0, 1 and 2.
-    pub fn create_root(&mut self, image: &str, argv: Vec<Vec<u8>>, env: Vec<Vec<u8>>, stdio: bool) -> Result<Pid, Errno> {
+    pub fn create_root(
+        &mut self,
+        image: &str,
+        argv: Vec<Vec<u8>>,
+        env: Vec<Vec<u8>>,
+        stdio: bool,
+    ) -> Result<Pid, Errno> {
         let pid = self.alloc_pid()?;
-        self.procs.insert(pid, Process::new(pid, HOST_PID, image.into(), argv, env, Start::Fresh));
+        self.procs.insert(
+            pid,
+            Process::new(pid, HOST_PID, image.into(), argv, env, Start::Fresh),
+        );
         self.host_mut().children.insert(pid);
         if stdio {
             for fd in 0..3u32 {
                 let id = self.new_pipe()?;
-                let (guest_end, host_end) = if fd == 0 { (End::Read, End::Write) } else { (End::Write, End::Read) };
+                let (guest_end, host_end) = if fd == 0 {
+                    (End::Read, End::Write)
+                } else {
+                    (End::Write, End::Read)
+                };
                 self.proc_mut(pid).fds.put(fd, Ofd::new(id, guest_end, 0));
                 self.host_mut().fds.put(fd, Ofd::new(id, host_end, 0));
             }
@@ -181,7 +216,10 @@ impl Kernel {
                 Note::SigPipe(pid) => {
                     if let Some(p) = self.procs.get_mut(&pid) {
                         if p.signals && p.is_running() {
-                            p.post(Event::Signal { signo: SIGPIPE, sender: HOST_PID });
+                            p.post(Event::Signal {
+                                signo: SIGPIPE,
+                                sender: HOST_PID,
+                            });
                         }
                     }
                 }
@@ -215,13 +253,18 @@ impl Kernel {
             Request::Write { fd, nonblock, .. } => self.rw(pid, fd, End::Write, nonblock, io),
             Request::Close { fd } => {
                 let r = self.proc_mut(pid).fds.remove(fd);
-                done(io, r.map(|ofd| {
-                    self.drop_ref(&ofd);
-                    [0; 3]
-                }))
+                done(
+                    io,
+                    r.map(|ofd| {
+                        self.drop_ref(&ofd);
+                        [0; 3]
+                    }),
+                )
             }
             Request::Dup { fd } => done(io, self.dup(pid, fd).map(|n| [n as u64, 0, 0])),
-            Request::Dup2 { fd, newfd } => done(io, self.dup2(pid, fd, newfd).map(|n| [n as u64, 0, 0])),
+            Request::Dup2 { fd, newfd } => {
+                done(io, self.dup2(pid, fd, newfd).map(|n| [n as u64, 0, 0]))
+            }
             Request::SetFlags { fd, flags } => {
                 let r = self.proc_mut(pid).fds.get(fd).map(|o| o.set_flags(flags));
                 done(io, r.map(|_| [0; 3]))
@@ -240,10 +283,12 @@ impl Kernel {
             Request::GetArgs { capacity } => self.get_args(pid, capacity as usize, io),
             Request::Wait { target, nohang } => self.wait(pid, target, nohang, io),
             Request::Exit(kind) => {
-                self.exit(pid, kind);
+                self.end(pid, kind, Effect::StopVm(pid));
                 done(io, Ok([0; 3]))
             }
-            Request::Kill { pid: target, signo } => done(io, self.kill(pid, target, signo).map(|_| [0; 3])),
+            Request::Kill { pid: target, signo } => {
+                done(io, self.kill(pid, target, signo).map(|_| [0; 3]))
+            }
             Request::GetPid => {
                 let ppid = self.procs[&pid].ppid;
                 done(io, Ok([pid as u64, ppid as u64, 0]))
@@ -336,7 +381,10 @@ impl Kernel {
         if matching.is_empty() {
             return done(io, Err(Errno::Echild));
         }
-        let zombie = matching.iter().copied().find(|c| matches!(self.procs[c].state, State::Zombie(_)));
+        let zombie = matching
+            .iter()
+            .copied()
+            .find(|c| matches!(self.procs[c].state, State::Zombie(_)));
         if let Some(child) = zombie {
             let status = self.reap(pid, child);
             return done(io, Ok([child as u64, status as u64, 0]));
@@ -393,7 +441,13 @@ impl Kernel {
         env: Vec<Vec<u8>>,
         actions: impl Iterator<Item = FileAction>,
     ) -> Result<Pid, Errno> {
-        let mut fds = self.procs.get(&parent).filter(|p| p.is_running()).ok_or(Errno::Esrch)?.fds.clone();
+        let mut fds = self
+            .procs
+            .get(&parent)
+            .filter(|p| p.is_running())
+            .ok_or(Errno::Esrch)?
+            .fds
+            .clone();
         for action in actions {
             match action {
                 FileAction::Close { fd } => {
@@ -413,8 +467,17 @@ impl Kernel {
 
     /// Creates a fork child of `parent`: same args, same fd table.
     pub fn fork(&mut self, parent: Pid, resume: u64) -> Result<Pid, Errno> {
-        let p = self.procs.get(&parent).filter(|p| p.is_running()).ok_or(Errno::Esrch)?;
-        let (image, argv, env, fds) = (p.image.clone(), p.argv.clone(), p.env.clone(), p.fds.clone());
+        let p = self
+            .procs
+            .get(&parent)
+            .filter(|p| p.is_running())
+            .ok_or(Errno::Esrch)?;
+        let (image, argv, env, fds) = (
+            p.image.clone(),
+            p.argv.clone(),
+            p.env.clone(),
+            p.fds.clone(),
+        );
         self.add_child(parent, &image, argv, env, Start::Forked(resume), fds)
     }
 
@@ -438,7 +501,9 @@ impl Kernel {
 
     /// Removes a child whose VM could not be launched, as if it never was.
     pub fn discard(&mut self, pid: Pid) {
-        let Some(mut p) = self.procs.remove(&pid) else { return };
+        let Some(mut p) = self.procs.remove(&pid) else {
+            return;
+        };
         for ofd in p.fds.drain() {
             self.drop_ref(&ofd);
         }
@@ -447,10 +512,19 @@ impl Kernel {
         }
     }
 
+    /// Process `pid` exited by itself (its EXIT request).
+    pub fn exit(&mut self, pid: Pid, kind: ExitKind) {
+        self.end(pid, kind, Effect::StopVm(pid));
+    }
+
     /// Process `pid` ended. Closes its fds, drops its blocked requests,
     /// hands its children to the root and tells its parent.
-    pub fn exit(&mut self, pid: Pid, kind: ExitKind) {
-        let Some(p) = self.procs.get_mut(&pid).filter(|p| p.is_running() && p.pid != HOST_PID) else {
+    fn end(&mut self, pid: Pid, kind: ExitKind, stop: Effect) {
+        let Some(p) = self
+            .procs
+            .get_mut(&pid)
+            .filter(|p| p.is_running() && p.pid != HOST_PID)
+        else {
             return;
         };
         let status = wait_status(kind);
@@ -470,7 +544,7 @@ impl Kernel {
         for child in children {
             self.reparent(child);
         }
-        self.effects.push(Effect::StopVm(pid));
+        self.effects.push(stop);
         if pid == ROOT_PID {
             self.effects.push(Effect::TreeDone(status));
         }
@@ -478,7 +552,11 @@ impl Kernel {
     }
 
     fn reparent(&mut self, child: Pid) {
-        let new_parent = if self.procs.get(&ROOT_PID).is_some_and(Process::is_running) { ROOT_PID } else { HOST_PID };
+        let new_parent = if self.procs.get(&ROOT_PID).is_some_and(Process::is_running) {
+            ROOT_PID
+        } else {
+            HOST_PID
+        };
         let c = self.proc_mut(child);
         c.ppid = new_parent;
         let zombie = match c.state {
@@ -493,19 +571,27 @@ impl Kernel {
 
     /// The VM of `pid` is gone without an EXIT: it was killed.
     pub fn vanished(&mut self, pid: Pid) {
-        self.exit(pid, ExitKind::Signaled(SIGKILL as u8));
+        self.end(pid, ExitKind::Signaled(SIGKILL as u8), Effect::KillVm(pid));
     }
 
     /// Sends `signo` from `sender` to `target`.
     pub fn kill(&mut self, sender: Pid, target: Pid, signo: u32) -> Result<(), Errno> {
-        let t = self.procs.get_mut(&target).filter(|p| p.is_running() && p.pid != HOST_PID).ok_or(Errno::Esrch)?;
+        let t = self
+            .procs
+            .get_mut(&target)
+            .filter(|p| p.is_running() && p.pid != HOST_PID)
+            .ok_or(Errno::Esrch)?;
         if signo == 0 {
             return Ok(());
         }
         if signo != SIGKILL && t.signals {
             t.post(Event::Signal { signo, sender });
         } else if signo == SIGKILL || default_terminates(signo) {
-            self.exit(target, ExitKind::Signaled(signo as u8));
+            self.end(
+                target,
+                ExitKind::Signaled(signo as u8),
+                Effect::KillVm(target),
+            );
         }
         Ok(())
     }
@@ -554,7 +640,11 @@ impl Kernel {
 
     /// Live pids, the host not included.
     pub fn running(&self) -> Vec<Pid> {
-        self.procs.values().filter(|p| p.pid != HOST_PID && p.is_running()).map(|p| p.pid).collect()
+        self.procs
+            .values()
+            .filter(|p| p.pid != HOST_PID && p.is_running())
+            .map(|p| p.pid)
+            .collect()
     }
 
     /// Object counts.
@@ -582,14 +672,26 @@ mod tests {
     use crate::io::{HostCompletion, HostIo};
 
     fn kernel() -> Kernel {
-        Kernel::new(Limits { max_processes: 4, max_fds: 8, max_pipes: 4, ..Limits::default() })
+        Kernel::new(Limits {
+            max_processes: 4,
+            max_fds: 8,
+            max_pipes: 4,
+            ..Limits::default()
+        })
     }
 
     fn root(k: &mut Kernel) -> Pid {
-        k.create_root("root", vec![b"root".to_vec()], vec![b"A=1".to_vec()], true).unwrap()
+        k.create_root("root", vec![b"root".to_vec()], vec![b"A=1".to_vec()], true)
+            .unwrap()
     }
 
-    fn call(k: &mut Kernel, pid: Pid, req: Request, data: &[u8], out: usize) -> Receiver<HostCompletion> {
+    fn call(
+        k: &mut Kernel,
+        pid: Pid,
+        req: Request,
+        data: &[u8],
+        out: usize,
+    ) -> Receiver<HostCompletion> {
         let (io, rx) = HostIo::boxed(data.to_vec(), out);
         k.submit(pid, req, io);
         rx
@@ -611,7 +713,8 @@ mod tests {
     }
 
     fn spawn(k: &mut Kernel, parent: Pid, actions: &[FileAction]) -> Pid {
-        k.spawn(parent, "child", vec![], vec![], actions.iter().copied()).unwrap()
+        k.spawn(parent, "child", vec![], vec![], actions.iter().copied())
+            .unwrap()
     }
 
     #[test]
@@ -625,8 +728,28 @@ mod tests {
     fn root_stdout_reaches_the_host_end() {
         let mut k = kernel();
         let r = root(&mut k);
-        ok(&call(&mut k, r, Request::Write { fd: 1, len: 2, nonblock: false }, b"hi", 0));
-        let got = call(&mut k, HOST_PID, Request::Read { fd: 1, len: 10, nonblock: false }, &[], 10);
+        ok(&call(
+            &mut k,
+            r,
+            Request::Write {
+                fd: 1,
+                len: 2,
+                nonblock: false,
+            },
+            b"hi",
+            0,
+        ));
+        let got = call(
+            &mut k,
+            HOST_PID,
+            Request::Read {
+                fd: 1,
+                len: 10,
+                nonblock: false,
+            },
+            &[],
+            10,
+        );
         assert_eq!(got.try_recv().unwrap().data, b"hi");
     }
 
@@ -635,7 +758,20 @@ mod tests {
         let mut k = kernel();
         let r = root(&mut k);
         let (_, w) = pipe(&mut k, r);
-        assert_eq!(err(&call(&mut k, r, Request::Read { fd: w, len: 1, nonblock: false }, &[], 1)), Errno::Ebadf);
+        assert_eq!(
+            err(&call(
+                &mut k,
+                r,
+                Request::Read {
+                    fd: w,
+                    len: 1,
+                    nonblock: false
+                },
+                &[],
+                1
+            )),
+            Errno::Ebadf
+        );
     }
 
     #[test]
@@ -645,8 +781,21 @@ mod tests {
         let (rd, wr) = pipe(&mut k, r);
         let c = spawn(&mut k, r, &[]);
         ok(&call(&mut k, r, Request::Close { fd: wr }, &[], 0));
-        let blocked = call(&mut k, r, Request::Read { fd: rd, len: 4, nonblock: false }, &[], 4);
-        assert!(blocked.try_recv().is_err(), "the child still holds a write end");
+        let blocked = call(
+            &mut k,
+            r,
+            Request::Read {
+                fd: rd,
+                len: 4,
+                nonblock: false,
+            },
+            &[],
+            4,
+        );
+        assert!(
+            blocked.try_recv().is_err(),
+            "the child still holds a write end"
+        );
         ok(&call(&mut k, c, Request::Close { fd: wr }, &[], 0));
         assert_eq!(ok(&blocked)[0], 0);
     }
@@ -658,7 +807,17 @@ mod tests {
         let (rd, wr) = pipe(&mut k, r);
         let c = spawn(&mut k, r, &[]);
         ok(&call(&mut k, r, Request::Close { fd: wr }, &[], 0));
-        let blocked = call(&mut k, r, Request::Read { fd: rd, len: 4, nonblock: false }, &[], 4);
+        let blocked = call(
+            &mut k,
+            r,
+            Request::Read {
+                fd: rd,
+                len: 4,
+                nonblock: false,
+            },
+            &[],
+            4,
+        );
         k.exit(c, ExitKind::Code(0));
         assert_eq!(ok(&blocked)[0], 0);
     }
@@ -668,10 +827,45 @@ mod tests {
         let mut k = kernel();
         let r = root(&mut k);
         let (rd, wr) = pipe(&mut k, r);
-        assert_eq!(ok(&call(&mut k, r, Request::Dup2 { fd: wr, newfd: rd }, &[], 0))[0], rd as u64);
-        assert_eq!(err(&call(&mut k, r, Request::Read { fd: rd, len: 1, nonblock: false }, &[], 1)), Errno::Ebadf);
+        assert_eq!(
+            ok(&call(
+                &mut k,
+                r,
+                Request::Dup2 { fd: wr, newfd: rd },
+                &[],
+                0
+            ))[0],
+            rd as u64
+        );
+        assert_eq!(
+            err(&call(
+                &mut k,
+                r,
+                Request::Read {
+                    fd: rd,
+                    len: 1,
+                    nonblock: false
+                },
+                &[],
+                1
+            )),
+            Errno::Ebadf
+        );
         // The only read end was closed by dup2: writing now is EPIPE.
-        assert_eq!(err(&call(&mut k, r, Request::Write { fd: rd, len: 1, nonblock: false }, b"x", 0)), Errno::Epipe);
+        assert_eq!(
+            err(&call(
+                &mut k,
+                r,
+                Request::Write {
+                    fd: rd,
+                    len: 1,
+                    nonblock: false
+                },
+                b"x",
+                0
+            )),
+            Errno::Epipe
+        );
     }
 
     #[test]
@@ -681,9 +875,34 @@ mod tests {
         let (rd, _) = pipe(&mut k, r);
         let d = ok(&call(&mut k, r, Request::Dup { fd: rd }, &[], 0))[0] as u32;
         assert_eq!(d, 5);
-        ok(&call(&mut k, r, Request::SetFlags { fd: d, flags: O_NONBLOCK }, &[], 0));
-        assert_eq!(ok(&call(&mut k, r, Request::GetFlags { fd: rd }, &[], 0))[0], O_NONBLOCK as u64);
-        assert_eq!(err(&call(&mut k, r, Request::Read { fd: rd, len: 1, nonblock: false }, &[], 1)), Errno::Eagain);
+        ok(&call(
+            &mut k,
+            r,
+            Request::SetFlags {
+                fd: d,
+                flags: O_NONBLOCK,
+            },
+            &[],
+            0,
+        ));
+        assert_eq!(
+            ok(&call(&mut k, r, Request::GetFlags { fd: rd }, &[], 0))[0],
+            O_NONBLOCK as u64
+        );
+        assert_eq!(
+            err(&call(
+                &mut k,
+                r,
+                Request::Read {
+                    fd: rd,
+                    len: 1,
+                    nonblock: false
+                },
+                &[],
+                1
+            )),
+            Errno::Eagain
+        );
     }
 
     #[test]
@@ -691,18 +910,62 @@ mod tests {
         let mut k = kernel();
         let r = root(&mut k);
         let (rd, wr) = pipe(&mut k, r);
-        let c = spawn(&mut k, r, &[FileAction::Dup2 { fd: wr, newfd: 1 }, FileAction::Close { fd: wr }]);
+        let c = spawn(
+            &mut k,
+            r,
+            &[
+                FileAction::Dup2 { fd: wr, newfd: 1 },
+                FileAction::Close { fd: wr },
+            ],
+        );
         assert!(k.process(c).unwrap().fds.get(wr).is_err());
-        ok(&call(&mut k, c, Request::Write { fd: 1, len: 3, nonblock: false }, b"abc", 0));
-        assert_eq!(call(&mut k, r, Request::Read { fd: rd, len: 9, nonblock: false }, &[], 9).try_recv().unwrap().data, b"abc");
-        assert!(k.process(r).unwrap().fds.get(wr).is_ok(), "the parent's table is untouched");
+        ok(&call(
+            &mut k,
+            c,
+            Request::Write {
+                fd: 1,
+                len: 3,
+                nonblock: false,
+            },
+            b"abc",
+            0,
+        ));
+        assert_eq!(
+            call(
+                &mut k,
+                r,
+                Request::Read {
+                    fd: rd,
+                    len: 9,
+                    nonblock: false
+                },
+                &[],
+                9
+            )
+            .try_recv()
+            .unwrap()
+            .data,
+            b"abc"
+        );
+        assert!(
+            k.process(r).unwrap().fds.get(wr).is_ok(),
+            "the parent's table is untouched"
+        );
     }
 
     #[test]
     fn spawn_action_on_closed_fd_is_ebadf_and_creates_nothing() {
         let mut k = kernel();
         let r = root(&mut k);
-        let e = k.spawn(r, "c", vec![], vec![], [FileAction::Close { fd: 7 }].into_iter()).unwrap_err();
+        let e = k
+            .spawn(
+                r,
+                "c",
+                vec![],
+                vec![],
+                [FileAction::Close { fd: 7 }].into_iter(),
+            )
+            .unwrap_err();
         assert_eq!(e, Errno::Ebadf);
         assert_eq!(k.stats().processes, 1);
     }
@@ -714,7 +977,10 @@ mod tests {
         for _ in 0..3 {
             spawn(&mut k, r, &[]);
         }
-        assert_eq!(k.spawn(r, "c", vec![], vec![], [].into_iter()).unwrap_err(), Errno::Eagain);
+        assert_eq!(
+            k.spawn(r, "c", vec![], vec![], [].into_iter()).unwrap_err(),
+            Errno::Eagain
+        );
         assert_eq!(k.fork(r, 0).unwrap_err(), Errno::Eagain);
     }
 
@@ -723,18 +989,33 @@ mod tests {
         let mut k = kernel();
         let r = root(&mut k);
         pipe(&mut k, r); // 3 stdio pipes + 1 = 4 = max
-        assert_eq!(err(&call(&mut k, r, Request::Pipe { flags: 0 }, &[], 0)), Errno::Enfile);
-        let mut k = Kernel::new(Limits { max_fds: 4, ..Limits::default() });
+        assert_eq!(
+            err(&call(&mut k, r, Request::Pipe { flags: 0 }, &[], 0)),
+            Errno::Enfile
+        );
+        let mut k = Kernel::new(Limits {
+            max_fds: 4,
+            ..Limits::default()
+        });
         let r = root(&mut k);
-        assert_eq!(err(&call(&mut k, r, Request::Pipe { flags: 0 }, &[], 0)), Errno::Emfile);
+        assert_eq!(
+            err(&call(&mut k, r, Request::Pipe { flags: 0 }, &[], 0)),
+            Errno::Emfile
+        );
     }
 
     #[test]
     fn buffered_bytes_limit_is_enomem_at_pipe_creation() {
-        let mut k = Kernel::new(Limits { max_buffered: 4 * 65536, ..Limits::default() });
+        let mut k = Kernel::new(Limits {
+            max_buffered: 4 * 65536,
+            ..Limits::default()
+        });
         let r = root(&mut k);
         pipe(&mut k, r);
-        assert_eq!(err(&call(&mut k, r, Request::Pipe { flags: 0 }, &[], 0)), Errno::Enomem);
+        assert_eq!(
+            err(&call(&mut k, r, Request::Pipe { flags: 0 }, &[], 0)),
+            Errno::Enomem
+        );
     }
 
     #[test]
@@ -742,11 +1023,32 @@ mod tests {
         let mut k = kernel();
         let r = root(&mut k);
         let c = spawn(&mut k, r, &[]);
-        let w = call(&mut k, r, Request::Wait { target: WaitTarget::Any, nohang: false }, &[], 0);
+        let w = call(
+            &mut k,
+            r,
+            Request::Wait {
+                target: WaitTarget::Any,
+                nohang: false,
+            },
+            &[],
+            0,
+        );
         assert!(w.try_recv().is_err());
         k.exit(c, ExitKind::Code(7));
         assert_eq!(ok(&w), [c as u64, 7 << 8, 0]);
-        assert_eq!(err(&call(&mut k, r, Request::Wait { target: WaitTarget::Pid(c), nohang: false }, &[], 0)), Errno::Echild);
+        assert_eq!(
+            err(&call(
+                &mut k,
+                r,
+                Request::Wait {
+                    target: WaitTarget::Pid(c),
+                    nohang: false
+                },
+                &[],
+                0
+            )),
+            Errno::Echild
+        );
     }
 
     #[test]
@@ -754,14 +1056,38 @@ mod tests {
         let mut k = kernel();
         let r = root(&mut k);
         spawn(&mut k, r, &[]);
-        assert_eq!(ok(&call(&mut k, r, Request::Wait { target: WaitTarget::Any, nohang: true }, &[], 0))[0], 0);
+        assert_eq!(
+            ok(&call(
+                &mut k,
+                r,
+                Request::Wait {
+                    target: WaitTarget::Any,
+                    nohang: true
+                },
+                &[],
+                0
+            ))[0],
+            0
+        );
     }
 
     #[test]
     fn wait_for_a_pid_that_is_not_a_child_is_echild() {
         let mut k = kernel();
         let r = root(&mut k);
-        assert_eq!(err(&call(&mut k, r, Request::Wait { target: WaitTarget::Pid(9), nohang: false }, &[], 0)), Errno::Echild);
+        assert_eq!(
+            err(&call(
+                &mut k,
+                r,
+                Request::Wait {
+                    target: WaitTarget::Pid(9),
+                    nohang: false
+                },
+                &[],
+                0
+            )),
+            Errno::Echild
+        );
     }
 
     #[test]
@@ -770,7 +1096,13 @@ mod tests {
         let r = root(&mut k);
         let c = spawn(&mut k, r, &[]);
         k.exit(c, ExitKind::Code(1));
-        assert_eq!(k.next_event(r), Some(Event::ChildExit { pid: c, status: 1 << 8 }));
+        assert_eq!(
+            k.next_event(r),
+            Some(Event::ChildExit {
+                pid: c,
+                status: 1 << 8
+            })
+        );
     }
 
     #[test]
@@ -780,11 +1112,25 @@ mod tests {
         let c = spawn(&mut k, r, &[]);
         let g = spawn(&mut k, c, &[]);
         k.exit(c, ExitKind::Code(0));
-        assert_eq!(ok(&call(&mut k, g, Request::GetPid, &[], 0)), [g as u64, ROOT_PID as u64, 0]);
+        assert_eq!(
+            ok(&call(&mut k, g, Request::GetPid, &[], 0)),
+            [g as u64, ROOT_PID as u64, 0]
+        );
         k.exit(g, ExitKind::Code(3));
         let mut reaped = vec![];
         for _ in 0..2 {
-            reaped.push(ok(&call(&mut k, r, Request::Wait { target: WaitTarget::Any, nohang: true }, &[], 0))[0]);
+            reaped.push(
+                ok(&call(
+                    &mut k,
+                    r,
+                    Request::Wait {
+                        target: WaitTarget::Any,
+                        nohang: true,
+                    },
+                    &[],
+                    0,
+                ))[0],
+            );
         }
         reaped.sort();
         assert_eq!(reaped, vec![c as u64, g as u64]);
@@ -795,9 +1141,30 @@ mod tests {
         let mut k = kernel();
         let r = root(&mut k);
         let c = spawn(&mut k, r, &[]);
-        ok(&call(&mut k, r, Request::Kill { pid: c, signo: SIGKILL }, &[], 0));
-        assert_eq!(k.take_effects(), vec![Effect::StopVm(c)]);
-        assert_eq!(ok(&call(&mut k, r, Request::Wait { target: WaitTarget::Pid(c), nohang: false }, &[], 0))[1], 9);
+        ok(&call(
+            &mut k,
+            r,
+            Request::Kill {
+                pid: c,
+                signo: SIGKILL,
+            },
+            &[],
+            0,
+        ));
+        assert_eq!(k.take_effects(), vec![Effect::KillVm(c)]);
+        assert_eq!(
+            ok(&call(
+                &mut k,
+                r,
+                Request::Wait {
+                    target: WaitTarget::Pid(c),
+                    nohang: false
+                },
+                &[],
+                0
+            ))[1],
+            9
+        );
     }
 
     #[test]
@@ -806,8 +1173,23 @@ mod tests {
         let r = root(&mut k);
         let c = spawn(&mut k, r, &[]);
         k.set_signals(c, true);
-        ok(&call(&mut k, r, Request::Kill { pid: c, signo: SIGTERM }, &[], 0));
-        assert_eq!(k.next_event(c), Some(Event::Signal { signo: SIGTERM, sender: r }));
+        ok(&call(
+            &mut k,
+            r,
+            Request::Kill {
+                pid: c,
+                signo: SIGTERM,
+            },
+            &[],
+            0,
+        ));
+        assert_eq!(
+            k.next_event(c),
+            Some(Event::Signal {
+                signo: SIGTERM,
+                sender: r
+            })
+        );
         assert!(k.process(c).unwrap().is_running());
     }
 
@@ -815,7 +1197,16 @@ mod tests {
     fn kill_of_a_missing_process_is_esrch() {
         let mut k = kernel();
         let r = root(&mut k);
-        assert_eq!(err(&call(&mut k, r, Request::Kill { pid: 42, signo: 0 }, &[], 0)), Errno::Esrch);
+        assert_eq!(
+            err(&call(
+                &mut k,
+                r,
+                Request::Kill { pid: 42, signo: 0 },
+                &[],
+                0
+            )),
+            Errno::Esrch
+        );
     }
 
     #[test]
@@ -825,18 +1216,49 @@ mod tests {
         k.set_signals(r, true);
         let (rd, wr) = pipe(&mut k, r);
         ok(&call(&mut k, r, Request::Close { fd: rd }, &[], 0));
-        assert_eq!(err(&call(&mut k, r, Request::Write { fd: wr, len: 1, nonblock: false }, b"x", 0)), Errno::Epipe);
-        assert_eq!(k.next_event(r), Some(Event::Signal { signo: SIGPIPE, sender: HOST_PID }));
+        assert_eq!(
+            err(&call(
+                &mut k,
+                r,
+                Request::Write {
+                    fd: wr,
+                    len: 1,
+                    nonblock: false
+                },
+                b"x",
+                0
+            )),
+            Errno::Epipe
+        );
+        assert_eq!(
+            k.next_event(r),
+            Some(Event::Signal {
+                signo: SIGPIPE,
+                sender: HOST_PID
+            })
+        );
     }
 
     #[test]
     fn get_args_reports_the_needed_size_when_the_buffer_is_small() {
         let mut k = kernel();
         let r = root(&mut k);
-        let c = call(&mut k, r, Request::GetArgs { capacity: 4 }, &[], 4).try_recv().unwrap();
+        let c = call(&mut k, r, Request::GetArgs { capacity: 4 }, &[], 4)
+            .try_recv()
+            .unwrap();
         assert_eq!(c.resp.result(), Err(Errno::Erange));
         let need = c.resp.ret(0) as usize;
-        let c = call(&mut k, r, Request::GetArgs { capacity: need as u32 }, &[], need).try_recv().unwrap();
+        let c = call(
+            &mut k,
+            r,
+            Request::GetArgs {
+                capacity: need as u32,
+            },
+            &[],
+            need,
+        )
+        .try_recv()
+        .unwrap();
         let blob = ArgsBlob::parse(&c.data).unwrap();
         assert_eq!(blob.argv.iter().next(), Some(&b"root"[..]));
     }
@@ -846,7 +1268,10 @@ mod tests {
         let mut k = kernel();
         let r = root(&mut k);
         k.exit(r, ExitKind::Code(4));
-        assert_eq!(k.take_effects(), vec![Effect::StopVm(r), Effect::TreeDone(4 << 8)]);
+        assert_eq!(
+            k.take_effects(),
+            vec![Effect::StopVm(r), Effect::TreeDone(4 << 8)]
+        );
     }
 
     #[test]
@@ -855,7 +1280,17 @@ mod tests {
         let r = root(&mut k);
         let (rd, _) = pipe(&mut k, r);
         let c = spawn(&mut k, r, &[]);
-        call(&mut k, c, Request::Read { fd: rd, len: 1, nonblock: false }, &[], 1);
+        call(
+            &mut k,
+            c,
+            Request::Read {
+                fd: rd,
+                len: 1,
+                nonblock: false,
+            },
+            &[],
+            1,
+        );
         k.vanished(c);
         k.exit(r, ExitKind::Code(0));
         // The host still holds its ends of stdio until its pumps close them.

@@ -1,12 +1,270 @@
 //! vhost-user-pipe: the virtio-pipe backend and process manager.
+//!
+//! One daemon serves every unikernel VM of a process tree. Each VM (one
+//! process) has its own vhost-user connection; all of them share one
+//! [`kernel::Kernel`]: the pipes, the fd tables and the process table.
+//! The daemon launches a QEMU for the root and for every SPAWN.
+//!
+//! ```no_run
+//! use vhost_user_pipe::{run, Config};
+//!
+//! let config = Config::default();
+//! let code = run(&config, "target/images/pipeline".as_ref(), vec![]).unwrap();
+//! std::process::exit(code);
+//! ```
+//!
+//! Layout: `device.rs` is the only `VhostUserBackend`; `chain.rs` parses
+//! descriptor chains at the edge; `guest_io.rs` moves bytes in guest
+//! memory; `kernel.rs`, `pipe.rs`, `fdtable.rs` and `process.rs` hold the
+//! logic with no vhost types; `supervisor.rs` and `launcher.rs` start and
+//! reap VMs; `stdio.rs` connects the root's stdio to the daemon's.
+
+pub mod accel;
+pub mod chain;
+pub mod device;
 pub mod fdtable;
+pub mod guest_io;
+pub mod image;
 pub mod io;
 pub mod kernel;
+pub mod launcher;
 pub mod limits;
 pub mod pipe;
 pub mod process;
-pub mod guest_io {
-    //! placeholder
-    #[derive(Debug)]
-    pub struct GuestIo;
+pub mod qemu;
+pub mod stdio;
+pub mod supervisor;
+
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use log::info;
+use thiserror::Error;
+
+pub use crate::accel::Accel;
+use crate::image::ImageDir;
+use crate::launcher::{Machine, QemuLauncher, Template};
+pub use crate::limits::Limits;
+use crate::supervisor::{Supervisor, SupervisorError};
+
+/// How long `run` waits for the root's output to drain after it exits.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// Which machine to boot guests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MachineChoice {
+    /// microvm (virtio-mmio), the configuration chosen by QEMU's version.
+    #[default]
+    Microvm,
+    /// q35 (virtio-pci).
+    Q35,
+}
+
+/// Everything a daemon needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The QEMU binary.
+    pub qemu: PathBuf,
+    /// The accelerator.
+    pub accel: Accel,
+    /// The machine type.
+    pub machine: MachineChoice,
+    /// Guest RAM in MiB.
+    pub memory_mib: u32,
+    /// Limits of the tree.
+    pub limits: Limits,
+    /// Where SPAWN finds images (`run`: default the root image's directory).
+    pub image_dir: Option<PathBuf>,
+    /// Where sockets and logs go (default: a fresh directory under the temp dir).
+    pub run_dir: Option<PathBuf>,
+    /// Keep the run directory at the end.
+    pub keep_run_dir: bool,
+    /// Extra environment strings for the root.
+    pub env: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            qemu: "qemu-system-x86_64".into(),
+            accel: Accel::Auto,
+            machine: MachineChoice::Microvm,
+            memory_mib: 64,
+            limits: Limits::default(),
+            image_dir: None,
+            run_dir: None,
+            keep_run_dir: false,
+            env: Vec::new(),
+        }
+    }
+}
+
+/// Why the daemon could not run.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// QEMU is missing or unusable.
+    #[error(transparent)]
+    Qemu(#[from] qemu::QemuError),
+    /// The image does not exist.
+    #[error("image '{0}' not found")]
+    ImageNotFound(PathBuf),
+    /// The image directory does not exist.
+    #[error("image directory '{0}' not found")]
+    ImageDirNotFound(PathBuf),
+    /// Something listens on the socket path already.
+    #[error("socket path '{0}' is already in use")]
+    SocketInUse(PathBuf),
+    /// The limits contradict each other.
+    #[error("bad limits: {0}")]
+    Limits(String),
+    /// The run directory could not be created.
+    #[error("cannot create run directory '{0}': {1}")]
+    RunDir(PathBuf, #[source] std::io::Error),
+    /// The root process could not be started.
+    #[error(transparent)]
+    Supervisor(#[from] SupervisorError),
+}
+
+/// The exit code a shell would show for a wait status.
+pub fn exit_code(status: u32) -> i32 {
+    let sig = status & 0x7f;
+    if sig == 0 {
+        ((status >> 8) & 0xff) as i32
+    } else {
+        128 + sig as i32
+    }
+}
+
+struct RunDir {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl RunDir {
+    fn create(config: &Config) -> Result<Self, Error> {
+        let path = config.run_dir.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("vhost-user-pipe.{}", std::process::id()))
+        });
+        std::fs::create_dir_all(&path).map_err(|e| Error::RunDir(path.clone(), e))?;
+        Ok(Self {
+            path,
+            keep: config.keep_run_dir || config.run_dir.is_some(),
+        })
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+fn launcher(config: &Config, probe_image: Option<&Path>) -> Result<QemuLauncher, Error> {
+    let version = qemu::probe(&config.qemu)?;
+    let machine = match config.machine {
+        MachineChoice::Microvm => qemu::machine_for(version),
+        MachineChoice::Q35 => Machine::Q35Carrier,
+    };
+    let accel = accel::resolve(config.accel, &config.qemu, probe_image);
+    info!(
+        "QEMU {}.{}, {machine:?}, accel {accel}",
+        version.0, version.1
+    );
+    Ok(QemuLauncher {
+        qemu: config.qemu.clone(),
+        accel: accel.to_string(),
+        memory_mib: config.memory_mib,
+        template: Template::parse(machine.template()),
+    })
+}
+
+fn root_env(config: &Config) -> Vec<Vec<u8>> {
+    config.env.iter().map(|e| e.as_bytes().to_vec()).collect()
+}
+
+/// Runs `image` as the root of a new tree with `args`; returns the exit
+/// code of the root (128 + signal when it was killed).
+pub fn run(config: &Config, image: &Path, args: Vec<String>) -> Result<i32, Error> {
+    config.limits.validate().map_err(Error::Limits)?;
+    if !image.is_file() {
+        return Err(Error::ImageNotFound(image.to_owned()));
+    }
+    let dir = match &config.image_dir {
+        Some(d) => d.clone(),
+        None => image
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_owned(),
+    };
+    let images = ImageDir::new(&dir).map_err(|_| Error::ImageDirNotFound(dir.clone()))?;
+    let launcher = launcher(config, Some(image))?;
+    let run_dir = RunDir::create(config)?;
+    let sup = Supervisor::new(
+        config.limits,
+        Arc::new(launcher),
+        Some(images),
+        run_dir.path.clone(),
+    );
+    let name = image
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let argv = std::iter::once(name)
+        .chain(args)
+        .map(String::into_bytes)
+        .collect();
+    let pumps = stdio::start(&sup);
+    sup.start_root(image, argv, root_env(config))?;
+    let status = sup.wait_tree(None).unwrap_or(0);
+    sup.shutdown();
+    pumps.finish(Instant::now() + DRAIN);
+    Ok(exit_code(status))
+}
+
+/// Serves a root VM that someone else launches on `socket`; returns when it
+/// exits or disconnects.
+pub fn serve(config: &Config, socket: &Path) -> Result<i32, Error> {
+    config.limits.validate().map_err(Error::Limits)?;
+    if socket.exists() {
+        if UnixStream::connect(socket).is_ok() {
+            return Err(Error::SocketInUse(socket.to_owned()));
+        }
+        let _ = std::fs::remove_file(socket);
+    }
+    let images = match &config.image_dir {
+        Some(d) => Some(ImageDir::new(d).map_err(|_| Error::ImageDirNotFound(d.clone()))?),
+        None => None,
+    };
+    let launcher = launcher(config, None)?;
+    let run_dir = RunDir::create(config)?;
+    let sup = Supervisor::new(
+        config.limits,
+        Arc::new(launcher),
+        images,
+        run_dir.path.clone(),
+    );
+    let pumps = stdio::start(&sup);
+    sup.serve_root(socket, vec![b"root".to_vec()], root_env(config))?;
+    info!("serving {}", socket.display());
+    let status = sup.wait_tree(None).unwrap_or(0);
+    sup.shutdown();
+    pumps.finish(Instant::now() + DRAIN);
+    Ok(exit_code(status))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_code_follows_the_shell_convention() {
+        assert_eq!(exit_code(3 << 8), 3);
+        assert_eq!(exit_code(9), 137);
+        assert_eq!(exit_code(0), 0);
+    }
 }

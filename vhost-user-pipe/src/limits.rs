@@ -33,7 +33,10 @@ impl Limits {
     /// Checks that the limits make sense together.
     pub fn validate(&self) -> Result<(), String> {
         if self.pipe_capacity < PIPE_BUF {
-            return Err(format!("pipe capacity {} is below PIPE_BUF ({PIPE_BUF})", self.pipe_capacity));
+            return Err(format!(
+                "pipe capacity {} is below PIPE_BUF ({PIPE_BUF})",
+                self.pipe_capacity
+            ));
         }
         if self.max_fds < 3 {
             return Err("at least 3 fds per process are needed for the standard streams".into());

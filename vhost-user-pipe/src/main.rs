@@ -1,1 +1,153 @@
-fn main() {}
+//! `vhost-user-pipe`: run a multi-process application as a tree of
+//! unikernel VMs, or serve a hand-launched QEMU.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use vhost_user_pipe::{Accel, Config, Limits, MachineChoice};
+
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    about = "virtio-pipe vhost-user backend and process manager for unikernel process trees"
+)]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum AccelArg {
+    /// KVM where it runs guests at hardware speed, else TCG.
+    Auto,
+    /// KVM.
+    Kvm,
+    /// TCG (software emulation).
+    Tcg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum MachineArg {
+    /// microvm with virtio-mmio (reference).
+    Microvm,
+    /// q35 with virtio-pci.
+    Q35,
+}
+
+#[derive(Debug, clap::Args)]
+struct Common {
+    /// The QEMU binary.
+    #[arg(long, default_value = "qemu-system-x86_64")]
+    qemu: PathBuf,
+    /// The accelerator.
+    #[arg(long, value_enum, default_value = "auto")]
+    accel: AccelArg,
+    /// The machine type guests boot on.
+    #[arg(long, value_enum, default_value = "microvm")]
+    machine: MachineArg,
+    /// Guest RAM per process, in MiB.
+    #[arg(long, default_value_t = 64)]
+    memory: u32,
+    /// Directory where spawn finds images (default: the root image's directory).
+    #[arg(long)]
+    image_dir: Option<PathBuf>,
+    /// Directory for sockets and guest logs (kept at the end when given).
+    #[arg(long)]
+    run_dir: Option<PathBuf>,
+    /// Keep the run directory at the end.
+    #[arg(long)]
+    keep_run_dir: bool,
+    /// Environment strings (NAME=value) for the root process.
+    #[arg(long = "env", value_name = "NAME=VALUE")]
+    env: Vec<String>,
+    /// Most processes in the tree.
+    #[arg(long, default_value_t = Limits::default().max_processes)]
+    max_processes: usize,
+    /// Most open fds per process.
+    #[arg(long, default_value_t = Limits::default().max_fds)]
+    max_fds: usize,
+    /// Most pipes in the tree.
+    #[arg(long, default_value_t = Limits::default().max_pipes)]
+    max_pipes: usize,
+    /// Most bytes of pipe capacity reserved in the tree.
+    #[arg(long, default_value_t = Limits::default().max_buffered)]
+    max_buffered: usize,
+    /// Capacity of each pipe in bytes.
+    #[arg(long, default_value_t = Limits::default().pipe_capacity)]
+    pipe_capacity: usize,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the daemon and the root guest IMAGE; exit with its status.
+    Run {
+        #[command(flatten)]
+        common: Common,
+        /// The root image (a PVH ELF unikernel).
+        image: PathBuf,
+        /// Arguments for the root process.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Serve one QEMU launched by hand (see qemu-configs/README.md).
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// The vhost-user socket to listen on.
+        #[arg(long)]
+        socket_path: PathBuf,
+    },
+}
+
+impl From<Common> for Config {
+    fn from(c: Common) -> Self {
+        Config {
+            qemu: c.qemu,
+            accel: match c.accel {
+                AccelArg::Auto => Accel::Auto,
+                AccelArg::Kvm => Accel::Kvm,
+                AccelArg::Tcg => Accel::Tcg,
+            },
+            machine: match c.machine {
+                MachineArg::Microvm => MachineChoice::Microvm,
+                MachineArg::Q35 => MachineChoice::Q35,
+            },
+            memory_mib: c.memory,
+            limits: Limits {
+                max_processes: c.max_processes,
+                max_fds: c.max_fds,
+                max_pipes: c.max_pipes,
+                max_buffered: c.max_buffered,
+                pipe_capacity: c.pipe_capacity,
+            },
+            image_dir: c.image_dir,
+            run_dir: c.run_dir,
+            keep_run_dir: c.keep_run_dir,
+            env: c.env,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let args = Args::parse();
+    let result = match args.command {
+        Command::Run {
+            common,
+            image,
+            args,
+        } => vhost_user_pipe::run(&common.into(), &image, args),
+        Command::Serve {
+            common,
+            socket_path,
+        } => vhost_user_pipe::serve(&common.into(), &socket_path),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("vhost-user-pipe: {e}");
+            ExitCode::from(125)
+        }
+    }
+}

@@ -31,7 +31,11 @@ pub struct Waiter {
 
 impl std::fmt::Debug for Waiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Waiter").field("pid", &self.pid).field("done", &self.done).field("len", &self.len).finish()
+        f.debug_struct("Waiter")
+            .field("pid", &self.pid)
+            .field("done", &self.done)
+            .field("len", &self.len)
+            .finish()
     }
 }
 
@@ -100,9 +104,20 @@ impl Pipe {
     }
 
     /// Submits a READ of up to `io.writable_len()` bytes.
-    pub fn read(&mut self, pid: Pid, io: Box<dyn Io>, nonblock: bool, notes: &mut Vec<Note>) -> Submit {
+    pub fn read(
+        &mut self,
+        pid: Pid,
+        io: Box<dyn Io>,
+        nonblock: bool,
+        notes: &mut Vec<Note>,
+    ) -> Submit {
         let len = io.writable_len();
-        let mut w = Waiter { pid, io, done: 0, len };
+        let mut w = Waiter {
+            pid,
+            io,
+            done: 0,
+            len,
+        };
         if self.read_waiters.is_empty() {
             if self.buf.is_empty() {
                 // Blocked writers may be able to fill the buffer now.
@@ -129,7 +144,13 @@ impl Pipe {
     }
 
     /// Submits a WRITE of `io.readable_len()` bytes.
-    pub fn write(&mut self, pid: Pid, io: Box<dyn Io>, nonblock: bool, notes: &mut Vec<Note>) -> Submit {
+    pub fn write(
+        &mut self,
+        pid: Pid,
+        io: Box<dyn Io>,
+        nonblock: bool,
+        notes: &mut Vec<Note>,
+    ) -> Submit {
         let len = io.readable_len();
         if self.readers == 0 {
             notes.push(Note::SigPipe(pid));
@@ -140,7 +161,12 @@ impl Pipe {
             ok(io, 0, 0);
             return Submit::Done;
         }
-        let mut w = Waiter { pid, io, done: 0, len };
+        let mut w = Waiter {
+            pid,
+            io,
+            done: 0,
+            len,
+        };
         if nonblock {
             if !self.write_waiters.is_empty() || (len <= PIPE_BUF && self.room() < len) {
                 fail(w.io, Errno::Eagain);
@@ -157,13 +183,20 @@ impl Pipe {
         }
         self.write_waiters.push_back(w);
         self.pump(notes);
-        if self.write_waiters.is_empty() { Submit::Done } else { Submit::Blocked }
+        if self.write_waiters.is_empty() {
+            Submit::Done
+        } else {
+            Submit::Blocked
+        }
     }
 
     /// Bytes a writer could place right now without blocking.
     fn room(&self) -> usize {
-        let direct: usize =
-            if self.buf.is_empty() { self.read_waiters.iter().map(|r| r.len).sum() } else { 0 };
+        let direct: usize = if self.buf.is_empty() {
+            self.read_waiters.iter().map(|r| r.len).sum()
+        } else {
+            0
+        };
         self.free() + direct
     }
 
@@ -183,7 +216,9 @@ impl Pipe {
     /// buffer is empty, then into the buffer.
     fn move_from_writer(&mut self, w: &mut Waiter) {
         while self.buf.is_empty() && w.done < w.len {
-            let Some(mut r) = self.read_waiters.pop_front() else { break };
+            let Some(mut r) = self.read_waiters.pop_front() else {
+                break;
+            };
             let n = (w.len - w.done).min(r.len);
             let moved = w.io.copy_to(w.done, r.io.as_mut(), 0, n);
             w.done += moved;
@@ -216,7 +251,9 @@ impl Pipe {
     fn serve_readers_from_buffer(&mut self) -> bool {
         let mut progressed = false;
         while !self.buf.is_empty() {
-            let Some(mut r) = self.read_waiters.pop_front() else { break };
+            let Some(mut r) = self.read_waiters.pop_front() else {
+                break;
+            };
             self.take_from_buffer(&mut r);
             ok(r.io, r.done, r.done);
             progressed = true;
@@ -270,7 +307,11 @@ impl Pipe {
 
     /// Fails every blocked request with `EBADF` (the pipe is being freed).
     pub fn fail_all(&mut self) {
-        for w in self.read_waiters.drain(..).chain(self.write_waiters.drain(..)) {
+        for w in self
+            .read_waiters
+            .drain(..)
+            .chain(self.write_waiters.drain(..))
+        {
             fail(w.io, Errno::Ebadf);
         }
     }
@@ -298,7 +339,12 @@ mod tests {
         rx
     }
 
-    fn write(p: &mut Pipe, data: &[u8], nonblock: bool, notes: &mut Vec<Note>) -> Receiver<HostCompletion> {
+    fn write(
+        p: &mut Pipe,
+        data: &[u8],
+        nonblock: bool,
+        notes: &mut Vec<Note>,
+    ) -> Receiver<HostCompletion> {
         let (io, rx) = HostIo::boxed(data.to_vec(), 0);
         p.write(A, io, nonblock, notes);
         rx
@@ -357,14 +403,20 @@ mod tests {
         let mut p = Pipe::new(CAP);
         p.readers = 0;
         let mut notes = Vec::new();
-        assert_eq!(ret(&write(&mut p, b"a", false, &mut notes)), Err(Errno::Epipe));
+        assert_eq!(
+            ret(&write(&mut p, b"a", false, &mut notes)),
+            Err(Errno::Epipe)
+        );
         assert_eq!(notes, vec![Note::SigPipe(A)]);
     }
 
     #[test]
     fn write_blocks_when_full_and_completes_when_drained() {
         let mut p = Pipe::new(PIPE_BUF);
-        assert_eq!(ret(&write(&mut p, &[1; PIPE_BUF], false, &mut Vec::new())), Ok(PIPE_BUF as u64));
+        assert_eq!(
+            ret(&write(&mut p, &[1; PIPE_BUF], false, &mut Vec::new())),
+            Ok(PIPE_BUF as u64)
+        );
         let w = write(&mut p, &[2; 10], false, &mut Vec::new());
         assert!(w.try_recv().is_err(), "the pipe is full");
         let r = read(&mut p, 100, false);
@@ -389,7 +441,10 @@ mod tests {
     fn nonblocking_atomic_write_that_does_not_fit_is_eagain() {
         let mut p = Pipe::new(PIPE_BUF);
         write(&mut p, &[1; PIPE_BUF - 1], false, &mut Vec::new());
-        assert_eq!(ret(&write(&mut p, &[2; 2], true, &mut Vec::new())), Err(Errno::Eagain));
+        assert_eq!(
+            ret(&write(&mut p, &[2; 2], true, &mut Vec::new())),
+            Err(Errno::Eagain)
+        );
     }
 
     #[test]

@@ -102,7 +102,14 @@ impl std::fmt::Debug for Process {
 
 impl Process {
     /// A running process with an empty fd table.
-    pub fn new(pid: Pid, ppid: Pid, image: String, argv: Vec<Vec<u8>>, env: Vec<Vec<u8>>, start: Start) -> Self {
+    pub fn new(
+        pid: Pid,
+        ppid: Pid,
+        image: String,
+        argv: Vec<Vec<u8>>,
+        env: Vec<Vec<u8>>,
+        start: Start,
+    ) -> Self {
         Self {
             pid,
             ppid,
@@ -129,7 +136,11 @@ impl Process {
     /// oldest event is dropped: a child exit stays visible through WAIT.
     pub fn post(&mut self, event: Event) {
         if let Event::Signal { signo, .. } = event {
-            if self.events.iter().any(|e| matches!(e, Event::Signal { signo: s, .. } if *s == signo)) {
+            if self
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::Signal { signo: s, .. } if *s == signo))
+            {
                 return;
             }
         }
@@ -154,8 +165,14 @@ mod tests {
     #[test]
     fn duplicate_pending_signals_coalesce() {
         let mut p = proc();
-        p.post(Event::Signal { signo: 13, sender: 0 });
-        p.post(Event::Signal { signo: 13, sender: 0 });
+        p.post(Event::Signal {
+            signo: 13,
+            sender: 0,
+        });
+        p.post(Event::Signal {
+            signo: 13,
+            sender: 0,
+        });
         assert_eq!(p.events.len(), 1);
     }
 
@@ -166,7 +183,10 @@ mod tests {
             p.post(Event::ChildExit { pid, status: 0 });
         }
         assert_eq!(p.events.len(), EVENT_BACKLOG);
-        assert_eq!(p.events.front(), Some(&Event::ChildExit { pid: 10, status: 0 }));
+        assert_eq!(
+            p.events.front(),
+            Some(&Event::ChildExit { pid: 10, status: 0 })
+        );
     }
 
     #[test]

@@ -58,6 +58,13 @@ impl ConfigSpace {
         Self::read_from_prefix(bytes).ok().map(|(c, _)| c)
     }
 
+    /// The encoded bytes.
+    pub fn to_bytes(&self) -> [u8; Self::SIZE] {
+        let mut out = [0u8; Self::SIZE];
+        out.copy_from_slice(self.as_bytes());
+        out
+    }
+
     /// Whether this is a virtio-pipe device this crate can drive.
     pub fn is_virtio_pipe(&self) -> bool {
         self.magic.get() == MAGIC && self.version.get() == VERSION
@@ -82,7 +89,7 @@ mod tests {
 
     #[test]
     fn short_config_is_rejected() {
-        assert_eq!(ConfigSpace::parse(&[b'p', b'i', b'p']), None);
+        assert_eq!(ConfigSpace::parse(b"pip"), None);
     }
 
     #[test]

@@ -1,0 +1,267 @@
+//! The `VhostUserBackend` of one guest process. Only glue: it pumps
+//! `requestq` into the supervisor, moves completions onto the used ring,
+//! and fills `eventq` buffers with events. The logic is in `kernel.rs`.
+//!
+//! Each guest connection runs one epoll thread (vhost-user-backend's
+//! `VringEpollHandler`). Besides the two vring kicks, that loop listens on
+//! this device's [`Completions`] eventfd ([`WAKE_EVENT`]): another guest's
+//! thread kicks it after completing one of our blocked requests or queueing
+//! an event for us. Nothing polls.
+
+use std::sync::{Arc, Mutex};
+
+use log::{debug, warn};
+use vhost::vhost_user::message::VhostUserProtocolFeatures;
+use vhost_user_backend::{VhostUserBackend, VringRwLock, VringT};
+use virtio_bindings::bindings::virtio_config::VIRTIO_F_VERSION_1;
+use virtio_bindings::bindings::virtio_ring::VIRTIO_RING_F_INDIRECT_DESC;
+use virtio_pipe_protocol::{
+    ConfigSpace, Errno, RespHeader, EVENT_SIZE, FEATURE_SIGNALS, FEATURE_SPAWN, QUEUE_EVENT,
+    QUEUE_REQUEST, REQ_HEADER_SIZE,
+};
+use virtio_queue::{QueueOwnedT, QueueT};
+use vm_memory::{GuestAddressSpace, GuestMemoryAtomic, GuestMemoryMmap};
+use vmm_sys_util::epoll::EventSet;
+use vmm_sys_util::event::{
+    new_event_consumer_and_notifier, EventConsumer, EventFlag, EventNotifier,
+};
+
+use crate::chain::{self, ChainError};
+use crate::guest_io::{Completions, GuestIo};
+use crate::process::Pid;
+use crate::supervisor::Supervisor;
+
+/// Virtqueues: `requestq` and `eventq`.
+pub const NUM_QUEUES: usize = 2;
+/// Largest queue the device accepts.
+pub const MAX_QUEUE_SIZE: usize = 1024;
+/// Epoll id of the completions eventfd (ids up to `NUM_QUEUES` are the library's).
+pub const WAKE_EVENT: u16 = NUM_QUEUES as u16 + 1;
+/// `VHOST_USER_F_PROTOCOL_FEATURES`.
+const VHOST_USER_F_PROTOCOL_FEATURES: u32 = 30;
+
+/// The feature bits the device offers.
+pub fn device_features() -> u64 {
+    (1 << VIRTIO_F_VERSION_1)
+        | (1 << VIRTIO_RING_F_INDIRECT_DESC)
+        | (1 << VHOST_USER_F_PROTOCOL_FEATURES)
+        | (1 << FEATURE_SPAWN)
+        | (1 << FEATURE_SIGNALS)
+}
+
+/// The virtio-pipe device of one guest process.
+#[derive(Debug)]
+pub struct PipeDevice {
+    pid: Pid,
+    sup: Arc<Supervisor>,
+    mem: Mutex<Option<GuestMemoryAtomic<GuestMemoryMmap>>>,
+    mailbox: Arc<Completions>,
+}
+
+impl PipeDevice {
+    /// The device of process `pid`.
+    pub fn new(pid: Pid, sup: Arc<Supervisor>) -> std::io::Result<Self> {
+        Ok(Self {
+            pid,
+            sup,
+            mem: Mutex::new(None),
+            mailbox: Arc::new(Completions::new()?),
+        })
+    }
+
+    /// The mailbox other threads complete this guest's requests through.
+    pub fn mailbox(&self) -> &Arc<Completions> {
+        &self.mailbox
+    }
+
+    fn memory(&self) -> Option<Arc<GuestMemoryMmap>> {
+        let mem = self.mem.lock().unwrap_or_else(|e| e.into_inner());
+        mem.as_ref().map(|m| m.memory().into_inner())
+    }
+
+    fn process_requests(&self, vring: &VringRwLock) {
+        let Some(mem) = self.memory() else { return };
+        let chains: Vec<_> = match vring.get_mut().get_queue_mut().iter(mem.clone()) {
+            Ok(iter) => iter.collect(),
+            Err(e) => {
+                warn!("pid {}: requestq unusable: {e}", self.pid);
+                return;
+            }
+        };
+        for chain in chains {
+            let head = chain.head_index();
+            let parsed = match chain::walk(chain, &mem) {
+                Ok(p) => p,
+                Err(e) => {
+                    self.reject_chain(head, e);
+                    continue;
+                }
+            };
+            let io = Box::new(GuestIo::new(
+                mem.clone(),
+                parsed.clone(),
+                REQ_HEADER_SIZE,
+                self.mailbox.clone(),
+            ));
+            match parsed.request(&mem) {
+                Ok((_, req)) => {
+                    debug!("pid {}: {req:?}", self.pid);
+                    self.sup.dispatch(self.pid, req, io);
+                }
+                Err(e) => {
+                    debug!("pid {}: {e}", self.pid);
+                    let errno = match e {
+                        chain::RequestError::Decode(d) => d.errno(),
+                        chain::RequestError::ShortHeader(_) => Errno::Einval,
+                    };
+                    crate::io::Io::complete(io, RespHeader::err(errno), 0);
+                }
+            }
+        }
+        self.flush_completions(vring);
+    }
+
+    fn reject_chain(&self, head: u16, e: ChainError) {
+        warn!("pid {}: malformed descriptor chain {head}: {e}", self.pid);
+        self.mailbox.post(self.mailbox.generation(), head, 0);
+    }
+
+    fn flush_completions(&self, vring: &VringRwLock) {
+        let done = self.mailbox.take();
+        if done.is_empty() {
+            return;
+        }
+        for (head, used) in done {
+            if let Err(e) = vring.add_used(head, used) {
+                warn!("pid {}: add_used({head}): {e}", self.pid);
+            }
+        }
+        if let Err(e) = vring.signal_used_queue() {
+            debug!("pid {}: signal requestq: {e}", self.pid);
+        }
+    }
+
+    fn deliver_events(&self, vring: &VringRwLock) {
+        let Some(mem) = self.memory() else { return };
+        let mut delivered = false;
+        while let Some(event) = self.sup.next_event(self.pid) {
+            let chain = vring
+                .get_mut()
+                .get_queue_mut()
+                .pop_descriptor_chain(mem.clone());
+            let Some(chain) = chain else {
+                self.sup.unget_event(self.pid, event);
+                break;
+            };
+            let head = chain.head_index();
+            let used = match chain::walk(chain, &mem) {
+                Ok(p) if p.writable.len >= EVENT_SIZE => {
+                    p.writable.write(&mem, 0, &event.to_bytes());
+                    EVENT_SIZE as u32
+                }
+                Ok(_) | Err(_) => {
+                    warn!(
+                        "pid {}: eventq buffer {head} unusable; event dropped",
+                        self.pid
+                    );
+                    0
+                }
+            };
+            if let Err(e) = vring.add_used(head, used) {
+                warn!("pid {}: eventq add_used: {e}", self.pid);
+            }
+            delivered = true;
+        }
+        if delivered {
+            let _ = vring.signal_used_queue();
+        }
+    }
+
+    fn cancel(&self) {
+        self.mailbox.reset();
+        self.sup.cancel_pending(self.pid);
+    }
+}
+
+impl VhostUserBackend for PipeDevice {
+    type Bitmap = ();
+    type Vring = VringRwLock;
+
+    fn num_queues(&self) -> usize {
+        NUM_QUEUES
+    }
+
+    fn max_queue_size(&self) -> usize {
+        MAX_QUEUE_SIZE
+    }
+
+    fn features(&self) -> u64 {
+        device_features()
+    }
+
+    fn acked_features(&self, features: u64) {
+        self.sup
+            .set_signals(self.pid, features & (1 << FEATURE_SIGNALS) != 0);
+    }
+
+    fn protocol_features(&self) -> VhostUserProtocolFeatures {
+        VhostUserProtocolFeatures::CONFIG
+            | VhostUserProtocolFeatures::MQ
+            | VhostUserProtocolFeatures::REPLY_ACK
+    }
+
+    fn reset_device(&self) {
+        self.cancel();
+    }
+
+    fn set_event_idx(&self, _enabled: bool) {}
+
+    fn get_config(&self, offset: u32, size: u32) -> Vec<u8> {
+        let cfg = ConfigSpace::current();
+        let bytes = cfg.to_bytes();
+        (offset..offset.saturating_add(size))
+            .map(|i| bytes.get(i as usize).copied().unwrap_or(0))
+            .collect()
+    }
+
+    fn update_memory(&self, mem: GuestMemoryAtomic<GuestMemoryMmap>) -> std::io::Result<()> {
+        *self.mem.lock().unwrap_or_else(|e| e.into_inner()) = Some(mem);
+        Ok(())
+    }
+
+    fn exit_event(&self, _thread_index: usize) -> Option<(EventConsumer, EventNotifier)> {
+        new_event_consumer_and_notifier(EventFlag::NONBLOCK).ok()
+    }
+
+    fn stop_vring(&self, queue_index: u32) -> std::io::Result<()> {
+        if queue_index == QUEUE_REQUEST as u32 {
+            self.cancel();
+        }
+        Ok(())
+    }
+
+    fn handle_event(
+        &self,
+        device_event: u16,
+        evset: EventSet,
+        vrings: &[VringRwLock],
+        _thread_id: usize,
+    ) -> std::io::Result<()> {
+        if evset != EventSet::IN {
+            return Err(std::io::Error::other(format!(
+                "unexpected epoll events {evset:?}"
+            )));
+        }
+        match device_event {
+            QUEUE_REQUEST => self.process_requests(&vrings[QUEUE_REQUEST as usize]),
+            QUEUE_EVENT => self.deliver_events(&vrings[QUEUE_EVENT as usize]),
+            WAKE_EVENT => {
+                self.mailbox.clear_kick();
+                self.flush_completions(&vrings[QUEUE_REQUEST as usize]);
+                self.deliver_events(&vrings[QUEUE_EVENT as usize]);
+            }
+            other => warn!("pid {}: unknown device event {other}", self.pid),
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,377 @@
+//! The process manager: it owns the kernel of one process tree and turns
+//! its decisions into VMs. For every process it creates the vhost-user
+//! socket and serving thread *before* launching the VM, reaps VMs, and
+//! carries out the kernel's [`Effect`]s outside the kernel lock.
+
+use std::collections::HashMap;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use log::{debug, info, warn};
+use thiserror::Error;
+use vhost::vhost_user::Listener;
+use vhost_user_backend::VhostUserDaemon;
+use virtio_pipe_protocol::{
+    Errno, Event, Request, RespHeader, SpawnBlob, ARGS_MAX, FILE_ACTIONS_MAX, IMAGE_NAME_MAX,
+};
+use vm_memory::{GuestMemoryAtomic, GuestMemoryMmap};
+use vmm_sys_util::epoll::EventSet;
+
+use crate::device::{PipeDevice, WAKE_EVENT};
+use crate::image::ImageDir;
+use crate::io::Io;
+use crate::kernel::{Effect, Kernel, Stats};
+use crate::launcher::{LaunchError, LaunchSpec, Launcher, Vm};
+use crate::limits::Limits;
+use crate::process::{Pid, ROOT_PID};
+
+/// Largest SPAWN payload the device reads.
+pub const SPAWN_MAX: usize = 16 + FILE_ACTIONS_MAX * 16 + IMAGE_NAME_MAX + ARGS_MAX;
+
+/// How long a VM that exited may take to power itself off.
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// A process whose VM could not be set up.
+#[derive(Debug, Error)]
+pub enum SupervisorError {
+    /// The socket could not be bound.
+    #[error("cannot listen on {0}: {1}")]
+    Listen(PathBuf, #[source] vhost::vhost_user::Error),
+    /// The vhost-user daemon could not be created.
+    #[error("cannot create the vhost-user daemon: {0}")]
+    Daemon(vhost_user_backend::Error),
+    /// An eventfd or thread could not be created.
+    #[error("cannot set up the device: {0}")]
+    Io(#[source] std::io::Error),
+    /// The VM could not be launched.
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
+    /// The kernel refused to create the process.
+    #[error("cannot create the process: {0}")]
+    Refused(Errno),
+}
+
+/// The supervisor of one process tree.
+#[derive(Debug)]
+pub struct Supervisor {
+    kernel: Mutex<Kernel>,
+    launcher: Arc<dyn Launcher>,
+    images: Option<ImageDir>,
+    run_dir: PathBuf,
+    vms: Mutex<HashMap<Pid, Arc<dyn Vm>>>,
+    sockets: Mutex<HashMap<Pid, PathBuf>>,
+    tree: Mutex<Option<u32>>,
+    tree_cv: Condvar,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // The kernel's invariants hold between calls; a panicking worker is
+    // logged by its thread and must not take the other guests down.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Supervisor {
+    /// A supervisor whose per-process files go in `run_dir`.
+    pub fn new(
+        limits: Limits,
+        launcher: Arc<dyn Launcher>,
+        images: Option<ImageDir>,
+        run_dir: PathBuf,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            kernel: Mutex::new(Kernel::new(limits)),
+            launcher,
+            images,
+            run_dir,
+            vms: Mutex::new(HashMap::new()),
+            sockets: Mutex::new(HashMap::new()),
+            tree: Mutex::new(None),
+            tree_cv: Condvar::new(),
+        })
+    }
+
+    /// The kernel, locked.
+    pub fn kernel(&self) -> MutexGuard<'_, Kernel> {
+        lock(&self.kernel)
+    }
+
+    /// Object counts.
+    pub fn stats(&self) -> Stats {
+        self.kernel().stats()
+    }
+
+    /// The run directory.
+    pub fn run_dir(&self) -> &Path {
+        &self.run_dir
+    }
+
+    /// The socket of process `pid`.
+    pub fn socket_path(&self, pid: Pid) -> PathBuf {
+        self.run_dir.join(format!("pid-{pid}.sock"))
+    }
+
+    /// The serial log of process `pid`.
+    pub fn serial_path(&self, pid: Pid) -> PathBuf {
+        self.run_dir.join(format!("pid-{pid}.serial.log"))
+    }
+
+    /// Starts the root process from `image`, its stdio the host's.
+    pub fn start_root(
+        self: &Arc<Self>,
+        image: &Path,
+        argv: Vec<Vec<u8>>,
+        env: Vec<Vec<u8>>,
+    ) -> Result<Pid, SupervisorError> {
+        let name = image
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let pid = self
+            .kernel()
+            .create_root(&name, argv, env, true)
+            .map_err(SupervisorError::Refused)?;
+        self.start_process(pid, Some(image), &self.socket_path(pid))?;
+        Ok(pid)
+    }
+
+    /// Creates the root process and serves it on `socket`; its VM is
+    /// launched by someone else.
+    pub fn serve_root(
+        self: &Arc<Self>,
+        socket: &Path,
+        argv: Vec<Vec<u8>>,
+        env: Vec<Vec<u8>>,
+    ) -> Result<Pid, SupervisorError> {
+        let pid = self
+            .kernel()
+            .create_root("<external>", argv, env, true)
+            .map_err(SupervisorError::Refused)?;
+        self.start_process(pid, None, socket)?;
+        Ok(pid)
+    }
+
+    fn start_process(
+        self: &Arc<Self>,
+        pid: Pid,
+        image: Option<&Path>,
+        socket: &Path,
+    ) -> Result<(), SupervisorError> {
+        self.listen(pid, socket)?;
+        let Some(image) = image else { return Ok(()) };
+        let spec = LaunchSpec {
+            pid,
+            image: image.to_owned(),
+            socket: socket.to_owned(),
+            serial: self.serial_path(pid),
+            qemu_log: self.run_dir.join(format!("pid-{pid}.qemu.log")),
+        };
+        let vm = self.launcher.launch(&spec)?;
+        lock(&self.vms).insert(pid, vm.clone());
+        let sup = self.clone();
+        thread::Builder::new()
+            .name(format!("reap-{pid}"))
+            .spawn(move || {
+                vm.wait();
+                sup.on_vm_exit(pid);
+            })
+            .map_err(SupervisorError::Io)?;
+        info!("pid {pid}: launched {}", image.display());
+        Ok(())
+    }
+
+    /// Binds the socket and starts the thread that serves the connection.
+    fn listen(self: &Arc<Self>, pid: Pid, socket: &Path) -> Result<(), SupervisorError> {
+        let mut listener = Listener::new(socket, true)
+            .map_err(|e| SupervisorError::Listen(socket.to_owned(), e))?;
+        let dev = Arc::new(PipeDevice::new(pid, self.clone()).map_err(SupervisorError::Io)?);
+        let mailbox = dev.mailbox().clone();
+        let mem = GuestMemoryAtomic::new(GuestMemoryMmap::new());
+        let mut daemon = VhostUserDaemon::new(format!("vpipe-{pid}"), dev, mem)
+            .map_err(SupervisorError::Daemon)?;
+        for h in daemon.get_epoll_handlers() {
+            h.register_listener(mailbox.wake_fd(), EventSet::IN, WAKE_EVENT as u64)
+                .map_err(SupervisorError::Io)?;
+        }
+        let kick = mailbox.clone();
+        self.kernel()
+            .set_waker(pid, Some(Arc::new(move || kick.kick())));
+        lock(&self.sockets).insert(pid, socket.to_owned());
+        let sup = self.clone();
+        thread::Builder::new()
+            .name(format!("vpipe-{pid}"))
+            .spawn(move || {
+                match daemon.start(&mut listener) {
+                    Ok(()) => {
+                        if let Err(e) = daemon.wait() {
+                            debug!("pid {pid}: connection ended: {e}");
+                        }
+                    }
+                    Err(e) => warn!("pid {pid}: no connection: {e}"),
+                }
+                for h in daemon.get_epoll_handlers() {
+                    h.send_exit_event();
+                }
+                drop(listener);
+                sup.on_disconnect(pid);
+            })
+            .map_err(SupervisorError::Io)?;
+        Ok(())
+    }
+
+    /// Runs one request of `pid`: SPAWN and FORK here, the rest in the kernel.
+    pub fn dispatch(self: &Arc<Self>, pid: Pid, req: Request, io: Box<dyn Io>) {
+        match req {
+            Request::Spawn { len } => {
+                let r = self.spawn(pid, len as usize, io.as_ref());
+                match r {
+                    Ok(child) => io.complete(RespHeader::ok([child as u64, 0, 0]), 0),
+                    Err(e) => io.complete(RespHeader::err(e), 0),
+                }
+            }
+            Request::Fork { .. } => io.complete(RespHeader::err(Errno::Enosys), 0),
+            _ => {
+                let effects = {
+                    let mut k = self.kernel();
+                    k.submit(pid, req, io);
+                    k.take_effects()
+                };
+                self.apply(effects);
+            }
+        }
+    }
+
+    fn spawn(self: &Arc<Self>, parent: Pid, len: usize, io: &dyn Io) -> Result<Pid, Errno> {
+        if len > SPAWN_MAX {
+            return Err(Errno::E2big);
+        }
+        let mut buf = vec![0u8; len];
+        if io.read_payload(0, &mut buf) != len {
+            return Err(Errno::Efault);
+        }
+        let blob = SpawnBlob::parse(&buf).map_err(|e| e.errno())?;
+        let images = self.images.as_ref().ok_or(Errno::Enoent)?;
+        let path = images.resolve(blob.name)?;
+        let argv = blob.argv.iter().map(<[u8]>::to_vec).collect();
+        let env = blob.env.iter().map(<[u8]>::to_vec).collect();
+        let pid = self
+            .kernel()
+            .spawn(parent, blob.name, argv, env, blob.actions())?;
+        if let Err(e) = self.start_process(pid, Some(&path), &self.socket_path(pid)) {
+            warn!("pid {pid}: spawn of {} failed: {e}", path.display());
+            self.kernel().discard(pid);
+            return Err(Errno::Eagain);
+        }
+        Ok(pid)
+    }
+
+    /// Carries out kernel effects.
+    pub fn apply(&self, effects: Vec<Effect>) {
+        for e in effects {
+            match e {
+                Effect::StopVm(pid) | Effect::KillVm(pid) => {
+                    let vm = lock(&self.vms).get(&pid).cloned();
+                    if let Some(vm) = vm {
+                        if matches!(e, Effect::KillVm(_)) {
+                            vm.kill();
+                        } else {
+                            vm.stop(STOP_GRACE);
+                        }
+                    }
+                }
+                Effect::TreeDone(status) => {
+                    info!("root exited with wait status {status:#x}");
+                    *lock(&self.tree) = Some(status);
+                    self.tree_cv.notify_all();
+                }
+            }
+        }
+    }
+
+    fn on_vm_exit(&self, pid: Pid) {
+        debug!("pid {pid}: VM ended");
+        lock(&self.vms).remove(&pid);
+        self.vanished(pid);
+        // A VM that died before connecting leaves its serving thread in
+        // accept(); a throwaway connection lets it finish.
+        if let Some(socket) = lock(&self.sockets).get(&pid) {
+            let _ = UnixStream::connect(socket);
+        }
+    }
+
+    fn on_disconnect(&self, pid: Pid) {
+        debug!("pid {pid}: vhost-user connection closed");
+        if let Some(socket) = lock(&self.sockets).remove(&pid) {
+            let _ = std::fs::remove_file(socket);
+        }
+        self.vanished(pid);
+    }
+
+    fn vanished(&self, pid: Pid) {
+        let effects = {
+            let mut k = self.kernel();
+            k.vanished(pid);
+            k.take_effects()
+        };
+        self.apply(effects);
+    }
+
+    /// Blocks until the root has exited, or `deadline` passes; returns its wait status.
+    pub fn wait_tree(&self, deadline: Option<Instant>) -> Option<u32> {
+        let mut tree = lock(&self.tree);
+        loop {
+            if let Some(status) = *tree {
+                return Some(status);
+            }
+            match deadline {
+                None => tree = self.tree_cv.wait(tree).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let left = d.checked_duration_since(Instant::now())?;
+                    tree = self
+                        .tree_cv
+                        .wait_timeout(tree, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+            }
+        }
+    }
+
+    /// Ends every process of the tree and its VM.
+    pub fn shutdown(&self) {
+        let running = self.kernel().running();
+        for pid in running {
+            self.vanished(pid);
+        }
+        let vms: Vec<_> = lock(&self.vms).values().cloned().collect();
+        for vm in vms {
+            vm.kill();
+        }
+    }
+
+    /// Whether the VM of `pid` is still tracked (launched and not yet reaped).
+    pub fn has_vm(&self, pid: Pid) -> bool {
+        lock(&self.vms).contains_key(&pid)
+    }
+
+    pub(crate) fn next_event(&self, pid: Pid) -> Option<Event> {
+        self.kernel().next_event(pid)
+    }
+
+    pub(crate) fn unget_event(&self, pid: Pid, event: Event) {
+        self.kernel().unget_event(pid, event)
+    }
+
+    pub(crate) fn cancel_pending(&self, pid: Pid) {
+        self.kernel().cancel_pending(pid)
+    }
+
+    pub(crate) fn set_signals(&self, pid: Pid, on: bool) {
+        self.kernel().set_signals(pid, on)
+    }
+}
+
+/// The root's pid, for callers that wait on the tree.
+pub const ROOT: Pid = ROOT_PID;
