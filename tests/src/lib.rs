@@ -1,1 +1,24 @@
-//! System tests.
+//! Test support for the system tests.
+//!
+//! - [`frontend::TestGuest`]: a model vhost-user frontend and virtio driver
+//!   in one. It shares memfd-backed "guest" memory with the daemon, lays out
+//!   split virtqueues in it, and submits virtio-pipe requests exactly as a
+//!   guest driver would, so the daemon can be driven without QEMU.
+//! - [`tree::Tree`]: a daemon (a [`vhost_user_pipe::supervisor::Supervisor`])
+//!   whose launcher hands each new process's socket to the test, which
+//!   connects another `TestGuest` to it.
+//! - [`qemu`]: helpers for the tests that boot real QEMU.
+//!
+//! ```no_run
+//! use system_tests::tree::Tree;
+//! use virtio_pipe_protocol::Request;
+//!
+//! let tree = Tree::new();
+//! let mut root = tree.root();
+//! let (r, w) = root.pipe(0).unwrap();
+//! assert_eq!(root.write(w, b"hi").unwrap(), 2);
+//! ```
+
+pub mod frontend;
+pub mod qemu;
+pub mod tree;

@@ -200,8 +200,7 @@ impl VhostUserBackend for PipeDevice {
     }
 
     fn acked_features(&self, features: u64) {
-        self.sup
-            .set_signals(self.pid, features & (1 << FEATURE_SIGNALS) != 0);
+        self.sup.set_features(self.pid, features);
     }
 
     fn protocol_features(&self) -> VhostUserProtocolFeatures {

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use virtio_pipe_protocol::signal::{SIGCHLD, SIGKILL, SIGPIPE};
+use virtio_pipe_protocol::FEATURE_SIGNALS;
 use virtio_pipe_protocol::{
     ArgsBlob, Errno, Event, ExitKind, FileAction, Request, RespHeader, StartKind, WaitTarget,
     O_NONBLOCK,
@@ -215,7 +216,7 @@ impl Kernel {
             match note {
                 Note::SigPipe(pid) => {
                     if let Some(p) = self.procs.get_mut(&pid) {
-                        if p.signals && p.is_running() {
+                        if p.has_feature(FEATURE_SIGNALS) && p.is_running() {
                             p.post(Event::Signal {
                                 signo: SIGPIPE,
                                 sender: HOST_PID,
@@ -270,8 +271,9 @@ impl Kernel {
                 done(io, r.map(|_| [0; 3]))
             }
             Request::GetFlags { fd } => {
-                let r = self.proc_mut(pid).fds.get(fd).map(|o| o.flags());
-                done(io, r.map(|f| [f as u64, 0, 0]))
+                let r = self.proc_mut(pid).fds.get(fd).map(|o| (o.flags(), o.end));
+                // ret1 is the access mode: 0 = O_RDONLY, 1 = O_WRONLY.
+                done(io, r.map(|(f, end)| [f as u64, (end == End::Write) as u64, 0]))
             }
             Request::Start => {
                 let rets = match self.procs[&pid].start {
@@ -584,7 +586,7 @@ impl Kernel {
         if signo == 0 {
             return Ok(());
         }
-        if signo != SIGKILL && t.signals {
+        if signo != SIGKILL && t.has_feature(FEATURE_SIGNALS) {
             t.post(Event::Signal { signo, sender });
         } else if signo == SIGKILL || default_terminates(signo) {
             self.end(
@@ -614,10 +616,10 @@ impl Kernel {
         }
     }
 
-    /// Records whether `pid` negotiated `VIRTIO_PIPE_F_SIGNALS`.
-    pub fn set_signals(&mut self, pid: Pid, on: bool) {
+    /// Records the feature bits `pid`'s driver acknowledged.
+    pub fn set_features(&mut self, pid: Pid, features: u64) {
         if let Some(p) = self.procs.get_mut(&pid) {
-            p.signals = on;
+            p.features = features;
         }
     }
 
@@ -1172,7 +1174,7 @@ mod tests {
         let mut k = kernel();
         let r = root(&mut k);
         let c = spawn(&mut k, r, &[]);
-        k.set_signals(c, true);
+        k.set_features(c, 1 << FEATURE_SIGNALS);
         ok(&call(
             &mut k,
             r,
@@ -1213,7 +1215,7 @@ mod tests {
     fn epipe_posts_sigpipe_when_signals_are_negotiated() {
         let mut k = kernel();
         let r = root(&mut k);
-        k.set_signals(r, true);
+        k.set_features(r, 1 << FEATURE_SIGNALS);
         let (rd, wr) = pipe(&mut k, r);
         ok(&call(&mut k, r, Request::Close { fd: rd }, &[], 0));
         assert_eq!(

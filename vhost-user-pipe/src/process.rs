@@ -84,8 +84,8 @@ pub struct Process {
     pub events: VecDeque<Event>,
     /// Wakes its queue thread when an event is queued.
     pub waker: Option<Waker>,
-    /// Whether its driver negotiated `VIRTIO_PIPE_F_SIGNALS`.
-    pub signals: bool,
+    /// The feature bits its driver acknowledged.
+    pub features: u64,
 }
 
 impl std::fmt::Debug for Process {
@@ -123,8 +123,13 @@ impl Process {
             wait: None,
             events: VecDeque::new(),
             waker: None,
-            signals: false,
+            features: 0,
         }
+    }
+
+    /// Whether its driver negotiated feature bit `bit`.
+    pub fn has_feature(&self, bit: u32) -> bool {
+        self.features & (1 << bit) != 0
     }
 
     /// Whether its VM still runs.
@@ -145,7 +150,15 @@ impl Process {
             }
         }
         if self.events.len() >= EVENT_BACKLOG {
-            self.events.pop_front();
+            // Signals are never dropped (they coalesce); a child exit stays
+            // visible through WAIT, so the oldest of those goes.
+            match self.events.iter().position(|e| matches!(e, Event::ChildExit { .. })) {
+                Some(i) => {
+                    self.events.remove(i);
+                }
+                None if matches!(event, Event::ChildExit { .. }) => return,
+                None => {}
+            }
         }
         self.events.push_back(event);
         if let Some(w) = &self.waker {

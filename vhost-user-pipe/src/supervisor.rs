@@ -15,7 +15,8 @@ use thiserror::Error;
 use vhost::vhost_user::Listener;
 use vhost_user_backend::VhostUserDaemon;
 use virtio_pipe_protocol::{
-    Errno, Event, Request, RespHeader, SpawnBlob, ARGS_MAX, FILE_ACTIONS_MAX, IMAGE_NAME_MAX,
+    Errno, Event, Request, RespHeader, SpawnBlob, ARGS_MAX, FEATURE_SPAWN, FILE_ACTIONS_MAX,
+    IMAGE_NAME_MAX,
 };
 use vm_memory::{GuestMemoryAtomic, GuestMemoryMmap};
 use vmm_sys_util::epoll::EventSet;
@@ -225,7 +226,8 @@ impl Supervisor {
     pub fn dispatch(self: &Arc<Self>, pid: Pid, req: Request, io: Box<dyn Io>) {
         match req {
             Request::Spawn { len } => {
-                let r = self.spawn(pid, len as usize, io.as_ref());
+                let negotiated = self.kernel().process(pid).is_some_and(|p| p.has_feature(FEATURE_SPAWN));
+                let r = if negotiated { self.spawn(pid, len as usize, io.as_ref()) } else { Err(Errno::Enosys) };
                 match r {
                     Ok(child) => io.complete(RespHeader::ok([child as u64, 0, 0]), 0),
                     Err(e) => io.complete(RespHeader::err(e), 0),
@@ -368,8 +370,8 @@ impl Supervisor {
         self.kernel().cancel_pending(pid)
     }
 
-    pub(crate) fn set_signals(&self, pid: Pid, on: bool) {
-        self.kernel().set_signals(pid, on)
+    pub(crate) fn set_features(&self, pid: Pid, features: u64) {
+        self.kernel().set_features(pid, features)
     }
 }
 

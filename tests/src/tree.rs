@@ -1,0 +1,107 @@
+//! A daemon for conformance tests: a [`Supervisor`] whose launcher hands
+//! each new process's socket to the test instead of starting QEMU.
+
+use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use vhost_user_pipe::image::ImageDir;
+use vhost_user_pipe::launcher::{ChannelLauncher, Launched};
+use vhost_user_pipe::supervisor::Supervisor;
+use vhost_user_pipe::Limits;
+
+use crate::frontend::{TestGuest, DEADLINE};
+
+/// Image names that exist in every test tree's image directory.
+pub const IMAGES: [&str; 2] = ["child", "worker"];
+
+/// A test daemon with its directories.
+#[derive(Debug)]
+pub struct Tree {
+    /// The supervisor.
+    pub sup: Arc<Supervisor>,
+    launches: Receiver<Launched>,
+    dir: PathBuf,
+}
+
+fn unique_dir() -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("vup-test-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("images")).unwrap();
+    std::fs::create_dir_all(d.join("run")).unwrap();
+    d
+}
+
+impl Tree {
+    /// A tree with the default limits.
+    pub fn new() -> Self {
+        Self::with_limits(Limits::default())
+    }
+
+    /// A tree with `limits`.
+    pub fn with_limits(limits: Limits) -> Self {
+        let dir = unique_dir();
+        for name in IMAGES {
+            std::fs::write(dir.join("images").join(name), b"not really an ELF").unwrap();
+        }
+        let (launcher, launches) = ChannelLauncher::new();
+        let images = ImageDir::new(&dir.join("images")).unwrap();
+        let sup = Supervisor::new(limits, Arc::new(launcher), Some(images), dir.join("run"));
+        Self { sup, launches, dir }
+    }
+
+    /// Creates the root (pid 1) and connects a guest to it.
+    pub fn root(&self) -> TestGuest {
+        self.root_with(vec![b"root".to_vec()], vec![])
+    }
+
+    /// Creates the root with `argv` and `env` and connects a guest to it.
+    pub fn root_with(&self, argv: Vec<Vec<u8>>, env: Vec<Vec<u8>>) -> TestGuest {
+        let socket = self.dir.join("root.sock");
+        self.sup.serve_root(&socket, argv, env).unwrap();
+        TestGuest::connect(&socket)
+    }
+
+    /// Waits for the next launch and connects a guest to its socket.
+    pub fn accept_child(&self) -> (Launched, TestGuest) {
+        let l = self.launches.recv_timeout(DEADLINE).expect("a VM launch");
+        let g = TestGuest::connect(&l.spec.socket);
+        (l, g)
+    }
+
+    /// Whether a launch is waiting.
+    pub fn try_launch(&self) -> Option<Launched> {
+        self.launches.try_recv().ok()
+    }
+
+    /// Waits until `cond` holds on the kernel stats, or panics at the deadline.
+    pub fn wait_for(&self, what: &str, cond: impl Fn(&vhost_user_pipe::kernel::Stats) -> bool) {
+        let until = Instant::now() + DEADLINE;
+        while !cond(&self.sup.stats()) {
+            assert!(Instant::now() < until, "timed out waiting for {what}: {:?}", self.sup.stats());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The image directory.
+    pub fn images(&self) -> PathBuf {
+        self.dir.join("images")
+    }
+}
+
+impl Default for Tree {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Tree {
+    fn drop(&mut self) {
+        self.sup.shutdown();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
