@@ -69,6 +69,11 @@ pub struct VirtioPipe<H: Hal, T: Transport> {
     _hal: PhantomData<H>,
 }
 
+// SAFETY: the raw payload pointers in the slots refer to buffers whose
+// submitters promised they stay valid until completion, wherever the device
+// object lives; the queues and transport are Send themselves.
+unsafe impl<H: Hal, T: Transport + Send> Send for VirtioPipe<H, T> {}
+
 impl<H: Hal, T: Transport> core::fmt::Debug for VirtioPipe<H, T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("VirtioPipe")

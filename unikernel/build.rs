@@ -1,0 +1,8 @@
+//! Publishes the linker script to dependents (`DEP_UNIKERNEL_LINKER_SCRIPT`).
+
+fn main() {
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    println!("cargo:linker_script={dir}/link.ld");
+    println!("cargo:include={dir}/include");
+    println!("cargo:rerun-if-changed=link.ld");
+}

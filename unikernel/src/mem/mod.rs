@@ -1,0 +1,4 @@
+//! Memory: the PVH memory map and the kernel heap.
+
+pub mod heap;
+pub mod start_info;
