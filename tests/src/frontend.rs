@@ -17,8 +17,8 @@ use vhost::{VhostBackend, VhostUserMemoryRegionInfo, VringConfigData};
 use virtio_bindings::bindings::virtio_config::VIRTIO_F_VERSION_1;
 use virtio_bindings::bindings::virtio_ring::{VRING_DESC_F_NEXT, VRING_DESC_F_WRITE};
 use virtio_pipe_protocol::{
-    ArgsBlob, ConfigSpace, Errno, Event, FileAction, Op, ReqHeader, RespHeader, SpawnBlob, EVENT_SIZE,
-    FEATURE_SIGNALS, FEATURE_SPAWN, REQ_HEADER_SIZE, RESP_HEADER_SIZE,
+    ArgsBlob, ConfigSpace, Errno, Event, FileAction, Op, ReqHeader, RespHeader, SpawnBlob,
+    EVENT_SIZE, FEATURE_SIGNALS, FEATURE_SPAWN, REQ_HEADER_SIZE, RESP_HEADER_SIZE,
 };
 use vm_memory::{Bytes, FileOffset, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
 use vmm_sys_util::eventfd::{EventFd, EFD_NONBLOCK};
@@ -51,7 +51,14 @@ impl Ring {
         let desc = base;
         let avail = desc + 16 * n;
         let used = (avail + 6 + 2 * n + 3) & !3;
-        Self { desc, avail, used, free: (0..QUEUE_SIZE).rev().collect(), avail_idx: 0, last_used: 0 }
+        Self {
+            desc,
+            avail,
+            used,
+            free: (0..QUEUE_SIZE).rev().collect(),
+            avail_idx: 0,
+            last_used: 0,
+        }
     }
 }
 
@@ -82,9 +89,14 @@ pub struct Done {
 impl Done {
     /// `Ok(rets)` or the errno.
     pub fn result(&self) -> Result<[u64; 3], Errno> {
-        self.resp.result().map(|_| [self.resp.ret(0), self.resp.ret(1), self.resp.ret(2)])
+        self.resp
+            .result()
+            .map(|_| [self.resp.ret(0), self.resp.ret(1), self.resp.ret(2)])
     }
 }
+
+/// argv and env as GET_ARGS returns them.
+pub type Args = (Vec<Vec<u8>>, Vec<Vec<u8>>);
 
 /// A pending request: the head and where its writable part is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,7 +130,11 @@ fn memfd() -> File {
 
 fn wait_readable(fd: &EventFd, until: Instant) -> bool {
     let left = until.saturating_duration_since(Instant::now());
-    let mut pfd = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
     // SAFETY: one valid pollfd for the duration of the call.
     let n = unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
     n > 0
@@ -127,7 +143,10 @@ fn wait_readable(fd: &EventFd, until: Instant) -> bool {
 impl TestGuest {
     /// Connects to `socket` and negotiates VERSION_1, SPAWN and SIGNALS.
     pub fn connect(socket: &Path) -> Self {
-        Self::connect_with(socket, (1 << VIRTIO_F_VERSION_1) | (1 << FEATURE_SPAWN) | (1 << FEATURE_SIGNALS))
+        Self::connect_with(
+            socket,
+            (1 << VIRTIO_F_VERSION_1) | (1 << FEATURE_SPAWN) | (1 << FEATURE_SIGNALS),
+        )
     }
 
     /// Connects and negotiates `wanted` (masked by what the device offers).
@@ -147,21 +166,34 @@ impl TestGuest {
         frontend.set_features(features).unwrap();
         let proto = frontend.get_protocol_features().unwrap();
         frontend
-            .set_protocol_features(proto & (VhostUserProtocolFeatures::CONFIG | VhostUserProtocolFeatures::MQ))
+            .set_protocol_features(
+                proto & (VhostUserProtocolFeatures::CONFIG | VhostUserProtocolFeatures::MQ),
+            )
             .unwrap();
 
         let file = memfd();
         file.set_len(MEM_SIZE as u64).unwrap();
-        let mem =
-            GuestMemoryMmap::<()>::from_ranges_with_files(&[(GuestAddress(0), MEM_SIZE, Some(FileOffset::new(file, 0)))])
-                .unwrap();
+        let mem = GuestMemoryMmap::<()>::from_ranges_with_files(&[(
+            GuestAddress(0),
+            MEM_SIZE,
+            Some(FileOffset::new(file, 0)),
+        )])
+        .unwrap();
         let host = mem.get_host_address(GuestAddress(0)).unwrap() as u64;
         let region = mem.find_region(GuestAddress(0)).unwrap();
-        frontend.set_mem_table(&[VhostUserMemoryRegionInfo::from_guest_region(region).unwrap()]).unwrap();
+        frontend
+            .set_mem_table(&[VhostUserMemoryRegionInfo::from_guest_region(region).unwrap()])
+            .unwrap();
 
         let rings = [Ring::new(0), Ring::new(0x8000)];
-        let kicks = [EventFd::new(EFD_NONBLOCK).unwrap(), EventFd::new(EFD_NONBLOCK).unwrap()];
-        let calls = [EventFd::new(EFD_NONBLOCK).unwrap(), EventFd::new(EFD_NONBLOCK).unwrap()];
+        let kicks = [
+            EventFd::new(EFD_NONBLOCK).unwrap(),
+            EventFd::new(EFD_NONBLOCK).unwrap(),
+        ];
+        let calls = [
+            EventFd::new(EFD_NONBLOCK).unwrap(),
+            EventFd::new(EFD_NONBLOCK).unwrap(),
+        ];
         for (q, ring) in rings.iter().enumerate() {
             frontend.set_vring_num(q, QUEUE_SIZE).unwrap();
             let cfg = VringConfigData {
@@ -196,7 +228,10 @@ impl TestGuest {
     /// The config space as the device presents it, `len` bytes.
     pub fn config(&mut self, len: u32) -> Vec<u8> {
         let buf = vec![0u8; len as usize];
-        let (_, data) = self.frontend.get_config(0, len, VhostUserConfigFlags::WRITABLE, &buf).unwrap();
+        let (_, data) = self
+            .frontend
+            .get_config(0, len, VhostUserConfigFlags::WRITABLE, &buf)
+            .unwrap();
         data
     }
 
@@ -213,14 +248,22 @@ impl TestGuest {
     /// fields are kept as given when `keep_next`) and kicks.
     pub fn submit_raw(&mut self, q: usize, descs: &[RawDesc], keep_next: bool) -> Ticket {
         let ring = &mut self.rings[q];
-        let idx: Vec<u16> = (0..descs.len()).map(|_| ring.free.pop().expect("queue full")).collect();
+        let idx: Vec<u16> = (0..descs.len())
+            .map(|_| ring.free.pop().expect("queue full"))
+            .collect();
         let mut writable = None;
         for (i, d) in descs.iter().enumerate() {
-            let next = if keep_next { d.next } else { idx.get(i + 1).copied().unwrap_or(0) };
+            let next = if keep_next {
+                d.next
+            } else {
+                idx.get(i + 1).copied().unwrap_or(0)
+            };
             let addr = ring.desc + 16 * idx[i] as u64;
             self.mem.write_obj(d.addr, GuestAddress(addr)).unwrap();
             self.mem.write_obj(d.len, GuestAddress(addr + 8)).unwrap();
-            self.mem.write_obj(d.flags, GuestAddress(addr + 12)).unwrap();
+            self.mem
+                .write_obj(d.flags, GuestAddress(addr + 12))
+                .unwrap();
             self.mem.write_obj(next, GuestAddress(addr + 14)).unwrap();
             if d.flags & VRING_DESC_F_WRITE as u16 != 0 && writable.is_none() {
                 writable = Some((d.addr, d.len));
@@ -231,7 +274,9 @@ impl TestGuest {
         self.mem.write_obj(head, GuestAddress(slot)).unwrap();
         ring.avail_idx = ring.avail_idx.wrapping_add(1);
         std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
-        self.mem.write_obj(ring.avail_idx, GuestAddress(ring.avail + 2)).unwrap();
+        self.mem
+            .write_obj(ring.avail_idx, GuestAddress(ring.avail + 2))
+            .unwrap();
         self.writable.insert((q, head), writable.unwrap_or((0, 0)));
         self.chains.insert((q, head), idx);
         self.kicks[q].write(1).unwrap();
@@ -246,15 +291,31 @@ impl TestGuest {
         let rlen = REQ_HEADER_SIZE + payload.len();
         let wlen = RESP_HEADER_SIZE + out;
         assert!(rlen + wlen <= SLOT, "request too big for the test arena");
-        self.mem.write_slice(&hdr.as_bytes_le(), GuestAddress(base)).unwrap();
-        self.mem.write_slice(payload, GuestAddress(base + REQ_HEADER_SIZE as u64)).unwrap();
+        self.mem
+            .write_slice(&hdr.as_bytes_le(), GuestAddress(base))
+            .unwrap();
+        self.mem
+            .write_slice(payload, GuestAddress(base + REQ_HEADER_SIZE as u64))
+            .unwrap();
         let waddr = base + rlen as u64;
-        self.mem.write_slice(&vec![0u8; wlen], GuestAddress(waddr)).unwrap();
+        self.mem
+            .write_slice(&vec![0u8; wlen], GuestAddress(waddr))
+            .unwrap();
         self.submit_raw(
             0,
             &[
-                RawDesc { addr: base, len: rlen as u32, flags: VRING_DESC_F_NEXT as u16, next: 0 },
-                RawDesc { addr: waddr, len: wlen as u32, flags: VRING_DESC_F_WRITE as u16, next: 0 },
+                RawDesc {
+                    addr: base,
+                    len: rlen as u32,
+                    flags: VRING_DESC_F_NEXT as u16,
+                    next: 0,
+                },
+                RawDesc {
+                    addr: waddr,
+                    len: wlen as u32,
+                    flags: VRING_DESC_F_WRITE as u16,
+                    next: 0,
+                },
             ],
             false,
         )
@@ -273,7 +334,8 @@ impl TestGuest {
             let len: u32 = self.mem.read_obj(GuestAddress(e + 4)).unwrap();
             ring.last_used = ring.last_used.wrapping_add(1);
             let head = id as u16;
-            ring.free.extend(self.chains.remove(&(q, head)).unwrap_or_default());
+            ring.free
+                .extend(self.chains.remove(&(q, head)).unwrap_or_default());
             if q == 0 {
                 self.done.insert(head, len);
             } else {
@@ -298,8 +360,11 @@ impl TestGuest {
             let mut raw = [0u8; RESP_HEADER_SIZE];
             self.mem.read_slice(&mut raw, GuestAddress(waddr)).unwrap();
             resp = RespHeader::parse(&raw).unwrap();
-            data = vec![0u8; (used as usize - RESP_HEADER_SIZE).min(wlen as usize - RESP_HEADER_SIZE)];
-            self.mem.read_slice(&mut data, GuestAddress(waddr + RESP_HEADER_SIZE as u64)).unwrap();
+            data =
+                vec![0u8; (used as usize - RESP_HEADER_SIZE).min(wlen as usize - RESP_HEADER_SIZE)];
+            self.mem
+                .read_slice(&mut data, GuestAddress(waddr + RESP_HEADER_SIZE as u64))
+                .unwrap();
         }
         Some(Done { used, resp, data })
     }
@@ -319,12 +384,16 @@ impl TestGuest {
 
     /// Waits for `t`; panics after [`DEADLINE`].
     pub fn wait(&mut self, t: Ticket) -> Done {
-        self.wait_until(t, Instant::now() + DEADLINE).unwrap_or_else(|| panic!("request {t:?} did not complete"))
+        self.wait_until(t, Instant::now() + DEADLINE)
+            .unwrap_or_else(|| panic!("request {t:?} did not complete"))
     }
 
     /// Asserts that `t` is still pending after a short grace period.
     pub fn assert_pending(&mut self, t: Ticket, grace: Duration) {
-        assert!(self.wait_until(t, Instant::now() + grace).is_none(), "request {t:?} completed but should block");
+        assert!(
+            self.wait_until(t, Instant::now() + grace).is_none(),
+            "request {t:?} completed but should block"
+        );
     }
 
     /// Submits and waits.
@@ -340,7 +409,12 @@ impl TestGuest {
             let addr = 0x10000 + head as u64 * EVENT_SIZE as u64;
             self.submit_raw(
                 1,
-                &[RawDesc { addr, len: EVENT_SIZE as u32, flags: VRING_DESC_F_WRITE as u16, next: 0 }],
+                &[RawDesc {
+                    addr,
+                    len: EVENT_SIZE as u32,
+                    flags: VRING_DESC_F_WRITE as u16,
+                    next: 0,
+                }],
                 false,
             );
         }
@@ -362,7 +436,11 @@ impl TestGuest {
             }
             if !wait_readable(&self.calls[1], deadline) {
                 self.collect_used(1);
-                return if self.events.is_empty() { None } else { Some(self.events.remove(0)) };
+                return if self.events.is_empty() {
+                    None
+                } else {
+                    Some(self.events.remove(0))
+                };
             }
             let _ = self.calls[1].read();
         }
@@ -372,12 +450,16 @@ impl TestGuest {
 
     /// PIPE.
     pub fn pipe(&mut self, flags: u32) -> Result<(u32, u32), Errno> {
-        self.call(Op::Pipe, 0, [flags as u64, 0, 0], &[], 0).result().map(|r| (r[0] as u32, r[1] as u32))
+        self.call(Op::Pipe, 0, [flags as u64, 0, 0], &[], 0)
+            .result()
+            .map(|r| (r[0] as u32, r[1] as u32))
     }
 
     /// WRITE.
     pub fn write(&mut self, fd: u32, data: &[u8]) -> Result<u64, Errno> {
-        self.call(Op::Write, 0, [fd as u64, 0, 0], data, 0).result().map(|r| r[0])
+        self.call(Op::Write, 0, [fd as u64, 0, 0], data, 0)
+            .result()
+            .map(|r| r[0])
     }
 
     /// READ of up to `len` bytes.
@@ -398,7 +480,9 @@ impl TestGuest {
 
     /// CLOSE.
     pub fn close(&mut self, fd: u32) -> Result<(), Errno> {
-        self.call(Op::Close, 0, [fd as u64, 0, 0], &[], 0).result().map(|_| ())
+        self.call(Op::Close, 0, [fd as u64, 0, 0], &[], 0)
+            .result()
+            .map(|_| ())
     }
 
     /// GETPID: (pid, ppid).
@@ -408,7 +492,13 @@ impl TestGuest {
     }
 
     /// SPAWN of `name` with `argv`, `env` and `actions`.
-    pub fn spawn(&mut self, name: &str, argv: &[&[u8]], env: &[&[u8]], actions: &[FileAction]) -> Result<u32, Errno> {
+    pub fn spawn(
+        &mut self,
+        name: &str,
+        argv: &[&[u8]],
+        env: &[&[u8]],
+        actions: &[FileAction],
+    ) -> Result<u32, Errno> {
         let mut blob = vec![0u8; SpawnBlob::encoded_len(name, argv, env, actions).unwrap()];
         let n = SpawnBlob::encode(name, argv, env, actions, &mut blob).unwrap();
         self.spawn_raw(&blob[..n])
@@ -416,20 +506,27 @@ impl TestGuest {
 
     /// SPAWN with a raw payload.
     pub fn spawn_raw(&mut self, blob: &[u8]) -> Result<u32, Errno> {
-        self.call(Op::Spawn, 0, [0; 3], blob, 0).result().map(|r| r[0] as u32)
+        self.call(Op::Spawn, 0, [0; 3], blob, 0)
+            .result()
+            .map(|r| r[0] as u32)
     }
 
     /// WAIT: (pid, status).
     pub fn wait_child(&mut self, pid: i64, flags: u32) -> Result<(u32, u32), Errno> {
-        self.call(Op::Wait, flags, [pid as u64, 0, 0], &[], 0).result().map(|r| (r[0] as u32, r[1] as u32))
+        self.call(Op::Wait, flags, [pid as u64, 0, 0], &[], 0)
+            .result()
+            .map(|r| (r[0] as u32, r[1] as u32))
     }
 
     /// GET_ARGS into a buffer of `cap` bytes: (argv, env).
-    pub fn get_args(&mut self, cap: usize) -> Result<(Vec<Vec<u8>>, Vec<Vec<u8>>), Errno> {
+    pub fn get_args(&mut self, cap: usize) -> Result<Args, Errno> {
         let d = self.call(Op::GetArgs, 0, [0; 3], &[], cap);
         d.result()?;
         let blob = ArgsBlob::parse(&d.data).expect("args blob parses");
-        Ok((blob.argv.iter().map(<[u8]>::to_vec).collect(), blob.env.iter().map(<[u8]>::to_vec).collect()))
+        Ok((
+            blob.argv.iter().map(<[u8]>::to_vec).collect(),
+            blob.env.iter().map(<[u8]>::to_vec).collect(),
+        ))
     }
 
     /// EXIT with `code`.

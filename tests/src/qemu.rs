@@ -6,19 +6,29 @@ use std::time::{Duration, Instant};
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
 }
 
 /// The daemon binary built by cargo for this test run.
 pub fn daemon_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     // target/<profile>/deps/<test> -> target/<profile>/vhost-user-pipe
-    exe.parent().unwrap().parent().unwrap().join("vhost-user-pipe")
+    exe.parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("vhost-user-pipe")
 }
 
 /// Whether a usable QEMU is installed.
 pub fn have_qemu() -> bool {
-    Command::new("qemu-system-x86_64").arg("--version").output().is_ok_and(|o| o.status.success())
+    Command::new("qemu-system-x86_64")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// A child in its own process group, killed with its whole group on drop.
@@ -33,7 +43,9 @@ impl Group {
     pub fn spawn(mut cmd: Command) -> Self {
         use std::os::unix::process::CommandExt;
         cmd.process_group(0).stdin(Stdio::null());
-        Self { child: cmd.spawn().expect("spawn") }
+        Self {
+            child: cmd.spawn().expect("spawn"),
+        }
     }
 
     /// Waits for the child to exit until `deadline`; kills the group if it does not.
@@ -79,7 +91,11 @@ pub fn run_with_deadline(mut cmd: Command, limit: Duration) -> Option<Output> {
     unsafe { libc::kill(-(g.child.id() as libc::pid_t), libc::SIGKILL) };
     let stdout = t1.join().unwrap_or_default();
     let stderr = t2.join().unwrap_or_default();
-    status.map(|status| Output { status, stdout, stderr })
+    status.map(|status| Output {
+        status,
+        stdout,
+        stderr,
+    })
 }
 
 fn read_all(mut r: impl std::io::Read) -> Vec<u8> {

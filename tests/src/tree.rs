@@ -82,7 +82,11 @@ impl Tree {
     pub fn wait_for(&self, what: &str, cond: impl Fn(&vhost_user_pipe::kernel::Stats) -> bool) {
         let until = Instant::now() + DEADLINE;
         while !cond(&self.sup.stats()) {
-            assert!(Instant::now() < until, "timed out waiting for {what}: {:?}", self.sup.stats());
+            assert!(
+                Instant::now() < until,
+                "timed out waiting for {what}: {:?}",
+                self.sup.stats()
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
     }

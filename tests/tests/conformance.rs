@@ -17,9 +17,19 @@ fn config_space_holds_magic_and_version_and_zero_padding() {
     let tree = Tree::new();
     let mut root = tree.root();
     let c = root.config_space();
-    assert_eq!((c.magic.get(), c.version.get(), c.reserved.get()), (MAGIC, VERSION, 0));
-    assert_eq!(&root.config(12)[8..], &[0, 0, 0, 0], "bytes past 8 read as zero (snd carrier)");
-    assert_eq!(root.config(ConfigSpace::SIZE as u32), root.config(ConfigSpace::SIZE as u32));
+    assert_eq!(
+        (c.magic.get(), c.version.get(), c.reserved.get()),
+        (MAGIC, VERSION, 0)
+    );
+    assert_eq!(
+        &root.config(12)[8..],
+        &[0, 0, 0, 0],
+        "bytes past 8 read as zero (snd carrier)"
+    );
+    assert_eq!(
+        root.config(ConfigSpace::SIZE as u32),
+        root.config(ConfigSpace::SIZE as u32)
+    );
 }
 
 // spec: dev-proc-identity, dev-getpid-ids
@@ -41,7 +51,11 @@ fn blocked_read_in_one_guest_is_woken_by_a_write_in_another() {
     assert_eq!(c.getpid(), (child, 1));
     let t = root.submit_read(r, 100, 0);
     root.assert_pending(t, BLOCKED);
-    assert_eq!(root.getpid().0, 1, "a later request completes while the read blocks");
+    assert_eq!(
+        root.getpid().0,
+        1,
+        "a later request completes while the read blocks"
+    );
     assert_eq!(c.write(w, b"hello").unwrap(), 5);
     let d = root.wait(t);
     assert_eq!(d.data, b"hello");

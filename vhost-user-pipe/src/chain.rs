@@ -147,35 +147,59 @@ pub struct ParsedChain {
     pub writable: Part,
 }
 
+/// A chain that failed the walk, with its writable part when that part
+/// is usable and can hold a response (spec: `dev-chain-answer`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Malformed {
+    /// What is wrong.
+    pub error: ChainError,
+    /// The writable part, if the walk ended, every writable descriptor lies
+    /// in guest memory and together they hold at least a response.
+    pub writable: Option<Part>,
+}
+
 /// Walks `chain` and checks every descriptor.
-pub fn walk<M>(chain: DescriptorChain<M>, mem: &GuestMemoryMmap) -> Result<ParsedChain, ChainError>
+pub fn walk<M>(chain: DescriptorChain<M>, mem: &GuestMemoryMmap) -> Result<ParsedChain, Malformed>
 where
     M: Deref,
     M::Target: vm_memory::GuestMemory,
 {
     let head = chain.head_index();
+    let descs: Vec<_> = chain.collect();
+    let fail = |error, writable: Option<Part>| {
+        Err(Malformed {
+            error,
+            writable: writable.filter(|w| w.len >= RESP_HEADER_SIZE),
+        })
+    };
+    match descs.last() {
+        None => return fail(ChainError::Empty, None),
+        Some(d) if d.has_next() => return fail(ChainError::Unterminated, None),
+        Some(_) => {}
+    }
     let mut readable = Part::default();
     let mut writable = Part::default();
-    let mut last_has_next = None;
-    for desc in chain {
-        last_has_next = Some(desc.has_next());
+    let mut writable_ok = true;
+    let mut error = None;
+    for desc in &descs {
         if desc.is_write_only() {
-            writable.push(mem, desc.addr(), desc.len())?;
-        } else {
-            if !writable.pieces.is_empty() || writable.len > 0 {
-                return Err(ChainError::ReadableAfterWritable);
+            if let Err(e) = writable.push(mem, desc.addr(), desc.len()) {
+                writable_ok = false;
+                error.get_or_insert(e);
             }
-            readable.push(mem, desc.addr(), desc.len())?;
+        } else if writable.len > 0 || !writable_ok {
+            error.get_or_insert(ChainError::ReadableAfterWritable);
+        } else if let Err(e) = readable.push(mem, desc.addr(), desc.len()) {
+            error.get_or_insert(e);
         }
     }
-    match last_has_next {
-        None => Err(ChainError::Empty),
-        Some(true) => Err(ChainError::Unterminated),
-        Some(false) => Ok(ParsedChain {
+    match error {
+        None => Ok(ParsedChain {
             head,
             readable,
             writable,
         }),
+        Some(e) => fail(e, writable_ok.then_some(writable)),
     }
 }
 
@@ -228,11 +252,43 @@ mod tests {
     }
 
     fn walk_descs(m: &GuestMemoryMmap, descs: &[RawDescriptor]) -> Result<ParsedChain, ChainError> {
+        walk_full(m, descs).map_err(|e| e.error)
+    }
+
+    fn walk_full(m: &GuestMemoryMmap, descs: &[RawDescriptor]) -> Result<ParsedChain, Malformed> {
         let vq = MockSplitQueue::new(m, 16);
         vq.add_desc_chains(descs, 0).unwrap();
         let mut q: Queue = vq.create_queue().unwrap();
         let chain = q.iter(m).unwrap().next().unwrap();
         walk(chain, m)
+    }
+
+    #[test]
+    fn malformed_chain_keeps_a_usable_writable_part_for_the_answer() {
+        let m = mem();
+        let e = walk_full(
+            &m,
+            &[
+                desc(DATA, 32, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1),
+                desc(DATA + 64, 32, 0, 0),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(e.writable.map(|w| w.len), Some(32));
+    }
+
+    #[test]
+    fn looping_chain_has_no_writable_part_to_answer_in() {
+        let m = mem();
+        let e = walk_full(
+            &m,
+            &[
+                desc(DATA, 32, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 1),
+                desc(DATA, 32, VRING_DESC_F_NEXT, 0),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!((e.error, e.writable), (ChainError::Unterminated, None));
     }
 
     #[test]

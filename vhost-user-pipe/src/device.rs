@@ -17,7 +17,7 @@ use virtio_bindings::bindings::virtio_config::VIRTIO_F_VERSION_1;
 use virtio_bindings::bindings::virtio_ring::VIRTIO_RING_F_INDIRECT_DESC;
 use virtio_pipe_protocol::{
     ConfigSpace, Errno, RespHeader, EVENT_SIZE, FEATURE_SIGNALS, FEATURE_SPAWN, QUEUE_EVENT,
-    QUEUE_REQUEST, REQ_HEADER_SIZE,
+    QUEUE_REQUEST, REQ_HEADER_SIZE, RESP_HEADER_SIZE,
 };
 use virtio_queue::{QueueOwnedT, QueueT};
 use vm_memory::{GuestAddressSpace, GuestMemoryAtomic, GuestMemoryMmap};
@@ -26,7 +26,7 @@ use vmm_sys_util::event::{
     new_event_consumer_and_notifier, EventConsumer, EventFlag, EventNotifier,
 };
 
-use crate::chain::{self, ChainError};
+use crate::chain::{self, Malformed};
 use crate::guest_io::{Completions, GuestIo};
 use crate::process::Pid;
 use crate::supervisor::Supervisor;
@@ -92,11 +92,17 @@ impl PipeDevice {
             let head = chain.head_index();
             let parsed = match chain::walk(chain, &mem) {
                 Ok(p) => p,
-                Err(e) => {
-                    self.reject_chain(head, e);
+                Err(m) => {
+                    self.reject_chain(head, m, &mem);
                     continue;
                 }
             };
+            if !parsed.can_respond() {
+                // No room for a response: a malformed chain with no effect.
+                warn!("pid {}: chain {head} has no room for a response", self.pid);
+                self.mailbox.post(self.mailbox.generation(), head, 0);
+                continue;
+            }
             let io = Box::new(GuestIo::new(
                 mem.clone(),
                 parsed.clone(),
@@ -121,9 +127,19 @@ impl PipeDevice {
         self.flush_completions(vring);
     }
 
-    fn reject_chain(&self, head: u16, e: ChainError) {
-        warn!("pid {}: malformed descriptor chain {head}: {e}", self.pid);
-        self.mailbox.post(self.mailbox.generation(), head, 0);
+    fn reject_chain(&self, head: u16, m: Malformed, mem: &GuestMemoryMmap) {
+        warn!(
+            "pid {}: malformed descriptor chain {head}: {}",
+            self.pid, m.error
+        );
+        let used = match m.writable {
+            Some(w) => {
+                w.write(mem, 0, &RespHeader::err(Errno::Einval).as_bytes_le());
+                RESP_HEADER_SIZE as u32
+            }
+            None => 0,
+        };
+        self.mailbox.post(self.mailbox.generation(), head, used);
     }
 
     fn flush_completions(&self, vring: &VringRwLock) {

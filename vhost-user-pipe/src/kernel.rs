@@ -10,7 +10,7 @@
 //! ending the tree) is returned as [`Effect`]s.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use virtio_pipe_protocol::signal::{SIGCHLD, SIGKILL, SIGPIPE};
 use virtio_pipe_protocol::FEATURE_SIGNALS;
@@ -64,6 +64,69 @@ pub struct Kernel {
     reserved: usize,
     limits: Limits,
     effects: Vec<Effect>,
+    released: Released,
+}
+
+/// Pipe-end references held by READs and WRITEs that have ended, to drop.
+type Released = Arc<Mutex<Vec<Arc<Ofd>>>>;
+
+/// A READ or WRITE in flight holds a reference to its pipe end, so that
+/// closing the fd it named does not close the end under it (spec:
+/// `dev-inherit-refcount`). The reference is released when the request
+/// completes or is dropped.
+struct Held {
+    io: Option<Box<dyn Io>>,
+    ofd: Arc<Ofd>,
+    released: Released,
+}
+
+impl Held {
+    fn inner(&self) -> &dyn Io {
+        self.io.as_deref().expect("present until completion")
+    }
+
+    fn inner_mut(&mut self) -> &mut dyn Io {
+        self.io.as_deref_mut().expect("present until completion")
+    }
+}
+
+impl Io for Held {
+    fn readable_len(&self) -> usize {
+        self.inner().readable_len()
+    }
+
+    fn writable_len(&self) -> usize {
+        self.inner().writable_len()
+    }
+
+    fn read_payload(&self, off: usize, out: &mut [u8]) -> usize {
+        self.inner().read_payload(off, out)
+    }
+
+    fn write_payload(&mut self, off: usize, data: &[u8]) -> usize {
+        self.inner_mut().write_payload(off, data)
+    }
+
+    fn copy_to(&self, src_off: usize, dst: &mut dyn Io, dst_off: usize, n: usize) -> usize {
+        self.inner().copy_to(src_off, dst, dst_off, n)
+    }
+
+    fn as_guest(&mut self) -> Option<&mut crate::guest_io::GuestIo> {
+        self.inner_mut().as_guest()
+    }
+
+    fn complete(mut self: Box<Self>, resp: RespHeader, written: usize) {
+        if let Some(io) = self.io.take() {
+            io.complete(resp, written);
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let mut r = self.released.lock().unwrap_or_else(|e| e.into_inner());
+        r.push(self.ofd.clone());
+    }
 }
 
 fn done(io: Box<dyn Io>, r: Result<[u64; 3], Errno>) {
@@ -101,6 +164,7 @@ impl Kernel {
             reserved: 0,
             limits,
             effects: Vec::new(),
+            released: Arc::default(),
         }
     }
 
@@ -211,6 +275,19 @@ impl Kernel {
         self.notes(notes);
     }
 
+    /// Drops the references of READs and WRITEs that have ended.
+    fn drain_released(&mut self) {
+        loop {
+            let next = self
+                .released
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop();
+            let Some(ofd) = next else { break };
+            self.drop_ref(&ofd);
+        }
+    }
+
     fn notes(&mut self, notes: Vec<Note>) {
         for note in notes {
             match note {
@@ -238,6 +315,11 @@ impl Kernel {
     /// Runs one request of process `pid`. SPAWN and FORK are the
     /// supervisor's (they launch VMs); they answer `ENOSYS` here.
     pub fn submit(&mut self, pid: Pid, req: Request, io: Box<dyn Io>) {
+        self.submit_inner(pid, req, io);
+        self.drain_released();
+    }
+
+    fn submit_inner(&mut self, pid: Pid, req: Request, io: Box<dyn Io>) {
         let Some(p) = self.procs.get(&pid) else {
             return done(io, Err(Errno::Esrch));
         };
@@ -273,7 +355,10 @@ impl Kernel {
             Request::GetFlags { fd } => {
                 let r = self.proc_mut(pid).fds.get(fd).map(|o| (o.flags(), o.end));
                 // ret1 is the access mode: 0 = O_RDONLY, 1 = O_WRONLY.
-                done(io, r.map(|(f, end)| [f as u64, (end == End::Write) as u64, 0]))
+                done(
+                    io,
+                    r.map(|(f, end)| [f as u64, (end == End::Write) as u64, 0]),
+                )
             }
             Request::Start => {
                 let rets = match self.procs[&pid].start {
@@ -317,6 +402,12 @@ impl Kernel {
             _ => return done(io, Err(Errno::Ebadf)),
         };
         let nonblock = nonblock || ofd.flags() & O_NONBLOCK != 0;
+        self.add_ref(&ofd);
+        let io = Box::new(Held {
+            io: Some(io),
+            ofd: ofd.clone(),
+            released: self.released.clone(),
+        });
         let mut notes = Vec::new();
         let p = self.pipe_mut(ofd.pipe);
         match want {
@@ -517,6 +608,7 @@ impl Kernel {
     /// Process `pid` exited by itself (its EXIT request).
     pub fn exit(&mut self, pid: Pid, kind: ExitKind) {
         self.end(pid, kind, Effect::StopVm(pid));
+        self.drain_released();
     }
 
     /// Process `pid` ended. Closes its fds, drops its blocked requests,
@@ -574,6 +666,7 @@ impl Kernel {
     /// The VM of `pid` is gone without an EXIT: it was killed.
     pub fn vanished(&mut self, pid: Pid) {
         self.end(pid, ExitKind::Signaled(SIGKILL as u8), Effect::KillVm(pid));
+        self.drain_released();
     }
 
     /// Sends `signo` from `sender` to `target`.
@@ -607,6 +700,7 @@ impl Kernel {
         if let Some(p) = self.procs.get_mut(&pid) {
             p.wait = None;
         }
+        self.drain_released();
     }
 
     /// Sets what wakes `pid`'s queue thread.

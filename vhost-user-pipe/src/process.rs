@@ -152,7 +152,11 @@ impl Process {
         if self.events.len() >= EVENT_BACKLOG {
             // Signals are never dropped (they coalesce); a child exit stays
             // visible through WAIT, so the oldest of those goes.
-            match self.events.iter().position(|e| matches!(e, Event::ChildExit { .. })) {
+            match self
+                .events
+                .iter()
+                .position(|e| matches!(e, Event::ChildExit { .. }))
+            {
                 Some(i) => {
                     self.events.remove(i);
                 }

@@ -226,8 +226,15 @@ impl Supervisor {
     pub fn dispatch(self: &Arc<Self>, pid: Pid, req: Request, io: Box<dyn Io>) {
         match req {
             Request::Spawn { len } => {
-                let negotiated = self.kernel().process(pid).is_some_and(|p| p.has_feature(FEATURE_SPAWN));
-                let r = if negotiated { self.spawn(pid, len as usize, io.as_ref()) } else { Err(Errno::Enosys) };
+                let negotiated = self
+                    .kernel()
+                    .process(pid)
+                    .is_some_and(|p| p.has_feature(FEATURE_SPAWN));
+                let r = if negotiated {
+                    self.spawn(pid, len as usize, io.as_ref())
+                } else {
+                    Err(Errno::Enosys)
+                };
                 match r {
                     Ok(child) => io.complete(RespHeader::ok([child as u64, 0, 0]), 0),
                     Err(e) => io.complete(RespHeader::err(e), 0),
