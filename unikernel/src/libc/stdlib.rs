@@ -310,3 +310,34 @@ pub unsafe extern "C" fn getenv(name: *const c_char) -> *mut c_char {
     }
     core::ptr::null_mut()
 }
+
+/// `strdup`.
+///
+/// # Safety
+///
+/// `s` NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn strdup(s: *const c_char) -> *mut c_char {
+    // SAFETY: as documented.
+    unsafe { strndup(s, usize::MAX) }
+}
+
+/// `strndup`.
+///
+/// # Safety
+///
+/// `s` NUL-terminated or `n` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn strndup(s: *const c_char, n: usize) -> *mut c_char {
+    // SAFETY: as documented.
+    let len = unsafe { super::string::strnlen(s, n) };
+    let p = malloc(len + 1);
+    if !p.is_null() {
+        // SAFETY: `p` has `len + 1` bytes; `s` has `len` readable bytes.
+        unsafe {
+            core::ptr::copy_nonoverlapping(s.cast(), p, len);
+            *p.add(len) = 0;
+        }
+    }
+    p.cast()
+}
