@@ -26,6 +26,7 @@
 
 #![cfg_attr(not(test), no_std)]
 
+#[cfg_attr(test, allow(unused_extern_crates))]
 extern crate alloc;
 
 #[cfg(not(test))]
@@ -41,12 +42,6 @@ pub mod mem;
 pub mod process;
 #[cfg(not(test))]
 mod runtime;
-
-#[cfg(test)]
-pub mod process {
-    //! Host builds (unit tests) see only the pure parts of the process API.
-    pub mod status;
-}
 
 /// Defines the C `main` the runtime calls, running a Rust `fn() -> i32`.
 #[macro_export]
@@ -81,4 +76,10 @@ macro_rules! println {
 #[macro_export]
 macro_rules! eprintln {
     ($($arg:tt)*) => { $crate::libc::stdio::rust_eprint(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+#[cfg(test)]
+pub mod process {
+    //! Host builds (unit tests) see only the pure parts of the process API.
+    pub mod status;
 }

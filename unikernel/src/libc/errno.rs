@@ -6,6 +6,7 @@ use virtio_pipe_protocol::Errno;
 
 /// The process's `errno` (one thread, so one variable).
 #[cfg_attr(not(test), no_mangle)]
+#[allow(non_upper_case_globals)]
 pub static mut errno: i32 = 0;
 
 static LAST: AtomicI32 = AtomicI32::new(0);

@@ -192,7 +192,7 @@ pub unsafe fn format(fmt: &[u8], args: &mut dyn ArgSource, out: &mut dyn FnMut(&
                     let mut n = 0;
                     // SAFETY: the caller guarantees a NUL-terminated string,
                     // or `precision` readable bytes.
-                    while spec.precision.is_none_or(|p| n < p) && unsafe { *p.add(n) } != 0 {
+                    while spec.precision.map_or(true, |p| n < p) && unsafe { *p.add(n) } != 0 {
                         n += 1;
                     }
                     // SAFETY: the `n` bytes just read.
@@ -458,13 +458,13 @@ mod tests {
         assert_eq!(
             fmt(
                 "%f %.2f %.0f",
-                &[Arg::F(1.5), Arg::F(-3.14159), Arg::F(2.5)]
+                &[Arg::F(1.5), Arg::F(-1.23456), Arg::F(2.5)]
             ),
-            "1.500000 -3.14 3"
+            "1.500000 -1.23 3"
         );
         assert_eq!(
-            fmt("%8.3f|%-8.1f|", &[Arg::F(3.14159), Arg::F(2.0)]),
-            "   3.142|2.0     |"
+            fmt("%8.3f|%-8.1f|", &[Arg::F(1.23456), Arg::F(2.0)]),
+            "   1.235|2.0     |"
         );
     }
 

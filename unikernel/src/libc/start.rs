@@ -10,6 +10,7 @@ use crate::process::args;
 
 /// `environ`: the NULL-terminated environment.
 #[no_mangle]
+#[allow(non_upper_case_globals)]
 pub static mut environ: *const *const c_char = ptr::null();
 
 /// Builds NULL-terminated argv and envp arrays whose strings point into

@@ -51,12 +51,15 @@ static STDERR_FILE: File = file(2, false, true);
 
 /// `stdin`.
 #[no_mangle]
+#[allow(non_upper_case_globals)]
 pub static mut stdin: *const File = &STDIN_FILE;
 /// `stdout`.
 #[no_mangle]
+#[allow(non_upper_case_globals)]
 pub static mut stdout: *const File = &STDOUT_FILE;
 /// `stderr`.
 #[no_mangle]
+#[allow(non_upper_case_globals)]
 pub static mut stderr: *const File = &STDERR_FILE;
 
 impl File {
