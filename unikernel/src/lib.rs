@@ -43,19 +43,22 @@ pub mod process;
 #[cfg(not(test))]
 mod runtime;
 
-/// Defines the C `main` the runtime calls, running a Rust `fn() -> i32`.
+/// Defines the C `main` the runtime calls, running a Rust `fn() -> i32`
+/// whose result is the exit code (stdout is flushed, like C's `exit`).
 #[macro_export]
 macro_rules! entry {
     ($f:path) => {
-        #[no_mangle]
-        pub extern "C" fn main(
-            _argc: i32,
-            _argv: *const *const u8,
-            _envp: *const *const u8,
-        ) -> i32 {
-            let f: fn() -> i32 = $f;
-            f()
-        }
+        const _: () = {
+            #[no_mangle]
+            pub extern "C" fn main(
+                _argc: i32,
+                _argv: *const *const u8,
+                _envp: *const *const u8,
+            ) -> i32 {
+                let f: fn() -> i32 = $f;
+                f()
+            }
+        };
     };
 }
 

@@ -179,21 +179,10 @@ pub fn kill(pid: Pid, signo: i32) -> Result<(), Errno> {
     simple(Op::Kill, [pid as u64, signo as u64, 0]).map(drop)
 }
 
-/// Hooks run before the process ends (C's `exit` flushes stdio here).
-static AT_EXIT: spinning_top::Spinlock<Option<fn()>> = spinning_top::Spinlock::new(None);
-
-/// Registers the runtime's at-exit hook (stdio flushing).
-pub fn set_at_exit(f: fn()) {
-    *AT_EXIT.lock() = Some(f);
-}
-
-/// Runs the at-exit hook, then ends the process with `code`.
+/// Runs the at-exit handlers and flushes stdio, then ends the process with `code`.
 pub fn exit(code: i32) -> ! {
-    let hook = AT_EXIT.lock().take();
-    if let Some(f) = hook {
-        f();
-    }
-    exit_with(ExitKind::Code(code as u8))
+    crate::libc::stdlib::run_exit_hooks();
+    exit_immediately(code)
 }
 
 /// Ends the process without running at-exit hooks (`_exit`).
