@@ -16,7 +16,7 @@ use vhost_user_backend::{VhostUserBackend, VringRwLock, VringT};
 use virtio_bindings::bindings::virtio_config::VIRTIO_F_VERSION_1;
 use virtio_bindings::bindings::virtio_ring::VIRTIO_RING_F_INDIRECT_DESC;
 use virtio_pipe_protocol::{
-    ConfigSpace, Errno, RespHeader, EVENT_SIZE, FEATURE_SIGNALS, FEATURE_SPAWN, QUEUE_EVENT,
+    ConfigSpace, Errno, RespHeader, EVENT_SIZE, FEATURE_FORK, FEATURE_SIGNALS, FEATURE_SPAWN, QUEUE_EVENT,
     QUEUE_REQUEST, REQ_HEADER_SIZE, RESP_HEADER_SIZE,
 };
 use virtio_queue::{QueueOwnedT, QueueT};
@@ -45,6 +45,7 @@ pub fn device_features() -> u64 {
     (1 << VIRTIO_F_VERSION_1)
         | (1 << VIRTIO_RING_F_INDIRECT_DESC)
         | (1 << VHOST_USER_F_PROTOCOL_FEATURES)
+        | (1 << FEATURE_FORK)
         | (1 << FEATURE_SPAWN)
         | (1 << FEATURE_SIGNALS)
 }

@@ -111,6 +111,11 @@ impl GuestIo {
         }
     }
 
+    /// The guest memory the chain lives in.
+    pub fn memory(&self) -> &Arc<GuestMemoryMmap> {
+        &self.mem
+    }
+
     fn readable(&self) -> &Part {
         &self.chain.readable
     }

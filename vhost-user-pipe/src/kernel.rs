@@ -691,6 +691,12 @@ impl Kernel {
         Ok(())
     }
 
+    /// Whether `pid` has a request held (a blocked READ, WRITE or WAIT).
+    pub fn has_pending(&self, pid: Pid) -> bool {
+        self.procs.get(&pid).is_some_and(|p| p.wait.is_some())
+            || self.pipes.iter().flatten().any(|p| p.has_waiter(pid))
+    }
+
     /// Drops the blocked requests of `pid` without completing them: its
     /// device was reset or its queues stopped. Its fds stay open.
     pub fn cancel_pending(&mut self, pid: Pid) {

@@ -28,6 +28,8 @@ pub struct LaunchSpec {
     pub serial: PathBuf,
     /// Where QEMU's own messages go.
     pub qemu_log: PathBuf,
+    /// A file holding the guest's initial RAM (a fork child), else fresh memfd RAM.
+    pub memory: Option<PathBuf>,
 }
 
 /// Why a VM could not be started.
@@ -140,7 +142,12 @@ impl QemuLauncher {
             ("MEM_MIB", mem.to_string()),
             (
                 "MEMORY",
-                format!("memory-backend-memfd,id=mem,size={mem}M,share=on"),
+                match &spec.memory {
+                    None => format!("memory-backend-memfd,id=mem,size={mem}M,share=on"),
+                    Some(path) => {
+                        format!("memory-backend-file,id=mem,size={mem}M,mem-path={},share=on", path.display())
+                    }
+                },
             ),
             ("SOCKET", spec.socket.display().to_string()),
             ("KERNEL", spec.image.display().to_string()),
@@ -360,6 +367,7 @@ mod tests {
                 socket: "/s.sock".into(),
                 serial: "/serial".into(),
                 qemu_log: "/log".into(),
+                memory: None,
             };
             let args = l.args(&spec).join(" ");
             assert!(
@@ -370,5 +378,25 @@ mod tests {
             assert!(args.contains("-kernel /img"), "{m:?}");
             assert!(!args.contains("${"), "{m:?}: unreplaced placeholder");
         }
+    }
+
+    #[test]
+    fn fork_child_boots_on_the_copied_memory_file() {
+        let l = QemuLauncher {
+            qemu: "qemu".into(),
+            accel: "tcg".into(),
+            memory_mib: 64,
+            template: Template::parse(Machine::MicrovmCarrier.template()),
+        };
+        let spec = LaunchSpec {
+            pid: 2,
+            image: "/img".into(),
+            socket: "/s.sock".into(),
+            serial: "/serial".into(),
+            qemu_log: "/log".into(),
+            memory: Some("/proc/1/fd/9".into()),
+        };
+        let args = l.args(&spec).join(" ");
+        assert!(args.contains("memory-backend-file,id=mem,size=64M,mem-path=/proc/1/fd/9,share=on"), "{args}");
     }
 }

@@ -23,6 +23,7 @@ pub mod accel;
 pub mod chain;
 pub mod device;
 pub mod fdtable;
+pub mod fork;
 pub mod guest_io;
 pub mod image;
 pub mod io;

@@ -316,6 +316,11 @@ impl Pipe {
         }
     }
 
+    /// Whether `pid` has a request blocked here.
+    pub fn has_waiter(&self, pid: Pid) -> bool {
+        self.read_waiters.iter().chain(&self.write_waiters).any(|w| w.pid == pid)
+    }
+
     /// Number of blocked requests.
     pub fn waiting(&self) -> usize {
         self.read_waiters.len() + self.write_waiters.len()

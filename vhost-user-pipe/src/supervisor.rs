@@ -15,13 +15,14 @@ use thiserror::Error;
 use vhost::vhost_user::Listener;
 use vhost_user_backend::VhostUserDaemon;
 use virtio_pipe_protocol::{
-    Errno, Event, Request, RespHeader, SpawnBlob, ARGS_MAX, FEATURE_SPAWN, FILE_ACTIONS_MAX,
+    Errno, Event, Request, RespHeader, SpawnBlob, ARGS_MAX, FEATURE_FORK, FEATURE_SPAWN, FILE_ACTIONS_MAX,
     IMAGE_NAME_MAX,
 };
-use vm_memory::{GuestMemoryAtomic, GuestMemoryMmap};
+use vm_memory::{GuestAddress, GuestMemoryAtomic, GuestMemoryBackend, GuestMemoryMmap};
 use vmm_sys_util::epoll::EventSet;
 
 use crate::device::{PipeDevice, WAKE_EVENT};
+use crate::fork::{self, MemFile};
 use crate::image::ImageDir;
 use crate::io::Io;
 use crate::kernel::{Effect, Kernel, Stats};
@@ -64,6 +65,8 @@ pub struct Supervisor {
     run_dir: PathBuf,
     vms: Mutex<HashMap<Pid, Arc<dyn Vm>>>,
     sockets: Mutex<HashMap<Pid, PathBuf>>,
+    images_of: Mutex<HashMap<Pid, PathBuf>>,
+    fork_memory: Mutex<HashMap<Pid, MemFile>>,
     tree: Mutex<Option<u32>>,
     tree_cv: Condvar,
 }
@@ -89,6 +92,8 @@ impl Supervisor {
             run_dir,
             vms: Mutex::new(HashMap::new()),
             sockets: Mutex::new(HashMap::new()),
+            images_of: Mutex::new(HashMap::new()),
+            fork_memory: Mutex::new(HashMap::new()),
             tree: Mutex::new(None),
             tree_cv: Condvar::new(),
         })
@@ -134,7 +139,7 @@ impl Supervisor {
             .kernel()
             .create_root(&name, argv, env, true)
             .map_err(SupervisorError::Refused)?;
-        self.start_process(pid, Some(image), &self.socket_path(pid))?;
+        self.start_process(pid, Some(image), &self.socket_path(pid), None)?;
         Ok(pid)
     }
 
@@ -150,7 +155,7 @@ impl Supervisor {
             .kernel()
             .create_root("<external>", argv, env, true)
             .map_err(SupervisorError::Refused)?;
-        self.start_process(pid, None, socket)?;
+        self.start_process(pid, None, socket, None)?;
         Ok(pid)
     }
 
@@ -159,15 +164,18 @@ impl Supervisor {
         pid: Pid,
         image: Option<&Path>,
         socket: &Path,
+        memory: Option<PathBuf>,
     ) -> Result<(), SupervisorError> {
         self.listen(pid, socket)?;
         let Some(image) = image else { return Ok(()) };
+        lock(&self.images_of).insert(pid, image.to_owned());
         let spec = LaunchSpec {
             pid,
             image: image.to_owned(),
             socket: socket.to_owned(),
             serial: self.serial_path(pid),
             qemu_log: self.run_dir.join(format!("pid-{pid}.qemu.log")),
+            memory,
         };
         let vm = self.launcher.launch(&spec)?;
         lock(&self.vms).insert(pid, vm.clone());
@@ -240,7 +248,14 @@ impl Supervisor {
                     Err(e) => io.complete(RespHeader::err(e), 0),
                 }
             }
-            Request::Fork { .. } => io.complete(RespHeader::err(Errno::Enosys), 0),
+            Request::Fork { resume } => {
+                let mut io = io;
+                let r = self.fork(pid, resume, io.as_mut());
+                match r {
+                    Ok(child) => io.complete(RespHeader::ok([child as u64, 0, 0]), 0),
+                    Err(e) => io.complete(RespHeader::err(e), 0),
+                }
+            }
             _ => {
                 let effects = {
                     let mut k = self.kernel();
@@ -268,12 +283,41 @@ impl Supervisor {
         let pid = self
             .kernel()
             .spawn(parent, blob.name, argv, env, blob.actions())?;
-        if let Err(e) = self.start_process(pid, Some(&path), &self.socket_path(pid)) {
+        if let Err(e) = self.start_process(pid, Some(&path), &self.socket_path(pid), None) {
             warn!("pid {pid}: spawn of {} failed: {e}", path.display());
             self.kernel().discard(pid);
             return Err(Errno::Eagain);
         }
         Ok(pid)
+    }
+
+    fn fork(self: &Arc<Self>, parent: Pid, resume: u64, io: &mut dyn Io) -> Result<Pid, Errno> {
+        let negotiated = self.kernel().process(parent).is_some_and(|p| p.has_feature(FEATURE_FORK));
+        let Some(mem) = io.as_guest().map(|g| g.memory().clone()).filter(|_| negotiated) else {
+            return Err(Errno::Enosys);
+        };
+        if self.kernel().has_pending(parent) {
+            return Err(Errno::Einval);
+        }
+        if !mem.check_range(GuestAddress(resume), 1) {
+            return Err(Errno::Efault);
+        }
+        let image = lock(&self.images_of).get(&parent).cloned().ok_or(Errno::Enosys)?;
+        let snap = fork::snapshot(&mem, 0).map_err(|e| {
+            warn!("pid {parent}: fork: {e}");
+            Errno::Enomem
+        })?;
+        debug!("pid {parent}: fork copied {} of {} bytes in {:?}", snap.copied, snap.size, snap.elapsed);
+        let child = self.kernel().fork(parent, resume)?;
+        let memory = Some(snap.path());
+        lock(&self.fork_memory).insert(child, snap);
+        if let Err(e) = self.start_process(child, Some(&image), &self.socket_path(child), memory) {
+            warn!("pid {child}: fork of {parent} failed: {e}");
+            lock(&self.fork_memory).remove(&child);
+            self.kernel().discard(child);
+            return Err(Errno::Eagain);
+        }
+        Ok(child)
     }
 
     /// Carries out kernel effects.
@@ -312,6 +356,7 @@ impl Supervisor {
 
     fn on_disconnect(&self, pid: Pid) {
         debug!("pid {pid}: vhost-user connection closed");
+        lock(&self.fork_memory).remove(&pid);
         if let Some(socket) = lock(&self.sockets).remove(&pid) {
             let _ = std::fs::remove_file(socket);
         }
