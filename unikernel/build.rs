@@ -5,4 +5,6 @@ fn main() {
     println!("cargo:linker_script={dir}/link.ld");
     println!("cargo:include={dir}/include");
     println!("cargo:rerun-if-changed=link.ld");
+    // Set by bin/unikernel-cc when it builds libunikernel.a: adds the panic handler.
+    println!("cargo::rustc-check-cfg=cfg(unikernel_staticlib)");
 }

@@ -43,12 +43,28 @@ pub mod process;
 #[cfg(not(test))]
 mod runtime;
 
+#[cfg(not(test))]
+pub use runtime::panic;
+
+/// The panic handler of `libunikernel.a` (built with `--cfg unikernel_staticlib`).
+#[cfg(all(not(test), unikernel_staticlib))]
+#[panic_handler]
+fn panic_handler(info: &core::panic::PanicInfo<'_>) -> ! {
+    runtime::panic(info)
+}
+
 /// Defines the C `main` the runtime calls, running a Rust `fn() -> i32`
-/// whose result is the exit code (stdout is flushed, like C's `exit`).
+/// whose result is the exit code (stdout is flushed, like C's `exit`), and
+/// the image's panic handler.
 #[macro_export]
 macro_rules! entry {
     ($f:path) => {
         const _: () = {
+            #[panic_handler]
+            fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
+                $crate::panic(info)
+            }
+
             #[no_mangle]
             pub extern "C" fn main(
                 _argc: i32,

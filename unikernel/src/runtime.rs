@@ -90,8 +90,12 @@ pub fn fatal_exception(vector: u8, error: u64, rip: u64, cr2: u64, rsp: u64) -> 
     process::exit_with(ExitKind::Signaled(SIGSEGV as u8))
 }
 
-#[panic_handler]
-fn panic(info: &PanicInfo<'_>) -> ! {
+/// What a panic does: report death by `SIGABRT` and power off. The
+/// `#[panic_handler]` that calls this lives in the final artifact (see
+/// `unikernel::entry!` and the `unikernel_staticlib` cfg), because a
+/// workspace build may unify a dependency's `std` feature into this rlib,
+/// and std brings its own handler.
+pub fn panic(info: &PanicInfo<'_>) -> ! {
     serial::write_fmt_emergency(format_args!("unikernel: panic: {info}\n"));
     pipe::force_unlock();
     cpu::sti();
