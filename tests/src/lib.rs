@@ -20,5 +20,6 @@
 //! ```
 
 pub mod frontend;
+pub mod images;
 pub mod qemu;
 pub mod tree;

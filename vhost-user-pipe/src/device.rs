@@ -10,14 +10,14 @@
 
 use std::sync::{Arc, Mutex};
 
-use log::{debug, warn};
+use log::{debug, info, warn};
 use vhost::vhost_user::message::VhostUserProtocolFeatures;
 use vhost_user_backend::{VhostUserBackend, VringRwLock, VringT};
 use virtio_bindings::bindings::virtio_config::VIRTIO_F_VERSION_1;
 use virtio_bindings::bindings::virtio_ring::VIRTIO_RING_F_INDIRECT_DESC;
 use virtio_pipe_protocol::{
-    ConfigSpace, Errno, RespHeader, EVENT_SIZE, FEATURE_FORK, FEATURE_SIGNALS, FEATURE_SPAWN, QUEUE_EVENT,
-    QUEUE_REQUEST, REQ_HEADER_SIZE, RESP_HEADER_SIZE,
+    ConfigSpace, Errno, RespHeader, EVENT_SIZE, FEATURE_FORK, FEATURE_SIGNALS, FEATURE_SPAWN,
+    QUEUE_EVENT, QUEUE_REQUEST, REQ_HEADER_SIZE, RESP_HEADER_SIZE,
 };
 use virtio_queue::{QueueOwnedT, QueueT};
 use vm_memory::{GuestAddressSpace, GuestMemoryAtomic, GuestMemoryMmap};
@@ -217,6 +217,7 @@ impl VhostUserBackend for PipeDevice {
     }
 
     fn acked_features(&self, features: u64) {
+        info!("pid {}: driver acked features {features:#x}", self.pid);
         self.sup.set_features(self.pid, features);
     }
 
