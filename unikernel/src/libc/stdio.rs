@@ -66,7 +66,15 @@ impl File {
     fn flush(&self) -> bool {
         // SAFETY: single-threaded; no other borrow of the buffer is live.
         let (buf, len) = unsafe { (&*self.out.get(), &mut *self.out_len.get()) };
-        let ok = process::write_all(self.fd, &buf[..*len]).is_ok();
+        let result = process::write_all(self.fd, &buf[..*len]);
+        if let Err(e) = result {
+            log::warn!(
+                "stdio: writing {} bytes to fd {} failed: {e}",
+                *len,
+                self.fd
+            );
+        }
+        let ok = result.is_ok();
         *len = 0;
         if !ok {
             // SAFETY: as above.
