@@ -48,6 +48,15 @@ impl Group {
         }
     }
 
+    /// Like [`Group::spawn`], but keeps the stdin `cmd` was given.
+    pub fn spawn_keep_stdin(mut cmd: Command) -> Self {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+        Self {
+            child: cmd.spawn().expect("spawn"),
+        }
+    }
+
     /// Waits for the child to exit until `deadline`; kills the group if it does not.
     pub fn wait_deadline(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         let until = Instant::now() + limit;

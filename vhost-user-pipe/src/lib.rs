@@ -117,6 +117,9 @@ pub enum Error {
     /// Something listens on the socket path already.
     #[error("socket path '{0}' is already in use")]
     SocketInUse(PathBuf),
+    /// The root's argv and env exceed `ARGS_MAX`.
+    #[error("argv and env of the root take {0} bytes, more than ARGS_MAX ({max})", max = virtio_pipe_protocol::ARGS_MAX)]
+    ArgsTooBig(usize),
     /// The limits contradict each other.
     #[error("bad limits: {0}")]
     Limits(String),
@@ -187,6 +190,15 @@ fn root_env(config: &Config) -> Vec<Vec<u8>> {
     config.env.iter().map(|e| e.as_bytes().to_vec()).collect()
 }
 
+/// Refuses a root whose argv and env would not fit `GET_ARGS` (spec: `dev-limit-args`).
+fn check_args(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Result<(), Error> {
+    let bytes: usize = argv.iter().chain(env).map(|s| s.len() + 1).sum();
+    if bytes > virtio_pipe_protocol::ARGS_MAX {
+        return Err(Error::ArgsTooBig(bytes));
+    }
+    Ok(())
+}
+
 /// Runs `image` as the root of a new tree with `args`; returns the exit
 /// code of the root (128 + signal when it was killed).
 pub fn run(config: &Config, image: &Path, args: Vec<String>) -> Result<i32, Error> {
@@ -219,8 +231,9 @@ pub fn run(config: &Config, image: &Path, args: Vec<String>) -> Result<i32, Erro
         .chain(args)
         .map(String::into_bytes)
         .collect();
-    let pumps = stdio::start(&sup);
+    // The host ends of the root's stdio exist once the root does.
     sup.start_root(image, argv, root_env(config))?;
+    let pumps = stdio::start(&sup);
     let status = sup.wait_tree(None).unwrap_or(0);
     sup.shutdown();
     pumps.finish(Instant::now() + DRAIN);
@@ -249,8 +262,8 @@ pub fn serve(config: &Config, socket: &Path) -> Result<i32, Error> {
         images,
         run_dir.path.clone(),
     );
-    let pumps = stdio::start(&sup);
     sup.serve_root(socket, vec![b"root".to_vec()], root_env(config))?;
+    let pumps = stdio::start(&sup);
     info!("serving {}", socket.display());
     let status = sup.wait_tree(None).unwrap_or(0);
     sup.shutdown();
@@ -261,6 +274,13 @@ pub fn serve(config: &Config, socket: &Path) -> Result<i32, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn root_args_beyond_args_max_are_refused() {
+        let big = vec![vec![b'a'; virtio_pipe_protocol::ARGS_MAX]];
+        assert!(matches!(check_args(&big, &[]), Err(Error::ArgsTooBig(_))));
+        assert!(check_args(&[b"root".to_vec()], &[]).is_ok());
+    }
 
     #[test]
     fn exit_code_follows_the_shell_convention() {

@@ -1,0 +1,185 @@
+//! End-to-end tests: real unikernel guests under QEMU/TCG, one VM per
+//! process, all attached to one `vhost-user-pipe run` daemon. Guest
+//! programs: `example-apps/` and `tests/guest/probe.c`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use system_tests::images;
+use system_tests::qemu::{daemon_bin, run_with_deadline, Group};
+
+/// A tree of a few guests under TCG on a loaded 2-core machine finishes well within this.
+const LIMIT: Duration = Duration::from_secs(120);
+
+fn daemon(args: &[&str]) -> Command {
+    let mut c = Command::new(daemon_bin());
+    c.args(["run", "--accel", "tcg", "--image-dir"])
+        .arg(images::dir())
+        .args(args);
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    run_with_deadline(daemon(args), LIMIT).expect("the daemon finished in time")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn image(name: &str) -> String {
+    images::image(name).display().to_string()
+}
+
+#[test]
+fn pipeline_output_through_three_guests_is_exact() {
+    const LINES: usize = 50;
+    let out = run(&[&image("pipeline"), &LINES.to_string()]);
+    let mut expected = String::new();
+    let (mut kept, mut bytes) = (0, 0);
+    for i in (1..=LINES).filter(|i| i % 3 != 0) {
+        let line = format!("LINE {i:03}: THE QUICK BROWN FOX JUMPS OVER THE LAZY DOG\n");
+        kept += 1;
+        bytes += line.len();
+        expected += &format!("[{kept:2}] {line}");
+    }
+    expected += &format!("consumer: {kept} lines, {bytes} bytes\n");
+    assert_eq!(stdout(&out), expected);
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn parallel_job_collects_every_worker_and_checks_their_statuses() {
+    let out = run(&[&image("parallel"), "4", "1000000"]);
+    let text = stdout(&out);
+    assert!(text.contains("4/4 workers reported"), "{text}");
+    assert!(text.contains("parallel: OK"), "{text}");
+    assert!(out.status.success());
+}
+
+#[test]
+fn reader_sees_eof_when_the_writer_exits() {
+    let out = run(&[&image("probe"), "eof", "100000"]);
+    assert_eq!(stdout(&out), "eof after 100000 bytes, writer status 0\n");
+}
+
+#[test]
+fn writer_whose_readers_have_exited_gets_epipe() {
+    let out = run(&[&image("probe"), "epipe"]);
+    assert_eq!(stdout(&out), "epipe result -1 errno=32\n");
+}
+
+#[test]
+fn exit_codes_arrive_through_wait_and_as_the_daemons_status() {
+    let out = run(&[&image("probe"), "status", "7"]);
+    assert_eq!(stdout(&out), "exited 7\n");
+    let root = run(&[&image("probe"), "exit", "3"]);
+    assert_eq!(root.status.code(), Some(3));
+}
+
+#[test]
+fn crashed_child_is_reported_to_its_parent_as_killed_by_a_signal() {
+    let out = run(&[&image("probe"), "crash"]);
+    // The child's own output shares the inherited stdout.
+    assert_eq!(stdout(&out), "crash: abort\nsignaled 6\n");
+    let root = run(&[&image("crash"), "abort"]);
+    assert_eq!(
+        root.status.code(),
+        Some(128 + 6),
+        "a crashed root ends the daemon with 128 + SIGABRT"
+    );
+}
+
+#[test]
+fn host_stdin_feeds_the_roots_stdin() {
+    let mut c = daemon(&[&image("probe"), "reader"]);
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut g = Group::spawn_keep_stdin(c);
+    g.child.stdin.take().unwrap().write_all(b"z").unwrap();
+    let status = g.wait_deadline(LIMIT).expect("finished");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut g.child.stdout.take().unwrap(), &mut text).unwrap();
+    assert_eq!(text, "reader got 1\n");
+    assert!(status.success());
+}
+
+/// CPU seconds a process has used (utime + stime).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf(3) with a valid name.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks as f64 / hz
+}
+
+/// The host pid of the QEMU that runs guest `guest_pid` of the daemon whose run directory is `run_dir`.
+fn qemu_of(run_dir: &std::path::Path, guest_pid: u32) -> Option<u32> {
+    let needle = format!("{}/pid-{guest_pid}.sock", run_dir.display());
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let cmd = String::from_utf8_lossy(&cmd);
+        (cmd.contains("qemu-system") && cmd.contains(&needle)).then_some(pid)
+    })
+}
+
+#[test]
+fn a_blocked_reader_uses_almost_no_host_cpu() {
+    // The reader boots, blocks in read() and should then halt until the
+    // device's interrupt: measure its QEMU's CPU time from the host.
+    const BLOCK_SECS: &str = "6";
+    const SETTLE: Duration = Duration::from_millis(2000);
+    const WINDOW: Duration = Duration::from_millis(2000);
+    const MAX_SHARE: f64 = 0.10;
+    let run_dir = std::env::temp_dir().join(format!("vup-e2e-block-{}", std::process::id()));
+    let mut c = daemon(&[
+        "--run-dir",
+        run_dir.to_str().unwrap(),
+        &image("probe"),
+        "block",
+        BLOCK_SECS,
+    ]);
+    c.stdout(Stdio::piped()).stderr(Stdio::null());
+    let mut g = Group::spawn(c);
+    let mut lines = BufReader::new(g.child.stdout.take().unwrap()).lines();
+    let first = lines.next().expect("a line").unwrap();
+    let guest: u32 = first
+        .strip_prefix("blocked pid ")
+        .expect("blocked pid N")
+        .parse()
+        .unwrap();
+    let until = Instant::now() + LIMIT;
+    let qemu = loop {
+        if let Some(q) = qemu_of(&run_dir, guest) {
+            break q;
+        }
+        assert!(Instant::now() < until, "no QEMU for guest {guest}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::thread::sleep(SETTLE);
+    let (t0, c0) = (Instant::now(), cpu_seconds(qemu));
+    std::thread::sleep(WINDOW);
+    let share = (cpu_seconds(qemu) - c0) / t0.elapsed().as_secs_f64();
+    eprintln!("blocked guest's QEMU: {:.2}% of a core", share * 100.0);
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(
+        share < MAX_SHARE,
+        "blocked guest's QEMU used {:.1}% of a core",
+        share * 100.0
+    );
+    assert_eq!(
+        rest,
+        vec!["reader got 1".to_string(), "reader status 0".to_string()]
+    );
+    assert!(g.wait_deadline(LIMIT).is_some_and(|s| s.success()));
+    let _ = std::fs::remove_dir_all(&run_dir);
+}
