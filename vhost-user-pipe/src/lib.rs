@@ -227,10 +227,11 @@ pub fn run(config: &Config, image: &Path, args: Vec<String>) -> Result<i32, Erro
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let argv = std::iter::once(name)
+    let argv: Vec<Vec<u8>> = std::iter::once(name)
         .chain(args)
         .map(String::into_bytes)
         .collect();
+    check_args(&argv, &root_env(config))?;
     // The host ends of the root's stdio exist once the root does.
     sup.start_root(image, argv, root_env(config))?;
     let pumps = stdio::start(&sup);
