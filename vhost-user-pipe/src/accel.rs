@@ -51,8 +51,11 @@ pub fn resolve(accel: Accel, qemu: &Path, _image: Option<&Path>) -> Accel {
             }
             match calibrate(qemu) {
                 Ok(t) if t <= CALIBRATION_DEADLINE => Accel::Kvm,
-                Ok(t) => {
-                    eprintln!("vhost-user-pipe: using TCG: KVM booted a trivial guest in {t:?} (nested virtualization?)");
+                Ok(_) => {
+                    eprintln!(
+                        "vhost-user-pipe: using TCG: KVM did not run a trivial guest within {CALIBRATION_DEADLINE:?} \
+                         (nested virtualization?)"
+                    );
                     Accel::Tcg
                 }
                 Err(why) => {
