@@ -258,6 +258,40 @@ impl Request {
         })
     }
 
+    /// The header that carries this request: the inverse of [`Request::decode`]
+    /// (payload lengths travel as payload sizes, not in the header). Drivers
+    /// build every header with this, so the argument layout of each op is
+    /// written down once.
+    pub fn header(&self) -> ReqHeader {
+        let nb = |on: bool| if on { REQ_F_NONBLOCK } else { 0 };
+        let (flags, args) = match *self {
+            Request::Pipe { flags } => (0, [flags as u64, 0, 0]),
+            Request::Read { fd, nonblock, .. } | Request::Write { fd, nonblock, .. } => {
+                (nb(nonblock), [fd as u64, 0, 0])
+            }
+            Request::Close { fd } | Request::Dup { fd } | Request::GetFlags { fd } => {
+                (0, [fd as u64, 0, 0])
+            }
+            Request::Dup2 { fd, newfd } => (0, [fd as u64, newfd as u64, 0]),
+            Request::SetFlags { fd, flags } => (0, [fd as u64, flags as u64, 0]),
+            Request::Start | Request::GetArgs { .. } | Request::Spawn { .. } | Request::GetPid => {
+                (0, [0; 3])
+            }
+            Request::Fork { resume } => (0, [resume, 0, 0]),
+            Request::Wait { target, nohang } => {
+                let pid = match target {
+                    WaitTarget::Any => u64::MAX,
+                    WaitTarget::Pid(p) => p as u64,
+                };
+                (if nohang { WAIT_F_NOHANG } else { 0 }, [pid, 0, 0])
+            }
+            Request::Exit(ExitKind::Code(c)) => (0, [c as u64, 0, 0]),
+            Request::Exit(ExitKind::Signaled(s)) => (EXIT_F_SIGNALED, [0, s as u64, 0]),
+            Request::Kill { pid, signo } => (0, [pid as u64, signo as u64, 0]),
+        };
+        ReqHeader::new(self.op(), flags, args)
+    }
+
     /// The op this request is.
     pub fn op(&self) -> Op {
         match self {
@@ -399,6 +433,74 @@ mod tests {
         assert!(Request::decode(&hdr(Op::Kill, 0, [2, 32, 0]), 0, 0).is_err());
         let ok = Request::decode(&hdr(Op::Kill, 0, [2, 0, 0]), 0, 0).unwrap();
         assert_eq!(ok, Request::Kill { pid: 2, signo: 0 });
+    }
+
+    #[test]
+    fn header_is_the_inverse_of_decode() {
+        let cases = [
+            (Request::Pipe { flags: O_NONBLOCK }, 0, 0),
+            (
+                Request::Read {
+                    fd: 3,
+                    len: 64,
+                    nonblock: true,
+                },
+                0,
+                64,
+            ),
+            (
+                Request::Write {
+                    fd: 4,
+                    len: 10,
+                    nonblock: false,
+                },
+                10,
+                0,
+            ),
+            (Request::Close { fd: 5 }, 0, 0),
+            (Request::Dup { fd: 6 }, 0, 0),
+            (Request::Dup2 { fd: 6, newfd: 1 }, 0, 0),
+            (
+                Request::SetFlags {
+                    fd: 2,
+                    flags: O_NONBLOCK,
+                },
+                0,
+                0,
+            ),
+            (Request::GetFlags { fd: 2 }, 0, 0),
+            (Request::Start, 0, 0),
+            (Request::GetArgs { capacity: 128 }, 0, 128),
+            (Request::Spawn { len: 40 }, 40, 0),
+            (Request::Fork { resume: 0x20_0000 }, 0, 0),
+            (
+                Request::Wait {
+                    target: WaitTarget::Any,
+                    nohang: true,
+                },
+                0,
+                0,
+            ),
+            (
+                Request::Wait {
+                    target: WaitTarget::Pid(9),
+                    nohang: false,
+                },
+                0,
+                0,
+            ),
+            (Request::Exit(ExitKind::Code(3)), 0, 0),
+            (Request::Exit(ExitKind::Signaled(6)), 0, 0),
+            (Request::Kill { pid: 2, signo: 15 }, 0, 0),
+            (Request::GetPid, 0, 0),
+        ];
+        for (req, readable, writable) in cases {
+            assert_eq!(
+                Request::decode(&req.header(), readable, writable),
+                Ok(req),
+                "{req:?}"
+            );
+        }
     }
 
     #[test]
