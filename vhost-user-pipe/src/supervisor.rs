@@ -15,8 +15,8 @@ use thiserror::Error;
 use vhost::vhost_user::Listener;
 use vhost_user_backend::VhostUserDaemon;
 use virtio_pipe_protocol::{
-    Errno, Event, Request, RespHeader, SpawnBlob, ARGS_MAX, FEATURE_FORK, FEATURE_SPAWN, FILE_ACTIONS_MAX,
-    IMAGE_NAME_MAX,
+    Errno, Event, Request, RespHeader, SpawnBlob, ARGS_MAX, FEATURE_FORK, FEATURE_SPAWN,
+    FILE_ACTIONS_MAX, IMAGE_NAME_MAX,
 };
 use vm_memory::{GuestAddress, GuestMemoryAtomic, GuestMemoryBackend, GuestMemoryMmap};
 use vmm_sys_util::epoll::EventSet;
@@ -292,8 +292,15 @@ impl Supervisor {
     }
 
     fn fork(self: &Arc<Self>, parent: Pid, resume: u64, io: &mut dyn Io) -> Result<Pid, Errno> {
-        let negotiated = self.kernel().process(parent).is_some_and(|p| p.has_feature(FEATURE_FORK));
-        let Some(mem) = io.as_guest().map(|g| g.memory().clone()).filter(|_| negotiated) else {
+        let negotiated = self
+            .kernel()
+            .process(parent)
+            .is_some_and(|p| p.has_feature(FEATURE_FORK));
+        let Some(mem) = io
+            .as_guest()
+            .map(|g| g.memory().clone())
+            .filter(|_| negotiated)
+        else {
             return Err(Errno::Enosys);
         };
         if self.kernel().has_pending(parent) {
@@ -302,12 +309,18 @@ impl Supervisor {
         if !mem.check_range(GuestAddress(resume), 1) {
             return Err(Errno::Efault);
         }
-        let image = lock(&self.images_of).get(&parent).cloned().ok_or(Errno::Enosys)?;
+        let image = lock(&self.images_of)
+            .get(&parent)
+            .cloned()
+            .ok_or(Errno::Enosys)?;
         let snap = fork::snapshot(&mem, 0).map_err(|e| {
             warn!("pid {parent}: fork: {e}");
             Errno::Enomem
         })?;
-        debug!("pid {parent}: fork copied {} of {} bytes in {:?}", snap.copied, snap.size, snap.elapsed);
+        debug!(
+            "pid {parent}: fork copied {} of {} bytes in {:?}",
+            snap.copied, snap.size, snap.elapsed
+        );
         let child = self.kernel().fork(parent, resume)?;
         let memory = Some(snap.path());
         lock(&self.fork_memory).insert(child, snap);
@@ -357,6 +370,7 @@ impl Supervisor {
     fn on_disconnect(&self, pid: Pid) {
         debug!("pid {pid}: vhost-user connection closed");
         lock(&self.fork_memory).remove(&pid);
+        lock(&self.images_of).remove(&pid);
         if let Some(socket) = lock(&self.sockets).remove(&pid) {
             let _ = std::fs::remove_file(socket);
         }
