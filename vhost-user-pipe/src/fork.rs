@@ -49,7 +49,11 @@ pub struct MemFile {
 impl MemFile {
     /// A path another process (QEMU) can open to reach this memfd.
     pub fn path(&self) -> PathBuf {
-        PathBuf::from(format!("/proc/{}/fd/{}", std::process::id(), self.file.as_raw_fd()))
+        PathBuf::from(format!(
+            "/proc/{}/fd/{}",
+            std::process::id(),
+            self.file.as_raw_fd()
+        ))
     }
 }
 
@@ -78,7 +82,14 @@ fn copy_range(src: &File, dst: &File, mut off: u64, end: u64) -> std::io::Result
         // SAFETY: copy_file_range(2) between two open fds with offsets
         // that live on this stack frame for the whole call.
         let n = unsafe {
-            libc::copy_file_range(src.as_raw_fd(), &mut in_off, dst.as_raw_fd(), &mut out_off, want, 0)
+            libc::copy_file_range(
+                src.as_raw_fd(),
+                &mut in_off,
+                dst.as_raw_fd(),
+                &mut out_off,
+                want,
+                0,
+            )
         };
         if n < 0 {
             return Err(std::io::Error::last_os_error());
@@ -99,21 +110,30 @@ pub fn snapshot(mem: &GuestMemoryMmap, min_size: u64) -> Result<MemFile, ForkErr
     let mut size = min_size;
     let mut copied = 0;
     for region in mem.iter() {
-        let fo = region.file_offset().ok_or(ForkError::NotShared(region.start_addr().0))?;
+        let fo = region
+            .file_offset()
+            .ok_or(ForkError::NotShared(region.start_addr().0))?;
         let (src, base, len) = (fo.file(), fo.start(), region.len());
         size = size.max(base + len);
         file.set_len(size).map_err(ForkError::Copy)?;
         let end = base + len;
         let mut off = base;
         while off < end {
-            let Some(data) = seek(src, off, libc::SEEK_DATA).filter(|&d| d < end) else { break };
+            let Some(data) = seek(src, off, libc::SEEK_DATA).filter(|&d| d < end) else {
+                break;
+            };
             let hole = seek(src, data, libc::SEEK_HOLE).unwrap_or(end).min(end);
             copied += copy_range(src, &file, data, hole).map_err(ForkError::Copy)?;
             off = hole;
         }
     }
     file.set_len(size).map_err(ForkError::Copy)?;
-    Ok(MemFile { file, size, copied, elapsed: start.elapsed() })
+    Ok(MemFile {
+        file,
+        size,
+        copied,
+        elapsed: start.elapsed(),
+    })
 }
 
 #[cfg(test)]
@@ -130,7 +150,12 @@ mod tests {
     fn guest() -> GuestMemoryMmap {
         let f = memfd(c"test").unwrap();
         f.set_len(SIZE as u64).unwrap();
-        GuestMemoryMmap::from_ranges_with_files(&[(GuestAddress(0), SIZE, Some(FileOffset::new(f, 0)))]).unwrap()
+        GuestMemoryMmap::from_ranges_with_files(&[(
+            GuestAddress(0),
+            SIZE,
+            Some(FileOffset::new(f, 0)),
+        )])
+        .unwrap()
     }
 
     #[test]
@@ -149,7 +174,11 @@ mod tests {
         let mem = guest();
         mem.write_slice(&[1u8; 4096], GuestAddress(0)).unwrap();
         let snap = snapshot(&mem, SIZE as u64).unwrap();
-        assert!(snap.copied < SIZE as u64 / 4, "copied {} of {SIZE}", snap.copied);
+        assert!(
+            snap.copied < SIZE as u64 / 4,
+            "copied {} of {SIZE}",
+            snap.copied
+        );
     }
 
     #[test]

@@ -145,7 +145,10 @@ impl QemuLauncher {
                 match &spec.memory {
                     None => format!("memory-backend-memfd,id=mem,size={mem}M,share=on"),
                     Some(path) => {
-                        format!("memory-backend-file,id=mem,size={mem}M,mem-path={},share=on", path.display())
+                        format!(
+                            "memory-backend-file,id=mem,size={mem}M,mem-path={},share=on",
+                            path.display()
+                        )
                     }
                 },
             ),
@@ -397,6 +400,9 @@ mod tests {
             memory: Some("/proc/1/fd/9".into()),
         };
         let args = l.args(&spec).join(" ");
-        assert!(args.contains("memory-backend-file,id=mem,size=64M,mem-path=/proc/1/fd/9,share=on"), "{args}");
+        assert!(
+            args.contains("memory-backend-file,id=mem,size=64M,mem-path=/proc/1/fd/9,share=on"),
+            "{args}"
+        );
     }
 }
