@@ -318,7 +318,10 @@ impl Pipe {
 
     /// Whether `pid` has a request blocked here.
     pub fn has_waiter(&self, pid: Pid) -> bool {
-        self.read_waiters.iter().chain(&self.write_waiters).any(|w| w.pid == pid)
+        self.read_waiters
+            .iter()
+            .chain(&self.write_waiters)
+            .any(|w| w.pid == pid)
     }
 
     /// Number of blocked requests.
