@@ -59,8 +59,14 @@ int main(void)
     check(write(p[1], "x", 1) == -1 && errno == EPIPE, "write without reader is EPIPE (SIGPIPE ignored)");
     close(p[1]);
 
-    check(fork() == -1 && errno == ENOSYS, "fork is ENOSYS until the fork issue");
     check(waitpid(-1, NULL, WNOHANG) == -1 && errno == ECHILD, "waitpid without children is ECHILD");
+    int forked_status = -1;
+    pid_t forked = fork();
+    if (forked == 0)
+        _exit(getppid() == getpid() ? 1 : 7);
+    check(forked > 0 && waitpid(forked, &forked_status, 0) == forked && WIFEXITED(forked_status) &&
+              WEXITSTATUS(forked_status) == 7,
+          "fork: the child is another process and its exit status arrives");
 
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);

@@ -216,6 +216,12 @@ impl<H: Hal, T: Transport> VirtioPipe<H, T> {
     }
 
     fn poll_inner(&mut self) -> Result<usize, DriverError> {
+        Ok(self.poll_requestq()? + self.poll_eventq()?)
+    }
+
+    /// Collects used chains of `requestq` only. It writes nothing but the
+    /// request slots and the queue's own memory, and allocates nothing.
+    fn poll_requestq(&mut self) -> Result<usize, DriverError> {
         let mut used = 0;
         while let Some(token) = self.requestq.peek_used() {
             let slot = self
@@ -250,6 +256,12 @@ impl<H: Hal, T: Transport> VirtioPipe<H, T> {
             slot.state = SlotState::Done(len);
             used += 1;
         }
+        Ok(used)
+    }
+
+    /// Collects used `eventq` buffers, queueing their events and restocking.
+    fn poll_eventq(&mut self) -> Result<usize, DriverError> {
+        let mut used = 0;
         let mut restocked = false;
         while let Some(token) = self.eventq.peek_used() {
             let i = self
@@ -329,6 +341,46 @@ impl<H: Hal, T: Transport> VirtioPipe<H, T> {
         loop {
             self.ack_interrupt();
             self.poll()?;
+            if let Some(c) = self.take_completion(id) {
+                return Ok(c);
+            }
+            wait();
+        }
+    }
+
+    /// Submits a request and waits for its completion like [`Self::request`],
+    /// but without touching `eventq` meanwhile: used event buffers stay in
+    /// the used ring until the next [`Self::poll`], and nothing is allocated
+    /// or freed. While it waits, the driver writes only this request's slot
+    /// and `requestq`'s rings. `FORK` needs this (spec: `drv-fork-quiesce`):
+    /// the device copies the caller's RAM while the request is pending, and
+    /// the resume record's copy of the allocator and statics must still
+    /// match the heap it copies.
+    ///
+    /// Fails with [`DriverError::Errno`]`(EINVAL)` if another request is in
+    /// flight, without submitting.
+    pub fn request_quiesced(
+        &mut self,
+        hdr: &ReqHeader,
+        readable: &[u8],
+        writable: &mut [u8],
+        wait: &mut dyn FnMut(),
+    ) -> Result<Completion, DriverError> {
+        if self.any_in_flight() {
+            return Err(DriverError::Errno(Errno::Einval));
+        }
+        // SAFETY: as in `request`: we return only once the chain is used
+        // (its completion taken) or the device was reset by a failed poll.
+        let id = unsafe { self.submit(hdr, readable, writable) }?;
+        loop {
+            self.ack_interrupt();
+            if self.broken {
+                return Err(DriverError::DeviceBroken);
+            }
+            if let Err(e) = self.poll_requestq() {
+                self.reset_after_protocol_error();
+                return Err(e);
+            }
             if let Some(c) = self.take_completion(id) {
                 return Ok(c);
             }
@@ -537,6 +589,55 @@ mod tests {
         // SAFETY: no payloads.
         let again = unsafe { pipe.submit(&ReqHeader::new(Op::GetPid, 0, [0; 3]), &[], &mut []) };
         assert_eq!(again, Err(DriverError::DeviceBroken));
+    }
+
+    #[test]
+    fn quiesced_request_leaves_eventq_alone_until_the_next_poll() {
+        let (mut pipe, fake) = ready();
+        let ev = Event::ChildExit {
+            pid: 5,
+            status: virtio_pipe_protocol::wait_status_exited(0),
+        };
+        let device = fake.clone();
+        let mut waits = 0;
+        let c = pipe
+            .request_quiesced(
+                &ReqHeader::new(Op::Fork, 0, [0x20_0000, 0, 0]),
+                &[],
+                &mut [],
+                &mut || {
+                    waits += 1;
+                    device.deliver_event(ev);
+                    device.complete_next(QUEUE_REQUEST, RespHeader::ok([2, 0, 0]), &[]);
+                },
+            )
+            .unwrap();
+        assert_eq!(waits, 1);
+        assert_eq!(c.rets().unwrap()[0], 2);
+        // The used event buffer is neither decoded nor handed back yet.
+        assert_eq!(pipe.pop_event(), None);
+        assert_eq!(fake.avail_chains(QUEUE_EVENT).len(), EVENT_QUEUE_SIZE - 1);
+        pipe.poll().unwrap();
+        assert_eq!(pipe.pop_event(), Some(ev));
+        assert_eq!(fake.avail_chains(QUEUE_EVENT).len(), EVENT_QUEUE_SIZE);
+    }
+
+    #[test]
+    fn quiesced_request_refuses_to_join_a_pending_one() {
+        let (mut pipe, fake) = ready();
+        // SAFETY: no payloads.
+        unsafe { pipe.submit(&ReqHeader::new(Op::Wait, 0, [u64::MAX, 0, 0]), &[], &mut []) }
+            .unwrap();
+        let e = pipe
+            .request_quiesced(
+                &ReqHeader::new(Op::Fork, 0, [0; 3]),
+                &[],
+                &mut [],
+                &mut || {},
+            )
+            .unwrap_err();
+        assert_eq!(e, DriverError::Errno(Errno::Einval));
+        assert_eq!(fake.avail_chains(QUEUE_REQUEST).len(), 1);
     }
 
     #[test]

@@ -11,7 +11,7 @@ int pipe(int fds[2]);
 int pipe2(int fds[2], int flags);
 int dup(int fd);
 int dup2(int fd, int newfd);
-/* fork() fails with ENOSYS until the fork issue lands. */
+/* fork() flushes stdout and stderr first; the child is a new VM. */
 pid_t fork(void);
 pid_t getpid(void);
 pid_t getppid(void);

@@ -100,5 +100,6 @@ macro_rules! eprintln {
 #[cfg(test)]
 pub mod process {
     //! Host builds (unit tests) see only the pure parts of the process API.
+    pub mod fork_record;
     pub mod status;
 }

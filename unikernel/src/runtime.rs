@@ -21,10 +21,7 @@ extern "C" {
 #[no_mangle]
 extern "C" fn rust_entry() -> ! {
     serial::init();
-    gdt::init();
-    interrupts::init();
-    apic::disable_pic();
-    apic::init_lapic();
+    init_cpu();
     let (heap_start, heap_end) = mem::heap::init();
     logger::init(mem::start_info::cmdline());
     time::init();
@@ -58,10 +55,13 @@ extern "C" fn rust_entry() -> ! {
         }
     };
     let boot_ns = time::monotonic_ns();
+    let entry_us = time::tsc_to_ns(crate::arch::x86_64::boot::entry_tsc()) / 1_000;
     log::info!(
-        "boot-to-main {}.{:03} ms",
+        "boot-to-main {}.{:03} ms; TSC at entry {}.{:03} ms",
         boot_ns / 1_000_000,
-        (boot_ns / 1_000) % 1_000
+        (boot_ns / 1_000) % 1_000,
+        entry_us / 1_000,
+        entry_us % 1_000
     );
     let argc = argv.len() - 1;
     // SAFETY: `argv` and `envp` are NULL-terminated arrays of pointers to
@@ -70,13 +70,30 @@ extern "C" fn rust_entry() -> ! {
     process::exit(code)
 }
 
-/// The fork child's entry point: restores the parent's state saved at
-/// `record` and returns 0 from its `fork()`.
+/// The CPU's tables and interrupt controllers: GDT/TSS, IDT, PIC, LAPIC.
+fn init_cpu() {
+    gdt::init();
+    interrupts::init();
+    apic::disable_pic();
+    apic::init_lapic();
+}
+
+/// What a fork child sets up again after its memory has been restored from
+/// the parent's (`process::fork`), interrupts off: the serial port and the
+/// CPU's tables and interrupt controllers belong to this VM, not to the
+/// restored memory. Heap, statics and the clock's calibration are the
+/// parent's.
+pub fn init_vm_after_fork() {
+    serial::init();
+    init_cpu();
+    interrupts::DEVICE_IRQ.store(false, core::sync::atomic::Ordering::Release);
+    interrupts::TIMER_IRQ.store(false, core::sync::atomic::Ordering::Release);
+}
+
+/// `START` said forked, but the boot code found no resume record in the
+/// mailbox (the copy of the parent's RAM lost it): there is nothing to resume.
 fn resume_forked(record: u64) -> ! {
-    // TODO(fork issue): restore the resume record at `record` (stack, registers,
-    // heap) and return 0 from `fork()`. Until then `fork()` fails with ENOSYS,
-    // so no device should ever start us this way.
-    kprintln!("unikernel: forked start (record {record:#x}) is not implemented yet");
+    kprintln!("unikernel: forked start (record {record:#x}) but no fork mailbox after the image");
     process::exit_with(ExitKind::Signaled(SIGABRT as u8))
 }
 

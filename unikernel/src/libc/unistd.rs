@@ -119,13 +119,12 @@ pub unsafe extern "C" fn unikernel_vfcntl(fd: i32, cmd: i32, ap: *mut VaListTag)
     }
 }
 
-/// `fork`: not yet.
-// TODO(fork issue): implement fork with the FORK request and a resume
-// record (see `runtime::resume_forked`). Until then it fails with ENOSYS.
+/// `fork`: the child's pid in the parent, 0 in the child, -1 with errno
+/// (`EAGAIN` at the process limit, `ENOMEM`, `ENOSYS` without the device's
+/// fork feature). stdout and stderr are flushed first (see `process::fork`).
 #[no_mangle]
 pub extern "C" fn fork() -> i32 {
-    errno::set(Errno::Enosys);
-    -1
+    ret(process::fork(), i64::from) as i32
 }
 
 /// `getpid`.

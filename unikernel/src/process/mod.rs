@@ -14,11 +14,14 @@
 //! ```
 
 pub mod args;
+mod fork;
+pub mod fork_record;
 pub mod signal;
 pub mod status;
 
 use alloc::vec::Vec;
 
+pub use fork::fork;
 pub use status::WaitStatus;
 pub use virtio_pipe_protocol::{Errno, FileAction};
 use virtio_pipe_protocol::{

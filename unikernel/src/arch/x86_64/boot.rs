@@ -6,7 +6,9 @@
 //! zeroes `.bss`, identity-maps the first 4 GiB with 2 MiB pages (RAM, the
 //! virtio-mmio windows, the IOAPICs and the LAPIC all live there), enables
 //! SSE (CR0.MP, !CR0.EM, CR4.OSFXSR|OSXMMEXCPT), PAE and long mode, and calls
-//! [`crate::runtime::rust_entry`] on the boot stack.
+//! [`crate::runtime::rust_entry`] on the boot stack, unless the fork mailbox
+//! after the image names a resume record: then it is a fork child, and
+//! `fork_child_restore` (`process::fork`) resumes the parent's `fork()`.
 
 use core::arch::global_asm;
 
@@ -35,6 +37,7 @@ boot_pdpt:
 boot_pd:
     .skip 4096 * 4
     .balign 16
+    .global boot_stack_bottom
 boot_stack_bottom:
     .skip {stack_size}
     .global boot_stack_top
@@ -138,10 +141,36 @@ pvh_long_mode:
     mov gs, ax
     mov rsp, offset boot_stack_top
     xor ebp, ebp
+
+    // A fork child? Its parent left the record's address in the mailbox
+    // right after the image (zero in every VM that is not a fork child).
+    mov rax, [rip + __kernel_end]
+    movabs rcx, {mailbox_magic}
+    cmp rax, rcx
+    jne 3f
+    mov rdi, [rip + __kernel_end + 8]
+    mov rax, rdi
+    xor rax, rcx
+    cmp rax, [rip + __kernel_end + 16]
+    jne 3f
+    lea rax, [rip + __kernel_end]
+    cmp rdi, rax
+    jbe 3f
+    mov eax, {mapped_end}
+    cmp rdi, rax
+    jae 3f
+    movabs rcx, {record_magic}
+    cmp [rdi], rcx
+    jne 3f
+    jmp fork_child_restore
+3:
     call rust_entry
     ud2
     "#,
     stack_size = const BOOT_STACK_SIZE,
+    mailbox_magic = const crate::process::fork_record::MAILBOX_MAGIC,
+    record_magic = const crate::process::fork_record::RECORD_MAGIC,
+    mapped_end = const 0xc000_0000u32,
 );
 
 extern "C" {

@@ -12,8 +12,12 @@ const FALLBACK_TSC_HZ: u64 = 2_000_000_000;
 
 static TSC_HZ: AtomicU64 = AtomicU64::new(FALLBACK_TSC_HZ);
 static LAPIC_HZ: AtomicU64 = AtomicU64::new(1_000_000_000);
-static EPOCH_SECONDS: AtomicU64 = AtomicU64::new(0);
+/// The wall clock (ns since the Unix epoch) at TSC `TSC_AT_EPOCH_READ`.
+static EPOCH_NS: AtomicU64 = AtomicU64::new(0);
 static TSC_AT_EPOCH_READ: AtomicU64 = AtomicU64::new(0);
+/// Monotonic ticks that passed before this VM's first instruction: 0, or
+/// for a fork child the parent's monotonic clock at the fork.
+static MONO_OFFSET_TICKS: AtomicU64 = AtomicU64::new(0);
 
 /// Calibrates the TSC and the LAPIC timer, and reads the RTC.
 pub fn init() {
@@ -35,8 +39,24 @@ pub fn init() {
         TSC_HZ.store(hz(tsc1 - tsc0).max(1), Ordering::Relaxed);
         LAPIC_HZ.store(hz(lapic_ticks).max(1), Ordering::Relaxed);
     }
-    EPOCH_SECONDS.store(rtc::unix_seconds(), Ordering::Relaxed);
+    EPOCH_NS.store(rtc::unix_seconds() * 1_000_000_000, Ordering::Relaxed);
     TSC_AT_EPOCH_READ.store(cpu::rdtsc(), Ordering::Relaxed);
+}
+
+/// A fork child's clocks: the calibration is the parent's (same host, same
+/// TSC rate); the monotonic clock continues from the parent's value at the
+/// fork (`parent_mono_ticks`) plus the time since this VM's first
+/// instruction (so it leaves out the time the new QEMU took to start); the
+/// wall clock is re-read from this VM's RTC and kept no earlier than the
+/// parent's at the fork plus that same time.
+pub fn rebase_after_fork(parent_mono_ticks: u64, parent_real_ns: u64) {
+    MONO_OFFSET_TICKS.store(parent_mono_ticks, Ordering::Relaxed);
+    let rtc = rtc::unix_seconds();
+    let now = cpu::rdtsc();
+    let since_entry = tsc_to_ns(now.wrapping_sub(super::boot::entry_tsc()));
+    let real = crate::process::fork_record::child_realtime_ns(rtc, parent_real_ns, since_entry);
+    EPOCH_NS.store(real, Ordering::Relaxed);
+    TSC_AT_EPOCH_READ.store(now, Ordering::Relaxed);
 }
 
 /// The calibrated TSC frequency.
@@ -49,15 +69,23 @@ pub fn tsc_to_ns(ticks: u64) -> u64 {
     (u128::from(ticks) * 1_000_000_000 / u128::from(tsc_hz())) as u64
 }
 
-/// Nanoseconds since the guest's first instruction.
+/// TSC ticks of the monotonic clock: since the guest's first instruction,
+/// plus, in a fork child, the parent's clock at the fork.
+pub fn monotonic_ticks() -> u64 {
+    cpu::rdtsc()
+        .wrapping_sub(super::boot::entry_tsc())
+        .wrapping_add(MONO_OFFSET_TICKS.load(Ordering::Relaxed))
+}
+
+/// Nanoseconds of the monotonic clock (see [`monotonic_ticks`]).
 pub fn monotonic_ns() -> u64 {
-    tsc_to_ns(cpu::rdtsc().wrapping_sub(super::boot::entry_tsc()))
+    tsc_to_ns(monotonic_ticks())
 }
 
 /// Nanoseconds since the Unix epoch (RTC at boot + TSC since).
 pub fn realtime_ns() -> u64 {
     let since = tsc_to_ns(cpu::rdtsc().wrapping_sub(TSC_AT_EPOCH_READ.load(Ordering::Relaxed)));
-    EPOCH_SECONDS.load(Ordering::Relaxed) * 1_000_000_000 + since
+    EPOCH_NS.load(Ordering::Relaxed) + since
 }
 
 /// Sleeps `ns` nanoseconds with the CPU halted.
