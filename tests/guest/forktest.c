@@ -10,7 +10,7 @@
  *                 sink` (from pipe Q), fork while holding P's read end and
  *                 Q's write end; the child copies P to Q, both close
  *   limit         fork until it fails (run with --max-processes)
- *   bench N       time N forks and N spawns of `forktest ping`
+ *   bench N       time N forks and N spawns of `forktest ping`, interleaved
  *   source N      write N bytes to stdout
  *   sink          count stdin bytes until EOF: "sink got N bytes"
  *   ping          write one byte to stdout
@@ -336,6 +336,8 @@ static int mode_bench(int n)
     if (pipe(p) < 0)
         die("pipe");
     char c;
+    char *ping_argv[] = {"forktest", "ping", NULL};
+    /* Interleaved, so that load changes on the host hit both alike. */
     for (int i = 0; i < n; i++) {
         long long t0 = now_us();
         pid_t pid = fork();
@@ -351,11 +353,9 @@ static int mode_bench(int n)
         wait_for(pid);
         ret_us[i] = t1 - t0;
         run_us[i] = t2 - t0;
-    }
-    char *ping_argv[] = {"forktest", "ping", NULL};
-    for (int i = 0; i < n; i++) {
-        long long t0 = now_us();
-        pid_t pid = spawn_io(ping_argv, -1, p[1], NULL, 0);
+
+        t0 = now_us();
+        pid = spawn_io(ping_argv, -1, p[1], NULL, 0);
         spawn_ret_us[i] = now_us() - t0;
         read_exact(p[0], &c, 1);
         spawn_us[i] = now_us() - t0;
