@@ -45,6 +45,16 @@ struct Ring {
     last_used: u16,
 }
 
+/// Where queue `q`'s ring lives: queues 0 and 1 below the event buffers at
+/// 0x10000, further ones (carriers with more queues) above them.
+fn ring_base(q: usize) -> u64 {
+    match q {
+        0 => 0,
+        1 => 0x8000,
+        q => 0x10000 + 0x8000 * q as u64,
+    }
+}
+
 impl Ring {
     fn new(base: u64) -> Self {
         let n = QUEUE_SIZE as u64;
@@ -109,13 +119,14 @@ pub struct TestGuest {
     pub frontend: Frontend,
     /// Guest memory.
     pub mem: GuestMemoryMmap,
-    rings: [Ring; 2],
-    kicks: [EventFd; 2],
-    calls: [EventFd; 2],
+    rings: Vec<Ring>,
+    kicks: Vec<EventFd>,
+    calls: Vec<EventFd>,
     writable: HashMap<(usize, u16), (u64, u32)>,
     chains: HashMap<(usize, u16), Vec<u16>>,
     done: HashMap<u16, u32>,
     events: Vec<Event>,
+    event_used: Vec<(u16, u32)>,
     /// The features acknowledged.
     pub features: u64,
 }
@@ -151,9 +162,18 @@ impl TestGuest {
 
     /// Connects and negotiates `wanted` (masked by what the device offers).
     pub fn connect_with(socket: &Path, wanted: u64) -> Self {
+        Self::connect_opts(socket, wanted, 2, true)
+    }
+
+    /// Connects as a carrier with `queues` virtqueues (at least 2) and
+    /// negotiates `wanted`; with `enable` false the queues are set up and
+    /// started but not enabled (the driver has not set `DRIVER_OK`): see
+    /// [`TestGuest::enable_queue`].
+    pub fn connect_opts(socket: &Path, wanted: u64, queues: usize, enable: bool) -> Self {
+        assert!(queues >= 2, "requestq and eventq at least");
         let until = Instant::now() + DEADLINE;
         let mut frontend = loop {
-            match Frontend::connect(socket, 2) {
+            match Frontend::connect(socket, queues as u64) {
                 Ok(f) => break f,
                 Err(e) if Instant::now() > until => panic!("connect {}: {e}", socket.display()),
                 Err(_) => std::thread::sleep(Duration::from_millis(10)),
@@ -179,39 +199,19 @@ impl TestGuest {
             Some(FileOffset::new(file, 0)),
         )])
         .unwrap();
-        let host = mem.get_host_address(GuestAddress(0)).unwrap() as u64;
         let region = mem.find_region(GuestAddress(0)).unwrap();
         frontend
             .set_mem_table(&[VhostUserMemoryRegionInfo::from_guest_region(region).unwrap()])
             .unwrap();
 
-        let rings = [Ring::new(0), Ring::new(0x8000)];
-        let kicks = [
-            EventFd::new(EFD_NONBLOCK).unwrap(),
-            EventFd::new(EFD_NONBLOCK).unwrap(),
-        ];
-        let calls = [
-            EventFd::new(EFD_NONBLOCK).unwrap(),
-            EventFd::new(EFD_NONBLOCK).unwrap(),
-        ];
-        for (q, ring) in rings.iter().enumerate() {
-            frontend.set_vring_num(q, QUEUE_SIZE).unwrap();
-            let cfg = VringConfigData {
-                queue_max_size: QUEUE_SIZE,
-                queue_size: QUEUE_SIZE,
-                flags: 0,
-                desc_table_addr: host + ring.desc,
-                used_ring_addr: host + ring.used,
-                avail_ring_addr: host + ring.avail,
-                log_addr: None,
-            };
-            frontend.set_vring_addr(q, &cfg).unwrap();
-            frontend.set_vring_base(q, 0).unwrap();
-            frontend.set_vring_call(q, &calls[q]).unwrap();
-            frontend.set_vring_kick(q, &kicks[q]).unwrap();
-            frontend.set_vring_enable(q, true).unwrap();
-        }
-        Self {
+        let rings = (0..queues).map(|q| Ring::new(ring_base(q))).collect();
+        let kicks = (0..queues)
+            .map(|_| EventFd::new(EFD_NONBLOCK).unwrap())
+            .collect();
+        let calls = (0..queues)
+            .map(|_| EventFd::new(EFD_NONBLOCK).unwrap())
+            .collect();
+        let mut g = Self {
             frontend,
             mem,
             rings,
@@ -221,8 +221,101 @@ impl TestGuest {
             chains: HashMap::new(),
             done: HashMap::new(),
             events: Vec::new(),
+            event_used: Vec::new(),
             features,
+        };
+        for q in 0..queues {
+            g.start_queue(q);
+            if enable {
+                g.enable_queue(q, true);
+            }
         }
+        g
+    }
+
+    /// Lays out queue `q` afresh in guest memory and starts it in the
+    /// backend (`SET_VRING_NUM`, `_ADDR`, `_BASE`, `_CALL`, `_KICK`).
+    fn start_queue(&mut self, q: usize) {
+        let ring = Ring::new(ring_base(q));
+        let bytes = (ring.used + 4 + 8 * QUEUE_SIZE as u64 + 2 - ring.desc) as usize;
+        self.mem
+            .write_slice(&vec![0u8; bytes], GuestAddress(ring.desc))
+            .unwrap();
+        let host = self.mem.get_host_address(GuestAddress(0)).unwrap() as u64;
+        self.frontend.set_vring_num(q, QUEUE_SIZE).unwrap();
+        let cfg = VringConfigData {
+            queue_max_size: QUEUE_SIZE,
+            queue_size: QUEUE_SIZE,
+            flags: 0,
+            desc_table_addr: host + ring.desc,
+            used_ring_addr: host + ring.used,
+            avail_ring_addr: host + ring.avail,
+            log_addr: None,
+        };
+        self.frontend.set_vring_addr(q, &cfg).unwrap();
+        self.frontend.set_vring_base(q, 0).unwrap();
+        self.frontend.set_vring_call(q, &self.calls[q]).unwrap();
+        self.frontend.set_vring_kick(q, &self.kicks[q]).unwrap();
+        self.rings[q] = ring;
+    }
+
+    /// Enables or disables queue `q` (`SET_VRING_ENABLE`).
+    pub fn enable_queue(&mut self, q: usize, on: bool) {
+        self.frontend.set_vring_enable(q, on).unwrap();
+    }
+
+    /// Resets the device as a driver does: stops every queue
+    /// (`GET_VRING_BASE`), then sets the queues up again from scratch and
+    /// enables them. Requests pending before the reset are forgotten: the
+    /// device must not complete them.
+    pub fn reset(&mut self) {
+        for q in 0..self.rings.len() {
+            self.frontend.get_vring_base(q).unwrap();
+        }
+        self.writable.clear();
+        self.chains.clear();
+        self.done.clear();
+        self.events.clear();
+        self.event_used.clear();
+        for q in 0..self.rings.len() {
+            let _ = self.calls[q].read();
+            self.start_queue(q);
+            self.enable_queue(q, true);
+        }
+    }
+
+    /// The descriptor indices the next [`TestGuest::submit_raw`] on queue
+    /// `q` will use, in order (for chains whose `next` fields are hand-made).
+    pub fn next_free(&self, q: usize, n: usize) -> Vec<u16> {
+        self.rings[q].free.iter().rev().take(n).copied().collect()
+    }
+
+    /// Makes `head` available on queue `q` as it is, allocating nothing
+    /// (for a head index the queue cannot hold), and kicks.
+    pub fn push_avail(&mut self, q: usize, head: u16) {
+        let ring = &mut self.rings[q];
+        let slot = ring.avail + 4 + 2 * (ring.avail_idx % QUEUE_SIZE) as u64;
+        self.mem.write_obj(head, GuestAddress(slot)).unwrap();
+        ring.avail_idx = ring.avail_idx.wrapping_add(1);
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        self.mem
+            .write_obj(ring.avail_idx, GuestAddress(ring.avail + 2))
+            .unwrap();
+        self.kicks[q].write(1).unwrap();
+    }
+
+    /// Kicks queue `q` without adding anything.
+    pub fn kick(&mut self, q: usize) {
+        self.kicks[q].write(1).unwrap();
+    }
+
+    /// Whether the device has put anything on queue `q`'s used ring that
+    /// this guest has not collected yet.
+    pub fn used_idx(&self, q: usize) -> u16 {
+        std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
+        self.mem
+            .read_obj(GuestAddress(self.rings[q].used + 2))
+            .unwrap()
     }
 
     /// The config space as the device presents it, `len` bytes.
@@ -334,16 +427,21 @@ impl TestGuest {
             let len: u32 = self.mem.read_obj(GuestAddress(e + 4)).unwrap();
             ring.last_used = ring.last_used.wrapping_add(1);
             let head = id as u16;
-            ring.free
-                .extend(self.chains.remove(&(q, head)).unwrap_or_default());
             if q == 0 {
+                // The descriptors stay allocated until the ticket is
+                // polled, so the head cannot be reused meanwhile.
                 self.done.insert(head, len);
             } else {
+                ring.free
+                    .extend(self.chains.remove(&(q, head)).unwrap_or_default());
+                self.event_used.push((head, len));
                 let (addr, _) = self.writable.remove(&(q, head)).unwrap_or((0, 0));
                 let mut raw = [0u8; EVENT_SIZE];
                 self.mem.read_slice(&mut raw, GuestAddress(addr)).unwrap();
-                if let Ok(Some(ev)) = Event::parse(&raw) {
-                    self.events.push(ev);
+                if len as usize >= EVENT_SIZE {
+                    if let Ok(Some(ev)) = Event::parse(&raw) {
+                        self.events.push(ev);
+                    }
                 }
             }
         }
@@ -353,6 +451,9 @@ impl TestGuest {
     pub fn poll(&mut self, t: Ticket) -> Option<Done> {
         self.collect_used(0);
         let used = self.done.remove(&t.0)?;
+        self.rings[0]
+            .free
+            .extend(self.chains.remove(&(0, t.0)).unwrap_or_default());
         let (waddr, wlen) = self.writable.remove(&(0, t.0)).unwrap_or((0, 0));
         let mut resp = RespHeader::default();
         let mut data = Vec::new();
@@ -407,6 +508,9 @@ impl TestGuest {
         for _ in 0..n {
             let head = *self.rings[1].free.last().expect("eventq full");
             let addr = 0x10000 + head as u64 * EVENT_SIZE as u64;
+            self.mem
+                .write_slice(&[0u8; EVENT_SIZE], GuestAddress(addr))
+                .unwrap();
             self.submit_raw(
                 1,
                 &[RawDesc {
@@ -418,6 +522,12 @@ impl TestGuest {
                 false,
             );
         }
+    }
+
+    /// The (head, used length) of every `eventq` buffer returned so far (and taken).
+    pub fn take_event_used(&mut self) -> Vec<(u16, u32)> {
+        self.collect_used(1);
+        std::mem::take(&mut self.event_used)
     }
 
     /// Events delivered so far (and taken).

@@ -1,7 +1,7 @@
 //! A daemon for conformance tests: a [`Supervisor`] whose launcher hands
 //! each new process's socket to the test instead of starting QEMU.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -61,16 +61,40 @@ impl Tree {
 
     /// Creates the root with `argv` and `env` and connects a guest to it.
     pub fn root_with(&self, argv: Vec<Vec<u8>>, env: Vec<Vec<u8>>) -> TestGuest {
+        self.root_connect(argv, env, TestGuest::connect)
+    }
+
+    /// Creates the root and connects to its socket with `connect` (for a
+    /// guest that negotiates other features or sets its queues up itself).
+    pub fn root_connect(
+        &self,
+        argv: Vec<Vec<u8>>,
+        env: Vec<Vec<u8>>,
+        connect: impl FnOnce(&Path) -> TestGuest,
+    ) -> TestGuest {
         let socket = self.dir.join("root.sock");
         self.sup.serve_root(&socket, argv, env).unwrap();
-        TestGuest::connect(&socket)
+        connect(&socket)
     }
 
     /// Waits for the next launch and connects a guest to its socket.
     pub fn accept_child(&self) -> (Launched, TestGuest) {
-        let l = self.launches.recv_timeout(DEADLINE).expect("a VM launch");
+        let l = self.next_launch();
         let g = TestGuest::connect(&l.spec.socket);
         (l, g)
+    }
+
+    /// Waits for the next launch and connects a guest that negotiates
+    /// `features` (masked by what the device offers).
+    pub fn accept_child_with(&self, features: u64) -> (Launched, TestGuest) {
+        let l = self.next_launch();
+        let g = TestGuest::connect_with(&l.spec.socket, features);
+        (l, g)
+    }
+
+    /// Waits for the next launch without connecting to it.
+    pub fn next_launch(&self) -> Launched {
+        self.launches.recv_timeout(DEADLINE).expect("a VM launch")
     }
 
     /// Whether a launch is waiting.

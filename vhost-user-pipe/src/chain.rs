@@ -14,8 +14,10 @@ use virtio_pipe_protocol::{DecodeError, ReqHeader, Request, REQ_HEADER_SIZE, RES
 use virtio_queue::DescriptorChain;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
 
-/// Most bytes one part (readable or writable) of a chain may span.
-pub const MAX_PART_LEN: usize = 16 * 1024 * 1024;
+/// Most bytes one part (readable or writable) of a chain may span: a
+/// chain is at most 2^32 - 1 bytes (virtio 1.2, 2.7.5.2), and the spec
+/// lets payloads take all of that.
+pub const MAX_PART_LEN: usize = u32::MAX as usize;
 
 /// A chain the device cannot use.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -180,14 +182,16 @@ where
     let mut readable = Part::default();
     let mut writable = Part::default();
     let mut writable_ok = true;
+    let mut seen_writable = false;
     let mut error = None;
     for desc in &descs {
         if desc.is_write_only() {
+            seen_writable = true;
             if let Err(e) = writable.push(mem, desc.addr(), desc.len()) {
                 writable_ok = false;
                 error.get_or_insert(e);
             }
-        } else if writable.len > 0 || !writable_ok {
+        } else if seen_writable {
             error.get_or_insert(ChainError::ReadableAfterWritable);
         } else if let Err(e) = readable.push(mem, desc.addr(), desc.len()) {
             error.get_or_insert(e);
@@ -328,6 +332,37 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e, ChainError::ReadableAfterWritable);
+    }
+
+    #[test]
+    fn readable_after_an_empty_writable_descriptor_is_rejected() {
+        let m = mem();
+        let e = walk_full(
+            &m,
+            &[
+                desc(DATA, 32, VRING_DESC_F_NEXT, 1),
+                desc(DATA + 64, 0, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 2),
+                desc(DATA + 128, 32, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 3),
+                desc(DATA + 256, 8, 0, 0),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(e.error, ChainError::ReadableAfterWritable);
+        assert_eq!(e.writable.map(|w| w.len), Some(32));
+    }
+
+    #[test]
+    fn parts_beyond_16_mib_are_accepted() {
+        let m = GuestMemoryMmap::from_ranges(&[(GuestAddress(0), 40 << 20)]).unwrap();
+        let c = walk_descs(
+            &m,
+            &[
+                desc(DATA, 32, VRING_DESC_F_NEXT, 1),
+                desc(1 << 20, 20 << 20, VRING_DESC_F_WRITE, 0),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.writable.len, 20 << 20);
     }
 
     #[test]

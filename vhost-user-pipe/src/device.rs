@@ -31,8 +31,11 @@ use crate::guest_io::{Completions, GuestIo};
 use crate::process::Pid;
 use crate::supervisor::Supervisor;
 
-/// Virtqueues: `requestq` and `eventq`.
-pub const NUM_QUEUES: usize = 2;
+/// Virtqueues the backend accepts: `requestq`, `eventq`, and two unused
+/// ones, because the `vhost-user-snd` carrier sets up and enables four
+/// queues and a backend with fewer would drop its connection (spec:
+/// `dev-vq-roles`: queues 2 and above are accepted but never used).
+pub const NUM_QUEUES: usize = 4;
 /// Largest queue the device accepts.
 pub const MAX_QUEUE_SIZE: usize = 1024;
 /// Epoll id of the completions eventfd (ids up to `NUM_QUEUES` are the library's).
@@ -82,6 +85,17 @@ impl PipeDevice {
 
     fn process_requests(&self, vring: &VringRwLock) {
         let Some(mem) = self.memory() else { return };
+        let running = self
+            .sup
+            .kernel()
+            .process(self.pid)
+            .is_some_and(|p| p.is_running());
+        if !running {
+            // An ended process's requests are never processed, SPAWN and
+            // FORK included (spec: `dev-exit-sequence`).
+            debug!("pid {}: has ended; requests ignored", self.pid);
+            return;
+        }
         let chains: Vec<_> = match vring.get_mut().get_queue_mut().iter(mem.clone()) {
             Ok(iter) => iter.collect(),
             Err(e) => {
@@ -160,6 +174,15 @@ impl PipeDevice {
 
     fn deliver_events(&self, vring: &VringRwLock) {
         let Some(mem) = self.memory() else { return };
+        // Events queued while the driver has not enabled eventq wait for it
+        // (spec: `dev-init-ready`).
+        let usable = {
+            let state = vring.get_ref();
+            state.is_enabled() && state.get_queue().ready()
+        };
+        if !usable {
+            return;
+        }
         let mut delivered = false;
         while let Some(event) = self.sup.next_event(self.pid) {
             let chain = vring
@@ -177,10 +200,10 @@ impl PipeDevice {
                     EVENT_SIZE as u32
                 }
                 Ok(_) | Err(_) => {
-                    warn!(
-                        "pid {}: eventq buffer {head} unusable; event dropped",
-                        self.pid
-                    );
+                    // Returned empty; the event waits for the next buffer
+                    // (spec: `dev-event-format`, `dev-event-hold`).
+                    warn!("pid {}: eventq buffer {head} unusable", self.pid);
+                    self.sup.unget_event(self.pid, event);
                     0
                 }
             };
@@ -276,6 +299,11 @@ impl VhostUserBackend for PipeDevice {
                 self.mailbox.clear_kick();
                 self.flush_completions(&vrings[QUEUE_REQUEST as usize]);
                 self.deliver_events(&vrings[QUEUE_EVENT as usize]);
+            }
+            // Queues 2 and above exist for carriers that create them; their
+            // buffers are never used (spec: `dev-vq-roles`).
+            other if (other as usize) < NUM_QUEUES => {
+                debug!("pid {}: kick on unused queue {other} ignored", self.pid)
             }
             other => warn!("pid {}: unknown device event {other}", self.pid),
         }

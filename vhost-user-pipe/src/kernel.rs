@@ -9,14 +9,14 @@
 //! another guest. Work that must happen outside the lock (stopping a VM,
 //! ending the tree) is returned as [`Effect`]s.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 use virtio_pipe_protocol::signal::{SIGCHLD, SIGKILL, SIGPIPE};
 use virtio_pipe_protocol::FEATURE_SIGNALS;
 use virtio_pipe_protocol::{
     ArgsBlob, Errno, Event, ExitKind, FileAction, Request, RespHeader, StartKind, WaitTarget,
-    O_NONBLOCK,
+    ARGS_MAX, O_NONBLOCK,
 };
 
 use crate::fdtable::{End, FdTable, Ofd, PipeId};
@@ -61,6 +61,9 @@ pub struct Kernel {
     procs: BTreeMap<Pid, Process>,
     next_pid: Pid,
     pipes: Vec<Option<Pipe>>,
+    /// The pipes behind the root's standard streams: they are not pipes
+    /// for the limits (spec: *Limits*).
+    stdio_pipes: BTreeSet<PipeId>,
     reserved: usize,
     limits: Limits,
     effects: Vec<Effect>,
@@ -138,8 +141,15 @@ fn done(io: Box<dyn Io>, r: Result<[u64; 3], Errno>) {
 
 /// Whether a signal's default action ends the process (POSIX).
 fn default_terminates(signo: u32) -> bool {
-    // SIGCHLD, SIGCONT, SIGURG and SIGWINCH are ignored by default.
-    !matches!(signo, SIGCHLD | 18 | 23 | 28)
+    // SIGCHLD, SIGURG and SIGWINCH are ignored by default; SIGCONT,
+    // SIGSTOP, SIGTSTP, SIGTTIN and SIGTTOU continue or stop, and without
+    // job control they are discarded too (spec: `dev-kill-default`).
+    !matches!(signo, SIGCHLD | 18..=22 | 23 | 28)
+}
+
+/// Bytes that argv and env take as strings, NULs included.
+fn strings_len(argv: &[Vec<u8>], env: &[Vec<u8>]) -> usize {
+    argv.iter().chain(env).map(|s| s.len() + 1).sum()
 }
 
 impl Kernel {
@@ -161,6 +171,7 @@ impl Kernel {
             procs,
             next_pid: ROOT_PID,
             pipes: Vec::new(),
+            stdio_pipes: BTreeSet::new(),
             reserved: 0,
             limits,
             effects: Vec::new(),
@@ -187,6 +198,10 @@ impl Kernel {
         env: Vec<Vec<u8>>,
         stdio: bool,
     ) -> Result<Pid, Errno> {
+        // The root's args reach it through GET_ARGS only (spec: `dev-limit-args`).
+        if strings_len(&argv, &env) > ARGS_MAX {
+            return Err(Errno::E2big);
+        }
         let pid = self.alloc_pid()?;
         self.procs.insert(
             pid,
@@ -195,7 +210,7 @@ impl Kernel {
         self.host_mut().children.insert(pid);
         if stdio {
             for fd in 0..3u32 {
-                let id = self.new_pipe()?;
+                let id = self.new_stdio_pipe();
                 let (guest_end, host_end) = if fd == 0 {
                     (End::Read, End::Write)
                 } else {
@@ -227,7 +242,7 @@ impl Kernel {
     }
 
     fn new_pipe(&mut self) -> Result<PipeId, Errno> {
-        let live = self.pipes.iter().flatten().count();
+        let live = self.pipes.iter().flatten().count() - self.stdio_pipes.len();
         if live >= self.limits.max_pipes {
             return Err(Errno::Enfile);
         }
@@ -236,13 +251,24 @@ impl Kernel {
             return Err(Errno::Enomem);
         }
         self.reserved += cap;
-        let pipe = Pipe::new(cap);
+        Ok(self.install_pipe(Pipe::new(cap)))
+    }
+
+    /// A pipe for one of the root's standard streams: outside the pipe
+    /// and buffered-bytes limits, which count pipes only (spec: *Limits*).
+    fn new_stdio_pipe(&mut self) -> PipeId {
+        let id = self.install_pipe(Pipe::new(self.limits.pipe_capacity));
+        self.stdio_pipes.insert(id);
+        id
+    }
+
+    fn install_pipe(&mut self, pipe: Pipe) -> PipeId {
         if let Some(i) = self.pipes.iter().position(Option::is_none) {
             self.pipes[i] = Some(pipe);
-            Ok(i)
+            i
         } else {
             self.pipes.push(Some(pipe));
-            Ok(self.pipes.len() - 1)
+            self.pipes.len() - 1
         }
     }
 
@@ -270,7 +296,9 @@ impl Kernel {
             p.fail_all();
             let cap = p.capacity();
             self.pipes[ofd.pipe] = None;
-            self.reserved -= cap;
+            if !self.stdio_pipes.remove(&ofd.pipe) {
+                self.reserved -= cap;
+            }
         }
         self.notes(notes);
     }
@@ -374,7 +402,14 @@ impl Kernel {
                 done(io, Ok([0; 3]))
             }
             Request::Kill { pid: target, signo } => {
-                done(io, self.kill(pid, target, signo).map(|_| [0; 3]))
+                let r = self.kill(pid, target, signo);
+                // (A parent's pending WAIT may even have reaped it already.)
+                if !self.procs.get(&pid).is_some_and(Process::is_running) {
+                    // The KILL ended its caller: it is discarded with the
+                    // caller's other requests (spec: `dev-kill-sigkill`).
+                    return;
+                }
+                done(io, r.map(|_| [0; 3]))
             }
             Request::GetPid => {
                 let ppid = self.procs[&pid].ppid;
@@ -485,15 +520,24 @@ impl Kernel {
         if nohang {
             return done(io, Ok([0; 3]));
         }
-        let p = self.proc_mut(pid);
-        if p.wait.is_some() {
-            return done(io, Err(Errno::Einval));
-        }
-        p.wait = Some(PendingWait { target, io });
+        self.proc_mut(pid).waits.push(PendingWait { target, io });
     }
 
+    /// Reaps `child` of `parent`; the parent's pending WAITs left with no
+    /// matching child complete with `ECHILD` (spec: `dev-wait-echild`).
     fn reap(&mut self, parent: Pid, child: Pid) -> u32 {
-        self.proc_mut(parent).children.remove(&child);
+        let p = self.proc_mut(parent);
+        p.children.remove(&child);
+        let (orphaned, kept): (Vec<PendingWait>, Vec<PendingWait>) = std::mem::take(&mut p.waits)
+            .into_iter()
+            .partition(|w| match w.target {
+                WaitTarget::Any => p.children.is_empty(),
+                WaitTarget::Pid(c) => !p.children.contains(&c),
+            });
+        p.waits = kept;
+        for w in orphaned {
+            done(w.io, Err(Errno::Echild));
+        }
         match self.procs.remove(&child).map(|p| p.state) {
             Some(State::Zombie(status)) => status,
             _ => unreachable!("only zombies are reaped"),
@@ -511,13 +555,12 @@ impl Kernel {
             return;
         }
         p.post(Event::ChildExit { pid: child, status });
-        let matches = match p.wait.as_ref().map(|w| w.target) {
-            Some(WaitTarget::Any) => true,
-            Some(WaitTarget::Pid(c)) => c == child,
-            None => false,
-        };
-        if matches {
-            let w = p.wait.take().expect("checked above");
+        let first = p.waits.iter().position(|w| match w.target {
+            WaitTarget::Any => true,
+            WaitTarget::Pid(c) => c == child,
+        });
+        if let Some(i) = first {
+            let w = p.waits.remove(i);
             let status = self.reap(parent, child);
             done(w.io, Ok([child as u64, status as u64, 0]));
         }
@@ -623,7 +666,7 @@ impl Kernel {
         };
         let status = wait_status(kind);
         p.state = State::Zombie(status);
-        p.wait = None;
+        p.waits.clear();
         p.events.clear();
         p.waker = None;
         let fds = p.fds.drain();
@@ -643,6 +686,17 @@ impl Kernel {
             self.effects.push(Effect::TreeDone(status));
         }
         self.child_ended(ppid, pid, status);
+        if pid == ROOT_PID {
+            // The tree is over: every remaining process ends as by SIGKILL
+            // (spec: `dev-exit-root`).
+            for other in self.running() {
+                self.end(
+                    other,
+                    ExitKind::Signaled(SIGKILL as u8),
+                    Effect::KillVm(other),
+                );
+            }
+        }
     }
 
     fn reparent(&mut self, child: Pid) {
@@ -693,7 +747,7 @@ impl Kernel {
 
     /// Whether `pid` has a request held (a blocked READ, WRITE or WAIT).
     pub fn has_pending(&self, pid: Pid) -> bool {
-        self.procs.get(&pid).is_some_and(|p| p.wait.is_some())
+        self.procs.get(&pid).is_some_and(|p| !p.waits.is_empty())
             || self.pipes.iter().flatten().any(|p| p.has_waiter(pid))
     }
 
@@ -704,7 +758,7 @@ impl Kernel {
             pipe.cancel(pid);
         }
         if let Some(p) = self.procs.get_mut(&pid) {
-            p.wait = None;
+            p.waits.clear();
         }
         self.drain_released();
     }
@@ -759,7 +813,7 @@ impl Kernel {
             fds: self.procs.values().map(|p| p.fds.len()).sum(),
             buffered: pipes.iter().map(|p| p.buffered()).sum(),
             waiting: pipes.iter().map(|p| p.waiting()).sum::<usize>()
-                + self.procs.values().filter(|p| p.wait.is_some()).count(),
+                + self.procs.values().map(|p| p.waits.len()).sum::<usize>(),
         }
     }
 }
@@ -1088,9 +1142,14 @@ mod tests {
 
     #[test]
     fn pipe_limit_is_enfile_and_fd_limit_is_emfile() {
-        let mut k = kernel();
+        let mut k = Kernel::new(Limits {
+            max_pipes: 2,
+            ..Limits::default()
+        });
         let r = root(&mut k);
-        pipe(&mut k, r); // 3 stdio pipes + 1 = 4 = max
+        // The standard streams are not pipes for the limit.
+        pipe(&mut k, r);
+        pipe(&mut k, r);
         assert_eq!(
             err(&call(&mut k, r, Request::Pipe { flags: 0 }, &[], 0)),
             Errno::Enfile
@@ -1109,15 +1168,116 @@ mod tests {
     #[test]
     fn buffered_bytes_limit_is_enomem_at_pipe_creation() {
         let mut k = Kernel::new(Limits {
-            max_buffered: 4 * 65536,
+            max_buffered: 2 * 65536,
             ..Limits::default()
         });
         let r = root(&mut k);
+        // The standard streams reserve nothing.
+        let (rd, wr) = pipe(&mut k, r);
         pipe(&mut k, r);
         assert_eq!(
             err(&call(&mut k, r, Request::Pipe { flags: 0 }, &[], 0)),
             Errno::Enomem
         );
+        // A pipe with no end left returns its capacity.
+        ok(&call(&mut k, r, Request::Close { fd: rd }, &[], 0));
+        ok(&call(&mut k, r, Request::Close { fd: wr }, &[], 0));
+        pipe(&mut k, r);
+    }
+
+    #[test]
+    fn root_args_beyond_args_max_are_e2big() {
+        let mut k = kernel();
+        let big = vec![b'a'; ARGS_MAX];
+        assert_eq!(
+            k.create_root("root", vec![big], vec![], true),
+            Err(Errno::E2big)
+        );
+        let fits = vec![b'a'; ARGS_MAX - 1];
+        assert!(k.create_root("root", vec![fits], vec![], true).is_ok());
+    }
+
+    #[test]
+    fn stop_and_continue_signals_are_discarded_without_signals() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let c = spawn(&mut k, r, &[]);
+        for signo in [17, 18, 19, 20, 21, 22, 23, 28] {
+            ok(&call(&mut k, r, Request::Kill { pid: c, signo }, &[], 0));
+        }
+        assert!(k.process(c).unwrap().is_running());
+        ok(&call(&mut k, r, Request::Kill { pid: c, signo: 1 }, &[], 0));
+        assert!(!k.process(c).unwrap().is_running());
+    }
+
+    #[test]
+    fn kill_that_ends_its_caller_is_not_completed() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let c = spawn(&mut k, r, &[]);
+        // The parent's pending WAIT reaps the caller as it ends.
+        let w = call(
+            &mut k,
+            r,
+            Request::Wait {
+                target: WaitTarget::Pid(c),
+                nohang: false,
+            },
+            &[],
+            0,
+        );
+        let rx = call(
+            &mut k,
+            c,
+            Request::Kill {
+                pid: c,
+                signo: SIGKILL,
+            },
+            &[],
+            0,
+        );
+        assert!(rx.try_recv().is_err(), "discarded, never completed");
+        assert_eq!(ok(&w), [c as u64, 9, 0]);
+        assert!(k.process(c).is_none(), "reaped");
+    }
+
+    #[test]
+    fn pending_wait_left_without_a_child_gets_echild() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let c = spawn(&mut k, r, &[]);
+        let wait = |k: &mut Kernel, target| {
+            call(
+                k,
+                r,
+                Request::Wait {
+                    target,
+                    nohang: false,
+                },
+                &[],
+                0,
+            )
+        };
+        let any = wait(&mut k, WaitTarget::Any);
+        let one = wait(&mut k, WaitTarget::Pid(c));
+        k.exit(c, ExitKind::Code(2));
+        // The older WAIT reaps; the other has no matching child left.
+        assert_eq!(ok(&any), [c as u64, 2 << 8, 0]);
+        assert_eq!(err(&one), Errno::Echild);
+    }
+
+    #[test]
+    fn root_exit_ends_every_other_process() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let c = spawn(&mut k, r, &[]);
+        let g = spawn(&mut k, c, &[]);
+        k.exit(r, ExitKind::Code(0));
+        assert_eq!(k.running(), Vec::<Pid>::new());
+        let effects = k.take_effects();
+        assert!(effects.contains(&Effect::KillVm(c)), "{effects:?}");
+        assert!(effects.contains(&Effect::KillVm(g)), "{effects:?}");
+        assert!(k.spawn(c, "x", vec![], vec![], [].into_iter()).is_err());
     }
 
     #[test]

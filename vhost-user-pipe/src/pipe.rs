@@ -152,13 +152,14 @@ impl Pipe {
         notes: &mut Vec<Note>,
     ) -> Submit {
         let len = io.readable_len();
+        if len == 0 {
+            // No effect at all, with or without a reader (spec: `dev-write-zero`).
+            ok(io, 0, 0);
+            return Submit::Done;
+        }
         if self.readers == 0 {
             notes.push(Note::SigPipe(pid));
             fail(io, Errno::Epipe);
-            return Submit::Done;
-        }
-        if len == 0 {
-            ok(io, 0, 0);
             return Submit::Done;
         }
         let mut w = Waiter {
@@ -416,6 +417,15 @@ mod tests {
             Err(Errno::Epipe)
         );
         assert_eq!(notes, vec![Note::SigPipe(A)]);
+    }
+
+    #[test]
+    fn empty_write_without_readers_returns_zero_and_notes_nothing() {
+        let mut p = Pipe::new(CAP);
+        p.readers = 0;
+        let mut notes = Vec::new();
+        assert_eq!(ret(&write(&mut p, b"", false, &mut notes)), Ok(0));
+        assert!(notes.is_empty(), "no SIGPIPE for an empty write");
     }
 
     #[test]

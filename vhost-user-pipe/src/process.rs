@@ -78,8 +78,9 @@ pub struct Process {
     pub start: Start,
     /// The image it runs.
     pub image: String,
-    /// A WAIT it is blocked in.
-    pub wait: Option<PendingWait>,
+    /// The WAITs it is blocked in, oldest first (several threads of a
+    /// process may wait at once).
+    pub waits: Vec<PendingWait>,
     /// Events not yet delivered on its eventq.
     pub events: VecDeque<Event>,
     /// Wakes its queue thread when an event is queued.
@@ -120,7 +121,7 @@ impl Process {
             env,
             start,
             image,
-            wait: None,
+            waits: Vec::new(),
             events: VecDeque::new(),
             waker: None,
             features: 0,
