@@ -24,6 +24,8 @@ pub mod chain;
 pub mod device;
 pub mod fdtable;
 pub mod fork;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod guest_io;
 pub mod image;
 pub mod io;

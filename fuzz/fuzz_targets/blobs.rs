@@ -1,0 +1,8 @@
+//! SPAWN and GET_ARGS payload parsing: whatever parses must round-trip.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    vhost_user_pipe::fuzzing::parse_blobs(data);
+});

@@ -1,0 +1,499 @@
+//! The fuzzing corpus on stable Rust: every file of `fuzz/corpus/<target>/`
+//! goes through the same entry point the cargo-fuzz target calls
+//! (`vhost_user_pipe::fuzzing`), so inputs that once found a bug stay
+//! fixed. The seed scripts are written here: `VUP_WRITE_CORPUS=1 cargo test
+//! -p system-tests --test fuzz_corpus` rewrites them after a change of the
+//! script format (the seeds test fails until then).
+
+use std::path::PathBuf;
+
+use system_tests::qemu::workspace;
+use vhost_user_pipe::fuzzing::{self, spawn_blob, Completion, Script};
+use virtio_bindings::bindings::virtio_ring::{
+    VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT, VRING_DESC_F_WRITE,
+};
+use virtio_pipe_protocol::{
+    ArgsBlob, Errno, FileAction, Op, ReqHeader, EXIT_F_SIGNALED, O_NONBLOCK, REQ_F_NONBLOCK,
+    WAIT_F_NOHANG,
+};
+
+const ANY: u64 = u64::MAX;
+const R: u16 = 0;
+const W: u16 = VRING_DESC_F_WRITE as u16;
+const N: u16 = VRING_DESC_F_NEXT as u16;
+
+fn corpus(target: &str) -> PathBuf {
+    workspace().join("fuzz").join("corpus").join(target)
+}
+
+fn child_blob(actions: &[FileAction]) -> Vec<u8> {
+    spawn_blob("child", &[b"child", b"1"], &[b"K=v"], actions)
+}
+
+/// Well-formed requests of every op, and a few hostile scripts.
+fn seeds() -> Vec<(&'static str, Script)> {
+    let s = Script::new;
+    let getpid = ReqHeader::new(Op::GetPid, 0, [0; 3]).as_bytes_le();
+    vec![
+        (
+            "op-pipe",
+            s().call(1, Op::Pipe, [0; 3], &[], 0, 0).call(
+                1,
+                Op::Pipe,
+                [O_NONBLOCK as u64, 0, 0],
+                &[],
+                0,
+                1,
+            ),
+        ),
+        (
+            "op-write-read",
+            s().call(1, Op::Pipe, [0; 3], &[], 0, 0)
+                .call(1, Op::Write, [4, 0, 0], b"hello", 0, 1)
+                .call(1, Op::Read, [3, 0, 0], &[], 16, 2),
+        ),
+        (
+            "op-read-blocks-until-write",
+            s().call(1, Op::Pipe, [0; 3], &[], 0, 0)
+                .call(1, Op::Read, [3, 0, 0], &[], 64, 1)
+                .req(1, Op::Write, 0, [4, 0, 0], b"split write", 0, 2, 0b0111),
+        ),
+        (
+            "op-close",
+            s().call(1, Op::Pipe, [0; 3], &[], 0, 0)
+                .call(1, Op::Close, [4, 0, 0], &[], 0, 1)
+                .call(1, Op::Read, [3, 0, 0], &[], 8, 2)
+                .call(1, Op::Close, [4, 0, 0], &[], 0, 3),
+        ),
+        (
+            "op-dup-dup2",
+            s().call(1, Op::Pipe, [0; 3], &[], 0, 0)
+                .call(1, Op::Dup, [3, 0, 0], &[], 0, 1)
+                .call(1, Op::Dup2, [4, 10, 0], &[], 0, 2)
+                .call(1, Op::Dup2, [4, 3, 0], &[], 0, 3)
+                .call(1, Op::Write, [10, 0, 0], b"x", 0, 4),
+        ),
+        (
+            "op-flags-nonblock",
+            s().call(1, Op::Pipe, [0; 3], &[], 0, 0)
+                .call(1, Op::SetFlags, [3, O_NONBLOCK as u64, 0], &[], 0, 1)
+                .call(1, Op::GetFlags, [3, 0, 0], &[], 0, 2)
+                .call(1, Op::Read, [3, 0, 0], &[], 8, 3)
+                .req(1, Op::Read, REQ_F_NONBLOCK, [4, 0, 0], &[], 8, 4, 0),
+        ),
+        (
+            "op-start-getpid-getargs",
+            s().call(1, Op::Start, [0; 3], &[], 0, 0)
+                .call(1, Op::GetPid, [0; 3], &[], 0, 1)
+                .call(1, Op::GetArgs, [0; 3], &[], 4, 2)
+                .call(1, Op::GetArgs, [0; 3], &[], 256, 3),
+        ),
+        (
+            "op-spawn-write-exit-wait",
+            s().call(1, Op::Pipe, [0; 3], &[], 0, 0)
+                .call(
+                    1,
+                    Op::Spawn,
+                    [0; 3],
+                    &child_blob(&[
+                        FileAction::Dup2 { fd: 4, newfd: 1 },
+                        FileAction::Close { fd: 3 },
+                    ]),
+                    0,
+                    1,
+                )
+                .call(2, Op::GetArgs, [0; 3], &[], 128, 0)
+                .call(2, Op::Write, [1, 0, 0], b"from the child", 0, 1)
+                .call(2, Op::Exit, [7, 0, 0], &[], 0, 2)
+                .call(1, Op::Read, [3, 0, 0], &[], 64, 2)
+                .call(1, Op::Wait, [ANY, 0, 0], &[], 0, 3),
+        ),
+        (
+            "op-fork",
+            s().call(1, Op::Fork, [0x2000, 0, 0], &[], 0, 0)
+                .call(2, Op::Start, [0; 3], &[], 0, 0)
+                .call(2, Op::Exit, [0; 3], &[], 0, 1)
+                .call(1, Op::Wait, [2, 0, 0], &[], 0, 1),
+        ),
+        (
+            "op-kill-blocked-waiter",
+            s().call(1, Op::Spawn, [0; 3], &child_blob(&[]), 0, 0)
+                .call(2, Op::Spawn, [0; 3], &child_blob(&[]), 0, 0)
+                .call(2, Op::Wait, [ANY, 0, 0], &[], 0, 1)
+                .call(1, Op::Kill, [2, 9, 0], &[], 0, 1)
+                .call(1, Op::Wait, [2, 0, 0], &[], 0, 2)
+                .req(1, Op::Wait, WAIT_F_NOHANG, [ANY, 0, 0], &[], 0, 3, 0),
+        ),
+        (
+            "op-kill-signal-event",
+            s().call(1, Op::Spawn, [0; 3], &child_blob(&[]), 0, 0)
+                .call(1, Op::Kill, [2, 15, 0], &[], 0, 1)
+                .events(2)
+                .call(1, Op::Kill, [2, 0, 0], &[], 0, 2)
+                .call(1, Op::Kill, [42, 9, 0], &[], 0, 3),
+        ),
+        ("op-exit-root", s().call(1, Op::Exit, [3, 0, 0], &[], 0, 0)),
+        (
+            "op-exit-signaled",
+            s().call(1, Op::Spawn, [0; 3], &child_blob(&[]), 0, 0)
+                .req(2, Op::Exit, EXIT_F_SIGNALED, [0, 6, 0], &[], 0, 0, 0)
+                .call(1, Op::Wait, [ANY, 0, 0], &[], 0, 1),
+        ),
+        (
+            "stdio-through-the-host",
+            s().call(1, Op::Write, [1, 0, 0], b"to stdout", 0, 0)
+                .host(0, 1, 64)
+                .call(1, Op::Read, [0, 0, 0], &[], 64, 1)
+                .host(1, 0, 5)
+                .host(2, 0, 0),
+        ),
+        (
+            "large-write-streams",
+            s().call(1, Op::Pipe, [0; 3], &[], 0, 0)
+                .call(1, Op::Write, [4, 0, 0], &[0x5a; 12000], 0, 1)
+                .call(1, Op::Read, [3, 0, 0], &[], 4096, 0x40)
+                .call(1, Op::Read, [3, 0, 0], &[], 4096, 0x60)
+                .call(1, Op::Read, [3, 0, 0], &[], 4096, 0x80),
+        ),
+        (
+            "full-pipe-nonblocking-write",
+            s().call(1, Op::Pipe, [O_NONBLOCK as u64, 0, 0], &[], 0, 0)
+                .call(1, Op::Write, [4, 0, 0], &[1; 8192], 0, 1)
+                .call(1, Op::Write, [4, 0, 0], &[2; 100], 0, 0x30)
+                .call(1, Op::Read, [3, 0, 0], &[], 200, 0x32),
+        ),
+        (
+            "epipe-sigpipe",
+            s().call(1, Op::Pipe, [0; 3], &[], 0, 0)
+                .call(1, Op::Close, [3, 0, 0], &[], 0, 1)
+                .call(1, Op::Write, [4, 0, 0], b"nobody", 0, 2)
+                .events(1),
+        ),
+        (
+            "child-blocked-then-vanishes",
+            s().call(1, Op::Pipe, [0; 3], &[], 0, 0)
+                .call(1, Op::Spawn, [0; 3], &child_blob(&[]), 0, 1)
+                .call(2, Op::Read, [3, 0, 0], &[], 16, 0)
+                .call(1, Op::Write, [4, 0, 0], &[7; 8192], 0, 2)
+                .call(2, Op::Write, [4, 0, 0], &[8; 4000], 0, 0x30)
+                .vanish(2)
+                .call(1, Op::Wait, [ANY, 0, 0], &[], 0, 3)
+                .call(1, Op::Close, [3, 0, 0], &[], 0, 4)
+                .call(1, Op::Write, [4, 0, 0], b"x", 0, 5),
+        ),
+        (
+            "reset-with-requests-pending",
+            s().call(1, Op::Pipe, [0; 3], &[], 0, 0)
+                .call(1, Op::Read, [3, 0, 0], &[], 16, 1)
+                .call(1, Op::Wait, [ANY, 0, 0], &[], 0, 2)
+                .reset(1)
+                .call(1, Op::Write, [4, 0, 0], b"after reset", 0, 0)
+                .call(1, Op::Read, [3, 0, 0], &[], 16, 1),
+        ),
+        (
+            "spawn-until-eagain",
+            (0..6).fold(s(), |s, i| {
+                s.call(1, Op::Spawn, [0; 3], &child_blob(&[]), 0, i)
+            }),
+        ),
+        (
+            "spawn-bad-names-and-actions",
+            s().call(
+                1,
+                Op::Spawn,
+                [0; 3],
+                &spawn_blob("../child", &[], &[], &[]),
+                0,
+                0,
+            )
+            .call(
+                1,
+                Op::Spawn,
+                [0; 3],
+                &spawn_blob("/etc/passwd", &[], &[], &[]),
+                0,
+                1,
+            )
+            .call(
+                1,
+                Op::Spawn,
+                [0; 3],
+                &spawn_blob("nope", &[], &[], &[]),
+                0,
+                2,
+            )
+            .call(1, Op::Spawn, [0; 3], &spawn_blob("..", &[], &[], &[]), 0, 3)
+            .call(
+                1,
+                Op::Spawn,
+                [0; 3],
+                &child_blob(&[FileAction::Close { fd: 9 }]),
+                0,
+                4,
+            )
+            .call(
+                1,
+                Op::Spawn,
+                [0; 3],
+                &child_blob(&[FileAction::Dup2 { fd: 0, newfd: 1000 }]),
+                0,
+                5,
+            )
+            .call(1, Op::Spawn, [0; 3], b"\x05\0\0\0garbage", 0, 6),
+        ),
+        (
+            "wait-variants",
+            s().req(1, Op::Wait, WAIT_F_NOHANG, [ANY, 0, 0], &[], 0, 0, 0)
+                .call(1, Op::Wait, [5, 0, 0], &[], 0, 1)
+                .call(1, Op::Wait, [0, 0, 0], &[], 0, 2)
+                .call(1, Op::Spawn, [0; 3], &child_blob(&[]), 0, 3)
+                .call(1, Op::Wait, [ANY, 0, 0], &[], 0, 4)
+                .call(1, Op::Wait, [ANY, 0, 0], &[], 0, 5)
+                .call(2, Op::Exit, [1, 0, 0], &[], 0, 0),
+        ),
+        (
+            "bad-args-and-flags",
+            s().req(1, Op::Pipe, 0, [1, 0, 0], &[], 0, 0, 0)
+                .req(1, Op::Close, 2, [3, 0, 0], &[], 0, 1, 0)
+                .call(1, Op::Close, [1 << 40, 0, 0], &[], 0, 2)
+                .call(1, Op::GetPid, [0; 3], b"payload", 0, 3)
+                .call(1, Op::Read, [0, 0, 0], &[], 0, 4)
+                .call(1, Op::Exit, [256, 0, 0], &[], 0, 5)
+                .call(1, Op::Kill, [0, 9, 0], &[], 0, 6)
+                .call(1, Op::Kill, [1, 99, 0], &[], 0, 7)
+                .unknown_op(1, 0x7f),
+        ),
+        (
+            "malformed-writable-before-readable",
+            s().req(1, Op::GetPid, 0, [0; 3], &[], 0, 0, 0x10),
+        ),
+        (
+            "malformed-loop",
+            s().raw(1, &[(0x1000, 32, R | N, 1), (0x1100, 32, W | N, 0)], false),
+        ),
+        (
+            "malformed-out-of-range",
+            s().mem(1, 0x1000, &getpid)
+                .raw(1, &[(0x1000, 32, R, 0), (0x20000, 32, W, 0)], true)
+                .raw(1, &[(0x1000, 32, R, 0), (0xffff_ffff, 32, W, 0)], true)
+                .raw(1, &[(0x1000, 0xffff_ffff, R, 0), (0x1100, 32, W, 0)], true),
+        ),
+        (
+            "malformed-next-beyond-queue",
+            s().raw(1, &[(0x1000, 32, R | N, 200)], false),
+        ),
+        (
+            "malformed-no-room-for-a-response",
+            s().mem(1, 0x1000, &getpid)
+                .raw(1, &[(0x1000, 32, R, 0)], true)
+                .raw(1, &[(0x1000, 32, R, 0), (0x1100, 16, W, 0)], true),
+        ),
+        (
+            "malformed-short-header",
+            s().mem(1, 0x1000, &getpid)
+                .raw(1, &[(0x1000, 16, R, 0), (0x1100, 32, W, 0)], true),
+        ),
+        (
+            "indirect-chain",
+            s().mem(1, 0x1000, &getpid)
+                .mem(
+                    1,
+                    0x8000,
+                    &[
+                        desc_bytes(0x1000, 32, R | N, 1),
+                        desc_bytes(0x1100, 32, W, 0),
+                    ]
+                    .concat(),
+                )
+                .raw(1, &[(0x8000, 32, VRING_DESC_F_INDIRECT as u16, 0)], true)
+                .raw(1, &[(0x8000, 31, VRING_DESC_F_INDIRECT as u16, 0)], true),
+        ),
+        (
+            "zero-length-descriptors",
+            s().mem(1, 0x1000, &getpid).raw(
+                1,
+                &[
+                    (0x1000, 0, R, 0),
+                    (0x1000, 32, R, 0),
+                    (0x1100, 0, W, 0),
+                    (0x1100, 32, W, 0),
+                ],
+                true,
+            ),
+        ),
+        (
+            "parts-across-regions",
+            s().call(1, Op::Pipe, [0; 3], &[], 0, 0)
+                .call(1, Op::Write, [4, 0, 0], &[3; 600], 0, 0xef)
+                .call(1, Op::Read, [3, 0, 0], &[], 700, 0xee),
+        ),
+        ("avail-head-beyond-queue", s().avail(1, 500).avail(1, 15)),
+        (
+            "blob-in-a-script",
+            s().blob(&child_blob(&[FileAction::Dup2 { fd: 1, newfd: 2 }])),
+        ),
+    ]
+}
+
+fn desc_bytes(addr: u64, len: u32, flags: u16, next: u16) -> Vec<u8> {
+    let mut v = addr.to_le_bytes().to_vec();
+    v.extend_from_slice(&len.to_le_bytes());
+    v.extend_from_slice(&flags.to_le_bytes());
+    v.extend_from_slice(&next.to_le_bytes());
+    v
+}
+
+fn args_blob(argv: &[&[u8]], env: &[&[u8]]) -> Vec<u8> {
+    let mut out = vec![0u8; ArgsBlob::encoded_len(argv, env).unwrap()];
+    let n = ArgsBlob::encode(argv, env, &mut out).unwrap();
+    out.truncate(n);
+    out
+}
+
+fn blob_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let spawn = child_blob(&[
+        FileAction::Dup2 { fd: 3, newfd: 0 },
+        FileAction::Close { fd: 3 },
+    ]);
+    let mut bad_kind = spawn.clone();
+    bad_kind[16] = 9;
+    vec![
+        ("spawn", spawn.clone()),
+        ("spawn-truncated", spawn[..spawn.len() - 1].to_vec()),
+        ("spawn-bad-action-kind", bad_kind),
+        ("args", args_blob(&[b"prog", b"arg"], &[b"A=1"])),
+        ("args-empty", args_blob(&[], &[])),
+        ("args-missing-nul", b"\x01\0\0\0\0\0\0\0abc".to_vec()),
+    ]
+}
+
+fn files(target: &str) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(corpus(target))
+        .unwrap_or_else(|e| panic!("{}: {e}", corpus(target).display()))
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Rewrites the seeds with `VUP_WRITE_CORPUS=1`; otherwise checks that the
+/// committed seeds are what this file writes.
+#[test]
+fn committed_seeds_match_the_script_format() {
+    let write = std::env::var_os("VUP_WRITE_CORPUS").is_some();
+    let all: Vec<(String, &str, Vec<u8>)> = seeds()
+        .into_iter()
+        .map(|(n, s)| (format!("seed-{n}"), "process_chain", s.into_bytes()))
+        .chain(
+            blob_seeds()
+                .into_iter()
+                .map(|(n, b)| (format!("seed-{n}"), "blobs", b)),
+        )
+        .collect();
+    for (name, target, bytes) in all {
+        let path = corpus(target).join(&name);
+        if write {
+            std::fs::create_dir_all(corpus(target)).unwrap();
+            std::fs::write(&path, &bytes).unwrap();
+        } else {
+            let have = std::fs::read(&path).unwrap_or_default();
+            assert!(
+                have == bytes,
+                "{} is stale or missing: run VUP_WRITE_CORPUS=1 cargo test -p system-tests --test fuzz_corpus",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn every_process_chain_corpus_file_runs_clean() {
+    let files = files("process_chain");
+    assert!(files.len() >= seeds().len(), "corpus missing");
+    for (name, data) in files {
+        let r = std::panic::catch_unwind(|| fuzzing::process_chain(&data));
+        assert!(r.is_ok(), "corpus file {name} found a bug");
+    }
+}
+
+#[test]
+fn every_blobs_corpus_file_runs_clean() {
+    for (name, data) in files("blobs") {
+        let r = std::panic::catch_unwind(|| fuzzing::parse_blobs(&data));
+        assert!(r.is_ok(), "corpus file {name} found a bug");
+    }
+}
+
+fn result(c: &Completion) -> Result<[u64; 2], Errno> {
+    let r = c.resp.expect("a response");
+    r.result().map(|_| [r.ret(0), r.ret(1)])
+}
+
+fn trace(name: &str) -> Vec<Completion> {
+    let (_, s) = seeds().into_iter().find(|(n, _)| *n == name).unwrap();
+    fuzzing::trace(&s.into_bytes())
+}
+
+/// The seeds do what their names say: the script format reaches the device.
+#[test]
+fn seeds_exercise_what_they_name() {
+    let t = trace("op-write-read");
+    assert_eq!(t[2].data, b"hello");
+
+    let t = trace("op-read-blocks-until-write");
+    assert!(t.iter().any(|c| c.data == b"split write"), "{t:?}");
+
+    let t = trace("op-spawn-write-exit-wait");
+    assert_eq!(result(&t[1]), Ok([2, 0]), "spawn");
+    assert!(t.iter().any(|c| c.data == b"from the child"));
+    assert_eq!(result(t.last().unwrap()), Ok([2, 7 << 8]));
+
+    let t = trace("op-kill-blocked-waiter");
+    let waits: Vec<_> = t.iter().filter(|c| c.pid == 1).map(result).collect();
+    assert!(waits.contains(&Ok([2, 9])), "{waits:?}");
+
+    let t = trace("spawn-until-eagain");
+    let r: Vec<_> = t.iter().map(result).collect();
+    // The fuzzed tree holds 4 processes: the root and 3 children.
+    assert_eq!(r[2], Ok([4, 0]));
+    assert_eq!(r[3..], [Err(Errno::Eagain); 3]);
+
+    let t = trace("spawn-bad-names-and-actions");
+    let r: Vec<_> = t.iter().map(|c| result(c).err()).collect();
+    assert_eq!(
+        r,
+        vec![
+            Some(Errno::Einval),
+            Some(Errno::Einval),
+            Some(Errno::Enoent),
+            Some(Errno::Einval),
+            Some(Errno::Ebadf),
+            Some(Errno::Ebadf),
+            Some(Errno::Einval),
+        ]
+    );
+
+    let t = trace("full-pipe-nonblocking-write");
+    assert_eq!(result(&t[2]), Err(Errno::Eagain));
+
+    let t = trace("malformed-loop");
+    assert_eq!(t[0].used, 0, "a looping chain gets no response");
+
+    let t = trace("indirect-chain");
+    assert_eq!(
+        result(&t[0]),
+        Ok([1, 0]),
+        "GETPID through an indirect table"
+    );
+
+    let t = trace("parts-across-regions");
+    assert_eq!(t[2].data, vec![3; 600]);
+
+    let t = trace("child-blocked-then-vanishes");
+    assert!(t.iter().any(|c| c.pid == 1 && result(c) == Ok([2, 9])));
+    assert_eq!(result(t.last().unwrap()), Err(Errno::Epipe));
+}
