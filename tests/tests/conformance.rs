@@ -542,7 +542,9 @@ fn blocked_requests_delay_no_later_request_of_any_process() {
     let (child, _l, mut c) = spawn_child(&tree, &mut root);
     let read = root.submit_read(r, 8, 0);
     let wait = root.submit(ReqHeader::new(Op::Wait, 0, [child as u64, 0, 0]), &[], 0);
+    tree.wait_for("the root's read and wait to block", |s| s.waiting == 2);
     let child_read = c.submit_read(r, 8, 0);
+    tree.wait_for("the child's read to block", |s| s.waiting == 3);
     for _ in 0..3 {
         assert_eq!(root.getpid(), (1, 0));
         assert_eq!(c.getpid(), (child, 1));
