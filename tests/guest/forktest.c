@@ -10,6 +10,9 @@
  *                 sink` (from pipe Q), fork while holding P's read end and
  *                 Q's write end; the child copies P to Q, both close
  *   limit         fork until it fails (run with --max-processes)
+ *   bigheap       fill the heap with 1 MiB blocks of a pattern, fork, and
+ *                 let the child check every byte (the child's firmware
+ *                 must not have written into any of it)
  *   bench N       time N forks and N spawns of `forktest ping`, interleaved
  *   source N      write N bytes to stdout
  *   sink          count stdin bytes until EOF: "sink got N bytes"
@@ -305,6 +308,42 @@ static int mode_limit(void)
     return 0;
 }
 
+static unsigned pattern(unsigned block, unsigned word)
+{
+    return (block * 0x9e3779b9u) ^ (word * 2654435761u) ^ 0x5a5a5a5au;
+}
+
+static int mode_bigheap(void)
+{
+    enum { BLOCK = 1 << 20, MAX_BLOCKS = 1024 };
+    static unsigned *blocks[MAX_BLOCKS];
+    unsigned n = 0;
+    while (n < MAX_BLOCKS && (blocks[n] = malloc(BLOCK)) != NULL) {
+        for (unsigned w = 0; w < BLOCK / 4; w++)
+            blocks[n][w] = pattern(n, w);
+        n++;
+    }
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork");
+    unsigned bad = 0;
+    if (pid == 0) {
+        for (unsigned b = 0; b < n; b++)
+            for (unsigned w = 0; w < BLOCK / 4; w++)
+                if (blocks[b][w] != pattern(b, w)) {
+                    if (bad++ == 0)
+                        fprintf(stderr, "first bad word at %p\n", (void *)&blocks[b][w]);
+                }
+        _exit(bad ? 1 : 0);
+    }
+    int status = wait_for(pid);
+    for (unsigned b = 0; b < n; b++)
+        free(blocks[b]);
+    printf("filled %s 40 MiB of heap; the child found it intact: %s\n", n >= 40 ? "over" : "UNDER",
+           WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "yes" : "NO");
+    return 0;
+}
+
 static long long now_us(void)
 {
     struct timespec ts;
@@ -384,6 +423,8 @@ int main(int argc, char **argv)
         return mode_pipes(arg);
     if (strcmp(mode, "limit") == 0)
         return mode_limit();
+    if (strcmp(mode, "bigheap") == 0)
+        return mode_bigheap();
     if (strcmp(mode, "bench") == 0)
         return mode_bench(atoi(arg));
     if (strcmp(mode, "source") == 0) {
@@ -410,6 +451,6 @@ int main(int argc, char **argv)
         write_all(STDOUT_FILENO, "p", 1);
         return 0;
     }
-    printf("usage: forktest pipe|isolation|many N|grandchild|pipes N|limit|bench N\n");
+    printf("usage: forktest pipe|isolation|many N|grandchild|pipes N|limit|bigheap|bench N\n");
     return 2;
 }

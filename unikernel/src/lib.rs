@@ -98,6 +98,12 @@ macro_rules! eprintln {
 }
 
 #[cfg(test)]
+pub mod mem {
+    //! Host builds (unit tests) see only the pure parts of memory setup.
+    pub mod firmware;
+}
+
+#[cfg(test)]
 pub mod process {
     //! Host builds (unit tests) see only the pure parts of the process API.
     pub mod fork_record;

@@ -59,6 +59,26 @@ pub fn ram_region_containing(addr: u64) -> Option<(u64, u64)> {
     })
 }
 
+/// The memory map's entries (of any type) as `(address, size)`, up to
+/// `out.len()` of them; returns how many were written.
+pub fn memmap(out: &mut [(u64, u64)]) -> usize {
+    let Some(info) = info() else { return 0 };
+    if info.version < 1 || info.memmap_paddr == 0 {
+        return 0;
+    }
+    let n = (info.memmap_entries as usize).min(out.len());
+    for (i, slot) in out[..n].iter_mut().enumerate() {
+        // SAFETY: as in `ram_region_containing`.
+        let e = unsafe {
+            (info.memmap_paddr as *const MemmapEntry)
+                .add(i)
+                .read_unaligned()
+        };
+        *slot = (e.addr, e.size);
+    }
+    n
+}
+
 /// The kernel command line, if any.
 pub fn cmdline() -> &'static [u8] {
     let Some(info) = info() else { return b"" };

@@ -192,12 +192,13 @@ fn ms(ticks: u64) -> (u64, u64) {
 /// the parent, `Ok(0)` in the child.
 ///
 /// Buffered stdio is flushed first, so the child does not repeat it. Fails
-/// with `ENOSYS` if the device lacks `VIRTIO_PIPE_F_FORK`, `ENOMEM` if the
+/// with `ENOSYS` if the device lacks `VIRTIO_PIPE_F_FORK` (or RAM is too
+/// small to keep the image clear of the firmware), `ENOMEM` if the
 /// resume record does not fit in the heap, and with the device's `EAGAIN`
 /// at the process limit.
 #[inline(never)]
 pub fn fork() -> Result<Pid, Errno> {
-    if !dev::has_feature(Features::FORK) {
+    if !dev::has_feature(Features::FORK) || !crate::mem::heap::fork_safe() {
         return Err(Errno::Enosys);
     }
     crate::libc::stdio::flush_all();
