@@ -64,9 +64,13 @@ int main(void)
     pid_t forked = fork();
     if (forked == 0)
         _exit(getppid() == getpid() ? 1 : 7);
-    check(forked > 0 && waitpid(forked, &forked_status, 0) == forked && WIFEXITED(forked_status) &&
-              WEXITSTATUS(forked_status) == 7,
-          "fork: the child is another process and its exit status arrives");
+    if (forked == -1 && errno == ENOSYS)
+        /* A root the daemon did not launch (`vhost-user-pipe serve`) cannot fork. */
+        printf("SKIP fork: the device cannot fork this process (ENOSYS)\n");
+    else
+        check(forked > 0 && waitpid(forked, &forked_status, 0) == forked &&
+                  WIFEXITED(forked_status) && WEXITSTATUS(forked_status) == 7,
+              "fork: the child is another process and its exit status arrives");
 
     struct timespec a, b;
     clock_gettime(CLOCK_MONOTONIC, &a);
