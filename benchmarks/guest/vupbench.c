@@ -1,0 +1,347 @@
+/* vupbench: the guest side of vhost-user-pipe-bench, one image, one mode per
+ * argv[1]. Every figure is taken with the guest's CLOCK_MONOTONIC (the TSC,
+ * calibrated against the PIT at boot) and printed as text on stdout, which
+ * the benchmark reads through the root's host pipe.
+ *
+ *   vupbench pingpong ITERS SAMPLES SIZE:TOTAL...   (root) pipe round trips
+ *                                    and throughput against a spawned `echo`
+ *   vupbench echo                    (child) serves the pingpong protocol
+ *   vupbench spawn COUNT             (root) posix_spawn latency of `hello`
+ *   vupbench fork COUNT              (root) fork latency, or "fork_ns enosys"
+ *   vupbench hello                   writes "!<ns since first instruction>\n"
+ *   vupbench density                 (root) grows a tree of `idle` children
+ *                                    on command from stdin
+ *   vupbench idle                    (child) says ready, then blocks on stdin
+ *
+ * Protocol between pingpong and echo, on two pipes: 'p' is echoed back as
+ * one byte; 't' + u64 total + u64 chunk: echo reads `total` bytes in reads
+ * of `chunk`, then answers one byte; 'q': echo exits. */
+#include <errno.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CHUNK (1 << 20)
+#define MAX_ITERS 100000
+#define WARMUP 50
+
+static unsigned char buf[MAX_CHUNK];
+static long samples[MAX_ITERS];
+
+static long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "vupbench: %s: %s\n", what, strerror(errno));
+    exit(2);
+}
+
+static void read_exact(int fd, void *p, size_t n)
+{
+    unsigned char *b = p;
+    while (n > 0) {
+        ssize_t got = read(fd, b, n);
+        if (got <= 0)
+            die("read");
+        b += got;
+        n -= (size_t)got;
+    }
+}
+
+static void write_all(int fd, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    while (n > 0) {
+        ssize_t put = write(fd, b, n);
+        if (put <= 0)
+            die("write");
+        b += put;
+        n -= (size_t)put;
+    }
+}
+
+static void print_samples(const char *tag, long *s, int n)
+{
+    printf("%s", tag);
+    for (int i = 0; i < n; i++)
+        printf(" %ld", s[i]);
+    printf("\n");
+}
+
+static pid_t spawn_with(char *const argv[], int in_fd, int out_fd, const int *close_fds, int nclose)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    if (in_fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, in_fd, STDIN_FILENO);
+    if (out_fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
+    for (int i = 0; i < nclose; i++)
+        posix_spawn_file_actions_addclose(&fa, close_fds[i]);
+    pid_t pid;
+    int err = posix_spawn(&pid, "vupbench", &fa, NULL, argv, NULL);
+    posix_spawn_file_actions_destroy(&fa);
+    if (err != 0) {
+        errno = err;
+        die("posix_spawn");
+    }
+    return pid;
+}
+
+static int echo(void)
+{
+    for (;;) {
+        unsigned char cmd;
+        read_exact(0, &cmd, 1);
+        if (cmd == 'p') {
+            write_all(1, &cmd, 1);
+        } else if (cmd == 't') {
+            unsigned long hdr[2];
+            read_exact(0, hdr, sizeof hdr);
+            unsigned long left = hdr[0], chunk = hdr[1] > MAX_CHUNK ? MAX_CHUNK : hdr[1];
+            while (left > 0) {
+                ssize_t got = read(0, buf, left < chunk ? left : chunk);
+                if (got <= 0)
+                    die("read");
+                left -= (unsigned long)got;
+            }
+            write_all(1, &cmd, 1);
+        } else {
+            return 0;
+        }
+    }
+}
+
+static int pingpong(int argc, char **argv)
+{
+    int iters = argc > 2 ? atoi(argv[2]) : 1000;
+    int nsamples = argc > 3 ? atoi(argv[3]) : 5;
+    if (iters > MAX_ITERS)
+        iters = MAX_ITERS;
+    if (nsamples > MAX_ITERS)
+        nsamples = MAX_ITERS;
+    int to[2], from[2];
+    if (pipe(to) < 0 || pipe(from) < 0)
+        die("pipe");
+    int all[4] = {to[0], to[1], from[0], from[1]};
+    char *child_argv[] = {"vupbench", "echo", NULL};
+    pid_t child = spawn_with(child_argv, to[0], from[1], all, 4);
+    close(to[0]);
+    close(from[1]);
+
+    /* The host timestamps the arrival of the two "clock" lines to check
+     * the guest clock against its own. */
+    printf("clock %ld\n", now_ns());
+    fflush(stdout);
+    unsigned char b = 'p';
+    for (int i = 0; i < WARMUP + iters; i++) {
+        long t0 = now_ns();
+        write_all(to[1], &b, 1);
+        read_exact(from[0], &b, 1);
+        if (i >= WARMUP)
+            samples[i - WARMUP] = now_ns() - t0;
+    }
+    print_samples("rtt_ns", samples, iters);
+
+    for (int a = 4; a < argc; a++) {
+        unsigned long size = strtoul(argv[a], NULL, 10);
+        char *colon = strchr(argv[a], ':');
+        unsigned long total = colon ? strtoul(colon + 1, NULL, 10) : size * 64;
+        if (size == 0 || size > MAX_CHUNK)
+            continue;
+        total -= total % size;
+        for (int s = 0; s < 1 + nsamples; s++) {
+            unsigned char t = 't';
+            unsigned long hdr[2] = {total, size};
+            long t0 = now_ns();
+            write_all(to[1], &t, 1);
+            write_all(to[1], hdr, sizeof hdr);
+            for (unsigned long sent = 0; sent < total; sent += size)
+                write_all(to[1], buf, size);
+            read_exact(from[0], &t, 1);
+            if (s > 0)
+                samples[s - 1] = now_ns() - t0;
+        }
+        char tag[64];
+        snprintf(tag, sizeof tag, "tput %lu %lu", size, total);
+        print_samples(tag, samples, nsamples);
+    }
+    printf("clock %ld\n", now_ns());
+    fflush(stdout);
+    b = 'q';
+    write_all(to[1], &b, 1);
+    int status;
+    if (waitpid(child, &status, 0) < 0)
+        die("waitpid");
+    return 0;
+}
+
+static int hello(void)
+{
+    long t = now_ns();
+    char line[32];
+    int n = snprintf(line, sizeof line, "!%ld\n", t);
+    write_all(1, line, (size_t)n);
+    return 0;
+}
+
+static int spawn_bench(int argc, char **argv)
+{
+    int count = argc > 2 ? atoi(argv[2]) : 5;
+    if (count > MAX_ITERS / 4)
+        count = MAX_ITERS / 4;
+    char *child_argv[] = {"vupbench", "hello", NULL};
+    for (int i = 0; i < count; i++) {
+        int p[2];
+        if (pipe(p) < 0)
+            die("pipe");
+        long t0 = now_ns();
+        pid_t pid = spawn_with(child_argv, -1, p[1], p, 2);
+        long t1 = now_ns();
+        close(p[1]);
+        unsigned char c;
+        read_exact(p[0], &c, 1);
+        long t2 = now_ns();
+        int status;
+        if (waitpid(pid, &status, 0) < 0)
+            die("waitpid");
+        long t3 = now_ns();
+        close(p[0]);
+        samples[4 * i] = t1 - t0;
+        samples[4 * i + 1] = t2 - t0;
+        samples[4 * i + 2] = t3 - t0;
+        samples[4 * i + 3] = 0;
+    }
+    printf("spawn_ns");
+    for (int i = 0; i < count; i++)
+        printf(" %ld:%ld:%ld", samples[4 * i], samples[4 * i + 1], samples[4 * i + 2]);
+    printf("\n");
+    return 0;
+}
+
+static int fork_bench(int argc, char **argv)
+{
+    int count = argc > 2 ? atoi(argv[2]) : 5;
+    if (count > MAX_ITERS / 4)
+        count = MAX_ITERS / 4;
+    for (int i = 0; i < count; i++) {
+        int p[2];
+        if (pipe(p) < 0)
+            die("pipe");
+        long t0 = now_ns();
+        pid_t pid = fork();
+        if (pid == 0) {
+            unsigned char c = 'f';
+            write_all(p[1], &c, 1);
+            _exit(0);
+        }
+        long t1 = now_ns();
+        if (pid < 0) {
+            printf("fork_ns %s\n", errno == ENOSYS ? "enosys" : strerror(errno));
+            return 0;
+        }
+        close(p[1]);
+        unsigned char c;
+        read_exact(p[0], &c, 1);
+        long t2 = now_ns();
+        int status;
+        if (waitpid(pid, &status, 0) < 0)
+            die("waitpid");
+        long t3 = now_ns();
+        close(p[0]);
+        samples[4 * i] = t1 - t0;
+        samples[4 * i + 1] = t2 - t0;
+        samples[4 * i + 2] = t3 - t0;
+    }
+    printf("fork_ns");
+    for (int i = 0; i < count; i++)
+        printf(" %ld:%ld:%ld", samples[4 * i], samples[4 * i + 1], samples[4 * i + 2]);
+    printf("\n");
+    return 0;
+}
+
+/* Children hold the read end of `hold`; they end when it reaches EOF. */
+static int density(void)
+{
+    int ready[2], hold[2];
+    if (pipe(ready) < 0 || pipe(hold) < 0)
+        die("pipe");
+    int all[4] = {ready[0], ready[1], hold[0], hold[1]};
+    char *child_argv[] = {"vupbench", "idle", NULL};
+    static pid_t pids[1024];
+    int n = 0;
+    char line[32];
+    int len = 0;
+    for (;;) {
+        char c;
+        ssize_t got = read(0, &c, 1);
+        if (got <= 0)
+            break;
+        if (c != '\n') {
+            if (len < (int)sizeof line - 1)
+                line[len++] = c;
+            continue;
+        }
+        line[len] = 0;
+        len = 0;
+        if (line[0] == 'q')
+            break;
+        int want = atoi(line);
+        if (want > 1024)
+            want = 1024;
+        int before = n;
+        while (n < want)
+            pids[n++] = spawn_with(child_argv, hold[0], ready[1], all, 4);
+        for (int i = before; i < n; i++) {
+            unsigned char r;
+            read_exact(ready[0], &r, 1);
+        }
+        printf("ready %d\n", n);
+        fflush(stdout);
+    }
+    close(hold[1]);
+    for (int i = 0; i < n; i++) {
+        int status;
+        waitpid(pids[i], &status, 0);
+    }
+    return 0;
+}
+
+static int idle(void)
+{
+    unsigned char c = 'r';
+    write_all(1, &c, 1);
+    while (read(0, &c, 1) > 0) {
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "";
+    if (strcmp(mode, "pingpong") == 0)
+        return pingpong(argc, argv);
+    if (strcmp(mode, "echo") == 0)
+        return echo();
+    if (strcmp(mode, "spawn") == 0)
+        return spawn_bench(argc, argv);
+    if (strcmp(mode, "fork") == 0)
+        return fork_bench(argc, argv);
+    if (strcmp(mode, "hello") == 0)
+        return hello();
+    if (strcmp(mode, "density") == 0)
+        return density();
+    if (strcmp(mode, "idle") == 0)
+        return idle();
+    fprintf(stderr, "vupbench: unknown mode '%s'\n", mode);
+    return 2;
+}

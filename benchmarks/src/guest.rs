@@ -1,0 +1,682 @@
+//! Guest figures: unikernel VMs under QEMU (TCG), served by a daemon in
+//! this process. The guest program is `benchmarks/guest/vupbench.c`, built
+//! with `unikernel/bin/unikernel-cc` into `target/bench-images/`. Guests
+//! time themselves with their CLOCK_MONOTONIC and print the samples on
+//! stdout, which this module reads through the root's host pipe (the same
+//! kernel calls the daemon's stdio pumps make). Cold boot is timed here,
+//! from the launcher's QEMU start to the root's first output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+use vhost_user_pipe::image::ImageDir;
+use vhost_user_pipe::io::HostIo;
+use vhost_user_pipe::launcher::{LaunchError, LaunchSpec, Launcher, QemuLauncher, Template, Vm};
+use vhost_user_pipe::process::{Pid, HOST_PID};
+use vhost_user_pipe::qemu;
+use vhost_user_pipe::supervisor::Supervisor;
+use vhost_user_pipe::Limits;
+use virtio_pipe_protocol::Request;
+
+use crate::plan::Plan;
+use crate::proc;
+use crate::stats::{names, Row, Unit, Way};
+
+/// The image's name; SPAWN finds its children by this name too.
+pub const IMAGE: &str = "vupbench";
+/// Guest RAM, as the daemon's default.
+const GUEST_MIB: u32 = 64;
+/// Longest any one guest run may take.
+const RUN_LIMIT: Duration = Duration::from_secs(300);
+
+/// Paths of the workspace.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// The workspace root.
+    pub root: PathBuf,
+    /// Cargo's target directory.
+    pub target: PathBuf,
+}
+
+impl Paths {
+    /// The workspace this binary was built from.
+    pub fn detect() -> Self {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("benchmarks/ has a parent")
+            .to_owned();
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        Self { root, target }
+    }
+}
+
+fn mtime(p: &Path) -> Option<SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// Builds the guest image if it is missing or older than its source or
+/// the runtime library; returns its directory, or why there is none.
+pub fn build_image(paths: &Paths) -> Result<PathBuf, String> {
+    let cc = paths.root.join("unikernel/bin/unikernel-cc");
+    if !cc.is_file() {
+        return Err("no guest images yet: unikernel/bin/unikernel-cc is missing".into());
+    }
+    let src = paths.root.join("benchmarks/guest/vupbench.c");
+    let lib = paths.target.join("release/libunikernel.a");
+    let dir = paths.target.join("bench-images");
+    let image = dir.join(IMAGE);
+    let newest_input = [mtime(&src), mtime(&lib)].into_iter().flatten().max();
+    if mtime(&image).is_some_and(|m| Some(m) >= newest_input) {
+        return Ok(dir);
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    eprintln!("building the guest image {} ...", image.display());
+    let mut cmd = Command::new(&cc);
+    cmd.args(["-O2", "-Wall", "-o"]).arg(&image).arg(&src);
+    if lib.is_file() {
+        cmd.env("UNIKERNEL_NO_BUILD", "1");
+    }
+    let out = cmd
+        .output()
+        .map_err(|e| format!("no guest images yet: cannot run unikernel-cc: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err.lines().last().unwrap_or("").to_owned();
+        return Err(format!("no guest images yet: unikernel-cc failed: {last}"));
+    }
+    Ok(dir)
+}
+
+/// A QEMU launcher that records when each VM was started.
+#[derive(Debug)]
+struct TimedLauncher {
+    inner: QemuLauncher,
+    starts: Mutex<Vec<(Pid, Instant)>>,
+}
+
+impl Launcher for TimedLauncher {
+    fn launch(&self, spec: &LaunchSpec) -> Result<Arc<dyn Vm>, LaunchError> {
+        let t = Instant::now();
+        let vm = self.inner.launch(spec)?;
+        self.starts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((spec.pid, t));
+        Ok(vm)
+    }
+}
+
+/// The QEMU to use and how.
+#[derive(Debug, Clone)]
+pub struct Qemu {
+    bin: PathBuf,
+    template: Template,
+}
+
+impl Qemu {
+    /// Checks the QEMU on PATH.
+    pub fn probe() -> Result<Self, String> {
+        let bin = PathBuf::from("qemu-system-x86_64");
+        let v = qemu::probe(&bin).map_err(|e| e.to_string())?;
+        Ok(Self {
+            bin,
+            template: Template::parse(qemu::machine_for(v).template()),
+        })
+    }
+}
+
+fn host_call(sup: &Supervisor, req: Request, data: Vec<u8>, out: usize) -> Option<HostIoDone> {
+    let (io, rx) = HostIo::boxed(data, out);
+    sup.kernel().submit(HOST_PID, req, io);
+    rx.recv().ok()
+}
+
+type HostIoDone = vhost_user_pipe::io::HostCompletion;
+
+/// A process tree of guests with its root's stdout as timed lines.
+pub struct GuestTree {
+    sup: Arc<Supervisor>,
+    launcher: Arc<TimedLauncher>,
+    lines: mpsc::Receiver<(Instant, String)>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    run_dir: PathBuf,
+}
+
+impl std::fmt::Debug for GuestTree {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuestTree")
+            .field("run_dir", &self.run_dir)
+            .finish()
+    }
+}
+
+fn unique_run_dir() -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("vup-bench-{}-{n}", std::process::id()))
+}
+
+impl GuestTree {
+    /// Boots `vupbench ARGS...` as the root of a new tree.
+    pub fn start(qemu: &Qemu, images: &Path, args: &[String]) -> Result<Self, String> {
+        let run_dir = unique_run_dir();
+        std::fs::create_dir_all(&run_dir).map_err(|e| e.to_string())?;
+        let launcher = Arc::new(TimedLauncher {
+            inner: QemuLauncher {
+                qemu: qemu.bin.clone(),
+                accel: "tcg".into(),
+                memory_mib: GUEST_MIB,
+                template: qemu.template.clone(),
+            },
+            starts: Mutex::new(Vec::new()),
+        });
+        let limits = Limits {
+            max_processes: 1024,
+            ..Limits::default()
+        };
+        let dir = ImageDir::new(images).map_err(|e| e.to_string())?;
+        let sup = Supervisor::new(limits, launcher.clone(), Some(dir), run_dir.clone());
+        let (tx, lines) = mpsc::channel();
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        {
+            let out = sup.clone();
+            thread::spawn(move || pump_lines(&out, tx));
+            let err_sup = sup.clone();
+            let err = stderr.clone();
+            thread::spawn(move || pump_err(&err_sup, &err));
+        }
+        let argv = std::iter::once(IMAGE.to_string())
+            .chain(args.iter().cloned())
+            .map(String::into_bytes)
+            .collect();
+        sup.start_root(&images.join(IMAGE), argv, vec![])
+            .map_err(|e| e.to_string())?;
+        Ok(Self {
+            sup,
+            launcher,
+            lines,
+            stderr,
+            run_dir,
+        })
+    }
+
+    /// The next stdout line and when its bytes arrived.
+    pub fn line(&self, limit: Duration) -> Result<(Instant, String), String> {
+        self.lines.recv_timeout(limit).map_err(|_| {
+            let err = self.stderr.lock().unwrap_or_else(|e| e.into_inner());
+            format!(
+                "guest gave no output in {limit:?}; its stderr: {:?}",
+                String::from_utf8_lossy(&err).trim()
+            )
+        })
+    }
+
+    /// The next stdout line that starts with `tag`, without the tag.
+    pub fn tagged(&self, tag: &str, limit: Duration) -> Result<String, String> {
+        self.tagged_at(tag, limit).map(|(_, l)| l)
+    }
+
+    /// Like [`GuestTree::tagged`], with the line's arrival time.
+    pub fn tagged_at(&self, tag: &str, limit: Duration) -> Result<(Instant, String), String> {
+        let until = Instant::now() + limit;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            let (at, l) = self.line(left)?;
+            if let Some(rest) = l.strip_prefix(tag) {
+                return Ok((at, rest.trim().to_owned()));
+            }
+        }
+    }
+
+    /// Writes to the root's stdin.
+    pub fn stdin(&self, data: &[u8]) {
+        let req = Request::Write {
+            fd: 0,
+            len: data.len() as u32,
+            nonblock: false,
+        };
+        host_call(&self.sup, req, data.to_vec(), 0);
+    }
+
+    /// When the VM of `pid` was started.
+    pub fn started(&self, pid: Pid) -> Option<Instant> {
+        let starts = self
+            .launcher
+            .starts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        starts.iter().find(|(p, _)| *p == pid).map(|(_, t)| *t)
+    }
+
+    /// Waits for the root to exit.
+    pub fn wait(&self, limit: Duration) -> Option<u32> {
+        self.sup.wait_tree(Some(Instant::now() + limit))
+    }
+
+    /// Host pids of this tree's QEMUs (their command lines name the run directory).
+    pub fn qemu_pids(&self) -> Vec<u32> {
+        let needle = self.run_dir.to_string_lossy().into_owned();
+        let Ok(dir) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        dir.flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle))
+            })
+            .collect()
+    }
+}
+
+impl Drop for GuestTree {
+    fn drop(&mut self) {
+        self.sup.shutdown();
+        let _ = std::fs::remove_dir_all(&self.run_dir);
+    }
+}
+
+fn pump_lines(sup: &Supervisor, tx: mpsc::Sender<(Instant, String)>) {
+    let mut pending = Vec::new();
+    loop {
+        let req = Request::Read {
+            fd: 1,
+            len: 64 * 1024,
+            nonblock: false,
+        };
+        let Some(c) = host_call(sup, req, Vec::new(), 64 * 1024) else {
+            return;
+        };
+        if c.resp.result().is_err() || c.data.is_empty() {
+            return;
+        }
+        let at = Instant::now();
+        pending.extend_from_slice(&c.data);
+        while let Some(i) = pending.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=i).collect();
+            let line = String::from_utf8_lossy(&line[..i]).into_owned();
+            if tx.send((at, line)).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn pump_err(sup: &Supervisor, sink: &Mutex<Vec<u8>>) {
+    loop {
+        let req = Request::Read {
+            fd: 2,
+            len: 4096,
+            nonblock: false,
+        };
+        let Some(c) = host_call(sup, req, Vec::new(), 4096) else {
+            return;
+        };
+        if c.resp.result().is_err() || c.data.is_empty() {
+            return;
+        }
+        eprint!("guest: {}", String::from_utf8_lossy(&c.data));
+        sink.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(&c.data);
+    }
+}
+
+fn numbers(text: &str) -> Vec<f64> {
+    text.split_whitespace()
+        .filter_map(|w| w.parse::<f64>().ok())
+        .collect()
+}
+
+/// What the guest rows need: the image directory and QEMU, or why not.
+pub type Ready = Result<(PathBuf, Qemu), String>;
+
+/// Guest pipe rows: round trip and throughput between two guests.
+pub fn pipe_rows(plan: &Plan, ready: &Ready) -> Vec<Row> {
+    let missing = |why: &str| {
+        let mut rows = vec![Row::missing(
+            "pipe",
+            names::RTT,
+            Way::Guest,
+            Unit::Nanos,
+            why,
+        )];
+        for t in &plan.transfers {
+            rows.push(Row::missing(
+                "pipe",
+                names::throughput(t.size),
+                Way::Guest,
+                Unit::Throughput {
+                    bytes: t.guest_total,
+                },
+                why,
+            ));
+        }
+        rows
+    };
+    let (images, qemu) = match ready {
+        Ok(r) => r,
+        Err(why) => return missing(why),
+    };
+    let mut args = vec![
+        "pingpong".to_string(),
+        plan.guest_rtt_iters.to_string(),
+        plan.tput_samples.to_string(),
+    ];
+    args.extend(
+        plan.transfers
+            .iter()
+            .map(|t| format!("{}:{}", t.size, t.guest_total)),
+    );
+    let run = || -> Result<Vec<Row>, String> {
+        let tree = GuestTree::start(qemu, images, &args)?;
+        let (host0, guest0) = tree.tagged_at("clock", RUN_LIMIT)?;
+        let rtt = numbers(&tree.tagged("rtt_ns", RUN_LIMIT)?);
+        let mut rows = vec![Row::measured(
+            "pipe",
+            names::RTT,
+            Way::Guest,
+            Unit::Nanos,
+            &rtt,
+            format!("{} round trips", rtt.len()),
+        )
+        .with_note("guest clock")];
+        for t in &plan.transfers {
+            let v = numbers(&tree.tagged("tput", RUN_LIMIT)?);
+            let (size, total) = (v[0] as usize, v[1] as u64);
+            rows.push(
+                Row::measured(
+                    "pipe",
+                    names::throughput(size),
+                    Way::Guest,
+                    Unit::Throughput { bytes: total },
+                    &v[2..],
+                    format!(
+                        "{} × {} writes of {}",
+                        v.len() - 2,
+                        total / size as u64,
+                        t.label()
+                    ),
+                )
+                .with_note("guest clock"),
+            );
+        }
+        let (host1, guest1) = tree.tagged_at("clock", RUN_LIMIT)?;
+        tree.wait(RUN_LIMIT);
+        // The guest clock against the host's over the whole run.
+        let guest_s = (numbers(&guest1).first().copied().unwrap_or(0.0)
+            - numbers(&guest0).first().copied().unwrap_or(0.0))
+            / 1e9;
+        let host_s = (host1 - host0).as_secs_f64();
+        let note = format!(
+            "guest clock ({:.3} s guest / {:.3} s host)",
+            guest_s, host_s
+        );
+        for r in &mut rows {
+            r.note.clone_from(&note);
+        }
+        Ok(rows)
+    };
+    run().unwrap_or_else(|e| missing(&format!("guest run failed: {e}")))
+}
+
+fn triples(text: &str) -> Vec<[f64; 3]> {
+    text.split_whitespace()
+        .filter_map(|w| {
+            let v: Vec<f64> = w.split(':').filter_map(|x| x.parse().ok()).collect();
+            (v.len() == 3).then(|| [v[0], v[1], v[2]])
+        })
+        .collect()
+}
+
+/// Guest spawn, fork and cold boot rows.
+pub fn process_rows(plan: &Plan, ready: &Ready) -> Vec<Row> {
+    let all = [
+        names::SPAWN_RETURNS,
+        names::SPAWN_RUNS,
+        names::SPAWN_TOTAL,
+        names::FORK_RETURNS,
+        names::FORK_TOTAL,
+        names::COLD_BOOT,
+        COLD_BOOT_GUEST,
+    ];
+    let (images, qemu) = match ready {
+        Ok(r) => r,
+        Err(why) => {
+            return all
+                .iter()
+                .map(|n| Row::missing("process", *n, Way::Guest, Unit::Nanos, why.clone()))
+                .collect()
+        }
+    };
+    let mut rows = Vec::new();
+    let series = |tag: &str, count: usize| -> Result<String, String> {
+        let tree = GuestTree::start(qemu, images, &[tag.to_string(), count.to_string()])?;
+        let out = tree.tagged(&format!("{tag}_ns"), RUN_LIMIT)?;
+        tree.wait(RUN_LIMIT);
+        Ok(out)
+    };
+    let spawn_names = [names::SPAWN_RETURNS, names::SPAWN_RUNS, names::SPAWN_TOTAL];
+    match series("spawn", plan.guest_spawns) {
+        Ok(text) => {
+            let t = triples(&text);
+            let notes = [
+                "guest clock",
+                "guest clock; until the child's first write reaches the parent (one pipe hop)",
+                "guest clock",
+            ];
+            for (i, name) in spawn_names.iter().enumerate() {
+                let s: Vec<f64> = t.iter().map(|x| x[i]).collect();
+                rows.push(
+                    Row::measured(
+                        "process",
+                        *name,
+                        Way::Guest,
+                        Unit::Nanos,
+                        &s,
+                        format!("{} spawns", s.len()),
+                    )
+                    .with_note(notes[i]),
+                );
+            }
+        }
+        Err(e) => {
+            for name in spawn_names {
+                rows.push(Row::missing(
+                    "process",
+                    name,
+                    Way::Guest,
+                    Unit::Nanos,
+                    e.clone(),
+                ));
+            }
+        }
+    }
+    let fork_names = [names::FORK_RETURNS, names::FORK_TOTAL];
+    match series("fork", plan.guest_spawns) {
+        Ok(text) if text.starts_with("enosys") => {
+            for name in fork_names {
+                rows.push(Row::missing(
+                    "process",
+                    name,
+                    Way::Guest,
+                    Unit::Nanos,
+                    "fork() is ENOSYS in the guest yet (the daemon side exists; the guest side is a later issue)",
+                ));
+            }
+        }
+        Ok(text) => {
+            let t = triples(&text);
+            for (i, name) in [(0, fork_names[0]), (2, fork_names[1])] {
+                let s: Vec<f64> = t.iter().map(|x| x[i]).collect();
+                rows.push(
+                    Row::measured(
+                        "process",
+                        name,
+                        Way::Guest,
+                        Unit::Nanos,
+                        &s,
+                        format!("{} forks", s.len()),
+                    )
+                    .with_note("guest clock"),
+                );
+            }
+        }
+        Err(e) => {
+            for name in fork_names {
+                rows.push(Row::missing(
+                    "process",
+                    name,
+                    Way::Guest,
+                    Unit::Nanos,
+                    e.clone(),
+                ));
+            }
+        }
+    }
+    rows.extend(cold_boot_rows(plan, images, qemu));
+    rows
+}
+
+/// Guest-measured part of the cold boot.
+pub const COLD_BOOT_GUEST: &str = "cold boot: first guest instruction -> main";
+
+fn cold_boot_rows(plan: &Plan, images: &Path, qemu: &Qemu) -> Vec<Row> {
+    let mut total = Vec::new();
+    let mut guest = Vec::new();
+    let mut err = None;
+    for _ in 0..plan.cold_boots {
+        let r = (|| -> Result<(f64, f64), String> {
+            let tree = GuestTree::start(qemu, images, &["hello".to_string()])?;
+            let (at, line) = tree.line(RUN_LIMIT)?;
+            let start = tree.started(1).ok_or("the root was not launched")?;
+            let ns: f64 = line
+                .trim_start_matches('!')
+                .trim()
+                .parse()
+                .map_err(|_| format!("unexpected output {line:?}"))?;
+            tree.wait(RUN_LIMIT);
+            Ok(((at - start).as_nanos() as f64, ns))
+        })();
+        match r {
+            Ok((t, g)) => {
+                total.push(t);
+                guest.push(g);
+            }
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    if let Some(e) = err {
+        return vec![
+            Row::missing(
+                "process",
+                names::COLD_BOOT,
+                Way::Guest,
+                Unit::Nanos,
+                e.clone(),
+            ),
+            Row::missing("process", COLD_BOOT_GUEST, Way::Guest, Unit::Nanos, e),
+        ];
+    }
+    let n = format!("{} boots", total.len());
+    vec![
+        Row::measured(
+            "process",
+            names::COLD_BOOT,
+            Way::Guest,
+            Unit::Nanos,
+            &total,
+            n.clone(),
+        )
+        .with_note("host clock: QEMU spawned -> root's first write reaches the daemon's host end"),
+        Row::measured(
+            "process",
+            COLD_BOOT_GUEST,
+            Way::Guest,
+            Unit::Nanos,
+            &guest,
+            n,
+        )
+        .with_note("guest clock (TSC since the PVH entry)"),
+    ]
+}
+
+/// One step of the QEMU density run.
+#[derive(Debug, Clone)]
+pub struct DensityStep {
+    /// Processes in the tree, root included.
+    pub n: usize,
+    /// VmRSS of each QEMU, KiB.
+    pub rss_kib: Vec<f64>,
+    /// Pss of each QEMU, KiB.
+    pub pss_kib: Vec<f64>,
+    /// The daemon's (this process's) RSS growth divided by `n`, KiB.
+    pub daemon_share_kib: f64,
+    /// CPU of each idle, blocked QEMU, percent of a core.
+    pub idle_cpu_pct: Vec<f64>,
+    /// How long the step's spawns took until every child was running.
+    pub grow: Duration,
+}
+
+/// Grows one tree of blocked guests through `plan.density_qemu`.
+pub fn density(plan: &Plan, ready: &Ready) -> Result<Vec<DensityStep>, String> {
+    let (images, qemu) = ready.as_ref().map_err(Clone::clone)?;
+    let me = std::process::id();
+    let base = proc::vm_rss_kib(me).unwrap_or(0) as f64;
+    let tree = GuestTree::start(qemu, images, &["density".to_string()])?;
+    let mut steps = Vec::new();
+    for &n in &plan.density_qemu {
+        let t0 = Instant::now();
+        tree.stdin(format!("{}\n", n - 1).as_bytes());
+        let got = tree.tagged("ready", RUN_LIMIT)?;
+        let grow = t0.elapsed();
+        if got.trim() != (n - 1).to_string() {
+            return Err(format!("density: expected ready {}, got {got}", n - 1));
+        }
+        // Let the last children finish booting into their blocking read.
+        thread::sleep(Duration::from_millis(300));
+        let pids = tree.qemu_pids();
+        let rss_kib = pids
+            .iter()
+            .filter_map(|&p| proc::vm_rss_kib(p))
+            .map(|k| k as f64)
+            .collect();
+        let pss_kib = pids
+            .iter()
+            .filter_map(|&p| proc::pss_kib(p))
+            .map(|k| k as f64)
+            .collect();
+        let daemon_share_kib =
+            (proc::vm_rss_kib(me).unwrap_or(0) as f64 - base).max(0.0) / n as f64;
+        let before: Vec<Option<f64>> = pids.iter().map(|&p| proc::cpu_seconds(p)).collect();
+        let w0 = Instant::now();
+        thread::sleep(Duration::from_secs_f64(plan.idle_window_s));
+        let window = w0.elapsed().as_secs_f64();
+        let idle_cpu_pct = pids
+            .iter()
+            .zip(before)
+            .filter_map(|(&p, b)| Some((proc::cpu_seconds(p)? - b?) / window * 100.0))
+            .collect();
+        steps.push(DensityStep {
+            n,
+            rss_kib,
+            pss_kib,
+            daemon_share_kib,
+            idle_cpu_pct,
+            grow,
+        });
+    }
+    tree.stdin(b"q\n");
+    tree.wait(Duration::from_secs(30));
+    Ok(steps)
+}

@@ -1,0 +1,24 @@
+//! vhost-user-pipe-bench: pipe latency and throughput, fork and spawn
+//! latency and density of vhost-user-pipe, each side by side with the host
+//! measured in the same run. A program that prints numbers, not a test.
+//!
+//! ```text
+//! cargo run --release -p vhost-user-pipe-bench -- [--quick] [--out DIR]
+//! ```
+//!
+//! Three ways of running the same workload:
+//! - **backend**: the daemon alone, driven by host-side vhost-user
+//!   frontends (`system_tests::frontend::TestGuest`), no QEMU ([`backend`]);
+//! - **host**: plain Linux processes and pipes ([`host`]);
+//! - **guest**: unikernel VMs under QEMU TCG ([`guest`]).
+//!
+//! See BENCHMARKS.md at the workspace root for the figures and their reading.
+
+pub mod backend;
+pub mod density;
+pub mod guest;
+pub mod host;
+pub mod plan;
+pub mod proc;
+pub mod report;
+pub mod stats;

@@ -1,0 +1,355 @@
+//! `vhost-user-pipe-bench [--quick] [--out DIR] [--only GROUPS]`: runs the
+//! benchmarks, prints a table, writes `DIR/results.json` and `DIR/results.svg`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use vhost_user_pipe_bench::stats::{Row, Unit, Way};
+use vhost_user_pipe_bench::{backend, density, guest, host, plan::Plan, proc::Setup, report};
+
+#[derive(Parser, Debug)]
+#[command(
+    version,
+    about = "vhost-user-pipe benchmarks, side by side with the host"
+)]
+struct Args {
+    /// A short run (about 20 seconds) with fewer iterations.
+    #[arg(long)]
+    quick: bool,
+    /// Where results.json and results.svg go.
+    #[arg(long, default_value = "target/bench-results")]
+    out: PathBuf,
+    /// Only these groups, comma-separated: pipe, process, density.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Skip everything that boots QEMU.
+    #[arg(long)]
+    no_guests: bool,
+    /// Only these ways, comma-separated: backend, host, guest.
+    #[arg(long, value_delimiter = ',')]
+    ways: Vec<String>,
+    /// Throughput write sizes in bytes (default 4096,65536,1048576); 0 for none.
+    #[arg(long, value_delimiter = ',')]
+    sizes: Vec<usize>,
+    #[command(subcommand)]
+    hidden: Option<Hidden>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Hidden {
+    /// The daemon process of the backend-only density run.
+    #[command(name = "__daemon", hide = true)]
+    Daemon {
+        /// Its working directory.
+        dir: PathBuf,
+    },
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Some(Hidden::Daemon { dir }) = &args.hidden {
+        std::process::exit(density::daemon_main(dir));
+    }
+    let started = Instant::now();
+    let want = |g: &str| args.only.is_empty() || args.only.iter().any(|o| o == g);
+    let way = |w: &str| args.ways.is_empty() || args.ways.iter().any(|o| o == w);
+    let mut plan = Plan::new(args.quick);
+    if !args.sizes.is_empty() {
+        plan.only_sizes(&args.sizes);
+    }
+    let setup = Setup::probe("qemu-system-x86_64".as_ref());
+    println!("{}", report::setup_text(&setup));
+
+    let paths = guest::Paths::detect();
+    let ready: guest::Ready = if args.no_guests || !way("guest") {
+        Err("guests skipped (--no-guests)".into())
+    } else {
+        guest::Qemu::probe().and_then(|q| Ok((guest::build_image(&paths)?, q)))
+    };
+    if let Err(why) = &ready {
+        eprintln!("guest rows: n/a ({why})");
+    }
+
+    let mut rows: Vec<Row> = Vec::new();
+    let step = |what: &str| eprintln!("[{:6.1}s] {what}", started.elapsed().as_secs_f64());
+    if want("process") && way("host") {
+        // First, while this process is small: fork copies its page tables.
+        step("host fork and spawn");
+        rows.extend(host::fork_rows(&plan));
+        rows.extend(host::spawn_rows(&plan));
+    }
+    if want("pipe") {
+        let mut pipe = Vec::new();
+        if way("host") {
+            step("host pipe");
+            pipe.extend(host::pipe_rows(&plan));
+        }
+        if way("backend") {
+            step("backend-only pipe");
+            pipe.extend(backend::pipe_rows(&plan));
+        }
+        if way("guest") {
+            step("guest pipe");
+            pipe.extend(guest::pipe_rows(&plan, &ready));
+        }
+        let order: Vec<String> = pipe.iter().map(|r| r.name.clone()).collect();
+        pipe.sort_by_key(|r| (order.iter().position(|n| *n == r.name), r.way as u8));
+        rows.splice(0..0, pipe);
+    }
+    if want("process") {
+        if way("backend") {
+            step("backend-only spawn");
+            rows.extend(backend::spawn_rows(&plan));
+        }
+        if way("guest") {
+            step("guest spawn, fork and cold boot");
+            rows.extend(guest::process_rows(&plan, &ready));
+        }
+        sort_process_rows(&mut rows);
+    }
+    let mut density_json = json!({});
+    if want("density") {
+        step("density: host");
+        density_rows(&plan, &ready, &mut rows, &mut density_json);
+    }
+    step("done");
+
+    println!();
+    println!("{}", report::table(&rows));
+    println!(
+        "vs host: times are 'x the host's time'; throughput is 'x the host's rate'. \
+         Total run {:.1} s.",
+        started.elapsed().as_secs_f64()
+    );
+    if let Err(e) = std::fs::create_dir_all(&args.out) {
+        eprintln!("cannot create {}: {e}", args.out.display());
+        std::process::exit(1);
+    }
+    let doc = report::json(&setup, args.quick, &rows, density_json);
+    let json_path = args.out.join("results.json");
+    let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    if let Err(e) = std::fs::write(&json_path, text) {
+        eprintln!("cannot write {}: {e}", json_path.display());
+        std::process::exit(1);
+    }
+    let svg_path = args.out.join("results.svg");
+    if let Err(e) = report::plot(&svg_path, &setup, &rows) {
+        eprintln!("cannot draw {}: {e}", svg_path.display());
+        std::process::exit(1);
+    }
+    println!("wrote {} and {}", json_path.display(), svg_path.display());
+}
+
+fn sort_process_rows(rows: &mut [Row]) {
+    // Keep the pipe rows where they are; order process rows by name then way.
+    let order = |w: Way| match w {
+        Way::Backend => 0,
+        Way::Host => 1,
+        Way::Guest => 2,
+    };
+    let names: Vec<String> = {
+        let mut seen = Vec::new();
+        for r in rows.iter().filter(|r| r.group == "process") {
+            if !seen.contains(&r.name) {
+                seen.push(r.name.clone());
+            }
+        }
+        seen
+    };
+    let start = rows.iter().position(|r| r.group == "process").unwrap_or(0);
+    let end = rows
+        .iter()
+        .rposition(|r| r.group == "process")
+        .map_or(0, |e| e + 1);
+    rows[start..end].sort_by_key(|r| {
+        (
+            names
+                .iter()
+                .position(|n| *n == r.name)
+                .unwrap_or(usize::MAX),
+            order(r.way),
+        )
+    });
+}
+
+fn density_rows(
+    plan: &Plan,
+    ready: &guest::Ready,
+    rows: &mut Vec<Row>,
+    out: &mut serde_json::Value,
+) {
+    let g = "density";
+    match density::host(plan) {
+        Ok(steps) => {
+            for s in &steps {
+                let n = s.n;
+                let it = format!("{n} processes");
+                let note = "cat blocked reading a pipe";
+                rows.push(
+                    Row::measured(
+                        g,
+                        format!("RSS per process, N={n}"),
+                        Way::Host,
+                        Unit::Bytes,
+                        &kib(&s.rss_kib),
+                        it.clone(),
+                    )
+                    .with_note(note),
+                );
+                rows.push(
+                    Row::measured(
+                        g,
+                        format!("PSS per process, N={n}"),
+                        Way::Host,
+                        Unit::Bytes,
+                        &kib(&s.pss_kib),
+                        it.clone(),
+                    )
+                    .with_note(note),
+                );
+                rows.push(
+                    Row::measured(
+                        g,
+                        format!("idle CPU per process, N={n}"),
+                        Way::Host,
+                        Unit::CpuPercent,
+                        &s.idle_cpu_pct,
+                        it,
+                    )
+                    .with_note(note),
+                );
+            }
+            out["host"] = json!(steps.iter().map(|s| json!({"n": s.n, "rss_kib": s.rss_kib, "pss_kib": s.pss_kib, "idle_cpu_pct": s.idle_cpu_pct})).collect::<Vec<_>>());
+        }
+        Err(e) => eprintln!("host density: {e}"),
+    }
+    eprintln!("density: backend-only");
+    match density::backend(plan) {
+        Ok(steps) => {
+            for s in &steps {
+                let n = s.n;
+                let it = format!("{n} processes");
+                let note = format!("daemon VmRSS {} KiB, {} threads", s.rss_kib, s.threads);
+                rows.push(
+                    Row::measured(
+                        g,
+                        format!("daemon RSS per process, N={n}"),
+                        Way::Backend,
+                        Unit::Bytes,
+                        &[s.rss_per_process_kib * 1024.0],
+                        it.clone(),
+                    )
+                    .with_note(note),
+                );
+                rows.push(
+                    Row::measured(
+                        g,
+                        format!("daemon idle CPU, N={n}"),
+                        Way::Backend,
+                        Unit::CpuPercent,
+                        &[s.idle_cpu_pct],
+                        it,
+                    )
+                    .with_note("all processes blocked in READ"),
+                );
+            }
+            out["backend"] = json!(steps.iter().map(|s| json!({"n": s.n, "daemon_rss_kib": s.rss_kib, "daemon_rss_per_process_kib": s.rss_per_process_kib, "threads": s.threads, "idle_cpu_pct": s.idle_cpu_pct})).collect::<Vec<_>>());
+        }
+        Err(e) => rows.push(Row::missing(
+            g,
+            "daemon RSS per process",
+            Way::Backend,
+            Unit::Bytes,
+            e,
+        )),
+    }
+    eprintln!("density: QEMU guests");
+    match guest::density(plan, ready) {
+        Ok(steps) => {
+            for s in &steps {
+                let n = s.n;
+                let it = format!("{n} QEMUs");
+                let note = format!("grew in {:.2} s", s.grow.as_secs_f64());
+                rows.push(
+                    Row::measured(
+                        g,
+                        format!("RSS per process, N={n}"),
+                        Way::Guest,
+                        Unit::Bytes,
+                        &kib(&s.rss_kib),
+                        it.clone(),
+                    )
+                    .with_note(note.clone()),
+                );
+                rows.push(
+                    Row::measured(
+                        g,
+                        format!("PSS per process, N={n}"),
+                        Way::Guest,
+                        Unit::Bytes,
+                        &kib(&s.pss_kib),
+                        it.clone(),
+                    )
+                    .with_note(note),
+                );
+                rows.push(
+                    Row::measured(
+                        g,
+                        format!("daemon RSS per process, N={n}"),
+                        Way::Guest,
+                        Unit::Bytes,
+                        &[s.daemon_share_kib * 1024.0],
+                        it.clone(),
+                    )
+                    .with_note("growth of the bench process (the daemon) / N"),
+                );
+                rows.push(
+                    Row::measured(
+                        g,
+                        format!("idle CPU per process, N={n}"),
+                        Way::Guest,
+                        Unit::CpuPercent,
+                        &s.idle_cpu_pct,
+                        it,
+                    )
+                    .with_note("QEMU utime+stime, guest blocked in read()"),
+                );
+            }
+            out["guest"] = json!(steps.iter().map(|s| json!({"n": s.n, "qemu_rss_kib": s.rss_kib, "qemu_pss_kib": s.pss_kib, "daemon_share_kib": s.daemon_share_kib, "idle_cpu_pct": s.idle_cpu_pct, "grow_s": s.grow.as_secs_f64()})).collect::<Vec<_>>());
+        }
+        Err(e) => rows.push(Row::missing(
+            g,
+            "RSS per process",
+            Way::Guest,
+            Unit::Bytes,
+            e,
+        )),
+    }
+    // Group the density rows by name, host first.
+    let start = rows.iter().position(|r| r.group == g).unwrap_or(rows.len());
+    let mut names: Vec<String> = Vec::new();
+    for r in &rows[start..] {
+        if !names.contains(&r.name) {
+            names.push(r.name.clone());
+        }
+    }
+    rows[start..].sort_by_key(|r| {
+        let n: usize = r
+            .name
+            .rsplit('=')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let kind = names
+            .iter()
+            .position(|x| x.split(',').next() == r.name.split(',').next())
+            .unwrap_or(0);
+        (n, kind, r.way as u8)
+    });
+}
+
+fn kib(v: &[f64]) -> Vec<f64> {
+    v.iter().map(|k| k * 1024.0).collect()
+}

@@ -1,0 +1,105 @@
+//! Reading `/proc`: memory and CPU time of a process, and the machine.
+
+use std::path::Path;
+
+fn status_field_kib(pid: u32, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status_value(&text, field)
+}
+
+fn status_value(text: &str, field: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+}
+
+/// `VmRSS` of `pid`, in KiB.
+pub fn vm_rss_kib(pid: u32) -> Option<u64> {
+    status_field_kib(pid, "VmRSS")
+}
+
+/// `Pss` of `pid` from `smaps_rollup`, in KiB (shared pages split among their users).
+pub fn pss_kib(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    status_value(&text, "Pss")
+}
+
+/// utime + stime of `pid`, in seconds.
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = &text[text.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat(5); `rest` starts at field 3.
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Some(ticks as f64 / hz)
+}
+
+/// The machine the numbers were taken on.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// CPU model from /proc/cpuinfo.
+    pub cpu: String,
+    /// Online cores.
+    pub cores: usize,
+    /// Kernel release.
+    pub kernel: String,
+    /// QEMU's version line, or why there is none.
+    pub qemu: String,
+    /// The accelerator the guests ran under.
+    pub accel: String,
+    /// Load average when the run started.
+    pub load_start: String,
+    /// Total memory.
+    pub mem_total_mib: u64,
+    /// The commit measured.
+    pub commit: String,
+}
+
+fn first_line(path: &str) -> String {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.lines().next().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+impl Setup {
+    /// Reads the machine's description.
+    pub fn probe(qemu_bin: &Path) -> Self {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu = cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name")?.split_once(':'))
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_else(|| "unknown".into());
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let qemu = std::process::Command::new(qemu_bin)
+            .arg("--version")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|t| t.lines().next().map(str::to_owned))
+            .unwrap_or_else(|| format!("{} not found", qemu_bin.display()));
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let commit = std::process::Command::new("git")
+            .args(["rev-parse", "--short", "HEAD"])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default();
+        Self {
+            cpu,
+            cores,
+            kernel: first_line("/proc/sys/kernel/osrelease"),
+            qemu,
+            accel: "tcg".into(),
+            load_start: first_line("/proc/loadavg"),
+            mem_total_mib: status_value(&meminfo, "MemTotal").unwrap_or(0) / 1024,
+            commit,
+        }
+    }
+}
