@@ -27,7 +27,7 @@ use vmm_sys_util::event::{
 };
 
 use crate::chain::{self, Malformed};
-use crate::guest_io::{Completions, GuestIo};
+use crate::guest_io::{Completions, GuestIo, UsedRing};
 use crate::process::Pid;
 use crate::supervisor::Supervisor;
 
@@ -103,6 +103,9 @@ impl PipeDevice {
                 return;
             }
         };
+        // Our own requests completed in this loop are flushed below with
+        // one signal; other guests' are delivered to them at once.
+        let draining = self.mailbox.draining();
         for chain in chains {
             let head = chain.head_index();
             let parsed = match chain::walk(chain, &mem) {
@@ -139,6 +142,7 @@ impl PipeDevice {
                 }
             }
         }
+        drop(draining);
         self.flush_completions(vring);
     }
 
@@ -170,6 +174,16 @@ impl PipeDevice {
         if let Err(e) = vring.signal_used_queue() {
             debug!("pid {}: signal requestq: {e}", self.pid);
         }
+    }
+
+    /// Lets other threads put completions straight on our used ring.
+    fn install_used_ring(&self, vring: &VringRwLock) {
+        self.mailbox.set_used_ring(|| {
+            Box::new(RequestRing {
+                pid: self.pid,
+                vring: vring.clone(),
+            })
+        });
     }
 
     fn deliver_events(&self, vring: &VringRwLock) {
@@ -220,6 +234,41 @@ impl PipeDevice {
     fn cancel(&self) {
         self.mailbox.reset();
         self.sup.cancel_pending(self.pid);
+    }
+}
+
+/// `requestq`'s used ring, for [`Completions`] on other threads.
+struct RequestRing {
+    pid: Pid,
+    vring: VringRwLock,
+}
+
+impl UsedRing for RequestRing {
+    fn add_used(&self, head: u16, used: u32) {
+        if let Err(e) = self.vring.add_used(head, used) {
+            warn!("pid {}: add_used({head}): {e}", self.pid);
+        }
+    }
+
+    fn signal(&self) {
+        // Notify on a duplicate of the call eventfd so that the vring lock
+        // is not held while the woken guest runs (it would then find the
+        // lock taken when its own thread parses its next request).
+        let call = self
+            .vring
+            .get_ref()
+            .get_call()
+            .as_ref()
+            .map(|c| c.try_clone());
+        match call {
+            Some(Ok(c)) => {
+                if let Err(e) = c.notify() {
+                    debug!("pid {}: signal requestq: {e}", self.pid);
+                }
+            }
+            Some(Err(e)) => debug!("pid {}: signal requestq: {e}", self.pid),
+            None => {}
+        }
     }
 }
 
@@ -292,6 +341,7 @@ impl VhostUserBackend for PipeDevice {
                 "unexpected epoll events {evset:?}"
             )));
         }
+        self.install_used_ring(&vrings[QUEUE_REQUEST as usize]);
         match device_event {
             QUEUE_REQUEST => self.process_requests(&vrings[QUEUE_REQUEST as usize]),
             QUEUE_EVENT => self.deliver_events(&vrings[QUEUE_EVENT as usize]),
