@@ -238,6 +238,10 @@ pub fn run(config: &Config, image: &Path, args: Vec<String>) -> Result<i32, Erro
     sup.start_root(image, argv, root_env(config))?;
     let pumps = stdio::start(&sup);
     let status = sup.wait_tree(None).unwrap_or(0);
+    sup.wait_disconnected(
+        supervisor::ROOT,
+        Instant::now() + supervisor::STOP_GRACE + DRAIN,
+    );
     sup.shutdown();
     pumps.finish(Instant::now() + DRAIN);
     Ok(exit_code(status))
@@ -269,6 +273,10 @@ pub fn serve(config: &Config, socket: &Path) -> Result<i32, Error> {
     let pumps = stdio::start(&sup);
     info!("serving {}", socket.display());
     let status = sup.wait_tree(None).unwrap_or(0);
+    sup.wait_disconnected(
+        supervisor::ROOT,
+        Instant::now() + supervisor::STOP_GRACE + DRAIN,
+    );
     sup.shutdown();
     pumps.finish(Instant::now() + DRAIN);
     Ok(exit_code(status))

@@ -65,6 +65,8 @@ pub struct Supervisor {
     run_dir: PathBuf,
     vms: Mutex<HashMap<Pid, Arc<dyn Vm>>>,
     sockets: Mutex<HashMap<Pid, PathBuf>>,
+    /// Signalled whenever a connection closes (an entry leaves `sockets`).
+    disconnected: Condvar,
     images_of: Mutex<HashMap<Pid, PathBuf>>,
     fork_memory: Mutex<HashMap<Pid, MemFile>>,
     tree: Mutex<Option<u32>>,
@@ -92,6 +94,7 @@ impl Supervisor {
             run_dir,
             vms: Mutex::new(HashMap::new()),
             sockets: Mutex::new(HashMap::new()),
+            disconnected: Condvar::new(),
             images_of: Mutex::new(HashMap::new()),
             fork_memory: Mutex::new(HashMap::new()),
             tree: Mutex::new(None),
@@ -374,6 +377,7 @@ impl Supervisor {
         if let Some(socket) = lock(&self.sockets).remove(&pid) {
             let _ = std::fs::remove_file(socket);
         }
+        self.disconnected.notify_all();
         self.vanished(pid);
     }
 
@@ -405,6 +409,25 @@ impl Supervisor {
                 }
             }
         }
+    }
+
+    /// Waits until the connection of `pid` has closed, or `deadline` passes.
+    /// After its EXIT the root's completion still has to reach its used ring
+    /// and the guest has to power off; ending the daemon before that would
+    /// leave the VM waiting on a dead socket.
+    pub fn wait_disconnected(&self, pid: Pid, deadline: Instant) -> bool {
+        let mut sockets = lock(&self.sockets);
+        while sockets.contains_key(&pid) {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            sockets = self
+                .disconnected
+                .wait_timeout(sockets, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        true
     }
 
     /// Ends every process of the tree and its VM.
