@@ -263,7 +263,6 @@ fn malformed_spawn_blobs_and_bad_names_are_rejected_creating_nothing() {
 
 // spec: dev-spawn-reject
 #[test]
-#[ignore = "fails: a name that is not a regular file (a directory) is ENOENT, not ENOEXEC (image.rs)"]
 fn spawn_of_a_file_that_is_not_a_bootable_image_is_enoexec() {
     let tree = Tree::new();
     std::fs::create_dir(tree.images().join("subdir")).unwrap();

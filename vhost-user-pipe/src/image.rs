@@ -26,7 +26,8 @@ impl ImageDir {
     /// The image called `name`: a plain file name that names a regular
     /// file inside the directory. Names with `/`, `.`, `..`, NUL or nothing
     /// are `EINVAL`; missing images, and links that lead out of the
-    /// directory, are `ENOENT`.
+    /// directory, are `ENOENT`; a name inside the directory that is not a
+    /// regular file (a directory, a device) is `ENOEXEC`.
     pub fn resolve(&self, name: &str) -> Result<PathBuf, Errno> {
         if name.is_empty()
             || name == "."
@@ -41,8 +42,11 @@ impl ImageDir {
             .join(name)
             .canonicalize()
             .map_err(|_| Errno::Enoent)?;
-        if !path.starts_with(&self.root) || !path.is_file() {
+        if !path.starts_with(&self.root) {
             return Err(Errno::Enoent);
+        }
+        if !path.is_file() {
+            return Err(Errno::Enoexec);
         }
         Ok(path)
     }
@@ -89,10 +93,15 @@ mod tests {
     }
 
     #[test]
-    fn missing_image_and_directories_are_enoent() {
+    fn missing_image_is_enoent() {
         let (_d, images) = dir("missing");
         assert_eq!(images.resolve("nope"), Err(Errno::Enoent));
-        assert_eq!(images.resolve("sub"), Err(Errno::Enoent));
+    }
+
+    #[test]
+    fn a_directory_is_not_an_image() {
+        let (_d, images) = dir("subdir");
+        assert_eq!(images.resolve("sub"), Err(Errno::Enoexec));
     }
 
     #[test]
