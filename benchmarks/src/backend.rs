@@ -9,7 +9,7 @@
 
 use std::sync::mpsc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use system_tests::frontend::{RawDesc, TestGuest, Ticket, MEM_SIZE};
 use system_tests::tree::Tree;
@@ -343,6 +343,3 @@ pub fn spawn_rows(plan: &Plan) -> Vec<Row> {
         .with_note(note),
     ]
 }
-
-/// How long a step may wait for the daemon to settle.
-pub const SETTLE: Duration = Duration::from_millis(200);

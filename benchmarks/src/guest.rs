@@ -183,6 +183,14 @@ impl GuestTree {
         };
         let dir = ImageDir::new(images).map_err(|e| e.to_string())?;
         let sup = Supervisor::new(limits, launcher.clone(), Some(dir), run_dir.clone());
+        let argv = std::iter::once(IMAGE.to_string())
+            .chain(args.iter().cloned())
+            .map(String::into_bytes)
+            .collect();
+        // The host ends of the root's stdio exist once the root does: start
+        // the readers after it (the QEMU takes tens of ms to say anything).
+        sup.start_root(&images.join(IMAGE), argv, vec![])
+            .map_err(|e| e.to_string())?;
         let (tx, lines) = mpsc::channel();
         let stderr = Arc::new(Mutex::new(Vec::new()));
         {
@@ -192,12 +200,6 @@ impl GuestTree {
             let err = stderr.clone();
             thread::spawn(move || pump_err(&err_sup, &err));
         }
-        let argv = std::iter::once(IMAGE.to_string())
-            .chain(args.iter().cloned())
-            .map(String::into_bytes)
-            .collect();
-        sup.start_root(&images.join(IMAGE), argv, vec![])
-            .map_err(|e| e.to_string())?;
         Ok(Self {
             sup,
             launcher,
@@ -209,11 +211,18 @@ impl GuestTree {
 
     /// The next stdout line and when its bytes arrived.
     pub fn line(&self, limit: Duration) -> Result<(Instant, String), String> {
-        self.lines.recv_timeout(limit).map_err(|_| {
+        self.lines.recv_timeout(limit).map_err(|e| {
             let err = self.stderr.lock().unwrap_or_else(|e| e.into_inner());
+            let what = match e {
+                mpsc::RecvTimeoutError::Timeout => {
+                    format!("no output in {:.0} s", limit.as_secs_f64())
+                }
+                mpsc::RecvTimeoutError::Disconnected => "its stdout closed".to_string(),
+            };
             format!(
-                "guest gave no output in {limit:?}; its stderr: {:?}",
-                String::from_utf8_lossy(&err).trim()
+                "guest failed ({what}); its stderr: {:?}; logs in {}",
+                String::from_utf8_lossy(&err).trim(),
+                self.run_dir.display()
             )
         })
     }

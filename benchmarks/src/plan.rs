@@ -101,7 +101,7 @@ impl Plan {
                 guest_spawns: 30,
                 cold_boots: 30,
                 density_backend: vec![1, 16, 64, 256],
-                density_qemu: vec![1, 2, 4, 8, 16, 32],
+                density_qemu: vec![1, 2, 4, 8, 16, 32, 64],
                 idle_window_s: 3.0,
             }
         }

@@ -134,6 +134,14 @@ fn bars(
         .flat_map(|(_, v)| v.iter().flatten().copied())
         .filter(|v| *v > 0.0)
         .collect();
+    if values.is_empty() {
+        area.titled(title, ("sans-serif", 18))?.draw_text(
+            "not measured in this run",
+            &("sans-serif", 14).into_text_style(area),
+            (40, 60),
+        )?;
+        return Ok(());
+    }
     let max = values.iter().copied().fold(0.0, f64::max).max(1e-9);
     let min = values.iter().copied().fold(f64::MAX, f64::min).min(max);
     let slots = groups.len() * 4;
@@ -160,6 +168,7 @@ fn bars(
                 .disable_x_mesh()
                 .x_labels(slots)
                 .x_label_formatter(&label)
+                .y_labels(8)
                 .y_desc(y_desc)
                 .draw()?;
             for (wi, way) in WAYS.iter().enumerate() {
