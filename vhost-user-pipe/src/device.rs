@@ -8,6 +8,7 @@
 //! thread kicks it after completing one of our blocked requests or queueing
 //! an event for us. Nothing polls.
 
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Arc, Mutex};
 
 use log::{debug, info, warn};
@@ -60,6 +61,10 @@ pub struct PipeDevice {
     sup: Arc<Supervisor>,
     mem: Mutex<Option<GuestMemoryAtomic<GuestMemoryMmap>>>,
     mailbox: Arc<Completions>,
+    /// The consumer fds of the exit events given to vhost-user-backend,
+    /// which takes them with `into_raw_fd` and never closes them: see
+    /// [`PipeDevice::close_exit_events`].
+    exit_fds: Mutex<Vec<RawFd>>,
 }
 
 impl PipeDevice {
@@ -70,12 +75,28 @@ impl PipeDevice {
             sup,
             mem: Mutex::new(None),
             mailbox: Arc::new(Completions::new()?),
+            exit_fds: Mutex::new(Vec::new()),
         })
     }
 
     /// The mailbox other threads complete this guest's requests through.
     pub fn mailbox(&self) -> &Arc<Completions> {
         &self.mailbox
+    }
+
+    /// Closes the exit events' consumer fds, which vhost-user-backend
+    /// leaks (one per connection). Call it only once the `VhostUserDaemon`
+    /// that serves this device is dropped: its epoll threads are joined and
+    /// their epoll sets closed, so nothing refers to those fds any more.
+    pub fn close_exit_events(&self) {
+        let fds = std::mem::take(&mut *self.exit_fds.lock().unwrap_or_else(|e| e.into_inner()));
+        for fd in fds {
+            // SAFETY: `fd` is a consumer `exit_event` created and the
+            // library took over without ever closing it; the caller
+            // guarantees the library's handler is gone, so this closes
+            // that eventfd and nothing else, once.
+            unsafe { libc::close(fd) };
+        }
     }
 
     fn memory(&self) -> Option<Arc<GuestMemoryMmap>> {
@@ -319,7 +340,12 @@ impl VhostUserBackend for PipeDevice {
     }
 
     fn exit_event(&self, _thread_index: usize) -> Option<(EventConsumer, EventNotifier)> {
-        new_event_consumer_and_notifier(EventFlag::NONBLOCK).ok()
+        let (consumer, notifier) = new_event_consumer_and_notifier(EventFlag::NONBLOCK).ok()?;
+        self.exit_fds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(consumer.as_raw_fd());
+        Some((consumer, notifier))
     }
 
     fn stop_vring(&self, queue_index: u32) -> std::io::Result<()> {

@@ -201,11 +201,18 @@ impl Supervisor {
         let dev = Arc::new(PipeDevice::new(pid, self.clone()).map_err(SupervisorError::Io)?);
         let mailbox = dev.mailbox().clone();
         let mem = GuestMemoryAtomic::new(GuestMemoryMmap::new());
-        let mut daemon = VhostUserDaemon::new(format!("vpipe-{pid}"), dev, mem)
-            .map_err(SupervisorError::Daemon)?;
-        for h in daemon.get_epoll_handlers() {
+        let mut daemon =
+            VhostUserDaemon::new(format!("vpipe-{pid}"), dev.clone(), mem).map_err(|e| {
+                dev.close_exit_events();
+                SupervisorError::Daemon(e)
+            })?;
+        let registered = daemon.get_epoll_handlers().iter().try_for_each(|h| {
             h.register_listener(mailbox.wake_fd(), EventSet::IN, WAKE_EVENT as u64)
-                .map_err(SupervisorError::Io)?;
+        });
+        if let Err(e) = registered {
+            drop(daemon);
+            dev.close_exit_events();
+            return Err(SupervisorError::Io(e));
         }
         let kick = mailbox.clone();
         self.kernel()
@@ -227,6 +234,9 @@ impl Supervisor {
                     h.send_exit_event();
                 }
                 drop(listener);
+                // Joins the epoll threads; then their exit events can go.
+                drop(daemon);
+                dev.close_exit_events();
                 sup.on_disconnect(pid);
             })
             .map_err(SupervisorError::Io)?;
