@@ -4,7 +4,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use spinning_top::Spinlock;
-use virtio_pipe_protocol::{ArgsBlob, Errno, Op, ReqHeader, StartKind};
+use virtio_pipe_protocol::{ArgsBlob, Errno, Request, StartKind};
 
 use crate::drivers::pipe as dev;
 
@@ -22,8 +22,7 @@ pub enum Start {
 
 /// Asks the device how this process starts.
 pub fn start() -> Result<Start, Errno> {
-    let done =
-        dev::request(&ReqHeader::new(Op::Start, 0, [0; 3]), &[], &mut []).map_err(|e| e.errno())?;
+    let done = dev::request(&Request::Start.header(), &[], &mut []).map_err(|e| e.errno())?;
     let r = done.rets()?;
     Ok(if r[0] == StartKind::Forked as u64 {
         Start::Forked(r[1])
@@ -41,7 +40,10 @@ pub fn fetch() -> Result<&'static [u8], Errno> {
     }
     let mut buf = vec![0u8; ARGS_FIRST_TRY];
     loop {
-        let hdr = ReqHeader::new(Op::GetArgs, 0, [0; 3]);
+        let hdr = Request::GetArgs {
+            capacity: u32::try_from(buf.len()).unwrap_or(u32::MAX),
+        }
+        .header();
         let done = dev::request(&hdr, &[], &mut buf).map_err(|e| e.errno())?;
         match done.resp.result() {
             Ok(()) => {

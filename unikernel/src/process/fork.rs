@@ -28,7 +28,7 @@ use core::ptr::{addr_of, addr_of_mut};
 
 use guest_virtio_driver::Features;
 use virtio_pipe_protocol::signal::SIGABRT;
-use virtio_pipe_protocol::{Errno, ExitKind, Op, ReqHeader};
+use virtio_pipe_protocol::{Errno, ExitKind, Request};
 
 use super::fork_record::{self, off, Mailbox, RecordHeader, RECORD_MAGIC};
 use super::{args, signal, Pid};
@@ -229,7 +229,7 @@ pub fn fork() -> Result<Pid, Errno> {
     }
     let t1 = cpu::rdtsc();
     set_mailbox(Mailbox::publish(rec as u64));
-    let done = dev::request_quiesced(&ReqHeader::new(Op::Fork, 0, [rec as u64, 0, 0]));
+    let done = dev::request_quiesced(&Request::Fork { resume: rec as u64 }.header());
     set_mailbox(Mailbox::default());
     // SAFETY: allocated above with `layout`; the device no longer reads it.
     unsafe { dealloc(rec.cast(), layout) };

@@ -24,9 +24,7 @@ use alloc::vec::Vec;
 pub use fork::fork;
 pub use status::WaitStatus;
 pub use virtio_pipe_protocol::{Errno, FileAction};
-use virtio_pipe_protocol::{
-    ExitKind, Op, ReqHeader, SpawnBlob, EXIT_F_SIGNALED, O_NONBLOCK, WAIT_F_NOHANG,
-};
+use virtio_pipe_protocol::{ExitKind, Request, SpawnBlob, WaitTarget, O_NONBLOCK};
 
 use crate::drivers::{debug_exit, pipe as dev};
 
@@ -35,26 +33,25 @@ pub type Fd = i32;
 /// A process ID.
 pub type Pid = i32;
 
-fn call(
-    op: Op,
-    flags: u32,
-    args: [u64; 3],
-    readable: &[u8],
-    writable: &mut [u8],
-) -> Result<([u64; 3], usize), Errno> {
-    let hdr = ReqHeader::new(op, flags, args);
-    let done = dev::request(&hdr, readable, writable);
+/// Makes one request; its header comes from `Request::header`, so the
+/// argument layout of every op lives in `virtio-pipe-protocol` only.
+fn call(req: Request, readable: &[u8], writable: &mut [u8]) -> Result<([u64; 3], usize), Errno> {
+    let done = dev::request(&req.header(), readable, writable);
     signal::deliver_pending();
     let done = done.map_err(|e| e.errno())?;
     Ok((done.rets()?, done.payload_written))
 }
 
-fn simple(op: Op, args: [u64; 3]) -> Result<[u64; 3], Errno> {
-    call(op, 0, args, &[], &mut []).map(|(r, _)| r)
+fn simple(req: Request) -> Result<[u64; 3], Errno> {
+    call(req, &[], &mut []).map(|(r, _)| r)
 }
 
-fn fd_arg(fd: Fd) -> Result<u64, Errno> {
-    u64::try_from(fd).map_err(|_| Errno::Ebadf)
+fn fd_arg(fd: Fd) -> Result<u32, Errno> {
+    u32::try_from(fd).map_err(|_| Errno::Ebadf)
+}
+
+fn len32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// Creates a pipe: `[read end, write end]`.
@@ -64,7 +61,9 @@ pub fn pipe() -> Result<[Fd; 2], Errno> {
 
 /// Creates a pipe with status flags (`O_NONBLOCK`) on both ends.
 pub fn pipe2(flags: u32) -> Result<[Fd; 2], Errno> {
-    let r = simple(Op::Pipe, [u64::from(flags & O_NONBLOCK), 0, 0])?;
+    let r = simple(Request::Pipe {
+        flags: flags & O_NONBLOCK,
+    })?;
     Ok([r[0] as Fd, r[1] as Fd])
 }
 
@@ -73,7 +72,12 @@ pub fn read(fd: Fd, buf: &mut [u8]) -> Result<usize, Errno> {
     if buf.is_empty() {
         return Ok(0);
     }
-    let (r, written) = call(Op::Read, 0, [fd_arg(fd)?, 0, 0], &[], buf)?;
+    let req = Request::Read {
+        fd: fd_arg(fd)?,
+        len: len32(buf.len()),
+        nonblock: false,
+    };
+    let (r, written) = call(req, &[], buf)?;
     let _ = written;
     Ok((r[0] as usize).min(buf.len()))
 }
@@ -83,7 +87,12 @@ pub fn write(fd: Fd, buf: &[u8]) -> Result<usize, Errno> {
     if buf.is_empty() {
         return Ok(0);
     }
-    let (r, _) = call(Op::Write, 0, [fd_arg(fd)?, 0, 0], buf, &mut [])?;
+    let req = Request::Write {
+        fd: fd_arg(fd)?,
+        len: len32(buf.len()),
+        nonblock: false,
+    };
+    let (r, _) = call(req, buf, &mut [])?;
     Ok(r[0] as usize)
 }
 
@@ -101,30 +110,34 @@ pub fn write_all(fd: Fd, mut buf: &[u8]) -> Result<(), Errno> {
 
 /// Closes an fd.
 pub fn close(fd: Fd) -> Result<(), Errno> {
-    simple(Op::Close, [fd_arg(fd)?, 0, 0]).map(drop)
+    simple(Request::Close { fd: fd_arg(fd)? }).map(drop)
 }
 
 /// Duplicates `fd` onto the lowest free number.
 pub fn dup(fd: Fd) -> Result<Fd, Errno> {
-    simple(Op::Dup, [fd_arg(fd)?, 0, 0]).map(|r| r[0] as Fd)
+    simple(Request::Dup { fd: fd_arg(fd)? }).map(|r| r[0] as Fd)
 }
 
 /// Duplicates `fd` onto `newfd`, closing what `newfd` was.
 pub fn dup2(fd: Fd, newfd: Fd) -> Result<Fd, Errno> {
-    simple(Op::Dup2, [fd_arg(fd)?, fd_arg(newfd)?, 0]).map(|r| r[0] as Fd)
+    simple(Request::Dup2 {
+        fd: fd_arg(fd)?,
+        newfd: fd_arg(newfd)?,
+    })
+    .map(|r| r[0] as Fd)
 }
 
 /// An fd's status flags (`O_NONBLOCK`).
 pub fn get_flags(fd: Fd) -> Result<u32, Errno> {
-    simple(Op::GetFlags, [fd_arg(fd)?, 0, 0]).map(|r| r[0] as u32)
+    simple(Request::GetFlags { fd: fd_arg(fd)? }).map(|r| r[0] as u32)
 }
 
 /// Sets an fd's status flags.
 pub fn set_flags(fd: Fd, flags: u32) -> Result<(), Errno> {
-    simple(
-        Op::SetFlags,
-        [fd_arg(fd)?, u64::from(flags & O_NONBLOCK), 0],
-    )
+    simple(Request::SetFlags {
+        fd: fd_arg(fd)?,
+        flags: flags & O_NONBLOCK,
+    })
     .map(drop)
 }
 
@@ -140,7 +153,7 @@ pub fn spawn(
     blob.try_reserve_exact(len).map_err(|_| Errno::Enomem)?;
     blob.resize(len, 0);
     let n = SpawnBlob::encode(name, argv, env, actions, &mut blob).map_err(|e| e.errno())?;
-    let (r, _) = call(Op::Spawn, 0, [0; 3], &blob[..n], &mut [])?;
+    let (r, _) = call(Request::Spawn { len: len32(n) }, &blob[..n], &mut [])?;
     Ok(r[0] as Pid)
 }
 
@@ -155,23 +168,23 @@ pub fn waitpid(pid: Pid, nohang: bool) -> Result<Option<(Pid, WaitStatus)>, Errn
     if pid == 0 || pid < -1 {
         return Err(Errno::Einval);
     }
-    let flags = if nohang { WAIT_F_NOHANG } else { 0 };
-    let (r, _) = call(Op::Wait, flags, [pid as i64 as u64, 0, 0], &[], &mut [])?;
+    let target = if pid == -1 {
+        WaitTarget::Any
+    } else {
+        WaitTarget::Pid(pid as u32)
+    };
+    let (r, _) = call(Request::Wait { target, nohang }, &[], &mut [])?;
     Ok((r[0] != 0).then(|| (r[0] as Pid, WaitStatus(r[1] as u32))))
 }
 
 /// This process's ID.
 pub fn getpid() -> Pid {
-    simple(Op::GetPid, [0; 3])
-        .map(|r| r[0] as Pid)
-        .unwrap_or(-1)
+    simple(Request::GetPid).map(|r| r[0] as Pid).unwrap_or(-1)
 }
 
 /// The parent's process ID.
 pub fn getppid() -> Pid {
-    simple(Op::GetPid, [0; 3])
-        .map(|r| r[1] as Pid)
-        .unwrap_or(-1)
+    simple(Request::GetPid).map(|r| r[1] as Pid).unwrap_or(-1)
 }
 
 /// Sends signal `signo` (0 probes) to `pid`.
@@ -179,7 +192,12 @@ pub fn kill(pid: Pid, signo: i32) -> Result<(), Errno> {
     if pid <= 0 {
         return Err(Errno::Einval);
     }
-    simple(Op::Kill, [pid as u64, signo as u64, 0]).map(drop)
+    let signo = u32::try_from(signo).map_err(|_| Errno::Einval)?;
+    simple(Request::Kill {
+        pid: pid as u32,
+        signo,
+    })
+    .map(drop)
 }
 
 /// Runs the at-exit handlers and flushes stdio, then ends the process with `code`.
@@ -195,16 +213,12 @@ pub fn exit_immediately(code: i32) -> ! {
 
 /// Reports the end to the device and powers off.
 pub fn exit_with(kind: ExitKind) -> ! {
-    let (flags, args, value) = match kind {
-        ExitKind::Code(c) => (0, [u64::from(c), 0, 0], debug_exit::value_for_code(c)),
-        ExitKind::Signaled(s) => (
-            EXIT_F_SIGNALED,
-            [0, u64::from(s), 0],
-            debug_exit::value_for_signal(s),
-        ),
+    let value = match kind {
+        ExitKind::Code(c) => debug_exit::value_for_code(c),
+        ExitKind::Signaled(s) => debug_exit::value_for_signal(s),
     };
     if dev::is_up() {
-        dev::request_final(&ReqHeader::new(Op::Exit, flags, args));
+        dev::request_final(&Request::Exit(kind).header());
     }
     debug_exit::poweroff(value)
 }
