@@ -171,22 +171,57 @@ impl Launcher for QemuLauncher {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
-        // SAFETY: the closure runs in the child between fork and exec and
-        // only calls prctl(2), which is async-signal-safe.
-        unsafe {
-            cmd.pre_exec(|| {
-                // Die with the daemon: no VM outlives its process manager.
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = cmd
-            .spawn()
-            .map_err(|e| LaunchError::Spawn(self.qemu.clone(), e))?;
+        let child =
+            spawn_tied_to_daemon(cmd).map_err(|e| LaunchError::Spawn(self.qemu.clone(), e))?;
         Ok(QemuVm::start(child))
     }
+}
+
+/// Spawns `cmd` so that it gets `SIGKILL` when the daemon dies: no VM
+/// outlives its process manager.
+///
+/// `PR_SET_PDEATHSIG` fires when the *thread* that forked the child exits,
+/// not the process. A SPAWN runs on the parent guest's connection thread,
+/// which ends when that guest exits or is killed, and would take the
+/// children it started with it (an orphan killed with its parent). So
+/// every VM is forked by one launcher thread that lives as long as the
+/// daemon.
+pub fn spawn_tied_to_daemon(mut cmd: Command) -> std::io::Result<std::process::Child> {
+    type Job = (Command, mpsc::Sender<std::io::Result<std::process::Child>>);
+    static LAUNCHER: std::sync::OnceLock<Mutex<mpsc::Sender<Job>>> = std::sync::OnceLock::new();
+    // SAFETY: the closure runs in the child between fork and exec and
+    // only calls prctl(2), which is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let jobs = LAUNCHER.get_or_init(|| {
+        let (tx, rx) = mpsc::channel::<Job>();
+        // The sender lives in a static: this thread never ends before the process.
+        let _ = std::thread::Builder::new()
+            .name("vm-launcher".into())
+            .spawn(move || {
+                for (mut cmd, reply) in rx {
+                    let _ = reply.send(cmd.spawn());
+                }
+            });
+        Mutex::new(tx)
+    });
+    let (reply, result) = mpsc::channel();
+    let sent = jobs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .send((cmd, reply));
+    if sent.is_err() {
+        return Err(std::io::Error::other("the launcher thread is gone"));
+    }
+    result
+        .recv()
+        .unwrap_or_else(|_| Err(std::io::Error::other("the launcher thread is gone")))
 }
 
 /// A QEMU process.
@@ -338,6 +373,32 @@ impl Vm for FakeVm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: a VM forked from a guest's connection thread died with
+    /// that thread (`PR_SET_PDEATHSIG` is per thread), so an orphan's QEMU
+    /// was killed when its parent exited.
+    #[test]
+    fn a_vm_outlives_the_thread_that_launched_it() {
+        let child = std::thread::spawn(|| {
+            let mut cmd = Command::new("sleep");
+            cmd.arg("30");
+            spawn_tied_to_daemon(cmd).unwrap()
+        })
+        .join()
+        .unwrap();
+        let mut child = child;
+        // The death signal would arrive at once; give it time to.
+        let until = std::time::Instant::now() + Duration::from_millis(300);
+        while std::time::Instant::now() < until {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "the VM died with the thread that launched it"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
 
     #[test]
     fn template_substitutes_after_splitting() {
