@@ -19,6 +19,7 @@ use virtio_pipe_protocol::{Op, ReqHeader, REQ_HEADER_SIZE, RESP_HEADER_SIZE};
 use vm_memory::{Bytes, GuestAddress};
 
 use crate::plan::Plan;
+use crate::proc::PinnedToOneCpu;
 use crate::stats::{names, Row, Unit, Way};
 
 const MIB: u64 = 1 << 20;
@@ -282,6 +283,29 @@ pub fn pipe_rows(plan: &Plan) -> Vec<Row> {
         ));
     }
     rows
+}
+
+/// The 1-byte round trip with the frontends and the daemon's threads all
+/// on CPU 0 (they are created after the pin): no cross-CPU wakeups.
+pub fn rtt_one_cpu_row(plan: &Plan) -> Row {
+    let Some(_pin) = PinnedToOneCpu::new() else {
+        return Row::missing(
+            "pipe",
+            names::RTT_ONE_CPU,
+            Way::Backend,
+            Unit::Nanos,
+            "cannot set the CPU affinity",
+        );
+    };
+    let mut pair = Pair::new();
+    Row::measured(
+        "pipe",
+        names::RTT_ONE_CPU,
+        Way::Backend,
+        Unit::Nanos,
+        &pair.rtt(plan.warmup, plan.rtt_iters),
+        format!("{} round trips", plan.rtt_iters),
+    )
 }
 
 /// Backend-only spawn: SPAWN until it returns (the daemon creates the

@@ -6,6 +6,7 @@ use std::ffi::CString;
 use std::time::Instant;
 
 use crate::plan::Plan;
+use crate::proc::PinnedToOneCpu;
 use crate::stats::names;
 use crate::stats::{Row, Unit, Way};
 
@@ -158,11 +159,7 @@ impl Drop for Echo {
     }
 }
 
-/// Host pipe rows: 1-byte round trip and throughput at each transfer size.
-pub fn pipe_rows(plan: &Plan) -> Vec<Row> {
-    let mut rows = Vec::new();
-    let max = plan.transfers.iter().map(|t| t.size).max().unwrap_or(1);
-    let echo = Echo::start(max);
+fn rtt(echo: &Echo, plan: &Plan) -> Vec<f64> {
     for _ in 0..plan.warmup {
         echo.ping();
     }
@@ -172,12 +169,42 @@ pub fn pipe_rows(plan: &Plan) -> Vec<Row> {
         echo.ping();
         rtt.push(t0.elapsed().as_nanos() as f64);
     }
+    rtt
+}
+
+/// The 1-byte round trip with both processes on CPU 0: no cross-CPU wakeups.
+pub fn rtt_one_cpu_row(plan: &Plan) -> Row {
+    let Some(_pin) = PinnedToOneCpu::new() else {
+        return Row::missing(
+            "pipe",
+            names::RTT_ONE_CPU,
+            Way::Host,
+            Unit::Nanos,
+            "cannot set the CPU affinity",
+        );
+    };
+    let echo = Echo::start(1);
+    Row::measured(
+        "pipe",
+        names::RTT_ONE_CPU,
+        Way::Host,
+        Unit::Nanos,
+        &rtt(&echo, plan),
+        format!("{} round trips", plan.rtt_iters),
+    )
+}
+
+/// Host pipe rows: 1-byte round trip and throughput at each transfer size.
+pub fn pipe_rows(plan: &Plan) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let max = plan.transfers.iter().map(|t| t.size).max().unwrap_or(1);
+    let echo = Echo::start(max);
     rows.push(Row::measured(
         "pipe",
         names::RTT,
         Way::Host,
         Unit::Nanos,
-        &rtt,
+        &rtt(&echo, plan),
         format!("{} round trips", plan.rtt_iters),
     ));
     for t in &plan.transfers {

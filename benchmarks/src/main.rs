@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
-use vhost_user_pipe_bench::stats::{Row, Unit, Way};
+use vhost_user_pipe_bench::stats::{names, Row, Unit, Way};
 use vhost_user_pipe_bench::{backend, density, guest, host, plan::Plan, proc::Setup, report};
 
 #[derive(Parser, Debug)]
@@ -85,16 +85,19 @@ fn main() {
         if way("host") {
             step("host pipe");
             pipe.extend(host::pipe_rows(&plan));
+            pipe.push(host::rtt_one_cpu_row(&plan));
         }
         if way("backend") {
             step("backend-only pipe");
             pipe.extend(backend::pipe_rows(&plan));
+            pipe.push(backend::rtt_one_cpu_row(&plan));
         }
         if way("guest") {
             step("guest pipe");
             pipe.extend(guest::pipe_rows(&plan, &ready));
         }
-        let order: Vec<String> = pipe.iter().map(|r| r.name.clone()).collect();
+        let mut order: Vec<String> = vec![names::RTT.into(), names::RTT_ONE_CPU.into()];
+        order.extend(pipe.iter().map(|r| r.name.clone()));
         pipe.sort_by_key(|r| (order.iter().position(|n| *n == r.name), r.way as u8));
         rows.splice(0..0, pipe);
     }

@@ -37,6 +37,43 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks as f64 / hz)
 }
 
+/// Pins the calling thread (and the threads and processes it creates
+/// afterwards) to CPU 0 until the guard drops.
+#[derive(Debug)]
+pub struct PinnedToOneCpu {
+    old: libc::cpu_set_t,
+}
+
+impl PinnedToOneCpu {
+    /// Pins, or `None` if the affinity cannot be read or set.
+    pub fn new() -> Option<Self> {
+        // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
+        let mut old: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        // SAFETY: `old` is a valid cpu_set_t of `size` bytes; pid 0 is this thread.
+        if unsafe { libc::sched_getaffinity(0, size, &mut old) } != 0 {
+            return None;
+        }
+        // SAFETY: as above.
+        let mut one: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+        // SAFETY: CPU 0 is within the set's capacity.
+        unsafe { libc::CPU_SET(0, &mut one) };
+        // SAFETY: `one` is a valid cpu_set_t of `size` bytes.
+        if unsafe { libc::sched_setaffinity(0, size, &one) } != 0 {
+            return None;
+        }
+        Some(Self { old })
+    }
+}
+
+impl Drop for PinnedToOneCpu {
+    fn drop(&mut self) {
+        let size = std::mem::size_of::<libc::cpu_set_t>();
+        // SAFETY: `old` is the valid set read in `new`.
+        unsafe { libc::sched_setaffinity(0, size, &self.old) };
+    }
+}
+
 /// The machine the numbers were taken on.
 #[derive(Debug, Clone)]
 pub struct Setup {

@@ -226,6 +226,7 @@ fn short(name: &str) -> String {
         (names::COLD_BOOT, "boot (QEMU)"),
         (crate::guest::COLD_BOOT_GUEST, "boot (guest)"),
         (names::RTT, "1 B"),
+        (names::RTT_ONE_CPU, "1 B, one CPU"),
     ];
     if let Some((_, s)) = map.iter().find(|(n, _)| *n == name) {
         return (*s).to_string();

@@ -43,6 +43,8 @@ impl Summary {
 pub mod names {
     /// 1-byte ping-pong.
     pub const RTT: &str = "round trip 1 B";
+    /// 1-byte ping-pong with every thread and process on CPU 0.
+    pub const RTT_ONE_CPU: &str = "round trip 1 B, one CPU";
     /// fork() until it returns in the parent.
     pub const FORK_RETURNS: &str = "fork: call returns";
     /// fork + exit in the child + wait in the parent.
