@@ -14,8 +14,11 @@ use std::time::Instant;
 use system_tests::frontend::{RawDesc, TestGuest, Ticket, MEM_SIZE};
 use system_tests::tree::Tree;
 use vhost_user_pipe::Limits;
+use virtio_bindings::bindings::virtio_config::VIRTIO_F_VERSION_1;
 use virtio_bindings::bindings::virtio_ring::{VRING_DESC_F_NEXT, VRING_DESC_F_WRITE};
-use virtio_pipe_protocol::{Op, ReqHeader, REQ_HEADER_SIZE, RESP_HEADER_SIZE};
+use virtio_pipe_protocol::{
+    Op, ReqHeader, FEATURE_FORK, FEATURE_SIGNALS, FEATURE_SPAWN, REQ_HEADER_SIZE, RESP_HEADER_SIZE,
+};
 use vm_memory::{Bytes, GuestAddress};
 
 use crate::plan::Plan;
@@ -306,6 +309,86 @@ pub fn rtt_one_cpu_row(plan: &Plan) -> Row {
         &pair.rtt(plan.warmup, plan.rtt_iters),
         format!("{} round trips", plan.rtt_iters),
     )
+}
+
+/// A guest-physical address inside the TestGuest's RAM for FORK's resume
+/// record (the daemon only checks that it is in range).
+const RESUME_AT: u64 = 0x20_0000;
+
+/// Backend-only fork: FORK of a spawned child (a parent needs an image to
+/// fork) until it returns (the daemon copies the parent's touched RAM into a
+/// memfd and "launches" the copy); until the fork child's frontend has
+/// connected and GETPID is answered; EXIT of the fork child + WAIT.
+pub fn fork_rows(plan: &Plan) -> Vec<Row> {
+    let run = || -> Result<[Vec<f64>; 3], String> {
+        let tree = Tree::with_limits(Limits {
+            max_processes: 4096,
+            ..Limits::default()
+        });
+        let mut root = tree.root();
+        root.spawn("child", &[b"child"], &[], &[])
+            .map_err(|e| format!("spawn: {e:?}"))?;
+        let until = Instant::now() + std::time::Duration::from_secs(10);
+        let launched = loop {
+            if let Some(l) = tree.try_launch() {
+                break l;
+            }
+            if Instant::now() > until {
+                return Err("no launch".into());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        };
+        let features = (1 << VIRTIO_F_VERSION_1)
+            | (1 << FEATURE_SPAWN)
+            | (1 << FEATURE_SIGNALS)
+            | (1 << FEATURE_FORK);
+        let mut parent = TestGuest::connect_with(&launched.spec.socket, features);
+        let (mut ret, mut ran, mut total) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..plan.guest_spawns.max(plan.process_iters_host / 10) {
+            let t0 = Instant::now();
+            let d = parent.call(Op::Fork, 0, [RESUME_AT, 0, 0], &[], 0);
+            let pid = d.result().map_err(|e| format!("FORK: {e:?}"))?[0];
+            let t1 = Instant::now();
+            let (l, mut child) = tree.accept_child();
+            child.getpid();
+            let t2 = Instant::now();
+            child.exit(0);
+            parent
+                .wait_child(pid as i64, 0)
+                .map_err(|e| format!("WAIT: {e:?}"))?;
+            let t3 = Instant::now();
+            l.vm.end();
+            ret.push((t1 - t0).as_nanos() as f64);
+            ran.push((t2 - t0).as_nanos() as f64);
+            total.push((t3 - t0).as_nanos() as f64);
+        }
+        launched.vm.end();
+        Ok([ret, ran, total])
+    };
+    let names = [names::FORK_RETURNS, names::FORK_TOTAL];
+    match run() {
+        Ok([ret, _ran, total]) => {
+            let n = format!("{} forks", ret.len());
+            let note = "no VM: copies the TestGuest's touched RAM (a few MiB of 128 MiB)";
+            vec![
+                Row::measured(
+                    "process",
+                    names[0],
+                    Way::Backend,
+                    Unit::Nanos,
+                    &ret,
+                    n.clone(),
+                )
+                .with_note(note),
+                Row::measured("process", names[1], Way::Backend, Unit::Nanos, &total, n)
+                    .with_note("until the fork child's frontend connected, exited and was reaped"),
+            ]
+        }
+        Err(e) => names
+            .iter()
+            .map(|n| Row::missing("process", *n, Way::Backend, Unit::Nanos, e.clone()))
+            .collect(),
+    }
 }
 
 /// Backend-only spawn: SPAWN until it returns (the daemon creates the

@@ -103,8 +103,9 @@ fn main() {
     }
     if want("process") {
         if way("backend") {
-            step("backend-only spawn");
+            step("backend-only spawn and fork");
             rows.extend(backend::spawn_rows(&plan));
+            rows.extend(backend::fork_rows(&plan));
         }
         if way("guest") {
             step("guest spawn, fork and cold boot");
