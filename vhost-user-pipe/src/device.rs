@@ -287,7 +287,13 @@ impl UsedRing for RequestRing {
                     debug!("pid {}: signal requestq: {e}", self.pid);
                 }
             }
-            Some(Err(e)) => debug!("pid {}: signal requestq: {e}", self.pid),
+            Some(Err(e)) => {
+                // No fd to spare: signal under the lock rather than not at all.
+                debug!("pid {}: cannot duplicate the call eventfd: {e}", self.pid);
+                if let Err(e) = self.vring.signal_used_queue() {
+                    debug!("pid {}: signal requestq: {e}", self.pid);
+                }
+            }
             None => {}
         }
     }
