@@ -115,8 +115,9 @@ fn main() {
     }
     let mut density_json = json!({});
     if want("density") {
-        step("density: host");
-        density_rows(&plan, &ready, &mut rows, &mut density_json);
+        step("density: host, backend-only, QEMU guests");
+        let ways = [way("host"), way("backend"), way("guest")];
+        density_rows(&plan, &ready, ways, &mut rows, &mut density_json);
     }
     step("done");
 
@@ -181,12 +182,13 @@ fn sort_process_rows(rows: &mut [Row]) {
 fn density_rows(
     plan: &Plan,
     ready: &guest::Ready,
+    [host, backend, guests]: [bool; 3],
     rows: &mut Vec<Row>,
     out: &mut serde_json::Value,
 ) {
     let g = "density";
-    match density::host(plan) {
-        Ok(steps) => {
+    match host.then(|| density::host(plan)) {
+        Some(Ok(steps)) => {
             for s in &steps {
                 let n = s.n;
                 let it = format!("{n} processes");
@@ -227,11 +229,11 @@ fn density_rows(
             }
             out["host"] = json!(steps.iter().map(|s| json!({"n": s.n, "rss_kib": s.rss_kib, "pss_kib": s.pss_kib, "idle_cpu_pct": s.idle_cpu_pct})).collect::<Vec<_>>());
         }
-        Err(e) => eprintln!("host density: {e}"),
+        Some(Err(e)) => eprintln!("host density: {e}"),
+        None => {}
     }
-    eprintln!("density: backend-only");
-    match density::backend(plan) {
-        Ok(steps) => {
+    match backend.then(|| density::backend(plan)) {
+        Some(Ok(steps)) => {
             for s in &steps {
                 let n = s.n;
                 let it = format!("{n} processes");
@@ -261,17 +263,17 @@ fn density_rows(
             }
             out["backend"] = json!(steps.iter().map(|s| json!({"n": s.n, "daemon_rss_kib": s.rss_kib, "daemon_rss_per_process_kib": s.rss_per_process_kib, "threads": s.threads, "idle_cpu_pct": s.idle_cpu_pct})).collect::<Vec<_>>());
         }
-        Err(e) => rows.push(Row::missing(
+        Some(Err(e)) => rows.push(Row::missing(
             g,
             "daemon RSS per process",
             Way::Backend,
             Unit::Bytes,
             e,
         )),
+        None => {}
     }
-    eprintln!("density: QEMU guests");
-    match guest::density(plan, ready) {
-        Ok(steps) => {
+    match guests.then(|| guest::density(plan, ready)) {
+        Some(Ok(steps)) => {
             for s in &steps {
                 let n = s.n;
                 let it = format!("{n} QEMUs");
@@ -323,13 +325,14 @@ fn density_rows(
             }
             out["guest"] = json!(steps.iter().map(|s| json!({"n": s.n, "qemu_rss_kib": s.rss_kib, "qemu_pss_kib": s.pss_kib, "daemon_share_kib": s.daemon_share_kib, "idle_cpu_pct": s.idle_cpu_pct, "grow_s": s.grow.as_secs_f64()})).collect::<Vec<_>>());
         }
-        Err(e) => rows.push(Row::missing(
+        Some(Err(e)) => rows.push(Row::missing(
             g,
             "RSS per process",
             Way::Guest,
             Unit::Bytes,
             e,
         )),
+        None => {}
     }
     // Group the density rows by name, host first.
     let start = rows.iter().position(|r| r.group == g).unwrap_or(rows.len());
