@@ -218,7 +218,7 @@ impl Row {
                 v["raw_median"] = json!(s.median);
                 v["raw_p99"] = json!(s.p99);
                 if let Some(r) = ratio {
-                    v["cost_vs_host"] = json!(r);
+                    v["vs_host"] = json!(r);
                 }
             }
             Err(why) => v["missing"] = json!(why),
