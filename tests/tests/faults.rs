@@ -495,7 +495,9 @@ const LIMIT: Duration = Duration::from_secs(180);
 /// `vhost-user-pipe run faults MODE` with its run directory kept in a fresh place.
 struct Run {
     group: Group,
-    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    /// The root's stdout, line by line, from a reader thread (so that a
+    /// hung daemon fails the test at a deadline instead of blocking it).
+    lines: std::sync::mpsc::Receiver<String>,
     run_dir: PathBuf,
 }
 
@@ -514,7 +516,15 @@ impl Run {
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         let mut group = Group::spawn(c);
-        let lines = BufReader::new(group.child.stdout.take().unwrap()).lines();
+        let stdout = BufReader::new(group.child.stdout.take().unwrap());
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
         Self {
             group,
             lines,
@@ -525,9 +535,8 @@ impl Run {
     /// The next line of the root's stdout.
     fn line(&mut self) -> String {
         self.lines
-            .next()
-            .expect("a line before the daemon exits")
-            .unwrap()
+            .recv_timeout(LIMIT)
+            .expect("a line before the daemon exits, within the limit")
     }
 
     /// The next line, which must start with `prefix`; the number after it.
@@ -554,7 +563,15 @@ impl Run {
 
     /// The rest of the output and the daemon's exit status.
     fn finish(mut self) -> (Vec<String>, Option<i32>) {
-        let rest: Vec<String> = self.lines.by_ref().map_while(Result::ok).collect();
+        let until = Instant::now() + LIMIT;
+        let mut rest = Vec::new();
+        // The channel closes when the daemon's stdout does.
+        while let Ok(line) = self
+            .lines
+            .recv_timeout(until.saturating_duration_since(Instant::now()))
+        {
+            rest.push(line);
+        }
         let status = self.group.wait_deadline(LIMIT).and_then(|s| s.code());
         (rest, status)
     }
