@@ -128,6 +128,23 @@ fn device_offers_version_1_and_no_undefined_device_bits() {
     }
 }
 
+// spec: dev-feat-offer
+#[test]
+fn fork_is_offered_only_to_a_process_whose_vm_the_daemon_launched() {
+    let tree = Tree::new();
+    let mut root = tree.root();
+    let offered = root.frontend.get_features().unwrap();
+    assert_eq!(
+        offered & (1 << FEATURE_FORK),
+        0,
+        "a served root has no image to fork"
+    );
+    root.spawn("child", &[b"child"], &[], &[]).unwrap();
+    let (_l, child) = tree.accept_child();
+    let offered = child.frontend.get_features().unwrap();
+    assert_ne!(offered & (1 << FEATURE_FORK), 0, "a spawned child can fork");
+}
+
 // spec: dev-feat-unnegotiated
 #[test]
 fn spawn_without_the_spawn_feature_is_enosys_and_creates_nothing() {

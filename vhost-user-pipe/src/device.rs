@@ -312,7 +312,13 @@ impl VhostUserBackend for PipeDevice {
     }
 
     fn features(&self) -> u64 {
-        device_features()
+        // FORK boots the child from the parent's image: a process whose VM
+        // someone else launched (`serve`) has none the daemon knows.
+        if self.sup.can_fork(self.pid) {
+            device_features()
+        } else {
+            device_features() & !(1 << FEATURE_FORK)
+        }
     }
 
     fn acked_features(&self, features: u64) {

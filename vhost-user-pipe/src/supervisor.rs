@@ -346,6 +346,12 @@ impl Supervisor {
         Ok(child)
     }
 
+    /// Whether FORK can work for `pid`: the daemon launched its VM, so it
+    /// knows which image the child boots.
+    pub fn can_fork(&self, pid: Pid) -> bool {
+        lock(&self.images_of).contains_key(&pid)
+    }
+
     /// Carries out kernel effects.
     pub fn apply(&self, effects: Vec<Effect>) {
         for e in effects {
