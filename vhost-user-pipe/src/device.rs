@@ -11,7 +11,7 @@
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Arc, Mutex};
 
-use log::{debug, info, warn};
+use log::{debug, error, info, warn};
 use vhost::vhost_user::message::VhostUserProtocolFeatures;
 use vhost_user_backend::{VhostUserBackend, VringRwLock, VringT};
 use virtio_bindings::bindings::virtio_config::VIRTIO_F_VERSION_1;
@@ -299,6 +299,27 @@ impl UsedRing for RequestRing {
     }
 }
 
+impl PipeDevice {
+    fn serve_event(&self, device_event: u16, vrings: &[VringRwLock]) {
+        self.install_used_ring(&vrings[QUEUE_REQUEST as usize]);
+        match device_event {
+            QUEUE_REQUEST => self.process_requests(&vrings[QUEUE_REQUEST as usize]),
+            QUEUE_EVENT => self.deliver_events(&vrings[QUEUE_EVENT as usize]),
+            WAKE_EVENT => {
+                self.mailbox.clear_kick();
+                self.flush_completions(&vrings[QUEUE_REQUEST as usize]);
+                self.deliver_events(&vrings[QUEUE_EVENT as usize]);
+            }
+            // Queues 2 and above exist for carriers that create them; their
+            // buffers are never used (spec: `dev-vq-roles`).
+            other if (other as usize) < NUM_QUEUES => {
+                debug!("pid {}: kick on unused queue {other} ignored", self.pid)
+            }
+            other => warn!("pid {}: unknown device event {other}", self.pid),
+        }
+    }
+}
+
 impl VhostUserBackend for PipeDevice {
     type Bitmap = ();
     type Vring = VringRwLock;
@@ -379,21 +400,23 @@ impl VhostUserBackend for PipeDevice {
                 "unexpected epoll events {evset:?}"
             )));
         }
-        self.install_used_ring(&vrings[QUEUE_REQUEST as usize]);
-        match device_event {
-            QUEUE_REQUEST => self.process_requests(&vrings[QUEUE_REQUEST as usize]),
-            QUEUE_EVENT => self.deliver_events(&vrings[QUEUE_EVENT as usize]),
-            WAKE_EVENT => {
-                self.mailbox.clear_kick();
-                self.flush_completions(&vrings[QUEUE_REQUEST as usize]);
-                self.deliver_events(&vrings[QUEUE_EVENT as usize]);
-            }
-            // Queues 2 and above exist for carriers that create them; their
-            // buffers are never used (spec: `dev-vq-roles`).
-            other if (other as usize) < NUM_QUEUES => {
-                debug!("pid {}: kick on unused queue {other} ignored", self.pid)
-            }
-            other => warn!("pid {}: unknown device event {other}", self.pid),
+        // A worker never dies silently: a panic while serving this guest
+        // ends this guest's process (its VM is killed, its parent's WAIT
+        // reports SIGKILL) and the daemon goes on serving the others.
+        let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.serve_event(device_event, vrings)
+        }));
+        if let Err(panic) = served {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            error!(
+                "pid {}: worker panicked ({what}); ending the process",
+                self.pid
+            );
+            self.sup.fail_process(self.pid);
         }
         Ok(())
     }

@@ -346,6 +346,12 @@ impl Supervisor {
         Ok(child)
     }
 
+    /// Ends `pid` as killed (its worker failed): its VM is stopped, its
+    /// fds close, its parent's WAIT reports SIGKILL.
+    pub fn fail_process(&self, pid: Pid) {
+        self.vanished(pid);
+    }
+
     /// Whether FORK can work for `pid`: the daemon launched its VM, so it
     /// knows which image the child boots.
     pub fn can_fork(&self, pid: Pid) -> bool {
