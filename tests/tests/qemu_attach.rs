@@ -118,6 +118,8 @@ fn stock_qemu_attaches_over_virtio_mmio_on_microvm_and_negotiates_features() {
         "mmio",
         "microvm,memory-backend=mem,pit=on,pic=on,rtc=on,isa-serial=on",
         &[
+            "-bios",
+            "qboot.rom",
             "-device",
             "vhost-user-gpio-device,chardev=vpipe",
             "-global",
