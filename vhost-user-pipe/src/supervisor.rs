@@ -256,18 +256,12 @@ impl Supervisor {
                 } else {
                     Err(Errno::Enosys)
                 };
-                match r {
-                    Ok(child) => io.complete(RespHeader::ok([child as u64, 0, 0]), 0),
-                    Err(e) => io.complete(RespHeader::err(e), 0),
-                }
+                self.answer_new_process(pid, io, r);
             }
             Request::Fork { resume } => {
                 let mut io = io;
                 let r = self.fork(pid, resume, io.as_mut());
-                match r {
-                    Ok(child) => io.complete(RespHeader::ok([child as u64, 0, 0]), 0),
-                    Err(e) => io.complete(RespHeader::err(e), 0),
-                }
+                self.answer_new_process(pid, io, r);
             }
             _ => {
                 let effects = {
@@ -277,6 +271,18 @@ impl Supervisor {
                 };
                 self.apply(effects);
             }
+        }
+    }
+
+    /// Completes a SPAWN or FORK. A caller that ended while the request was
+    /// being carried out gets no answer at all, like any request of an
+    /// ended process (spec: `dev-exit-sequence`), rather than an `ESRCH`
+    /// the spec does not list for these ops.
+    fn answer_new_process(&self, pid: Pid, io: Box<dyn Io>, r: Result<Pid, Errno>) {
+        match r {
+            Ok(child) => io.complete(RespHeader::ok([child as u64, 0, 0]), 0),
+            Err(_) if !self.kernel().process(pid).is_some_and(|p| p.is_running()) => drop(io),
+            Err(e) => io.complete(RespHeader::err(e), 0),
         }
     }
 
