@@ -10,7 +10,9 @@ mod common;
 use common::*;
 use system_tests::frontend::{RawDesc, TestGuest, MEM_SIZE};
 use system_tests::tree::Tree;
-use virtio_bindings::bindings::virtio_ring::{VRING_DESC_F_NEXT, VRING_DESC_F_WRITE};
+use virtio_bindings::bindings::virtio_ring::{
+    VIRTIO_RING_F_INDIRECT_DESC, VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT, VRING_DESC_F_WRITE,
+};
 use virtio_pipe_protocol::{Errno, Op, ReqHeader, REQ_F_NONBLOCK};
 use vm_memory::{Bytes, GuestAddress};
 
@@ -405,4 +407,59 @@ fn buffers_larger_than_16_mib_are_served_not_rejected() {
         Ok([65_536, 0, 0]),
         "a partial nonblocking write"
     );
+}
+
+/// Writes an indirect table at `table` holding a GETPID request (header at
+/// `RAW`, response at `RAW + 0x100`) and returns the one main-table
+/// descriptor that points to it.
+fn indirect_getpid(g: &mut TestGuest, table: u64) -> RawDesc {
+    g.mem.write_slice(&getpid_hdr(), GuestAddress(RAW)).unwrap();
+    g.mem
+        .write_slice(&[FILL; 32], GuestAddress(RAW + 0x100))
+        .unwrap();
+    let entries: [(u64, u32, u16, u16); 2] = [
+        (RAW, 32, R, 1),
+        (RAW + 0x100, 32, VRING_DESC_F_WRITE as u16, 0),
+    ];
+    for (i, (addr, len, flags, next)) in entries.into_iter().enumerate() {
+        let at = table + 16 * i as u64;
+        g.mem.write_obj(addr, GuestAddress(at)).unwrap();
+        g.mem.write_obj(len, GuestAddress(at + 8)).unwrap();
+        g.mem.write_obj(flags, GuestAddress(at + 12)).unwrap();
+        g.mem.write_obj(next, GuestAddress(at + 14)).unwrap();
+    }
+    RawDesc {
+        addr: table,
+        len: 32,
+        flags: VRING_DESC_F_INDIRECT as u16,
+        next: 0,
+    }
+}
+
+// spec: dev-chain-answer
+#[test]
+fn indirect_table_without_the_indirect_feature_is_returned_with_used_length_0() {
+    let tree = Tree::new();
+    let mut root = tree.root();
+    assert_eq!(root.features & (1 << VIRTIO_RING_F_INDIRECT_DESC), 0);
+    let d = indirect_getpid(&mut root, RAW + 0x1000);
+    let t = root.submit_raw(0, &[d], false);
+    assert_eq!(root.wait(t).used, 0);
+    assert_untouched(&root, RAW + 0x100, 32);
+    assert_serving(&mut root);
+}
+
+#[test]
+fn indirect_table_with_the_indirect_feature_is_served() {
+    let tree = Tree::new();
+    let features = (1 << 32) | (1 << VIRTIO_RING_F_INDIRECT_DESC);
+    let mut root = tree.root_connect(vec![b"root".to_vec()], vec![], |s| {
+        TestGuest::connect_with(s, features)
+    });
+    assert_ne!(root.features & (1 << VIRTIO_RING_F_INDIRECT_DESC), 0);
+    let d = indirect_getpid(&mut root, RAW + 0x1000);
+    let t = root.submit_raw(0, &[d], false);
+    assert_eq!(root.wait(t).used, 32);
+    let r = resp(&peek(&root, RAW + 0x100, 32));
+    assert_eq!((r.result(), r.ret(0)), (Ok(()), 1));
 }

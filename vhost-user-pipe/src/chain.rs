@@ -22,6 +22,10 @@ pub const MAX_PART_LEN: usize = u32::MAX as usize;
 /// A chain the device cannot use.
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum ChainError {
+    /// The chain uses an indirect table but `VIRTIO_RING_F_INDIRECT_DESC`
+    /// was not negotiated.
+    #[error("indirect descriptor without VIRTIO_RING_F_INDIRECT_DESC")]
+    IndirectNotNegotiated,
     /// The chain ends in a descriptor that still points to a next one: a
     /// loop, an out-of-range index or an unreadable descriptor table.
     #[error("descriptor chain does not terminate")]
@@ -158,6 +162,37 @@ pub struct Malformed {
     /// The writable part, if the walk ended, every writable descriptor lies
     /// in guest memory and together they hold at least a response.
     pub writable: Option<Part>,
+}
+
+/// Whether the chain whose head is `head` contains an indirect descriptor,
+/// read from the descriptor table itself (virtio-queue's iterator follows
+/// indirect tables without saying so). Unreadable or looping chains answer
+/// `false`: the walk rejects those anyway.
+pub fn uses_indirect(mem: &GuestMemoryMmap, desc_table: u64, queue_size: u16, head: u16) -> bool {
+    const F_NEXT: u16 = 1;
+    const F_INDIRECT: u16 = 4;
+    let mut idx = head;
+    for _ in 0..queue_size {
+        if idx >= queue_size {
+            return false;
+        }
+        let at = desc_table.wrapping_add(16 * idx as u64);
+        let (Ok(flags), Ok(next)) = (
+            mem.read_obj::<u16>(GuestAddress(at.wrapping_add(12))),
+            mem.read_obj::<u16>(GuestAddress(at.wrapping_add(14))),
+        ) else {
+            return false;
+        };
+        let (flags, next) = (u16::from_le(flags), u16::from_le(next));
+        if flags & F_INDIRECT != 0 {
+            return true;
+        }
+        if flags & F_NEXT == 0 {
+            return false;
+        }
+        idx = next;
+    }
+    false
 }
 
 /// Walks `chain` and checks every descriptor.

@@ -117,6 +117,15 @@ impl PipeDevice {
             debug!("pid {}: has ended; requests ignored", self.pid);
             return;
         }
+        let indirect_ok = self
+            .sup
+            .kernel()
+            .process(self.pid)
+            .is_some_and(|p| p.features & (1 << VIRTIO_RING_F_INDIRECT_DESC) != 0);
+        let (desc_table, queue_size) = {
+            let v = vring.get_ref();
+            (v.get_queue().desc_table(), v.get_queue().size())
+        };
         let chains: Vec<_> = match vring.get_mut().get_queue_mut().iter(mem.clone()) {
             Ok(iter) => iter.collect(),
             Err(e) => {
@@ -129,6 +138,14 @@ impl PipeDevice {
         let draining = self.mailbox.draining();
         for chain in chains {
             let head = chain.head_index();
+            if !indirect_ok && chain::uses_indirect(&mem, desc_table, queue_size, head) {
+                let m = Malformed {
+                    error: chain::ChainError::IndirectNotNegotiated,
+                    writable: None,
+                };
+                self.reject_chain(head, m, &mem);
+                continue;
+            }
             let parsed = match chain::walk(chain, &mem) {
                 Ok(p) => p,
                 Err(m) => {
