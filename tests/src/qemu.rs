@@ -112,3 +112,30 @@ fn read_all(mut r: impl std::io::Read) -> Vec<u8> {
     let _ = r.read_to_end(&mut v);
     v
 }
+
+/// The host pid of the QEMU that runs guest `guest_pid` of the daemon
+/// whose run directory is `run_dir` (its socket is on QEMU's command line).
+pub fn qemu_of(run_dir: &std::path::Path, guest_pid: u32) -> Option<u32> {
+    let needle = format!("{}/pid-{guest_pid}.sock", run_dir.display());
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let cmd = String::from_utf8_lossy(&cmd);
+        (cmd.contains("qemu-system") && cmd.contains(&needle)).then_some(pid)
+    })
+}
+
+/// CPU seconds a process has used (utime + stime).
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    // SAFETY: sysconf(3) with a valid name.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    ticks as f64 / hz
+}

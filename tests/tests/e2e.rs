@@ -7,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use system_tests::images;
-use system_tests::qemu::{daemon_bin, run_with_deadline, Group};
+use system_tests::qemu::{cpu_seconds, daemon_bin, qemu_of, run_with_deadline, Group};
 
 /// A tree of a few guests under TCG on a loaded 2-core machine finishes well within this.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -104,32 +104,6 @@ fn host_stdin_feeds_the_roots_stdin() {
     std::io::Read::read_to_string(&mut g.child.stdout.take().unwrap(), &mut text).unwrap();
     assert_eq!(text, "reader got 1\n");
     assert!(status.success());
-}
-
-/// CPU seconds a process has used (utime + stime).
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .collect();
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    // SAFETY: sysconf(3) with a valid name.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-    ticks as f64 / hz
-}
-
-/// The host pid of the QEMU that runs guest `guest_pid` of the daemon whose run directory is `run_dir`.
-fn qemu_of(run_dir: &std::path::Path, guest_pid: u32) -> Option<u32> {
-    let needle = format!("{}/pid-{guest_pid}.sock", run_dir.display());
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
-        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let cmd = String::from_utf8_lossy(&cmd);
-        (cmd.contains("qemu-system") && cmd.contains(&needle)).then_some(pid)
-    })
 }
 
 #[test]

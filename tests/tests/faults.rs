@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use system_tests::frontend::{TestGuest, DEADLINE};
 use system_tests::images;
-use system_tests::qemu::{daemon_bin, Group};
+use system_tests::qemu::{daemon_bin, qemu_of, Group};
 use system_tests::tree::Tree;
 use vhost_user_pipe::kernel::Stats;
 use vhost_user_pipe::launcher::Launched;
@@ -582,17 +582,6 @@ impl Drop for Run {
         self.group.kill();
         let _ = std::fs::remove_dir_all(&self.run_dir);
     }
-}
-
-/// The host pid of the QEMU that runs guest `guest_pid` of the daemon whose run directory is `run_dir`.
-fn qemu_of(run_dir: &Path, guest_pid: u32) -> Option<u32> {
-    let needle = format!("{}/pid-{guest_pid}.sock", run_dir.display());
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
-        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-        let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let cmd = String::from_utf8_lossy(&cmd);
-        (cmd.contains("qemu-system") && cmd.contains(&needle)).then_some(pid)
-    })
 }
 
 /// QEMUs still running for any guest of the daemon whose run directory is `run_dir`.
