@@ -234,25 +234,11 @@ pub fn host(plan: &Plan) -> Result<Vec<HostStep>, String> {
             }
             thread::sleep(Duration::from_millis(100));
             let pids: Vec<u32> = cats.iter().map(Child::id).collect();
-            let rss_kib = pids
-                .iter()
-                .filter_map(|&p| proc::vm_rss_kib(p))
-                .map(|k| k as f64)
-                .collect();
-            let pss_kib = pids
-                .iter()
-                .filter_map(|&p| proc::pss_kib(p))
-                .map(|k| k as f64)
-                .collect();
-            let before: Vec<Option<f64>> = pids.iter().map(|&p| proc::cpu_seconds(p)).collect();
-            let w0 = Instant::now();
-            thread::sleep(Duration::from_secs_f64(plan.idle_window_s.min(1.0)));
-            let window = w0.elapsed().as_secs_f64();
-            let idle_cpu_pct = pids
-                .iter()
-                .zip(before)
-                .filter_map(|(&p, b)| Some((proc::cpu_seconds(p)? - b?) / window * 100.0))
-                .collect();
+            let proc::Footprint {
+                rss_kib,
+                pss_kib,
+                idle_cpu_pct,
+            } = proc::footprint(&pids, Duration::from_secs_f64(plan.idle_window_s.min(1.0)));
             steps.push(HostStep {
                 n,
                 rss_kib,

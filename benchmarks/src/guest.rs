@@ -655,27 +655,13 @@ pub fn density(plan: &Plan, ready: &Ready) -> Result<Vec<DensityStep>, String> {
         // Let the last children finish booting into their blocking read.
         thread::sleep(Duration::from_millis(300));
         let pids = tree.qemu_pids();
-        let rss_kib = pids
-            .iter()
-            .filter_map(|&p| proc::vm_rss_kib(p))
-            .map(|k| k as f64)
-            .collect();
-        let pss_kib = pids
-            .iter()
-            .filter_map(|&p| proc::pss_kib(p))
-            .map(|k| k as f64)
-            .collect();
         let daemon_share_kib =
             (proc::vm_rss_kib(me).unwrap_or(0) as f64 - base).max(0.0) / n as f64;
-        let before: Vec<Option<f64>> = pids.iter().map(|&p| proc::cpu_seconds(p)).collect();
-        let w0 = Instant::now();
-        thread::sleep(Duration::from_secs_f64(plan.idle_window_s));
-        let window = w0.elapsed().as_secs_f64();
-        let idle_cpu_pct = pids
-            .iter()
-            .zip(before)
-            .filter_map(|(&p, b)| Some((proc::cpu_seconds(p)? - b?) / window * 100.0))
-            .collect();
+        let proc::Footprint {
+            rss_kib,
+            pss_kib,
+            idle_cpu_pct,
+        } = proc::footprint(&pids, Duration::from_secs_f64(plan.idle_window_s));
         steps.push(DensityStep {
             n,
             rss_kib,

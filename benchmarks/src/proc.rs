@@ -24,17 +24,46 @@ pub fn pss_kib(pid: u32) -> Option<u64> {
     status_value(&text, "Pss")
 }
 
-/// utime + stime of `pid`, in seconds.
-pub fn cpu_seconds(pid: u32) -> Option<f64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = &text[text.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of stat(5); `rest` starts at field 3.
-    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    Some(ticks as f64 / hz)
+pub use system_tests::qemu::cpu_seconds;
+
+/// What a set of processes costs: RSS and PSS of each (KiB), and the CPU
+/// each used (% of a core) over an idle window of `window`.
+#[derive(Debug, Default)]
+pub struct Footprint {
+    /// VmRSS per process.
+    pub rss_kib: Vec<f64>,
+    /// Pss per process.
+    pub pss_kib: Vec<f64>,
+    /// utime + stime over the window, per process.
+    pub idle_cpu_pct: Vec<f64>,
+}
+
+/// Samples the [`Footprint`] of `pids`, sleeping `window` to measure CPU.
+pub fn footprint(pids: &[u32], window: std::time::Duration) -> Footprint {
+    let rss_kib = pids
+        .iter()
+        .filter_map(|&p| vm_rss_kib(p))
+        .map(|k| k as f64)
+        .collect();
+    let pss_kib = pids
+        .iter()
+        .filter_map(|&p| pss_kib(p))
+        .map(|k| k as f64)
+        .collect();
+    let before: Vec<Option<f64>> = pids.iter().map(|&p| cpu_seconds(p)).collect();
+    let w0 = std::time::Instant::now();
+    std::thread::sleep(window);
+    let secs = w0.elapsed().as_secs_f64();
+    let idle_cpu_pct = pids
+        .iter()
+        .zip(before)
+        .filter_map(|(&p, b)| Some((cpu_seconds(p)? - b?) / secs * 100.0))
+        .collect();
+    Footprint {
+        rss_kib,
+        pss_kib,
+        idle_cpu_pct,
+    }
 }
 
 /// Pins the calling thread (and the threads and processes it creates

@@ -106,22 +106,21 @@ impl PipeDevice {
 
     fn process_requests(&self, vring: &VringRwLock) {
         let Some(mem) = self.memory() else { return };
-        let running = self
+        // One kernel lookup per kick: whether the process still runs, and
+        // the features its driver acked.
+        let features = self
             .sup
             .kernel()
             .process(self.pid)
-            .is_some_and(|p| p.is_running());
-        if !running {
+            .filter(|p| p.is_running())
+            .map(|p| p.features);
+        let Some(features) = features else {
             // An ended process's requests are never processed, SPAWN and
             // FORK included (spec: `dev-exit-sequence`).
             debug!("pid {}: has ended; requests ignored", self.pid);
             return;
-        }
-        let indirect_ok = self
-            .sup
-            .kernel()
-            .process(self.pid)
-            .is_some_and(|p| p.features & (1 << VIRTIO_RING_F_INDIRECT_DESC) != 0);
+        };
+        let indirect_ok = features & (1 << VIRTIO_RING_F_INDIRECT_DESC) != 0;
         let (desc_table, queue_size) = {
             let v = vring.get_ref();
             (v.get_queue().desc_table(), v.get_queue().size())
@@ -159,13 +158,14 @@ impl PipeDevice {
                 self.mailbox.post(self.mailbox.generation(), head, 0);
                 continue;
             }
+            let request = parsed.request(&mem);
             let io = Box::new(GuestIo::new(
                 mem.clone(),
-                parsed.clone(),
+                parsed,
                 REQ_HEADER_SIZE,
                 self.mailbox.clone(),
             ));
-            match parsed.request(&mem) {
+            match request {
                 Ok((_, req)) => {
                     debug!("pid {}: {req:?}", self.pid);
                     self.sup.dispatch(self.pid, req, io);
