@@ -22,7 +22,7 @@ use virtio_pipe_protocol::{
 use vm_memory::{Bytes, GuestAddress};
 
 use crate::plan::Plan;
-use crate::proc::PinnedToOneCpu;
+use crate::proc::{pin, Pinned, Placement};
 use crate::stats::{names, Row, Unit, Way};
 
 const MIB: u64 = 1 << 20;
@@ -128,6 +128,8 @@ enum Job {
         total: u64,
         samples: usize,
     },
+    /// Pin this thread to a CPU.
+    Pin(usize),
     Quit,
 }
 
@@ -187,6 +189,9 @@ impl Pair {
                                 }
                                 write(&mut child, b_w, 1);
                             }
+                        }
+                        Job::Pin(cpu) => {
+                            pin(0, cpu);
                         }
                         Job::Quit => break,
                     }
@@ -257,12 +262,42 @@ impl Drop for Pair {
     }
 }
 
-/// Backend-only pipe rows: the same measurements as [`crate::host::pipe_rows`].
-pub fn pipe_rows(plan: &Plan) -> Vec<Row> {
+/// Backend-only pipe rows in placement `p`: the same measurements as
+/// [`crate::host::pipe_rows`]. For [`Placement::OneCpu`] the frontends and
+/// the daemon's threads (created after the pin) all run on CPU 0; for
+/// [`Placement::TwoCpus`] the root's frontend runs on CPU 0 and the child's
+/// on CPU 1, and the daemon's threads where the scheduler puts them.
+pub fn pipe_rows(plan: &Plan, p: Placement) -> Vec<Row> {
+    let rtt_name = names::rtt_at(p);
+    if let Some(why) = p.unavailable() {
+        let mut rows = vec![Row::missing(
+            "pipe",
+            rtt_name,
+            Way::Backend,
+            Unit::Nanos,
+            why.clone(),
+        )];
+        rows.extend(plan.transfers.iter().map(|t| {
+            Row::missing(
+                "pipe",
+                names::throughput_at(t.size, p),
+                Way::Backend,
+                Unit::Throughput { bytes: 1 },
+                why.clone(),
+            )
+        }));
+        return rows;
+    }
+    let one_cpu = (p == Placement::OneCpu).then(|| Pinned::to(0)).flatten();
     let mut pair = Pair::new();
+    let _two_cpus = (p == Placement::TwoCpus).then(|| {
+        let _ = pair.jobs.send(Job::Pin(1));
+        let _ = pair.done.recv();
+        Pinned::to(0)
+    });
     let mut rows = vec![Row::measured(
         "pipe",
-        names::RTT,
+        rtt_name,
         Way::Backend,
         Unit::Nanos,
         &pair.rtt(plan.warmup, plan.rtt_iters),
@@ -273,7 +308,7 @@ pub fn pipe_rows(plan: &Plan) -> Vec<Row> {
         let samples = pair.throughput(t.size, t.total, plan.tput_samples);
         rows.push(Row::measured(
             "pipe",
-            names::throughput(t.size),
+            names::throughput_at(t.size, p),
             Way::Backend,
             Unit::Throughput { bytes: t.total },
             &samples,
@@ -285,30 +320,9 @@ pub fn pipe_rows(plan: &Plan) -> Vec<Row> {
             ),
         ));
     }
+    drop(pair);
+    drop(one_cpu);
     rows
-}
-
-/// The 1-byte round trip with the frontends and the daemon's threads all
-/// on CPU 0 (they are created after the pin): no cross-CPU wakeups.
-pub fn rtt_one_cpu_row(plan: &Plan) -> Row {
-    let Some(_pin) = PinnedToOneCpu::new() else {
-        return Row::missing(
-            "pipe",
-            names::RTT_ONE_CPU,
-            Way::Backend,
-            Unit::Nanos,
-            "cannot set the CPU affinity",
-        );
-    };
-    let mut pair = Pair::new();
-    Row::measured(
-        "pipe",
-        names::RTT_ONE_CPU,
-        Way::Backend,
-        Unit::Nanos,
-        &pair.rtt(plan.warmup, plan.rtt_iters),
-        format!("{} round trips", plan.rtt_iters),
-    )
 }
 
 /// A guest-physical address inside the TestGuest's RAM for FORK's resume

@@ -6,7 +6,7 @@ use std::ffi::CString;
 use std::time::Instant;
 
 use crate::plan::Plan;
-use crate::proc::PinnedToOneCpu;
+use crate::proc::{pin, Pinned, Placement};
 use crate::stats::names;
 use crate::stats::{Row, Unit, Way};
 
@@ -172,41 +172,52 @@ fn rtt(echo: &Echo, plan: &Plan) -> Vec<f64> {
     rtt
 }
 
-/// The 1-byte round trip with both processes on CPU 0: no cross-CPU wakeups.
-pub fn rtt_one_cpu_row(plan: &Plan) -> Row {
-    let Some(_pin) = PinnedToOneCpu::new() else {
-        return Row::missing(
+/// Host pipe rows in placement `p`: the 1-byte round trip and throughput
+/// at each transfer size. For [`Placement::OneCpu`] both processes run on
+/// CPU 0; for [`Placement::TwoCpus`] this process on CPU 0 and the echo
+/// child on CPU 1.
+pub fn pipe_rows(plan: &Plan, p: Placement) -> Vec<Row> {
+    let rtt_name = names::rtt_at(p);
+    let sizes = plan
+        .transfers
+        .iter()
+        .map(|t| names::throughput_at(t.size, p));
+    if let Some(why) = p.unavailable() {
+        let mut rows = vec![Row::missing(
             "pipe",
-            names::RTT_ONE_CPU,
+            rtt_name,
             Way::Host,
             Unit::Nanos,
-            "cannot set the CPU affinity",
-        );
+            why.clone(),
+        )];
+        rows.extend(sizes.map(|n| {
+            Row::missing(
+                "pipe",
+                n,
+                Way::Host,
+                Unit::Throughput { bytes: 1 },
+                why.clone(),
+            )
+        }));
+        return rows;
+    }
+    let _pin = match p {
+        Placement::Free => None,
+        Placement::OneCpu | Placement::TwoCpus => Pinned::to(0),
     };
-    let echo = Echo::start(1);
-    Row::measured(
-        "pipe",
-        names::RTT_ONE_CPU,
-        Way::Host,
-        Unit::Nanos,
-        &rtt(&echo, plan),
-        format!("{} round trips", plan.rtt_iters),
-    )
-}
-
-/// Host pipe rows: 1-byte round trip and throughput at each transfer size.
-pub fn pipe_rows(plan: &Plan) -> Vec<Row> {
-    let mut rows = Vec::new();
     let max = plan.transfers.iter().map(|t| t.size).max().unwrap_or(1);
     let echo = Echo::start(max);
-    rows.push(Row::measured(
+    if p == Placement::TwoCpus {
+        pin(echo.pid, 1);
+    }
+    let mut rows = vec![Row::measured(
         "pipe",
-        names::RTT,
+        rtt_name,
         Way::Host,
         Unit::Nanos,
         &rtt(&echo, plan),
         format!("{} round trips", plan.rtt_iters),
-    ));
+    )];
     for t in &plan.transfers {
         let data = vec![0x5au8; t.size];
         let total = t.host_total();
@@ -219,7 +230,7 @@ pub fn pipe_rows(plan: &Plan) -> Vec<Row> {
         }
         rows.push(Row::measured(
             "pipe",
-            names::throughput(t.size),
+            names::throughput_at(t.size, p),
             Way::Host,
             Unit::Throughput { bytes: total },
             &samples,

@@ -16,6 +16,7 @@
 
 pub mod backend;
 pub mod density;
+pub mod floor;
 pub mod guest;
 pub mod host;
 pub mod plan;

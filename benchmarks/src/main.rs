@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
-use vhost_user_pipe_bench::stats::{names, Row, Unit, Way};
-use vhost_user_pipe_bench::{backend, density, guest, host, plan::Plan, proc::Setup, report};
+use vhost_user_pipe_bench::proc::{Placement, Setup};
+use vhost_user_pipe_bench::stats::{Row, Unit, Way};
+use vhost_user_pipe_bench::{backend, density, floor, guest, host, plan::Plan, report};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -27,7 +28,7 @@ struct Args {
     /// Skip everything that boots QEMU.
     #[arg(long)]
     no_guests: bool,
-    /// Only these ways, comma-separated: backend, host, guest.
+    /// Only these ways, comma-separated: backend, host, guest, floor.
     #[arg(long, value_delimiter = ',')]
     ways: Vec<String>,
     /// Throughput write sizes in bytes (default 4096,65536,1048576); 0 for none.
@@ -82,23 +83,52 @@ fn main() {
     }
     if want("pipe") {
         let mut pipe = Vec::new();
-        if way("host") {
-            step("host pipe");
-            pipe.extend(host::pipe_rows(&plan));
-            pipe.push(host::rtt_one_cpu_row(&plan));
-        }
-        if way("backend") {
-            step("backend-only pipe");
-            pipe.extend(backend::pipe_rows(&plan));
-            pipe.push(backend::rtt_one_cpu_row(&plan));
+        for p in Placement::ALL {
+            if way("host") {
+                step(&format!("host pipe{}", p.suffix()));
+                pipe.extend(host::pipe_rows(&plan, p));
+            }
+            if way("backend") {
+                step(&format!("backend-only pipe{}", p.suffix()));
+                pipe.extend(backend::pipe_rows(&plan, p));
+            }
+            if way("floor") && p != Placement::Free {
+                step(&format!("notification floor{}", p.suffix()));
+                pipe.extend(floor::rtt_rows(&plan, p));
+            }
         }
         if way("guest") {
             step("guest pipe");
             pipe.extend(guest::pipe_rows(&plan, &ready));
         }
-        let mut order: Vec<String> = vec![names::RTT.into(), names::RTT_ONE_CPU.into()];
-        order.extend(pipe.iter().map(|r| r.name.clone()));
-        pipe.sort_by_key(|r| (order.iter().position(|n| *n == r.name), r.way as u8));
+        // Round trips first, then throughput by size; each benchmark's
+        // placements together, the floor's extra rows after their host row.
+        let split = |name: &str| -> (String, usize) {
+            for (i, p) in Placement::ALL.iter().enumerate().rev() {
+                if let Some(base) = name.strip_suffix(p.suffix()) {
+                    return (base.to_string(), i);
+                }
+            }
+            (name.to_string(), 0)
+        };
+        let mut bases: Vec<String> = Vec::new();
+        for r in &pipe {
+            let (base, _) = split(&r.name);
+            if !bases.contains(&base) {
+                bases.push(base);
+            }
+        }
+        pipe.sort_by_key(|r| {
+            let (base, placement) = split(r.vs.as_deref().unwrap_or(&r.name));
+            let kind = matches!(r.unit, Unit::Throughput { .. });
+            (
+                kind,
+                bases.iter().position(|b| *b == base),
+                placement,
+                r.vs.is_some(),
+                way_order(r.way),
+            )
+        });
         rows.splice(0..0, pipe);
     }
     if want("process") {
@@ -128,6 +158,11 @@ fn main() {
          Total run {:.1} s.",
         started.elapsed().as_secs_f64()
     );
+    let targets = report::targets(&rows);
+    if !targets.is_empty() {
+        println!();
+        print!("{}", report::targets_text(&targets));
+    }
     if let Err(e) = std::fs::create_dir_all(&args.out) {
         eprintln!("cannot create {}: {e}", args.out.display());
         std::process::exit(1);
@@ -147,13 +182,19 @@ fn main() {
     println!("wrote {} and {}", json_path.display(), svg_path.display());
 }
 
-fn sort_process_rows(rows: &mut [Row]) {
-    // Keep the pipe rows where they are; order process rows by name then way.
-    let order = |w: Way| match w {
+/// Rows of one benchmark appear in this order of ways.
+fn way_order(w: Way) -> u8 {
+    match w {
         Way::Backend => 0,
         Way::Host => 1,
         Way::Guest => 2,
-    };
+        Way::Floor => 3,
+    }
+}
+
+fn sort_process_rows(rows: &mut [Row]) {
+    // Keep the pipe rows where they are; order process rows by name then way.
+    let order = way_order;
     let names: Vec<String> = {
         let mut seen = Vec::new();
         for r in rows.iter().filter(|r| r.group == "process") {

@@ -66,16 +66,86 @@ pub fn footprint(pids: &[u32], window: std::time::Duration) -> Footprint {
     }
 }
 
+/// Where the two ends of a pipe benchmark run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Wherever the scheduler puts them. On this nested VM the result is
+    /// bimodal: a wakeup on the same CPU costs ~2 µs, one across CPUs
+    /// ~20 µs, and which one a run gets is chance.
+    Free,
+    /// Everything on CPU 0: both ends, and for the backend the daemon's
+    /// threads too. No cross-CPU wakeups.
+    OneCpu,
+    /// The first end on CPU 0, the second on CPU 1; the backend's daemon
+    /// threads go where the scheduler puts them (the daemon never pins).
+    TwoCpus,
+}
+
+impl Placement {
+    /// Every placement, in report order.
+    pub const ALL: [Placement; 3] = [Placement::Free, Placement::OneCpu, Placement::TwoCpus];
+
+    /// What row names get appended: "", ", one CPU", ", two CPUs".
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Placement::Free => "",
+            Placement::OneCpu => ", one CPU",
+            Placement::TwoCpus => ", two CPUs",
+        }
+    }
+
+    /// Why this placement cannot be set up here, if it cannot.
+    pub fn unavailable(self) -> Option<String> {
+        let needed: &[usize] = match self {
+            Placement::Free => &[],
+            Placement::OneCpu => &[0],
+            Placement::TwoCpus => &[0, 1],
+        };
+        let cpus = allowed_cpus().unwrap_or_default();
+        (!needed.iter().all(|c| cpus.contains(c)))
+            .then(|| format!("needs CPUs {needed:?}; allowed here: {cpus:?}"))
+    }
+}
+
+/// The CPUs this thread may run on; `None` if the mask cannot be read.
+pub fn allowed_cpus() -> Option<Vec<usize>> {
+    // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: `set` is a valid cpu_set_t of `size` bytes; pid 0 is this thread.
+    if unsafe { libc::sched_getaffinity(0, size, &mut set) } != 0 {
+        return None;
+    }
+    Some(
+        (0..libc::CPU_SETSIZE as usize)
+            // SAFETY: `i` is within the set's capacity.
+            .filter(|&i| unsafe { libc::CPU_ISSET(i, &set) })
+            .collect(),
+    )
+}
+
+/// Pins thread or process `tid` (0: the calling thread) to `cpu`; threads
+/// and processes it creates afterwards inherit the pin.
+pub fn pin(tid: libc::pid_t, cpu: usize) -> bool {
+    // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
+    let mut one: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: callers pass CPUs below CPU_SETSIZE (0 or 1).
+    unsafe { libc::CPU_SET(cpu, &mut one) };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: `one` is a valid cpu_set_t of `size` bytes.
+    unsafe { libc::sched_setaffinity(tid, size, &one) == 0 }
+}
+
 /// Pins the calling thread (and the threads and processes it creates
-/// afterwards) to CPU 0 until the guard drops.
+/// afterwards) to one CPU until the guard drops.
 #[derive(Debug)]
-pub struct PinnedToOneCpu {
+pub struct Pinned {
     old: libc::cpu_set_t,
 }
 
-impl PinnedToOneCpu {
-    /// Pins, or `None` if the affinity cannot be read or set.
-    pub fn new() -> Option<Self> {
+impl Pinned {
+    /// Pins to `cpu`, or `None` if the affinity cannot be read or set.
+    pub fn to(cpu: usize) -> Option<Self> {
         // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
         let mut old: libc::cpu_set_t = unsafe { std::mem::zeroed() };
         let size = std::mem::size_of::<libc::cpu_set_t>();
@@ -83,22 +153,14 @@ impl PinnedToOneCpu {
         if unsafe { libc::sched_getaffinity(0, size, &mut old) } != 0 {
             return None;
         }
-        // SAFETY: as above.
-        let mut one: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-        // SAFETY: CPU 0 is within the set's capacity.
-        unsafe { libc::CPU_SET(0, &mut one) };
-        // SAFETY: `one` is a valid cpu_set_t of `size` bytes.
-        if unsafe { libc::sched_setaffinity(0, size, &one) } != 0 {
-            return None;
-        }
-        Some(Self { old })
+        pin(0, cpu).then_some(Self { old })
     }
 }
 
-impl Drop for PinnedToOneCpu {
+impl Drop for Pinned {
     fn drop(&mut self) {
         let size = std::mem::size_of::<libc::cpu_set_t>();
-        // SAFETY: `old` is the valid set read in `new`.
+        // SAFETY: `old` is the valid set read in `to`.
         unsafe { libc::sched_setaffinity(0, size, &self.old) };
     }
 }

@@ -16,8 +16,9 @@ fn host_of<'a>(rows: &'a [Row], row: &Row) -> Option<&'a Row> {
     if row.way == Way::Host {
         return None;
     }
+    let name = row.vs.as_deref().unwrap_or(&row.name);
     rows.iter()
-        .find(|h| h.way == Way::Host && h.group == row.group && h.name == row.name)
+        .find(|h| h.way == Way::Host && h.group == row.group && h.name == name)
         .filter(|h| h.result.is_ok())
 }
 
@@ -40,6 +41,102 @@ fn fmt_num(v: f64) -> String {
     } else {
         format!("{v:.3}")
     }
+}
+
+/// The targets for the backend alone: a round trip within 2× of
+/// the host pipe's, throughput no worse than the host pipe's.
+const RTT_TARGET: f64 = 2.0;
+const THROUGHPUT_TARGET: f64 = 1.0;
+
+/// Where one backend pipe row stands against its target.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The row's name.
+    pub name: String,
+    /// Backend ÷ host in display units.
+    pub ratio: f64,
+    /// The target ratio: a ceiling for times, a floor for rates.
+    pub target: f64,
+    /// Whether the target is met.
+    pub met: bool,
+    /// Same-run notification floors ÷ host, with their row names.
+    pub floors: Vec<(String, f64)>,
+}
+
+impl Target {
+    fn to_json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "vs_host": self.ratio,
+            "target": self.target,
+            "met": self.met,
+            "floors": self.floors.iter().map(|(n, r)| json!({"name": n, "vs_host": r})).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Every measured backend pipe row against its target.
+pub fn targets(rows: &[Row]) -> Vec<Target> {
+    rows.iter()
+        .filter(|r| r.group == "pipe" && r.way == Way::Backend)
+        .filter_map(|r| {
+            let ratio = vs_host(rows, r)?;
+            let (target, met) = match r.unit {
+                Unit::Throughput { .. } => (THROUGHPUT_TARGET, ratio >= THROUGHPUT_TARGET),
+                _ => (RTT_TARGET, ratio <= RTT_TARGET),
+            };
+            let floors = rows
+                .iter()
+                .filter(|f| f.way == Way::Floor && f.vs.as_deref().unwrap_or(&f.name) == r.name)
+                .filter_map(|f| Some((f.name.clone(), vs_host(rows, f)?)))
+                .collect();
+            Some(Target {
+                name: r.name.clone(),
+                ratio,
+                target,
+                met,
+                floors,
+            })
+        })
+        .collect()
+}
+
+/// The targets as lines of text.
+pub fn targets_text(targets: &[Target]) -> String {
+    let mut t = String::from("Backend alone against the targets (same run):\n");
+    for g in targets {
+        let (what, goal) = if g.target == RTT_TARGET {
+            ("× the host's time", format!("≤ {RTT_TARGET}×"))
+        } else {
+            ("× the host's rate", format!("≥ {THROUGHPUT_TARGET}×"))
+        };
+        let _ = write!(
+            t,
+            "- {}: {:.2}{what} (target {goal}): {}",
+            g.name,
+            g.ratio,
+            if g.met { "met" } else { "missed" }
+        );
+        for (i, (name, r)) in g.floors.iter().enumerate() {
+            let extra = name.strip_prefix(g.name.as_str()).unwrap_or(name);
+            let label = if extra.is_empty() {
+                "request/response"
+            } else {
+                extra.trim_start_matches(", ")
+            };
+            let _ = write!(
+                t,
+                "{}{label} {r:.2}×",
+                if i == 0 {
+                    "; notification floor: "
+                } else {
+                    ", "
+                }
+            );
+        }
+        t.push('\n');
+    }
+    t
 }
 
 /// The setup lines.
@@ -105,17 +202,21 @@ pub fn json(setup: &Setup, quick: bool, rows: &[Row], extra: Value) -> Value {
             "vs_host": "figure divided by the host's figure in display units: times (us) are 'how many times the host's time'; rates (GiB/s) are 'what share of the host's rate'",
         },
         "rows": rows.iter().map(|r| r.to_json(vs_host(rows, r))).collect::<Vec<_>>(),
+        "targets": targets(rows).iter().map(Target::to_json).collect::<Vec<_>>(),
         "density": extra,
     })
 }
 
-const WAYS: [Way; 3] = [Way::Backend, Way::Host, Way::Guest];
+const WAYS: [Way; 4] = [Way::Backend, Way::Host, Way::Guest, Way::Floor];
+/// Bar slots per group: one per way and a gap.
+const SLOTS: usize = WAYS.len() + 1;
 
 fn colour(w: Way) -> RGBColor {
     match w {
         Way::Backend => RGBColor(31, 119, 180),
         Way::Host => RGBColor(127, 127, 127),
         Way::Guest => RGBColor(214, 39, 40),
+        Way::Floor => RGBColor(44, 160, 44),
     }
 }
 
@@ -126,7 +227,7 @@ fn bars(
     area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
     title: &str,
     y_desc: &str,
-    groups: &[(String, [Option<f64>; 3])],
+    groups: &[(String, [Option<f64>; WAYS.len()])],
     log: bool,
 ) -> DrawResult {
     let values: Vec<f64> = groups
@@ -144,12 +245,12 @@ fn bars(
     }
     let max = values.iter().copied().fold(0.0, f64::max).max(1e-9);
     let min = values.iter().copied().fold(f64::MAX, f64::min).min(max);
-    let slots = groups.len() * 4;
+    let slots = groups.len() * SLOTS;
     let labels: Vec<String> = groups.iter().map(|(n, _)| n.clone()).collect();
     let label = move |v: &SegmentValue<usize>| -> String {
         match v {
-            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) if i % 4 == 1 => {
-                labels.get(i / 4).cloned().unwrap_or_default()
+            SegmentValue::CenterOf(i) | SegmentValue::Exact(i) if i % SLOTS == 1 => {
+                labels.get(i / SLOTS).cloned().unwrap_or_default()
             }
             _ => String::new(),
         }
@@ -178,7 +279,7 @@ fn bars(
                     .enumerate()
                     .filter_map(|(gi, (_, v))| {
                         let val = v[wi]?;
-                        let s = gi * 4 + wi;
+                        let s = gi * SLOTS + wi;
                         Some(Rectangle::new(
                             [
                                 (SegmentValue::Exact(s), $floor),
@@ -225,25 +326,27 @@ fn short(name: &str) -> String {
         (names::SPAWN_TOTAL, "spawn+exit+wait"),
         (names::COLD_BOOT, "boot (QEMU)"),
         (crate::guest::COLD_BOOT_GUEST, "boot (guest)"),
-        (names::RTT, "1 B"),
-        (names::RTT_ONE_CPU, "1 B, one CPU"),
     ];
     if let Some((_, s)) = map.iter().find(|(n, _)| *n == name) {
         return (*s).to_string();
     }
-    name.trim_start_matches("throughput ")
-        .rsplit(", ")
-        .next()
-        .unwrap_or(name)
-        .to_string()
+    for prefix in ["round trip ", "throughput "] {
+        if let Some(rest) = name.strip_prefix(prefix) {
+            return rest
+                .replace(", one CPU", " 1C")
+                .replace(", two CPUs", " 2C")
+                .replace(", posted writes", " posted");
+        }
+    }
+    name.rsplit(", ").next().unwrap_or(name).to_string()
 }
 
 fn grouped(
     rows: &[Row],
     group: &str,
     filter: impl Fn(&Row) -> bool,
-) -> Vec<(String, [Option<f64>; 3])> {
-    let mut out: Vec<(String, [Option<f64>; 3])> = Vec::new();
+) -> Vec<(String, [Option<f64>; WAYS.len()])> {
+    let mut out: Vec<(String, [Option<f64>; WAYS.len()])> = Vec::new();
     for r in rows.iter().filter(|r| r.group == group && filter(r)) {
         let wi = WAYS.iter().position(|w| *w == r.way).unwrap_or(0);
         let v = r.median_display();
@@ -251,7 +354,7 @@ fn grouped(
         match out.iter_mut().find(|(n, _)| *n == label) {
             Some((_, vals)) => vals[wi] = v,
             None => {
-                let mut vals = [None; 3];
+                let mut vals = [None; WAYS.len()];
                 vals[wi] = v;
                 out.push((label, vals));
             }
@@ -277,13 +380,19 @@ pub fn plot(path: &Path, setup: &Setup, rows: &[Row]) -> DrawResult {
     let rtt = grouped(rows, "pipe", |r| r.unit == Unit::Nanos);
     bars(
         &panels[0],
-        "Pipe round trip, 1 byte",
+        "Pipe round trip, 1 byte (1C: one CPU, 2C: two CPUs)",
         "µs (log)",
         &rtt,
         true,
     )?;
     let tput = grouped(rows, "pipe", |r| matches!(r.unit, Unit::Throughput { .. }));
-    bars(&panels[1], "Pipe throughput", "GiB/s", &tput, false)?;
+    bars(
+        &panels[1],
+        "Pipe throughput (1C: one CPU, 2C: two CPUs)",
+        "GiB/s",
+        &tput,
+        false,
+    )?;
     let mut procs = grouped(rows, "process", |_| true);
     for p in &mut procs {
         for v in p.1.iter_mut().flatten() {
@@ -315,4 +424,44 @@ pub fn plot(path: &Path, setup: &Setup, rows: &[Row]) -> DrawResult {
     )?;
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, way: Way, unit: Unit, sample: f64) -> Row {
+        Row::measured("pipe", name, way, unit, &[sample], "1")
+    }
+
+    #[test]
+    fn targets_read_times_as_ceilings_and_rates_as_floors() {
+        let t = Unit::Throughput { bytes: 1 << 30 };
+        let rows = vec![
+            row("rtt", Way::Backend, Unit::Nanos, 3000.0),
+            row("rtt", Way::Host, Unit::Nanos, 1000.0),
+            row("rtt", Way::Floor, Unit::Nanos, 2500.0),
+            row("rtt, posted writes", Way::Floor, Unit::Nanos, 1500.0).compared_with("rtt"),
+            // 1 GiB in 0.5 s (2 GiB/s) against the host's 1 GiB/s.
+            row("tput", Way::Backend, t, 0.5e9),
+            row("tput", Way::Host, t, 1e9),
+            row("slow", Way::Backend, t, 2e9),
+            row("slow", Way::Host, t, 1e9),
+            row("no host", Way::Backend, Unit::Nanos, 1.0),
+        ];
+        let got = targets(&rows);
+        assert_eq!(got.len(), 3, "a row without a host row has no target");
+        assert!((got[0].ratio - 3.0).abs() < 1e-9 && !got[0].met);
+        assert_eq!(
+            got[0].floors,
+            vec![
+                ("rtt".to_string(), 2.5),
+                ("rtt, posted writes".to_string(), 1.5)
+            ]
+        );
+        assert!((got[1].ratio - 2.0).abs() < 1e-9 && got[1].met);
+        assert!((got[2].ratio - 0.5).abs() < 1e-9 && !got[2].met);
+        let text = targets_text(&got);
+        assert!(text.contains("- rtt: 3.00× the host's time (target ≤ 2×): missed; notification floor: request/response 2.50×, posted writes 1.50×"), "{text}");
+    }
 }

@@ -43,8 +43,6 @@ impl Summary {
 pub mod names {
     /// 1-byte ping-pong.
     pub const RTT: &str = "round trip 1 B";
-    /// 1-byte ping-pong with every thread and process on CPU 0.
-    pub const RTT_ONE_CPU: &str = "round trip 1 B, one CPU";
     /// fork() until it returns in the parent.
     pub const FORK_RETURNS: &str = "fork: call returns";
     /// fork + exit in the child + wait in the parent.
@@ -61,6 +59,16 @@ pub mod names {
     /// Throughput with writes of `size` bytes.
     pub fn throughput(size: usize) -> String {
         format!("throughput {}", super::size_label(size))
+    }
+
+    /// 1-byte ping-pong in placement `p`.
+    pub fn rtt_at(p: crate::proc::Placement) -> String {
+        format!("{RTT}{}", p.suffix())
+    }
+
+    /// Throughput with writes of `size` bytes in placement `p`.
+    pub fn throughput_at(size: usize, p: crate::proc::Placement) -> String {
+        format!("{}{}", throughput(size), p.suffix())
     }
 }
 
@@ -84,6 +92,9 @@ pub enum Way {
     Host,
     /// Unikernel guests under QEMU (TCG).
     Guest,
+    /// Host threads that only pass the backend path's eventfd wakeups,
+    /// with no vring and no pipe work: the cost of the notifications alone.
+    Floor,
 }
 
 impl Way {
@@ -93,6 +104,7 @@ impl Way {
             Way::Backend => "backend",
             Way::Host => "host",
             Way::Guest => "guest",
+            Way::Floor => "floor",
         }
     }
 }
@@ -130,6 +142,8 @@ pub struct Row {
     pub iterations: String,
     /// A remark printed after the numbers.
     pub note: String,
+    /// The host row this row is compared with, when its name differs.
+    pub vs: Option<String>,
 }
 
 impl Row {
@@ -151,6 +165,7 @@ impl Row {
             unit,
             iterations: iterations.into(),
             note: String::new(),
+            vs: None,
         }
     }
 
@@ -170,7 +185,14 @@ impl Row {
             result: Err(why.into()),
             iterations: String::new(),
             note: String::new(),
+            vs: None,
         }
+    }
+
+    /// Compares this row with the host row named `name`.
+    pub fn compared_with(mut self, name: impl Into<String>) -> Self {
+        self.vs = Some(name.into());
+        self
     }
 
     /// Adds a note.
