@@ -255,7 +255,7 @@ fn nonblocking_atomic_write_that_does_not_fit_is_eagain_and_writes_nothing() {
     assert!(!got.contains(&2));
 }
 
-// spec: dev-write-large-block
+// spec: dev-write-large-block, dev-read-available
 #[test]
 fn blocking_large_write_completes_only_when_every_byte_is_written() {
     let tree = tree_with_capacity(2 * PIPE_BUF);
@@ -264,11 +264,14 @@ fn blocking_large_write_completes_only_when_every_byte_is_written() {
     let data: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
     let t = root.submit_write(w, &data, 0);
     root.assert_pending(t, BLOCKED);
-    // 8192 bytes read, 16384 written: 3616 are still to go.
-    let mut got = root.read(r, 3 * PIPE_BUF).unwrap();
-    assert_eq!(got.len(), 2 * PIPE_BUF);
+    // The READ takes the 8192 bytes held, then 1808 of the pending WRITE's
+    // own; of its last 10000, 8192 fit in the buffer and 1808 still wait.
+    let mut got = root.read(r, 10_000).unwrap();
+    assert_eq!(got.len(), 10_000, "held bytes, then the pending WRITE's");
     root.assert_pending(t, BLOCKED);
-    got.extend(read_exact(&mut root, r, data.len() - got.len(), 3000));
+    assert_eq!(tree.sup.stats().buffered, 2 * PIPE_BUF);
+    // This READ takes everything left, so the WRITE completes.
+    got.extend(root.read(r, 20_000).unwrap());
     assert_eq!(root.wait(t).result(), Ok([20_000, 0, 0]));
     assert_eq!(got, data);
 }
