@@ -345,3 +345,22 @@ pub fn rtt_rows(plan: &Plan, p: Placement) -> Vec<Row> {
     }
     rows
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_protocols_complete_every_round_trip() {
+        for protocol in [Protocol::RequestResponse, Protocol::Posted] {
+            let samples = run(protocol, Placement::Free, 5, 200)
+                .unwrap_or_else(|e| panic!("{protocol:?}: {e}"));
+            assert_eq!(
+                samples.len(),
+                200,
+                "{protocol:?}: warmup dropped, rest kept"
+            );
+            assert!(samples.iter().all(|&ns| ns > 0.0));
+        }
+    }
+}
