@@ -10,7 +10,13 @@
 //! - **backend**: the daemon alone, driven by host-side vhost-user
 //!   frontends (`system_tests::frontend::TestGuest`), no QEMU ([`backend`]);
 //! - **host**: plain Linux processes and pipes ([`host`]);
-//! - **guest**: unikernel VMs under QEMU TCG ([`guest`]).
+//! - **guest**: unikernel VMs under QEMU TCG ([`guest`]);
+//!
+//! and a fourth that bounds what the design can reach: **floor**, host
+//! threads doing only the backend's eventfd wakeups ([`floor`]). Pipe rows
+//! are taken in three placements ([`proc::Placement`]): free, one CPU and
+//! two CPUs, and the run ends with the backend's standing against the
+//! targets ([`report::targets`]).
 //!
 //! See BENCHMARKS.md at the workspace root for the figures and their reading.
 
