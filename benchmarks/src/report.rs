@@ -57,6 +57,8 @@ pub struct Target {
     pub ratio: f64,
     /// The target ratio: a ceiling for times, a floor for rates.
     pub target: f64,
+    /// Whether the row is a rate (throughput) rather than a time.
+    pub rate: bool,
     /// Whether the target is met.
     pub met: bool,
     /// Same-run notification floors ÷ host, with their row names.
@@ -69,6 +71,7 @@ impl Target {
             "name": self.name,
             "vs_host": self.ratio,
             "target": self.target,
+            "kind": if self.rate { "at least (rate)" } else { "at most (time)" },
             "met": self.met,
             "floors": self.floors.iter().map(|(n, r)| json!({"name": n, "vs_host": r})).collect::<Vec<_>>(),
         })
@@ -81,9 +84,11 @@ pub fn targets(rows: &[Row]) -> Vec<Target> {
         .filter(|r| r.group == "pipe" && r.way == Way::Backend)
         .filter_map(|r| {
             let ratio = vs_host(rows, r)?;
-            let (target, met) = match r.unit {
-                Unit::Throughput { .. } => (THROUGHPUT_TARGET, ratio >= THROUGHPUT_TARGET),
-                _ => (RTT_TARGET, ratio <= RTT_TARGET),
+            let rate = matches!(r.unit, Unit::Throughput { .. });
+            let (target, met) = if rate {
+                (THROUGHPUT_TARGET, ratio >= THROUGHPUT_TARGET)
+            } else {
+                (RTT_TARGET, ratio <= RTT_TARGET)
             };
             let floors = rows
                 .iter()
@@ -94,6 +99,7 @@ pub fn targets(rows: &[Row]) -> Vec<Target> {
                 name: r.name.clone(),
                 ratio,
                 target,
+                rate,
                 met,
                 floors,
             })
@@ -105,10 +111,10 @@ pub fn targets(rows: &[Row]) -> Vec<Target> {
 pub fn targets_text(targets: &[Target]) -> String {
     let mut t = String::from("Backend alone against the targets (same run):\n");
     for g in targets {
-        let (what, goal) = if g.target == RTT_TARGET {
-            ("× the host's time", format!("≤ {RTT_TARGET}×"))
+        let (what, goal) = if g.rate {
+            ("× the host's rate", format!("≥ {}×", g.target))
         } else {
-            ("× the host's rate", format!("≥ {THROUGHPUT_TARGET}×"))
+            ("× the host's time", format!("≤ {}×", g.target))
         };
         let _ = write!(
             t,
