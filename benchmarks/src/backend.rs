@@ -268,27 +268,12 @@ impl Drop for Pair {
 /// [`Placement::TwoCpus`] the root's frontend runs on CPU 0 and the child's
 /// on CPU 1, and the daemon's threads where the scheduler puts them.
 pub fn pipe_rows(plan: &Plan, p: Placement) -> Vec<Row> {
-    let rtt_name = names::rtt_at(p);
     if let Some(why) = p.unavailable() {
-        let mut rows = vec![Row::missing(
-            "pipe",
-            rtt_name,
-            Way::Backend,
-            Unit::Nanos,
-            why.clone(),
-        )];
-        rows.extend(plan.transfers.iter().map(|t| {
-            Row::missing(
-                "pipe",
-                names::throughput_at(t.size, p),
-                Way::Backend,
-                Unit::Throughput { bytes: 1 },
-                why.clone(),
-            )
-        }));
-        return rows;
+        return Row::missing_pipe_rows(&plan.transfers, Way::Backend, p, &why);
     }
-    let one_cpu = (p == Placement::OneCpu).then(|| Pinned::to(0)).flatten();
+    // Declared before the pair, so dropped after it: its threads are
+    // created and ended under the pin.
+    let _one_cpu = (p == Placement::OneCpu).then(|| Pinned::to(0)).flatten();
     let mut pair = Pair::new();
     let _two_cpus = (p == Placement::TwoCpus).then(|| {
         let _ = pair.jobs.send(Job::Pin(1));
@@ -297,7 +282,7 @@ pub fn pipe_rows(plan: &Plan, p: Placement) -> Vec<Row> {
     });
     let mut rows = vec![Row::measured(
         "pipe",
-        rtt_name,
+        names::rtt_at(p),
         Way::Backend,
         Unit::Nanos,
         &pair.rtt(plan.warmup, plan.rtt_iters),
@@ -320,8 +305,6 @@ pub fn pipe_rows(plan: &Plan, p: Placement) -> Vec<Row> {
             ),
         ));
     }
-    drop(pair);
-    drop(one_cpu);
     rows
 }
 

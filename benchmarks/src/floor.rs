@@ -311,8 +311,8 @@ pub fn run(protocol: Protocol, p: Placement, warmup: usize, n: usize) -> Result<
     }
 }
 
-/// The floor rows for placement `p`: request/response (compared with the
-/// host row of the same name) and posted writes.
+/// The floor rows for placement `p`: request/response (named like the host
+/// row it compares with) and posted writes (compared with that same row).
 pub fn rtt_rows(plan: &Plan, p: Placement) -> Vec<Row> {
     let name = names::rtt_at(p);
     let mut rows = Vec::new();
@@ -341,7 +341,11 @@ pub fn rtt_rows(plan: &Plan, p: Placement) -> Vec<Row> {
             ),
             Err(why) => Row::missing("pipe", row_name, Way::Floor, Unit::Nanos, why),
         };
-        rows.push(row.with_note(note).compared_with(name.clone()));
+        let row = row.with_note(note);
+        rows.push(match protocol {
+            Protocol::RequestResponse => row,
+            Protocol::Posted => row.compared_with(name.clone()),
+        });
     }
     rows
 }

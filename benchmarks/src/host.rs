@@ -177,29 +177,8 @@ fn rtt(echo: &Echo, plan: &Plan) -> Vec<f64> {
 /// CPU 0; for [`Placement::TwoCpus`] this process on CPU 0 and the echo
 /// child on CPU 1.
 pub fn pipe_rows(plan: &Plan, p: Placement) -> Vec<Row> {
-    let rtt_name = names::rtt_at(p);
-    let sizes = plan
-        .transfers
-        .iter()
-        .map(|t| names::throughput_at(t.size, p));
     if let Some(why) = p.unavailable() {
-        let mut rows = vec![Row::missing(
-            "pipe",
-            rtt_name,
-            Way::Host,
-            Unit::Nanos,
-            why.clone(),
-        )];
-        rows.extend(sizes.map(|n| {
-            Row::missing(
-                "pipe",
-                n,
-                Way::Host,
-                Unit::Throughput { bytes: 1 },
-                why.clone(),
-            )
-        }));
-        return rows;
+        return Row::missing_pipe_rows(&plan.transfers, Way::Host, p, &why);
     }
     let _pin = match p {
         Placement::Free => None,
@@ -212,7 +191,7 @@ pub fn pipe_rows(plan: &Plan, p: Placement) -> Vec<Row> {
     }
     let mut rows = vec![Row::measured(
         "pipe",
-        rtt_name,
+        names::rtt_at(p),
         Way::Host,
         Unit::Nanos,
         &rtt(&echo, plan),

@@ -194,7 +194,6 @@ fn way_order(w: Way) -> u8 {
 
 fn sort_process_rows(rows: &mut [Row]) {
     // Keep the pipe rows where they are; order process rows by name then way.
-    let order = way_order;
     let names: Vec<String> = {
         let mut seen = Vec::new();
         for r in rows.iter().filter(|r| r.group == "process") {
@@ -215,7 +214,7 @@ fn sort_process_rows(rows: &mut [Row]) {
                 .iter()
                 .position(|n| *n == r.name)
                 .unwrap_or(usize::MAX),
-            order(r.way),
+            way_order(r.way),
         )
     });
 }

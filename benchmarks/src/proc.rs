@@ -108,7 +108,7 @@ impl Placement {
 }
 
 /// The CPUs this thread may run on; `None` if the mask cannot be read.
-pub fn allowed_cpus() -> Option<Vec<usize>> {
+fn allowed_cpus() -> Option<Vec<usize>> {
     // SAFETY: cpu_set_t is plain data; all-zero is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
     let size = std::mem::size_of::<libc::cpu_set_t>();

@@ -189,6 +189,33 @@ impl Row {
         }
     }
 
+    /// The round-trip and throughput rows of `way` in placement `p`, all
+    /// missing for `why` (the placement cannot be set up here).
+    pub fn missing_pipe_rows(
+        transfers: &[crate::plan::Transfer],
+        way: Way,
+        p: crate::proc::Placement,
+        why: &str,
+    ) -> Vec<Self> {
+        let mut rows = vec![Self::missing(
+            "pipe",
+            names::rtt_at(p),
+            way,
+            Unit::Nanos,
+            why,
+        )];
+        rows.extend(transfers.iter().map(|t| {
+            Self::missing(
+                "pipe",
+                names::throughput_at(t.size, p),
+                way,
+                Unit::Throughput { bytes: 1 },
+                why,
+            )
+        }));
+        rows
+    }
+
     /// Compares this row with the host row named `name`.
     pub fn compared_with(mut self, name: impl Into<String>) -> Self {
         self.vs = Some(name.into());
