@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use vhost_user_pipe::image::ImageDir;
 use vhost_user_pipe::io::HostIo;
-use vhost_user_pipe::launcher::{LaunchError, LaunchSpec, Launcher, QemuLauncher, Template, Vm};
+use vhost_user_pipe::launcher::{LaunchError, LaunchSpec, Launcher, QemuLauncher, Vm};
 use vhost_user_pipe::process::{Pid, HOST_PID};
 use vhost_user_pipe::qemu;
 use vhost_user_pipe::supervisor::Supervisor;
@@ -115,8 +115,7 @@ impl Launcher for TimedLauncher {
 /// The QEMU to use and how.
 #[derive(Debug, Clone)]
 pub struct Qemu {
-    bin: PathBuf,
-    template: Template,
+    launcher: QemuLauncher,
 }
 
 impl Qemu {
@@ -124,10 +123,9 @@ impl Qemu {
     pub fn probe() -> Result<Self, String> {
         let bin = PathBuf::from("qemu-system-x86_64");
         let v = qemu::probe(&bin).map_err(|e| e.to_string())?;
-        Ok(Self {
-            bin,
-            template: Template::parse(qemu::machine_for(v).template()),
-        })
+        let launcher = QemuLauncher::new(bin, "tcg".into(), GUEST_MIB, qemu::machine_for(v))
+            .map_err(|e| e.to_string())?;
+        Ok(Self { launcher })
     }
 }
 
@@ -169,12 +167,7 @@ impl GuestTree {
         let run_dir = unique_run_dir();
         std::fs::create_dir_all(&run_dir).map_err(|e| e.to_string())?;
         let launcher = Arc::new(TimedLauncher {
-            inner: QemuLauncher {
-                qemu: qemu.bin.clone(),
-                accel: "tcg".into(),
-                memory_mib: GUEST_MIB,
-                template: qemu.template.clone(),
-            },
+            inner: qemu.launcher.clone(),
             starts: Mutex::new(Vec::new()),
         });
         let limits = Limits {

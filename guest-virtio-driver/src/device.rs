@@ -22,7 +22,7 @@ use virtio_drivers::transport::{DeviceStatus, InterruptStatus, Transport};
 use virtio_drivers::Hal;
 use virtio_pipe_protocol::{
     ConfigSpace, Errno, Event, ReqHeader, RespHeader, EVENT_SIZE, QUEUE_EVENT, QUEUE_REQUEST,
-    RESP_HEADER_SIZE,
+    REQ_HEADER_SIZE, RESP_HEADER_SIZE,
 };
 
 use crate::error::DriverError;
@@ -167,6 +167,13 @@ impl<H: Hal, T: Transport> VirtioPipe<H, T> {
         if self.broken {
             return Err(DriverError::DeviceBroken);
         }
+        // A descriptor's length is 32 bits; a chain's whole parts too
+        // (virtio 1.2, 2.7.5.2). Callers clamp their transfers below that.
+        if u32::try_from(readable.len() + REQ_HEADER_SIZE).is_err()
+            || u32::try_from(writable.len() + RESP_HEADER_SIZE).is_err()
+        {
+            return Err(DriverError::Errno(Errno::Einval));
+        }
         let (id, slot) = self.slots.claim().ok_or(DriverError::NoFreeSlot)?;
         slot.req = hdr.as_bytes_le();
         slot.readable = (!readable.is_empty()).then(|| NonNull::from(readable));
@@ -302,7 +309,15 @@ impl<H: Hal, T: Transport> VirtioPipe<H, T> {
         let SlotState::Done(len) = slot.state else {
             return None;
         };
-        let resp = RespHeader::parse(&slot.resp).unwrap_or_default();
+        // A chain the device could not use (a buffer outside guest memory,
+        // spec: *Malformed chains*) comes back without a response: that is
+        // a bad address, never a success with a zeroed header (which read
+        // as end of file).
+        let resp = if (len as usize) < RESP_HEADER_SIZE {
+            RespHeader::err(Errno::Efault)
+        } else {
+            RespHeader::parse(&slot.resp).unwrap_or_default()
+        };
         slot.release();
         Some(Completion {
             resp,
@@ -507,6 +522,20 @@ mod tests {
         assert_eq!(c.rets(), Ok([2, 0, 0]));
         assert_eq!(c.payload_written, 2);
         assert_eq!(&buf[..2], b"hi");
+    }
+
+    /// Regression: a chain the device could not use came back with used
+    /// length 0 and read as success with 0 bytes: a false end of file.
+    #[test]
+    fn a_completion_without_a_response_is_efault() {
+        let (mut pipe, fake) = ready();
+        let mut buf = [0u8; 16];
+        let hdr = ReqHeader::new(Op::Read, 0, [3, 0, 0]);
+        // SAFETY: `buf` is only read after the completion is taken.
+        let id = unsafe { pipe.submit(&hdr, &[], &mut buf) }.unwrap();
+        fake.use_nth(QUEUE_REQUEST, 0, &[]);
+        pipe.poll().unwrap();
+        assert_eq!(pipe.take_completion(id).unwrap().rets(), Err(Errno::Efault));
     }
 
     #[test]

@@ -138,6 +138,20 @@ int main(int argc, char **argv)
         printf("reader status %d\n", WEXITSTATUS(status));
         return 0;
     }
+    if (strcmp(mode, "huge") == 0) {
+        /* Reads larger than a descriptor can hold, and into memory that is
+         * not RAM: errors, never a panic or a false end of file. */
+        static char buf[16];
+        pipe(p);
+        write(p[1], "hello", 5);
+        ssize_t n = read(p[0], buf, (size_t)1 << 32);
+        printf("huge read %d errno %d\n", (int)n, n < 0 ? errno : 0);
+        n = read(p[0], (void *)0xfffff000UL, 5);
+        printf("unmapped read %d errno %d\n", (int)n, n < 0 ? errno : 0);
+        n = read(p[0], buf, sizeof buf);
+        printf("then read %d\n", (int)n);
+        return 0;
+    }
     printf("probe: unknown mode '%s'\n", mode);
     return 64;
 }

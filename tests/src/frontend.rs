@@ -97,8 +97,16 @@ pub struct Done {
 }
 
 impl Done {
-    /// `Ok(rets)` or the errno.
+    /// `Ok(rets)` or the errno. Panics when the device wrote no response
+    /// (a used length below 32): that is neither success nor an error, and
+    /// reading the zeroed header as status 0 would pass an `Ok` assertion
+    /// against a device that answered nothing.
     pub fn result(&self) -> Result<[u64; 3], Errno> {
+        assert!(
+            self.used as usize >= RESP_HEADER_SIZE,
+            "the device wrote no response (used length {})",
+            self.used
+        );
         self.resp
             .result()
             .map(|_| [self.resp.ret(0), self.resp.ret(1), self.resp.ret(2)])
@@ -129,6 +137,10 @@ pub struct TestGuest {
     event_used: Vec<(u16, u32)>,
     /// The features acknowledged.
     pub features: u64,
+    /// While set, submissions are not kicked (see [`TestGuest::batch`]).
+    hold_kicks: bool,
+    /// Where each queue stopped (`GET_VRING_BASE`), while stopped.
+    stopped: Vec<u16>,
 }
 
 fn memfd() -> File {
@@ -172,9 +184,13 @@ impl TestGuest {
     pub fn connect_opts(socket: &Path, wanted: u64, queues: usize, enable: bool) -> Self {
         assert!(queues >= 2, "requestq and eventq at least");
         let until = Instant::now() + DEADLINE;
+        // A `serve` daemon closes a root connection at once while its
+        // previous tree winds down: try again until one is answered.
         let mut frontend = loop {
             match Frontend::connect(socket, queues as u64) {
-                Ok(f) => break f,
+                Ok(f) if f.get_features().is_ok() => break f,
+                Ok(_) if Instant::now() > until => panic!("{}: refused", socket.display()),
+                Ok(_) => std::thread::sleep(Duration::from_millis(10)),
                 Err(e) if Instant::now() > until => panic!("connect {}: {e}", socket.display()),
                 Err(_) => std::thread::sleep(Duration::from_millis(10)),
             }
@@ -223,6 +239,8 @@ impl TestGuest {
             events: Vec::new(),
             event_used: Vec::new(),
             features,
+            hold_kicks: false,
+            stopped: Vec::new(),
         };
         for q in 0..queues {
             g.start_queue(q);
@@ -281,6 +299,8 @@ impl TestGuest {
             let _ = self.calls[q].read();
             self.start_queue(q);
             self.enable_queue(q, true);
+            // QEMU's new host notifiers start signalled.
+            self.kick(q);
         }
     }
 
@@ -302,6 +322,50 @@ impl TestGuest {
             .write_obj(ring.avail_idx, GuestAddress(ring.avail + 2))
             .unwrap();
         self.kicks[q].write(1).unwrap();
+    }
+
+    /// Runs `f` with kicks held, then kicks `requestq` once: the device sees
+    /// every chain `f` submits in one batch.
+    pub fn batch<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        self.hold_kicks = true;
+        let r = f(self);
+        self.hold_kicks = false;
+        self.kick(0);
+        r
+    }
+
+    /// Stops every queue as QEMU does when the VM is paused (`GET_VRING_BASE`);
+    /// [`TestGuest::resume`] starts them again where they stopped.
+    pub fn pause(&mut self) {
+        self.stopped = (0..self.rings.len())
+            .map(|q| self.frontend.get_vring_base(q).unwrap() as u16)
+            .collect();
+    }
+
+    /// Restarts the queues stopped by [`TestGuest::pause`] at the same
+    /// place and addresses, and kicks them, as QEMU's `cont` does (its new
+    /// host notifiers start signalled).
+    pub fn resume(&mut self) {
+        let host = self.mem.get_host_address(GuestAddress(0)).unwrap() as u64;
+        for (q, base) in std::mem::take(&mut self.stopped).into_iter().enumerate() {
+            let ring = &self.rings[q];
+            self.frontend.set_vring_num(q, QUEUE_SIZE).unwrap();
+            let cfg = VringConfigData {
+                queue_max_size: QUEUE_SIZE,
+                queue_size: QUEUE_SIZE,
+                flags: 0,
+                desc_table_addr: host + ring.desc,
+                used_ring_addr: host + ring.used,
+                avail_ring_addr: host + ring.avail,
+                log_addr: None,
+            };
+            self.frontend.set_vring_addr(q, &cfg).unwrap();
+            self.frontend.set_vring_base(q, base).unwrap();
+            self.frontend.set_vring_kick(q, &self.kicks[q]).unwrap();
+            self.frontend.set_vring_call(q, &self.calls[q]).unwrap();
+            self.enable_queue(q, true);
+            self.kick(q);
+        }
     }
 
     /// Kicks queue `q` without adding anything.
@@ -372,7 +436,9 @@ impl TestGuest {
             .unwrap();
         self.writable.insert((q, head), writable.unwrap_or((0, 0)));
         self.chains.insert((q, head), idx);
-        self.kicks[q].write(1).unwrap();
+        if !self.hold_kicks {
+            self.kicks[q].write(1).unwrap();
+        }
         Ticket(head)
     }
 

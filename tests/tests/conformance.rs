@@ -199,6 +199,26 @@ fn no_signal_event_reaches_a_driver_without_the_signals_feature() {
     assert_eq!(root.wait_event(Instant::now() + BLOCKED), None);
 }
 
+// spec: dev-feat-unnegotiated, dev-reset-persist
+/// Regression: SIGNAL events held across a renegotiation that dropped
+/// `VIRTIO_PIPE_F_SIGNALS` were still delivered.
+#[test]
+fn held_signal_events_are_dropped_when_signals_are_no_longer_negotiated() {
+    let tree = Tree::new();
+    let mut root = tree.root();
+    let (child, _l, mut c) = spawn_child(&tree, &mut root);
+    // Two signals held: the child has no eventq buffer yet.
+    kill(&mut root, child, SIGUSR1).unwrap();
+    kill(&mut root, child, SIGURG).unwrap();
+    c.reset();
+    c.frontend.set_features(VERSION_1 | (1 << 30)).unwrap();
+    // A request with a reply: SET_FEATURES has been handled once it returns.
+    c.frontend.get_features().unwrap();
+    c.post_event_buffers(4);
+    assert_eq!(c.wait_event(Instant::now() + BLOCKED), None);
+    assert_eq!(wait_nohang(&mut root, child as i64), Ok((0, 0)));
+}
+
 // ---- 1.4 Device configuration layout ----
 
 // spec: dev-cfg-layout
@@ -347,6 +367,81 @@ fn reset_discards_pending_requests_and_keeps_their_effects() {
         "no used element for any discarded request"
     );
     let _ = (read, wait, big);
+}
+
+// spec: dev-reset-pause
+#[test]
+fn a_pause_keeps_pending_requests_and_they_complete_after_it() {
+    let tree = Tree::new();
+    let mut root = tree.root();
+    let (r, w) = root.pipe(0).unwrap();
+    let (child, _l, mut c) = spawn_child(&tree, &mut root);
+    let read = root.submit_read(r, 16, 0);
+    let wait = root.submit(ReqHeader::new(Op::Wait, 0, [child as u64, 0, 0]), &[], 0);
+    tree.wait_for("two blocked requests", |s| s.waiting == 2);
+    let used = root.used_idx(0);
+    root.pause();
+    // While the VM is paused the pipe gets data and the child exits: none
+    // of that may be lost, and nothing may reach the stopped rings.
+    assert_eq!(c.write(w, b"paused").unwrap(), 6);
+    c.exit(3);
+    tree.wait_for("the child to end", |s| s.running == 1);
+    std::thread::sleep(BLOCKED);
+    assert_eq!(root.used_idx(0), used, "nothing completes while paused");
+    root.resume();
+    assert_eq!(root.wait(read).data, b"paused");
+    assert_eq!(
+        root.wait(wait).result(),
+        Ok([child as u64, 3 << 8, 0]),
+        "the WAIT pending across the pause reaps the child"
+    );
+}
+
+// spec: dev-reset-cancel
+/// Regression: requests collected before the queues stopped were run after,
+/// and a WAIT could reap a child whose status then went nowhere. Many
+/// rounds, because the window was narrow: each round a WAIT races a reset.
+#[test]
+fn a_reset_never_loses_a_childs_exit_status() {
+    const ROUNDS: usize = 30;
+    let tree = Tree::new();
+    let mut root = tree.root();
+    for round in 0..ROUNDS {
+        let (child, _l, mut c) = spawn_child(&tree, &mut root);
+        c.exit(round as u8);
+        tree.wait_for("the child to end", |s| s.running == 1);
+        let wait = root.submit(ReqHeader::new(Op::Wait, 0, [child as u64, 0, 0]), &[], 0);
+        // The queues stop; what completed before is on the used ring now.
+        root.pause();
+        let before = root.poll(wait);
+        root.reset();
+        let status = match before {
+            Some(d) => d.result().map(|r| r[1]),
+            // Discarded unrun: the child is still there to reap.
+            None => root.wait_child(child as i64, 0).map(|(_, s)| s as u64),
+        };
+        assert_eq!(status, Ok((round as u64) << 8), "round {round}");
+    }
+}
+
+// spec: dev-start-cancel
+#[test]
+fn start_drops_requests_left_pending_by_an_earlier_driver() {
+    let tree = Tree::new();
+    let mut root = tree.root();
+    let (r, w) = root.pipe(0).unwrap();
+    let stale = root.submit_read(r, 16, 0);
+    tree.wait_for("a blocked read", |s| s.waiting == 1);
+    // A driver that booted again without the device seeing a reset.
+    assert_eq!(status(&mut root, Op::Start, 0, [0; 3]), Ok([0, 0, 0]));
+    tree.wait_for("the stale read to go", |s| s.waiting == 0);
+    assert_eq!(root.write(w, b"fresh").unwrap(), 5);
+    assert_eq!(
+        root.read(r, 16).unwrap(),
+        b"fresh",
+        "the stale READ took nothing"
+    );
+    assert!(root.poll(stale).is_none(), "and was never answered");
 }
 
 // ---- 1.6.1 Processes and connections ----

@@ -169,11 +169,15 @@ fn spawn_strings_beyond_args_max_are_e2big() {
 fn tree_whose_root_args_exceed_args_max_is_refused() {
     let tree = Tree::new();
     let socket = tree.sup.run_dir().join("big-root.sock");
+    // One byte more than ARGS_MAX.
     let argv = vec![b"root".to_vec(), vec![b'a'; ARGS_MAX - 5]];
     assert!(tree.sup.serve_root(&socket, argv, vec![]).is_err());
     assert_eq!(tree.sup.stats().processes, 0);
+    // "root\0" + the string and its NUL + "E=x\0": exactly ARGS_MAX.
     let argv = vec![b"root".to_vec(), vec![b'a'; ARGS_MAX - 10]];
-    let env = vec![b"E=".to_vec()];
+    let env = vec![b"E=x".to_vec()];
+    let bytes: usize = argv.iter().chain(&env).map(|s| s.len() + 1).sum();
+    assert_eq!(bytes, ARGS_MAX);
     let pid = tree
         .sup
         .serve_root(&socket, argv, env)

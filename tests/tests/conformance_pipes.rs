@@ -299,6 +299,46 @@ fn nonblocking_large_write_writes_what_fits_or_is_eagain() {
     assert_eq!(read_nb(&mut root, r, 1), Err(Errno::Eagain));
 }
 
+// spec: dev-write-nonblock-pending, dev-write-large-nonblock, dev-write-atomic-nonblock
+/// Regression: a nonblocking WRITE got `EAGAIN` whenever a blocking one was
+/// pending, even with room for it.
+#[test]
+fn a_nonblocking_write_takes_the_free_space_ahead_of_a_blocked_writer() {
+    const FREE: usize = 10;
+    let tree = Tree::new();
+    let mut root = tree.root();
+    let (r, w) = root.pipe(0).unwrap();
+    let cap = tree.sup.kernel().limits().pipe_capacity;
+    assert_eq!(
+        write_nb(&mut root, w, &vec![b'a'; cap - 2 * FREE]),
+        Ok((cap - 2 * FREE) as u64)
+    );
+    // A blocking atomic WRITE that cannot fit waits.
+    let blocked = root.submit_write(w, &[b'z'; 100], 0);
+    root.assert_pending(blocked, BLOCKED);
+    assert_eq!(
+        write_nb(&mut root, w, &[b'b'; FREE]),
+        Ok(FREE as u64),
+        "an atomic nonblocking write that fits is placed"
+    );
+    assert_eq!(
+        write_nb(&mut root, w, &[b'c'; 5000]),
+        Ok(FREE as u64),
+        "a large nonblocking write places what fits"
+    );
+    assert_eq!(
+        write_nb(&mut root, w, &[b'd'; 1]),
+        Err(Errno::Eagain),
+        "full"
+    );
+    let got = read_exact(&mut root, r, cap + 100, 4096);
+    assert!(got[..cap - 2 * FREE].iter().all(|&b| b == b'a'));
+    assert_eq!(&got[cap - 2 * FREE..cap - FREE], &[b'b'; FREE]);
+    assert_eq!(&got[cap - FREE..cap], &[b'c'; FREE]);
+    assert_eq!(&got[cap..], &[b'z'; 100], "then the blocked writer's bytes");
+    assert_eq!(root.wait(blocked).result(), Ok([100, 0, 0]));
+}
+
 // spec: dev-write-epipe
 #[test]
 fn write_without_a_read_end_is_epipe_and_queues_sigpipe_from_the_device() {

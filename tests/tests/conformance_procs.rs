@@ -9,10 +9,12 @@ use std::time::Instant;
 use common::*;
 use system_tests::frontend::{RawDesc, TestGuest, DEADLINE, MEM_SIZE};
 use system_tests::tree::Tree;
-use vhost_user_pipe::launcher::{Machine, QemuLauncher, Template};
+use vhost_user_pipe::launcher::{QemuLauncher, Template};
+use vhost_user_pipe::qemu::Machine;
 use vhost_user_pipe::Limits;
-use virtio_bindings::bindings::virtio_ring::VRING_DESC_F_WRITE;
+use virtio_bindings::bindings::virtio_ring::{VRING_DESC_F_NEXT, VRING_DESC_F_WRITE};
 use virtio_pipe_protocol::signal::{SIGKILL, SIGTERM, SIGUSR1, SIGUSR2};
+use virtio_pipe_protocol::ReqHeader;
 use virtio_pipe_protocol::{
     Errno, Event, FileAction, Op, EVENT_SIZE, EXIT_F_SIGNALED, WAIT_F_NOHANG,
 };
@@ -135,6 +137,7 @@ fn root_gets_the_configured_args_and_a_child_those_of_its_spawn_blob() {
             accel: "tcg".into(),
             memory_mib: 64,
             template: Template::parse(machine.template()),
+            firmware: "/usr/share/qemu/qboot.rom".into(),
         };
         let line = qemu.args(&l.spec).join(" ");
         assert!(
@@ -885,6 +888,89 @@ fn sigkill_of_the_caller_ends_it_without_completing_the_kill() {
     assert_eq!(root.wait_child(pid as i64, 0), Ok((pid, 9)));
     eventually("the VM to be stopped", || l.vm.was_killed());
     c.assert_pending(t, BLOCKED);
+}
+
+// spec: dev-kill-stop
+/// Regression: `kill(self, SIGSTOP)` was queued as an event, and the
+/// runtime's default action ended the process with "signaled 19".
+#[test]
+fn sigstop_is_never_an_event_and_ends_no_one() {
+    const SIGSTOP: u32 = 19;
+    let tree = Tree::new();
+    let mut root = tree.root();
+    let (pid, _l, mut c) = spawn_child(&tree, &mut root);
+    c.post_event_buffers(4);
+    assert_eq!(kill(&mut root, pid, SIGSTOP), Ok(()));
+    assert_eq!(kill(&mut c, pid, SIGSTOP), Ok(()), "to itself");
+    assert_eq!(c.wait_event(Instant::now() + BLOCKED), None);
+    assert_eq!(
+        wait_nohang(&mut root, pid as i64),
+        Ok((0, 0)),
+        "the target lives"
+    );
+    assert_eq!(c.getpid().0, pid);
+}
+
+// spec: dev-exit-sequence
+/// Regression: a malformed chain after EXIT in the same batch was answered.
+#[test]
+fn nothing_after_exit_in_the_same_batch_is_answered() {
+    let tree = Tree::new();
+    let mut root = tree.root();
+    let (_pid, _l, mut c) = spawn_child(&tree, &mut root);
+    let used_before = c.used_idx(0);
+    let (exit, malformed) = c.batch(|c| {
+        let exit = c.submit(ReqHeader::new(Op::Exit, 0, [5, 0, 0]), &[], 0);
+        // A readable descriptor after a writable one, with room to answer.
+        let malformed = c.submit_raw(
+            0,
+            &[
+                RawDesc {
+                    addr: RAW,
+                    len: 32,
+                    flags: (VRING_DESC_F_WRITE | VRING_DESC_F_NEXT) as u16,
+                    next: 0,
+                },
+                RawDesc {
+                    addr: RAW + 0x100,
+                    len: 32,
+                    flags: 0,
+                    next: 0,
+                },
+            ],
+            false,
+        );
+        (exit, malformed)
+    });
+    assert_eq!(c.wait(exit).result(), Ok([0, 0, 0]));
+    tree.wait_for("the child to end", |s| s.running == 1);
+    std::thread::sleep(BLOCKED);
+    assert!(
+        c.poll(malformed).is_none(),
+        "the malformed chain was not answered"
+    );
+    assert_eq!(c.used_idx(0), used_before.wrapping_add(1), "only EXIT");
+}
+
+// spec: dev-fork-reject
+/// Regression: a request completed earlier in the same batch but not yet on
+/// the used ring did not count as pending.
+#[test]
+fn fork_after_another_request_in_the_same_batch_is_einval() {
+    let tree = Tree::new();
+    let mut root = tree.root();
+    let (_pid, _l, mut c) = spawn_child(&tree, &mut root);
+    let before = tree.sup.stats().processes;
+    let (getpid, fork) = c.batch(|c| {
+        (
+            c.submit(ReqHeader::new(Op::GetPid, 0, [0; 3]), &[], 0),
+            c.submit(ReqHeader::new(Op::Fork, 0, [RECORD_AT, 0, 0]), &[], 0),
+        )
+    });
+    assert!(c.wait(getpid).result().is_ok());
+    assert_eq!(c.wait(fork).result(), Err(Errno::Einval));
+    assert_eq!(tree.sup.stats().processes, before, "nothing created");
+    assert!(tree.try_launch().is_none());
 }
 
 // spec: dev-kill-deliver

@@ -60,7 +60,7 @@ fn attach(tag: &str, machine: &str, device: &[&str]) {
     let serial = d.join("serial.log");
     let mut serve = Command::new(daemon_bin());
     serve
-        .args(["serve", "--accel", "tcg", "--socket-path"])
+        .args(["serve", "--once", "--accel", "tcg", "--socket-path"])
         .arg(&socket)
         .arg("--image-dir")
         .arg(images::dir())
@@ -119,7 +119,7 @@ fn stock_qemu_attaches_over_virtio_mmio_on_microvm_and_negotiates_features() {
         "microvm,memory-backend=mem,pit=on,pic=on,rtc=on,isa-serial=on",
         &[
             "-bios",
-            "qboot.rom",
+            "/usr/share/qemu/qboot.rom",
             "-device",
             "vhost-user-gpio-device,chardev=vpipe",
             "-global",

@@ -70,11 +70,15 @@ pub fn resolve(accel: Accel, qemu: &Path, _image: Option<&Path>) -> Accel {
 /// Boots the calibration kernel under KVM; returns how long it took, or
 /// the deadline when it did not finish in time.
 fn calibrate(qemu: &Path) -> Result<Duration, String> {
-    let path = std::env::temp_dir().join(format!(
-        "vhost-user-pipe-calibrate.{}.elf",
-        std::process::id()
-    ));
-    std::fs::write(&path, calibration_kernel()).map_err(|e| e.to_string())?;
+    // A fresh file with a random name (never a predictable path in the
+    // shared temp dir, where another user could have planted a symlink).
+    let mut file = tempfile::Builder::new()
+        .prefix("vhost-user-pipe-calibrate.")
+        .suffix(".elf")
+        .tempfile()
+        .map_err(|e| e.to_string())?;
+    std::io::Write::write_all(&mut file, &calibration_kernel()).map_err(|e| e.to_string())?;
+    let path = file.path().to_owned();
     let start = Instant::now();
     let mut child = Command::new(qemu)
         .args([
@@ -108,7 +112,7 @@ fn calibrate(qemu: &Path) -> Result<Duration, String> {
             Err(e) => break Err(e.to_string()),
         }
     };
-    let _ = std::fs::remove_file(&path);
+    drop(file);
     result
 }
 

@@ -17,8 +17,8 @@ use vhost_user_backend::{VhostUserBackend, VringRwLock, VringT};
 use virtio_bindings::bindings::virtio_config::VIRTIO_F_VERSION_1;
 use virtio_bindings::bindings::virtio_ring::VIRTIO_RING_F_INDIRECT_DESC;
 use virtio_pipe_protocol::{
-    ConfigSpace, Errno, RespHeader, EVENT_SIZE, FEATURE_FORK, FEATURE_SIGNALS, FEATURE_SPAWN,
-    QUEUE_EVENT, QUEUE_REQUEST, REQ_HEADER_SIZE, RESP_HEADER_SIZE,
+    ConfigSpace, Errno, Request, RespHeader, EVENT_SIZE, FEATURE_FORK, FEATURE_SIGNALS,
+    FEATURE_SPAWN, QUEUE_EVENT, QUEUE_REQUEST, REQ_HEADER_SIZE, RESP_HEADER_SIZE,
 };
 use virtio_queue::{QueueOwnedT, QueueT};
 use vm_memory::{GuestAddressSpace, GuestMemoryAtomic, GuestMemoryMmap};
@@ -29,7 +29,9 @@ use vmm_sys_util::event::{
 
 use crate::chain::{self, Malformed};
 use crate::guest_io::{Completions, GuestIo, UsedRing};
+use crate::guest_memory;
 use crate::process::Pid;
+use crate::rate_limit::RateLimited;
 use crate::supervisor::Supervisor;
 
 /// Virtqueues the backend accepts: `requestq`, `eventq`, and two unused
@@ -54,6 +56,43 @@ pub fn device_features() -> u64 {
         | (1 << FEATURE_SIGNALS)
 }
 
+/// Where `requestq` stood when the frontend stopped it (`GET_VRING_BASE`).
+/// If it restarts at the same place, the VM was paused (QMP `stop`, a
+/// migration) and its requests resume; anywhere else, the driver reset the
+/// device and they are dropped (spec: 1.5.1). The one ambiguous case, a
+/// reset after a multiple of 65536 requests onto rings at the very same
+/// addresses, is caught by `START`, the driver's first request after any
+/// reset, which drops whatever is still pending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StopPoint {
+    next_avail: u16,
+    desc: u64,
+    avail: u64,
+    used: u64,
+}
+
+impl StopPoint {
+    fn of(vring: &VringRwLock) -> Self {
+        let state = vring.get_ref();
+        let q = state.get_queue();
+        Self {
+            next_avail: q.next_avail(),
+            desc: q.desc_table(),
+            avail: q.avail_ring(),
+            used: q.used_ring(),
+        }
+    }
+}
+
+/// A vring kept by the device (the library's type has no `Debug`).
+struct Vring(VringRwLock);
+
+impl std::fmt::Debug for Vring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Vring")
+    }
+}
+
 /// The virtio-pipe device of one guest process.
 #[derive(Debug)]
 pub struct PipeDevice {
@@ -61,6 +100,14 @@ pub struct PipeDevice {
     sup: Arc<Supervisor>,
     mem: Mutex<Option<GuestMemoryAtomic<GuestMemoryMmap>>>,
     mailbox: Arc<Completions>,
+    /// Held while this guest's thread serves an event, and by `stop_vring`:
+    /// a stop waits for the batch being served, so no request collected
+    /// before it runs after it. Holds where `requestq` stopped, if it did.
+    serving: Mutex<Option<StopPoint>>,
+    /// `requestq`, once seen (to read where it stands when it stops).
+    request_vring: std::sync::OnceLock<Vring>,
+    /// Malformed chains, counted and logged at a bounded rate.
+    malformed: RateLimited,
     /// The consumer fds of the exit events given to vhost-user-backend,
     /// which takes them with `into_raw_fd` and never closes them: see
     /// [`PipeDevice::close_exit_events`].
@@ -75,6 +122,9 @@ impl PipeDevice {
             sup,
             mem: Mutex::new(None),
             mailbox: Arc::new(Completions::new()?),
+            serving: Mutex::new(None),
+            request_vring: std::sync::OnceLock::new(),
+            malformed: RateLimited::default(),
             exit_fds: Mutex::new(Vec::new()),
         })
     }
@@ -154,7 +204,9 @@ impl PipeDevice {
             };
             if !parsed.can_respond() {
                 // No room for a response: a malformed chain with no effect.
-                warn!("pid {}: chain {head} has no room for a response", self.pid);
+                if self.malformed.allow().is_some() {
+                    warn!("pid {}: chain {head} has no room for a response", self.pid);
+                }
                 self.mailbox.post(self.mailbox.generation(), head, 0);
                 continue;
             }
@@ -168,7 +220,13 @@ impl PipeDevice {
             match request {
                 Ok((_, req)) => {
                     debug!("pid {}: {req:?}", self.pid);
+                    let may_end = matches!(req, Request::Exit(_) | Request::Kill { .. });
                     self.sup.dispatch(self.pid, req, io);
+                    if may_end && !self.sup.is_running(self.pid) {
+                        // Nothing after EXIT is processed, not even a
+                        // malformed chain's answer (spec: `dev-exit-sequence`).
+                        break;
+                    }
                 }
                 Err(e) => {
                     debug!("pid {}: {e}", self.pid);
@@ -185,10 +243,18 @@ impl PipeDevice {
     }
 
     fn reject_chain(&self, head: u16, m: Malformed, mem: &GuestMemoryMmap) {
-        warn!(
-            "pid {}: malformed descriptor chain {head}: {}",
-            self.pid, m.error
-        );
+        if let Some(skipped) = self.malformed.allow() {
+            warn!(
+                "pid {}: malformed descriptor chain {head}: {}{}",
+                self.pid,
+                m.error,
+                if skipped > 0 {
+                    format!(" ({skipped} more not logged)")
+                } else {
+                    String::new()
+                }
+            );
+        }
         let used = match m.writable {
             Some(w) => {
                 w.write(mem, 0, &RespHeader::err(Errno::Einval).as_bytes_le());
@@ -269,9 +335,34 @@ impl PipeDevice {
         }
     }
 
+    /// Whether `requestq` runs again after a stop: started, with an
+    /// interrupt to tell the driver of completions.
+    fn restarted(&self, requestq: &VringRwLock) -> bool {
+        let state = requestq.get_ref();
+        state.get_queue().ready() && state.get_call().is_some()
+    }
+
+    /// `requestq` restarted after stopping at `stop`: a pause resumes the
+    /// held requests, a reset drops them.
+    fn resume_after(&self, stop: StopPoint, requestq: &VringRwLock) {
+        if StopPoint::of(requestq) == stop {
+            debug!(
+                "pid {}: requestq restarted where it stopped: resuming",
+                self.pid
+            );
+            let draining = self.mailbox.draining();
+            self.sup.resume_pending(self.pid);
+            drop(draining);
+            self.flush_completions(requestq);
+        } else {
+            debug!("pid {}: requestq restarted afresh: device reset", self.pid);
+            self.cancel();
+        }
+    }
+
+    /// Drops every pending request (a device reset, spec: `dev-reset-cancel`).
     fn cancel(&self) {
-        self.mailbox.reset();
-        self.sup.cancel_pending(self.pid);
+        self.sup.cancel_pending(self.pid, &self.mailbox);
     }
 }
 
@@ -318,7 +409,19 @@ impl UsedRing for RequestRing {
 
 impl PipeDevice {
     fn serve_event(&self, device_event: u16, vrings: &[VringRwLock]) {
-        self.install_used_ring(&vrings[QUEUE_REQUEST as usize]);
+        log::trace!("pid {}: device event {device_event}", self.pid);
+        let requestq = &vrings[QUEUE_REQUEST as usize];
+        let _ = self.request_vring.set(Vring(requestq.clone()));
+        let mut serving = self.serving.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(stop) = *serving {
+            if !self.restarted(requestq) {
+                // Stopped: nothing is served until the frontend restarts it.
+                return;
+            }
+            *serving = None;
+            self.resume_after(stop, requestq);
+        }
+        self.install_used_ring(requestq);
         match device_event {
             QUEUE_REQUEST => self.process_requests(&vrings[QUEUE_REQUEST as usize]),
             QUEUE_EVENT => self.deliver_events(&vrings[QUEUE_EVENT as usize]),
@@ -371,6 +474,8 @@ impl VhostUserBackend for PipeDevice {
     }
 
     fn reset_device(&self) {
+        let mut serving = self.serving.lock().unwrap_or_else(|e| e.into_inner());
+        *serving = None;
         self.cancel();
     }
 
@@ -385,7 +490,16 @@ impl VhostUserBackend for PipeDevice {
     }
 
     fn update_memory(&self, mem: GuestMemoryAtomic<GuestMemoryMmap>) -> std::io::Result<()> {
-        *self.mem.lock().unwrap_or_else(|e| e.into_inner()) = Some(mem);
+        let mut current = self.mem.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = guest_memory::accept(&mem.memory()) {
+            // The device stops using guest memory; the frontend gets the
+            // error and the library ends the connection.
+            error!("pid {}: memory table refused: {e}", self.pid);
+            *current = None;
+            self.mailbox.reset();
+            return Err(std::io::Error::other(e));
+        }
+        *current = Some(mem);
         Ok(())
     }
 
@@ -399,8 +513,18 @@ impl VhostUserBackend for PipeDevice {
     }
 
     fn stop_vring(&self, queue_index: u32) -> std::io::Result<()> {
-        if queue_index == QUEUE_REQUEST as u32 {
-            self.cancel();
+        log::trace!("pid {}: stop vring {queue_index}", self.pid);
+        if queue_index != QUEUE_REQUEST as u32 {
+            return Ok(());
+        }
+        // Waits for the batch being served; then nothing runs until the
+        // restart tells a pause from a reset (`resume_after`).
+        let mut serving = self.serving.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(Vring(vring)) = self.request_vring.get() {
+            if serving.is_none() {
+                *serving = Some(StopPoint::of(vring));
+            }
+            self.sup.hold_pending(self.pid);
         }
         Ok(())
     }

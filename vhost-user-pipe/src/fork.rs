@@ -58,8 +58,10 @@ impl MemFile {
 }
 
 fn memfd(name: &std::ffi::CStr) -> std::io::Result<File> {
+    // Close-on-exec: the child's QEMU opens it by path
+    // (`/proc/<daemon>/fd/N`), and no other QEMU may inherit it.
     // SAFETY: a valid NUL-terminated name and flags; the result is checked.
-    let fd = unsafe { libc::memfd_create(name.as_ptr(), 0) };
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }
@@ -190,6 +192,15 @@ mod tests {
         let mut got = [0u8; 6];
         snap.file.read_exact_at(&mut got, MARK_AT).unwrap();
         assert_eq!(&got, b"before");
+    }
+
+    /// Regression: fork memfds were inherited by every QEMU launched later.
+    #[test]
+    fn the_copy_is_close_on_exec() {
+        let mem = guest();
+        let snap = snapshot(&mem, SIZE as u64).unwrap();
+        let flags = rustix::io::fcntl_getfd(&snap.file).unwrap();
+        assert!(flags.contains(rustix::io::FdFlags::CLOEXEC));
     }
 
     #[test]

@@ -137,14 +137,19 @@ impl Completions {
         }
     }
 
-    /// Completes `head` with `used` bytes if `generation` is still current:
-    /// queued when this thread is draining this mailbox, else delivered to
-    /// the used ring at once, else (no hook yet) queued with a kick.
-    pub fn complete(&self, generation: u64, head: u16, used: u32) {
+    /// Completes `head` if `generation` is still current: `respond` writes
+    /// the response into the guest's buffer and returns the used length,
+    /// under the lock, so that a reset can never come between the check and
+    /// the write (the driver may already reuse a reset request's buffer).
+    /// The element is queued when this thread is draining this mailbox, else
+    /// delivered to the used ring at once, else (no hook yet) queued with a
+    /// kick.
+    pub fn complete(&self, generation: u64, head: u16, respond: impl FnOnce() -> u32) {
         let mut done = self.lock();
         if generation != self.generation() {
             return;
         }
+        let used = respond();
         if DRAINING.with(Cell::get) == self as *const Self as usize {
             done.push((head, used));
         } else if let Some(ring) = self.deliver.get() {
@@ -158,6 +163,12 @@ impl Completions {
             drop(done);
             self.kick();
         }
+    }
+
+    /// Whether completions wait to be put on the used ring (the owner is
+    /// still parsing its queue, or its device is not ready).
+    pub fn has_undelivered(&self) -> bool {
+        !self.lock().is_empty()
     }
 
     /// Takes everything queued.
@@ -197,6 +208,12 @@ impl GuestIo {
     /// The guest memory the chain lives in.
     pub fn memory(&self) -> &Arc<GuestMemoryMmap> {
         &self.mem
+    }
+
+    /// Whether other requests of this guest have completed but are not yet
+    /// on its used ring: for the driver they are still pending.
+    pub fn others_undelivered(&self) -> bool {
+        self.mailbox.has_undelivered()
     }
 
     fn readable(&self) -> &Part {
@@ -275,17 +292,14 @@ impl Io for GuestIo {
     }
 
     fn complete(self: Box<Self>, resp: RespHeader, written: usize) {
-        if self.generation != self.mailbox.generation() {
-            return;
-        }
-        let used = if self.chain.can_respond() {
-            self.chain.writable.write(&self.mem, 0, &resp.as_bytes_le());
-            (RESP_HEADER_SIZE + written) as u32
-        } else {
-            0
-        };
-        self.mailbox
-            .complete(self.generation, self.chain.head, used);
+        self.mailbox.complete(self.generation, self.chain.head, || {
+            if self.chain.can_respond() {
+                self.chain.writable.write(&self.mem, 0, &resp.as_bytes_le());
+                (RESP_HEADER_SIZE + written) as u32
+            } else {
+                0
+            }
+        });
     }
 }
 
@@ -321,7 +335,7 @@ mod tests {
     #[test]
     fn completion_from_another_thread_goes_straight_to_the_used_ring() {
         let (c, r) = with_ring();
-        c.complete(c.generation(), 7, 40);
+        c.complete(c.generation(), 7, || 40);
         assert_eq!(*r.used.lock().unwrap(), vec![(7, 40)]);
         assert_eq!(r.signals.load(Ordering::Relaxed), 1);
         assert!(c.take().is_empty());
@@ -331,11 +345,11 @@ mod tests {
     fn completion_while_the_owner_drains_is_left_for_its_flush() {
         let (c, r) = with_ring();
         let draining = c.draining();
-        c.complete(c.generation(), 3, 33);
+        c.complete(c.generation(), 3, || 33);
         drop(draining);
         assert!(r.used.lock().unwrap().is_empty());
         assert_eq!(c.take(), vec![(3, 33)]);
-        c.complete(c.generation(), 4, 32);
+        c.complete(c.generation(), 4, || 32);
         assert_eq!(
             *r.used.lock().unwrap(),
             vec![(4, 32)],
@@ -348,7 +362,7 @@ mod tests {
         let (mine, _) = with_ring();
         let (other, r) = with_ring();
         let _draining = mine.draining();
-        other.complete(other.generation(), 9, 32);
+        other.complete(other.generation(), 9, || 32);
         assert_eq!(*r.used.lock().unwrap(), vec![(9, 32)]);
     }
 
@@ -357,7 +371,7 @@ mod tests {
         let (c, r) = with_ring();
         let old = c.generation();
         c.reset();
-        c.complete(old, 1, 32);
+        c.complete(old, 1, || panic!("a reset request is never answered"));
         assert!(r.used.lock().unwrap().is_empty());
         assert!(c.take().is_empty());
     }
@@ -365,7 +379,7 @@ mod tests {
     #[test]
     fn without_a_used_ring_completion_is_queued_and_kicks_the_owner() {
         let c = Completions::new().unwrap();
-        c.complete(c.generation(), 5, 32);
+        c.complete(c.generation(), 5, || 32);
         assert_eq!(c.take(), vec![(5, 32)]);
         assert_eq!(c.wake.read().unwrap(), 1, "the owner's eventfd was kicked");
     }

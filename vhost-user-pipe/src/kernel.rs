@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
-use virtio_pipe_protocol::signal::{SIGCHLD, SIGKILL, SIGPIPE};
+use virtio_pipe_protocol::signal::{SIGCHLD, SIGKILL, SIGPIPE, SIGSTOP};
 use virtio_pipe_protocol::FEATURE_SIGNALS;
 use virtio_pipe_protocol::{
     ArgsBlob, Errno, Event, ExitKind, FileAction, Request, RespHeader, StartKind, WaitTarget,
@@ -22,9 +22,9 @@ use virtio_pipe_protocol::{
 use crate::fdtable::{End, FdTable, Ofd, PipeId};
 use crate::io::Io;
 use crate::limits::Limits;
-use crate::pipe::{Note, Pipe};
+use crate::pipe::{Note, Notes, Pipe};
 use crate::process::{
-    wait_status, PendingWait, Pid, Process, Start, State, Waker, HOST_PID, ROOT_PID,
+    wait_status, Parked, PendingWait, Pid, Process, Start, State, Waker, HOST_PID, ROOT_PID,
 };
 
 /// Work for the supervisor, to do once the kernel lock is released.
@@ -129,6 +129,27 @@ impl Drop for Held {
     fn drop(&mut self) {
         let mut r = self.released.lock().unwrap_or_else(|e| e.into_inner());
         r.push(self.ofd.clone());
+    }
+}
+
+/// Acts on a pipe's notes as they come: the process table, borrowed apart
+/// from the pipes.
+struct Signaller<'a>(&'a mut BTreeMap<Pid, Process>);
+
+impl Notes for Signaller<'_> {
+    fn note(&mut self, note: Note) {
+        match note {
+            Note::SigPipe(pid) => {
+                if let Some(p) = self.0.get_mut(&pid) {
+                    if p.has_feature(FEATURE_SIGNALS) && p.is_running() {
+                        p.post(Event::Signal {
+                            signo: SIGPIPE,
+                            sender: HOST_PID,
+                        });
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -285,8 +306,7 @@ impl Kernel {
     }
 
     fn drop_ref(&mut self, ofd: &Ofd) {
-        let mut notes = Vec::new();
-        let p = self.pipe_mut(ofd.pipe);
+        let (p, mut notes) = self.pipe_and_notes(ofd.pipe);
         match ofd.end {
             End::Read => p.readers -= 1,
             End::Write => p.writers -= 1,
@@ -300,7 +320,12 @@ impl Kernel {
                 self.reserved -= cap;
             }
         }
-        self.notes(notes);
+    }
+
+    /// Pipe `id`, and the sink that acts on its notes at once.
+    fn pipe_and_notes(&mut self, id: PipeId) -> (&mut Pipe, Signaller<'_>) {
+        let pipe = self.pipes[id].as_mut().expect("an fd keeps its pipe alive");
+        (pipe, Signaller(&mut self.procs))
     }
 
     /// Drops the references of READs and WRITEs that have ended.
@@ -313,23 +338,6 @@ impl Kernel {
                 .pop();
             let Some(ofd) = next else { break };
             self.drop_ref(&ofd);
-        }
-    }
-
-    fn notes(&mut self, notes: Vec<Note>) {
-        for note in notes {
-            match note {
-                Note::SigPipe(pid) => {
-                    if let Some(p) = self.procs.get_mut(&pid) {
-                        if p.has_feature(FEATURE_SIGNALS) && p.is_running() {
-                            p.post(Event::Signal {
-                                signo: SIGPIPE,
-                                sender: HOST_PID,
-                            });
-                        }
-                    }
-                }
-            }
         }
     }
 
@@ -348,11 +356,17 @@ impl Kernel {
     }
 
     fn submit_inner(&mut self, pid: Pid, req: Request, io: Box<dyn Io>) {
-        let Some(p) = self.procs.get(&pid) else {
+        let Some(p) = self.procs.get_mut(&pid) else {
             return done(io, Err(Errno::Esrch));
         };
         if !p.is_running() {
             // A process that exited submits nothing more; drop the request.
+            return;
+        }
+        if p.frozen {
+            // Its device is stopped: nothing runs until it restarts
+            // (`thaw`) or is reset (`cancel_pending`).
+            p.parked.push(Parked::New(req, io));
             return;
         }
         match req {
@@ -389,6 +403,13 @@ impl Kernel {
                 )
             }
             Request::Start => {
+                // The driver's first request after any reset: whatever is
+                // still pending belongs to a driver that is gone (spec:
+                // `dev-start-cancel`).
+                if self.has_pending(pid) {
+                    self.cancel_pending(pid);
+                }
+                self.proc_mut(pid).started = true;
                 let rets = match self.procs[&pid].start {
                     Start::Fresh => [StartKind::Fresh as u64, 0, 0],
                     Start::Forked(at) => [StartKind::Forked as u64, at, 0],
@@ -443,13 +464,11 @@ impl Kernel {
             ofd: ofd.clone(),
             released: self.released.clone(),
         });
-        let mut notes = Vec::new();
-        let p = self.pipe_mut(ofd.pipe);
+        let (p, mut notes) = self.pipe_and_notes(ofd.pipe);
         match want {
             End::Read => p.read(pid, io, nonblock, &mut notes),
             End::Write => p.write(pid, io, nonblock, &mut notes),
         };
-        self.notes(notes);
     }
 
     fn dup(&mut self, pid: Pid, fd: u32) -> Result<u32, Errno> {
@@ -667,6 +686,8 @@ impl Kernel {
         let status = wait_status(kind);
         p.state = State::Zombie(status);
         p.waits.clear();
+        p.parked.clear();
+        p.frozen = false;
         p.events.clear();
         p.waker = None;
         let fds = p.fds.drain();
@@ -733,6 +754,11 @@ impl Kernel {
         if signo == 0 {
             return Ok(());
         }
+        if signo == SIGSTOP {
+            // Never an event: it cannot be caught, and without job control
+            // its "stop" is discarded (spec: `dev-kill-stop`).
+            return Ok(());
+        }
         if signo != SIGKILL && t.has_feature(FEATURE_SIGNALS) {
             t.post(Event::Signal { signo, sender });
         } else if signo == SIGKILL || default_terminates(signo) {
@@ -745,20 +771,74 @@ impl Kernel {
         Ok(())
     }
 
-    /// Whether `pid` has a request held (a blocked READ, WRITE or WAIT).
+    /// Whether `pid` has a request held (a blocked READ, WRITE or WAIT,
+    /// or one held while its device is stopped).
     pub fn has_pending(&self, pid: Pid) -> bool {
-        self.procs.get(&pid).is_some_and(|p| !p.waits.is_empty())
+        self.procs
+            .get(&pid)
+            .is_some_and(|p| !p.waits.is_empty() || !p.parked.is_empty())
             || self.pipes.iter().flatten().any(|p| p.has_waiter(pid))
     }
 
-    /// Drops the blocked requests of `pid` without completing them: its
-    /// device was reset or its queues stopped. Its fds stay open.
+    /// Drops the pending requests of `pid` without completing them: its
+    /// device was reset. Its fds stay open (spec: `dev-reset-cancel`).
     pub fn cancel_pending(&mut self, pid: Pid) {
-        for pipe in self.pipes.iter_mut().flatten() {
-            pipe.cancel(pid);
-        }
+        self.freeze(pid);
         if let Some(p) = self.procs.get_mut(&pid) {
-            p.waits.clear();
+            p.frozen = false;
+            p.parked.clear();
+        }
+        self.drain_released();
+    }
+
+    /// Holds every request of `pid` still for as long as its device is
+    /// stopped (a VM paused, or a reset under way): its blocked requests
+    /// leave their pipes and wait lists, so that no other process can
+    /// complete them (a WRITE filling a READ, a child's exit reaped by a
+    /// WAIT) while its driver cannot be told; requests it submits meanwhile
+    /// are kept unrun. [`Kernel::thaw`] resumes them, [`Kernel::cancel_pending`]
+    /// drops them.
+    pub fn freeze(&mut self, pid: Pid) {
+        let Some(p) = self.procs.get_mut(&pid).filter(|p| p.is_running()) else {
+            return;
+        };
+        p.frozen = true;
+        let mut parked = std::mem::take(&mut p.waits)
+            .into_iter()
+            .map(Parked::Wait)
+            .collect::<Vec<_>>();
+        for (id, pipe) in self.pipes.iter_mut().enumerate() {
+            if let Some(pipe) = pipe {
+                parked.extend(pipe.take_waiters(pid).into_iter().map(|(end, waiter)| {
+                    Parked::Pipe {
+                        pipe: id,
+                        end,
+                        waiter,
+                    }
+                }));
+            }
+        }
+        self.proc_mut(pid).parked.extend(parked);
+    }
+
+    /// Resumes `pid` after [`Kernel::freeze`]: its blocked requests wait
+    /// again (and complete if they can now), then the requests it submitted
+    /// while frozen run, in order.
+    pub fn thaw(&mut self, pid: Pid) {
+        let Some(p) = self.procs.get_mut(&pid).filter(|p| p.frozen) else {
+            return;
+        };
+        p.frozen = false;
+        let parked = std::mem::take(&mut p.parked);
+        for item in parked {
+            match item {
+                Parked::New(req, io) => self.submit_inner(pid, req, io),
+                Parked::Pipe { pipe, end, waiter } => {
+                    let (p, mut notes) = self.pipe_and_notes(pipe);
+                    p.requeue(end, waiter, &mut notes);
+                }
+                Parked::Wait(w) => self.wait(pid, w.target, false, w.io),
+            }
         }
         self.drain_released();
     }
@@ -770,10 +850,15 @@ impl Kernel {
         }
     }
 
-    /// Records the feature bits `pid`'s driver acknowledged.
+    /// Records the feature bits `pid`'s driver acknowledged. A driver that
+    /// no longer negotiates signals gets none of those still held (spec:
+    /// `dev-feat-unnegotiated` over `dev-reset-persist`).
     pub fn set_features(&mut self, pid: Pid, features: u64) {
         if let Some(p) = self.procs.get_mut(&pid) {
             p.features = features;
+            if !p.has_feature(FEATURE_SIGNALS) {
+                p.events.retain(|e| !matches!(e, Event::Signal { .. }));
+            }
         }
     }
 
@@ -813,7 +898,11 @@ impl Kernel {
             fds: self.procs.values().map(|p| p.fds.len()).sum(),
             buffered: pipes.iter().map(|p| p.buffered()).sum(),
             waiting: pipes.iter().map(|p| p.waiting()).sum::<usize>()
-                + self.procs.values().map(|p| p.waits.len()).sum::<usize>(),
+                + self
+                    .procs
+                    .values()
+                    .map(|p| p.waits.len() + p.parked.len())
+                    .sum::<usize>(),
         }
     }
 }
@@ -1498,6 +1587,128 @@ mod tests {
                 signo: SIGPIPE,
                 sender: HOST_PID
             })
+        );
+    }
+
+    /// An `Io` that records its completion in a shared log.
+    struct Logged(Arc<Mutex<Vec<&'static str>>>);
+
+    impl Io for Logged {
+        fn readable_len(&self) -> usize {
+            1
+        }
+        fn writable_len(&self) -> usize {
+            0
+        }
+        fn read_payload(&self, _off: usize, out: &mut [u8]) -> usize {
+            out.len().min(1)
+        }
+        fn write_payload(&mut self, _off: usize, _data: &[u8]) -> usize {
+            0
+        }
+        fn complete(self: Box<Self>, resp: RespHeader, _written: usize) {
+            assert_eq!(resp.result(), Err(Errno::Epipe));
+            self.0.lock().unwrap().push("EPIPE completed");
+        }
+    }
+
+    /// Regression: the EPIPE completion reached the used ring before the
+    /// SIGPIPE event was queued.
+    #[test]
+    fn sigpipe_is_queued_before_the_epipe_completes() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        k.set_features(r, 1 << FEATURE_SIGNALS);
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let on_event = log.clone();
+        k.set_waker(
+            r,
+            Some(Arc::new(move || {
+                on_event.lock().unwrap().push("SIGPIPE queued")
+            })),
+        );
+        let (rd, wr) = pipe(&mut k, r);
+        ok(&call(&mut k, r, Request::Close { fd: rd }, &[], 0));
+        let write = Request::Write {
+            fd: wr,
+            len: 1,
+            nonblock: false,
+        };
+        k.submit(r, write, Box::new(Logged(log.clone())));
+        assert_eq!(*log.lock().unwrap(), ["SIGPIPE queued", "EPIPE completed"]);
+    }
+
+    #[test]
+    fn requests_held_while_frozen_run_on_thaw_and_are_dropped_on_cancel() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let (rd, wr) = pipe(&mut k, r);
+        let c = spawn(&mut k, r, &[]);
+        let read = |k: &mut Kernel| {
+            call(
+                k,
+                r,
+                Request::Read {
+                    fd: rd,
+                    len: 8,
+                    nonblock: false,
+                },
+                &[],
+                8,
+            )
+        };
+        let blocked = read(&mut k);
+        k.freeze(r);
+        let later = call(&mut k, r, Request::GetPid, &[], 0);
+        assert!(later.try_recv().is_err(), "nothing runs while frozen");
+        ok(&call(
+            &mut k,
+            c,
+            Request::Write {
+                fd: wr,
+                len: 2,
+                nonblock: false,
+            },
+            b"hi",
+            0,
+        ));
+        assert!(blocked.try_recv().is_err(), "a held READ takes nothing");
+        k.exit(c, ExitKind::Code(4));
+        k.thaw(r);
+        assert_eq!(blocked.try_recv().unwrap().data, b"hi");
+        assert_eq!(ok(&later)[0], r as u64);
+        // Held again, then dropped: the data stays for the next READ.
+        let dropped = read(&mut k);
+        k.freeze(r);
+        ok(&call(
+            &mut k,
+            HOST_PID,
+            Request::Write {
+                fd: 0,
+                len: 1,
+                nonblock: false,
+            },
+            b"x",
+            0,
+        ));
+        k.cancel_pending(r);
+        ok(&call(&mut k, r, Request::Close { fd: wr }, &[], 0));
+        assert!(dropped.try_recv().is_err(), "never completed");
+        assert_eq!(k.stats().waiting, 0);
+        let wait = call(
+            &mut k,
+            r,
+            Request::Wait {
+                target: WaitTarget::Pid(c),
+                nohang: false,
+            },
+            &[],
+            0,
+        );
+        assert_eq!(
+            ok(&wait),
+            [c as u64, 4 << 8, 0],
+            "the exit held for the WAIT"
         );
     }
 

@@ -3,7 +3,6 @@
 //! [`ChannelLauncher`] test double that hands the socket to a test instead.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -14,6 +13,8 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::process::Pid;
+use crate::qemu::{self, Machine, QemuError};
+use crate::run_dir;
 
 /// What a launch needs.
 #[derive(Debug, Clone)]
@@ -30,6 +31,8 @@ pub struct LaunchSpec {
     pub qemu_log: PathBuf,
     /// A file holding the guest's initial RAM (a fork child), else fresh memfd RAM.
     pub memory: Option<PathBuf>,
+    /// QEMU's working directory (the private run directory).
+    pub workdir: PathBuf,
 }
 
 /// Why a VM could not be started.
@@ -50,6 +53,10 @@ pub enum LaunchError {
 pub trait Vm: Send + Sync + std::fmt::Debug {
     /// Blocks until the VM has ended.
     fn wait(&self);
+    /// Blocks until the VM has ended or `limit` has passed; whether it ended.
+    fn wait_for(&self, limit: Duration) -> bool;
+    /// How the VMM process ended, in words (`None` while it runs).
+    fn exit_status(&self) -> Option<String>;
     /// Whether the VM has ended.
     fn has_exited(&self) -> bool;
     /// Ends the VM now.
@@ -68,7 +75,17 @@ pub trait Launcher: Send + Sync + std::fmt::Debug {
 /// `#` comments, `${NAME}` placeholders substituted after splitting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template {
-    args: Vec<String>,
+    args: Vec<Vec<Piece>>,
+}
+
+/// Part of one template argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    /// Text kept as it is.
+    Text(String),
+    /// `${NAME}`; `in_option` when it follows `=` (a QEMU option value,
+    /// whose commas must be doubled).
+    Var { name: String, in_option: bool },
 }
 
 impl Template {
@@ -78,46 +95,61 @@ impl Template {
             .lines()
             .map(|l| l.split('#').next().unwrap_or(""))
             .flat_map(str::split_whitespace)
-            .map(str::to_owned)
+            .map(Self::pieces)
             .collect();
         Self { args }
     }
 
-    /// The arguments with every `${NAME}` replaced by `vars[NAME]`.
+    fn pieces(arg: &str) -> Vec<Piece> {
+        let mut out = Vec::new();
+        let mut rest = arg;
+        while let Some(start) = rest.find("${") {
+            let Some(len) = rest[start..].find('}') else {
+                break;
+            };
+            let (text, var) = (&rest[..start], &rest[start + 2..start + len]);
+            if !text.is_empty() {
+                out.push(Piece::Text(text.to_owned()));
+            }
+            out.push(Piece::Var {
+                name: var.to_owned(),
+                in_option: text.ends_with('='),
+            });
+            rest = &rest[start + len + 1..];
+        }
+        if !rest.is_empty() {
+            out.push(Piece::Text(rest.to_owned()));
+        }
+        out
+    }
+
+    /// The arguments with every `${NAME}` replaced by `vars[NAME]`, once:
+    /// a value is never searched for placeholders itself. A value that
+    /// follows `=` is a QEMU option value, so its commas are doubled
+    /// (QEMU's option syntax); unknown names are left as they are.
     pub fn render(&self, vars: &HashMap<&str, String>) -> Vec<String> {
         self.args
             .iter()
-            .map(|a| {
-                let mut out = a.clone();
-                for (k, v) in vars {
-                    out = out.replace(&format!("${{{k}}}"), v);
-                }
-                out
+            .map(|pieces| {
+                pieces
+                    .iter()
+                    .map(|p| match p {
+                        Piece::Text(t) => t.clone(),
+                        Piece::Var { name, in_option } => match vars.get(name.as_str()) {
+                            Some(v) if *in_option => escape_option(v),
+                            Some(v) => v.clone(),
+                            None => format!("${{{name}}}"),
+                        },
+                    })
+                    .collect()
             })
             .collect()
     }
 }
 
-/// The QEMU configuration the launcher renders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Machine {
-    /// microvm with the vhost-user-gpio carrier on virtio-mmio (QEMU 9.0 - 10.1).
-    MicrovmCarrier,
-    /// microvm with the generic vhost-user-test-device (QEMU 10.2+).
-    MicrovmGeneric,
-    /// q35 with the vhost-user-gpio-pci carrier.
-    Q35Carrier,
-}
-
-impl Machine {
-    /// The template text, from `qemu-configs/`.
-    pub fn template(self) -> &'static str {
-        match self {
-            Machine::MicrovmCarrier => include_str!("../../qemu-configs/microvm-carrier.args"),
-            Machine::MicrovmGeneric => include_str!("../../qemu-configs/microvm-generic.args"),
-            Machine::Q35Carrier => include_str!("../../qemu-configs/q35-carrier.args"),
-        }
-    }
+/// A value inside a QEMU option list (`key=value,...`): commas doubled.
+pub fn escape_option(value: &str) -> String {
+    value.replace(',', ",,")
 }
 
 /// Launches each process as a QEMU.
@@ -131,9 +163,29 @@ pub struct QemuLauncher {
     pub memory_mib: u32,
     /// The configuration.
     pub template: Template,
+    /// The firmware, an absolute path (never looked up by QEMU).
+    pub firmware: PathBuf,
 }
 
 impl QemuLauncher {
+    /// A launcher for `machine` on `qemu`, its firmware found in QEMU's
+    /// data directories.
+    pub fn new(
+        qemu: PathBuf,
+        accel: String,
+        memory_mib: u32,
+        machine: Machine,
+    ) -> Result<Self, QemuError> {
+        let firmware = qemu::firmware(&qemu, machine.firmware_names())?;
+        Ok(Self {
+            template: Template::parse(machine.template()),
+            qemu,
+            accel,
+            memory_mib,
+            firmware,
+        })
+    }
+
     /// The QEMU arguments for `spec`.
     pub fn args(&self, spec: &LaunchSpec) -> Vec<String> {
         let mem = self.memory_mib;
@@ -147,12 +199,13 @@ impl QemuLauncher {
                     Some(path) => {
                         format!(
                             "memory-backend-file,id=mem,size={mem}M,mem-path={},share=on",
-                            path.display()
+                            escape_option(&path.display().to_string())
                         )
                     }
                 },
             ),
             ("SOCKET", spec.socket.display().to_string()),
+            ("FIRMWARE", self.firmware.display().to_string()),
             ("KERNEL", spec.image.display().to_string()),
             ("SERIAL", spec.serial.display().to_string()),
         ]
@@ -164,10 +217,16 @@ impl QemuLauncher {
 
 impl Launcher for QemuLauncher {
     fn launch(&self, spec: &LaunchSpec) -> Result<Arc<dyn Vm>, LaunchError> {
-        let log =
-            File::create(&spec.qemu_log).map_err(|e| LaunchError::Log(spec.qemu_log.clone(), e))?;
+        let log = run_dir::create_private(&spec.qemu_log)
+            .map_err(|e| LaunchError::Log(spec.qemu_log.clone(), e))?;
+        // QEMU opens the serial file itself; it must find ours, private.
+        run_dir::create_private(&spec.serial)
+            .map_err(|e| LaunchError::Log(spec.serial.clone(), e))?;
         let mut cmd = Command::new(&self.qemu);
+        // QEMU looks firmware and option ROMs up in its working directory
+        // before its data directories: run it where only we can write.
         cmd.args(self.args(spec))
+            .current_dir(&spec.workdir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log);
@@ -190,10 +249,24 @@ pub fn spawn_tied_to_daemon(mut cmd: Command) -> std::io::Result<std::process::C
     type Job = (Command, mpsc::Sender<std::io::Result<std::process::Child>>);
     static LAUNCHER: std::sync::OnceLock<Mutex<mpsc::Sender<Job>>> = std::sync::OnceLock::new();
     // SAFETY: the closure runs in the child between fork and exec and
-    // only calls prctl(2), which is async-signal-safe.
+    // only makes system calls (prctl(2), close_range(2)), which are
+    // async-signal-safe; it touches no memory of the parent.
     unsafe {
         cmd.pre_exec(|| {
             if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // A VM inherits nothing but its stdio: not another guest's RAM,
+            // not a vring eventfd received from another QEMU (vhost-user
+            // passes fds without close-on-exec). Marking them close-on-exec
+            // rather than closing them keeps std's exec-error pipe working.
+            if libc::syscall(
+                libc::SYS_close_range,
+                3u32,
+                u32::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            ) != 0
+            {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
@@ -230,6 +303,7 @@ pub struct QemuVm {
     host_pid: u32,
     child: Mutex<Option<std::process::Child>>,
     exited: Mutex<bool>,
+    status: Mutex<Option<std::process::ExitStatus>>,
     cv: Condvar,
 }
 
@@ -239,6 +313,7 @@ impl QemuVm {
             host_pid: child.id(),
             child: Mutex::new(Some(child)),
             exited: Mutex::new(false),
+            status: Mutex::new(None),
             cv: Condvar::new(),
         })
     }
@@ -253,7 +328,8 @@ impl Vm for QemuVm {
     fn wait(&self) {
         let child = self.child.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(mut child) = child {
-            let _ = child.wait();
+            let status = child.wait().ok();
+            *self.status.lock().unwrap_or_else(|e| e.into_inner()) = status;
             *self.exited.lock().unwrap_or_else(|e| e.into_inner()) = true;
             self.cv.notify_all();
         } else {
@@ -262,6 +338,23 @@ impl Vm for QemuVm {
                 exited = self.cv.wait(exited).unwrap_or_else(|e| e.into_inner());
             }
         }
+    }
+
+    fn wait_for(&self, limit: Duration) -> bool {
+        // The reaper thread calls `wait`; this only watches the flag.
+        let exited = self.exited.lock().unwrap_or_else(|e| e.into_inner());
+        let (exited, _) = self
+            .cv
+            .wait_timeout_while(exited, limit, |e| !*e)
+            .unwrap_or_else(|e| e.into_inner());
+        *exited
+    }
+
+    fn exit_status(&self) -> Option<String> {
+        self.status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .map(|s| s.to_string())
     }
 
     fn has_exited(&self) -> bool {
@@ -356,6 +449,19 @@ impl Vm for FakeVm {
         }
     }
 
+    fn wait_for(&self, limit: Duration) -> bool {
+        let ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
+        let (ended, _) = self
+            .cv
+            .wait_timeout_while(ended, limit, |e| !*e)
+            .unwrap_or_else(|e| e.into_inner());
+        *ended
+    }
+
+    fn exit_status(&self) -> Option<String> {
+        self.has_exited().then(|| "ended".to_owned())
+    }
+
     fn has_exited(&self) -> bool {
         *self.ended.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -400,6 +506,28 @@ mod tests {
         child.wait().unwrap();
     }
 
+    fn launcher(m: Machine) -> QemuLauncher {
+        QemuLauncher {
+            qemu: "qemu".into(),
+            accel: "tcg".into(),
+            memory_mib: 64,
+            template: Template::parse(m.template()),
+            firmware: "/fw/qboot.rom".into(),
+        }
+    }
+
+    fn spec(memory: Option<PathBuf>) -> LaunchSpec {
+        LaunchSpec {
+            pid: 1,
+            image: "/img".into(),
+            socket: "/s.sock".into(),
+            serial: "/serial".into(),
+            qemu_log: "/log".into(),
+            memory,
+            workdir: "/run".into(),
+        }
+    }
+
     #[test]
     fn template_substitutes_after_splitting() {
         let t = Template::parse("# comment\n-kernel ${KERNEL} # trailing\n-m ${MEM_MIB}M\n");
@@ -412,55 +540,74 @@ mod tests {
         assert_eq!(t.render(&vars), vec!["-kernel", "/a b/img", "-m", "64M"]);
     }
 
+    /// Regression: values were substituted again, in `HashMap` order, so an
+    /// image named `${SOCKET}` became the socket path in some runs.
     #[test]
-    fn every_shipped_template_uses_shared_memory_and_the_socket() {
+    fn a_value_that_looks_like_a_placeholder_is_substituted_once() {
+        let t = Template::parse("-kernel ${KERNEL} -chardev socket,path=${SOCKET}");
+        let vars: HashMap<&str, String> = [
+            ("KERNEL", "/images/${SOCKET}".to_string()),
+            ("SOCKET", "/run/${KERNEL}.sock".to_string()),
+        ]
+        .into_iter()
+        .collect();
+        for _ in 0..32 {
+            assert_eq!(
+                t.render(&vars),
+                vec![
+                    "-kernel",
+                    "/images/${SOCKET}",
+                    "-chardev",
+                    "socket,path=/run/${KERNEL}.sock"
+                ]
+            );
+        }
+    }
+
+    /// Regression: a run directory with a comma broke `-chardev socket,path=`.
+    #[test]
+    fn commas_in_option_values_are_doubled_and_elsewhere_kept() {
+        let mut s = spec(Some("/proc/1/fd/9".into()));
+        s.socket = "/tmp/a,b/pid-1.sock".into();
+        s.serial = "/tmp/a,b/pid-1.serial.log".into();
+        s.image = "/tmp/a,b/img".into();
+        let args = launcher(Machine::MicrovmCarrier).args(&s);
+        assert!(
+            args.contains(&"socket,id=vpipe,path=/tmp/a,,b/pid-1.sock".to_string()),
+            "{args:?}"
+        );
+        // `-serial file:` and `-kernel` take the path as it is.
+        assert!(
+            args.contains(&"file:/tmp/a,b/pid-1.serial.log".to_string()),
+            "{args:?}"
+        );
+        assert!(args.contains(&"/tmp/a,b/img".to_string()), "{args:?}");
+    }
+
+    #[test]
+    fn every_shipped_template_uses_shared_memory_the_socket_and_absolute_firmware() {
         for m in [
             Machine::MicrovmCarrier,
             Machine::MicrovmGeneric,
             Machine::Q35Carrier,
         ] {
-            let l = QemuLauncher {
-                qemu: "qemu".into(),
-                accel: "tcg".into(),
-                memory_mib: 64,
-                template: Template::parse(m.template()),
-            };
-            let spec = LaunchSpec {
-                pid: 1,
-                image: "/img".into(),
-                socket: "/s.sock".into(),
-                serial: "/serial".into(),
-                qemu_log: "/log".into(),
-                memory: None,
-            };
-            let args = l.args(&spec).join(" ");
+            let args = launcher(m).args(&spec(None)).join(" ");
             assert!(
                 args.contains("memory-backend-memfd,id=mem,size=64M,share=on"),
                 "{m:?}"
             );
             assert!(args.contains("socket,id=vpipe,path=/s.sock"), "{m:?}");
             assert!(args.contains("-kernel /img"), "{m:?}");
+            assert!(args.contains("-bios /fw/qboot.rom"), "{m:?}");
             assert!(!args.contains("${"), "{m:?}: unreplaced placeholder");
         }
     }
 
     #[test]
     fn fork_child_boots_on_the_copied_memory_file() {
-        let l = QemuLauncher {
-            qemu: "qemu".into(),
-            accel: "tcg".into(),
-            memory_mib: 64,
-            template: Template::parse(Machine::MicrovmCarrier.template()),
-        };
-        let spec = LaunchSpec {
-            pid: 2,
-            image: "/img".into(),
-            socket: "/s.sock".into(),
-            serial: "/serial".into(),
-            qemu_log: "/log".into(),
-            memory: Some("/proc/1/fd/9".into()),
-        };
-        let args = l.args(&spec).join(" ");
+        let args = launcher(Machine::MicrovmCarrier)
+            .args(&spec(Some("/proc/1/fd/9".into())))
+            .join(" ");
         assert!(
             args.contains("memory-backend-file,id=mem,size=64M,mem-path=/proc/1/fd/9,share=on"),
             "{args}"

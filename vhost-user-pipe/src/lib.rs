@@ -27,6 +27,7 @@ pub mod fork;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod guest_io;
+pub mod guest_memory;
 pub mod image;
 pub mod io;
 pub mod kernel;
@@ -35,6 +36,10 @@ pub mod limits;
 pub mod pipe;
 pub mod process;
 pub mod qemu;
+pub mod rate_limit;
+pub mod run_dir;
+pub mod serve;
+pub mod signals;
 pub mod stdio;
 pub mod supervisor;
 
@@ -48,8 +53,11 @@ use thiserror::Error;
 
 pub use crate::accel::Accel;
 use crate::image::ImageDir;
-use crate::launcher::{Machine, QemuLauncher, Template};
+use crate::launcher::QemuLauncher;
 pub use crate::limits::Limits;
+use crate::qemu::Machine;
+use crate::run_dir::RunDir;
+use crate::signals::CleanupOnSignal;
 use crate::supervisor::{Supervisor, SupervisorError};
 
 /// How long `run` waits for the root's output to drain after it exits.
@@ -86,6 +94,8 @@ pub struct Config {
     pub keep_run_dir: bool,
     /// Extra environment strings for the root.
     pub env: Vec<String>,
+    /// How long a launched VM has to start its program.
+    pub start_deadline: Duration,
 }
 
 impl Default for Config {
@@ -100,6 +110,7 @@ impl Default for Config {
             run_dir: None,
             keep_run_dir: false,
             env: Vec::new(),
+            start_deadline: supervisor::START_DEADLINE,
         }
     }
 }
@@ -126,11 +137,20 @@ pub enum Error {
     #[error("bad limits: {0}")]
     Limits(String),
     /// The run directory could not be created.
-    #[error("cannot create run directory '{0}': {1}")]
-    RunDir(PathBuf, #[source] std::io::Error),
+    #[error(transparent)]
+    RunDir(#[from] run_dir::RunDirError),
     /// The root process could not be started.
     #[error(transparent)]
     Supervisor(#[from] SupervisorError),
+    /// The root's VM failed before its program ran.
+    #[error("the root's VM failed: {0}")]
+    RootFailed(String),
+    /// The signal handlers could not be installed.
+    #[error("cannot watch for signals: {0}")]
+    Signals(#[source] std::io::Error),
+    /// The `serve` socket could not be used.
+    #[error(transparent)]
+    Serve(#[from] serve::ServeError),
 }
 
 /// The exit code a shell would show for a wait status.
@@ -140,32 +160,6 @@ pub fn exit_code(status: u32) -> i32 {
         ((status >> 8) & 0xff) as i32
     } else {
         128 + sig as i32
-    }
-}
-
-struct RunDir {
-    path: PathBuf,
-    keep: bool,
-}
-
-impl RunDir {
-    fn create(config: &Config) -> Result<Self, Error> {
-        let path = config.run_dir.clone().unwrap_or_else(|| {
-            std::env::temp_dir().join(format!("vhost-user-pipe.{}", std::process::id()))
-        });
-        std::fs::create_dir_all(&path).map_err(|e| Error::RunDir(path.clone(), e))?;
-        Ok(Self {
-            path,
-            keep: config.keep_run_dir || config.run_dir.is_some(),
-        })
-    }
-}
-
-impl Drop for RunDir {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
     }
 }
 
@@ -180,12 +174,12 @@ fn launcher(config: &Config, probe_image: Option<&Path>) -> Result<QemuLauncher,
         "QEMU {}.{}, {machine:?}, accel {accel}",
         version.0, version.1
     );
-    Ok(QemuLauncher {
-        qemu: config.qemu.clone(),
-        accel: accel.to_string(),
-        memory_mib: config.memory_mib,
-        template: Template::parse(machine.template()),
-    })
+    Ok(QemuLauncher::new(
+        config.qemu.clone(),
+        accel.to_string(),
+        config.memory_mib,
+        machine,
+    )?)
 }
 
 fn root_env(config: &Config) -> Vec<Vec<u8>> {
@@ -244,29 +238,34 @@ pub fn raise_fd_limit(limits: &Limits) -> u64 {
 }
 
 /// Runs `image` as the root of a new tree with `args`; returns the exit
-/// code of the root (128 + signal when it was killed).
+/// code of the root (128 + signal when it was killed). An ending signal to
+/// the daemon removes the run directory and exits (`signals.rs`).
 pub fn run(config: &Config, image: &Path, args: Vec<String>) -> Result<i32, Error> {
     config.limits.validate().map_err(Error::Limits)?;
     raise_fd_limit(&config.limits);
-    if !image.is_file() {
-        return Err(Error::ImageNotFound(image.to_owned()));
-    }
+    // Absolute: QEMU runs in the run directory.
+    let image = image
+        .canonicalize()
+        .ok()
+        .filter(|p| p.is_file())
+        .ok_or_else(|| Error::ImageNotFound(image.to_owned()))?;
     let dir = match &config.image_dir {
         Some(d) => d.clone(),
-        None => image
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."))
-            .to_owned(),
+        None => image.parent().unwrap_or(Path::new("/")).to_owned(),
     };
     let images = ImageDir::new(&dir).map_err(|_| Error::ImageDirNotFound(dir.clone()))?;
-    let launcher = launcher(config, Some(image))?;
-    let run_dir = RunDir::create(config)?;
-    let sup = Supervisor::new(
+    let launcher = launcher(config, Some(&image))?;
+    let run_dir = Arc::new(RunDir::create(
+        config.run_dir.as_deref(),
+        config.keep_run_dir,
+    )?);
+    let _cleanup = CleanupOnSignal::install(run_dir.clone()).map_err(Error::Signals)?;
+    let sup = Supervisor::with_start_deadline(
         config.limits,
         Arc::new(launcher),
         Some(images),
-        run_dir.path.clone(),
+        run_dir.path().to_owned(),
+        config.start_deadline,
     );
     let name = image
         .file_name()
@@ -278,8 +277,25 @@ pub fn run(config: &Config, image: &Path, args: Vec<String>) -> Result<i32, Erro
         .collect();
     check_args(&argv, &root_env(config))?;
     // The host ends of the root's stdio exist once the root does.
-    sup.start_root(image, argv, root_env(config))?;
-    let pumps = stdio::start(&sup);
+    sup.start_root(&image, argv, root_env(config))?;
+    let status = serve_tree(&sup);
+    let failures = sup.failures();
+    if !failures.is_empty() {
+        run_dir.keep_for("a VM failed (see its logs)");
+    }
+    if let Some((_, why)) = failures
+        .into_iter()
+        .find(|(pid, _)| *pid == supervisor::ROOT)
+    {
+        return Err(Error::RootFailed(why));
+    }
+    Ok(exit_code(status))
+}
+
+/// Pumps the root's stdio until the tree ends; then ends every VM left and
+/// drains the root's output. Returns the root's wait status.
+fn serve_tree(sup: &Arc<Supervisor>) -> u32 {
+    let pumps = stdio::start(sup);
     let status = sup.wait_tree(None).unwrap_or(0);
     sup.wait_disconnected(
         supervisor::ROOT,
@@ -287,43 +303,61 @@ pub fn run(config: &Config, image: &Path, args: Vec<String>) -> Result<i32, Erro
     );
     sup.shutdown();
     pumps.finish(Instant::now() + DRAIN);
-    Ok(exit_code(status))
+    status
 }
 
-/// Serves a root VM that someone else launches on `socket`; returns when it
-/// exits or disconnects.
-pub fn serve(config: &Config, socket: &Path) -> Result<i32, Error> {
+/// Serves root VMs that someone else launches on `socket`: each connection
+/// is the root of a new tree, one tree at a time (a frontend that connects
+/// while a tree is served is refused), with argv `root ARGS...`. With
+/// `once`, returns after the first tree with the exit code of its root.
+pub fn serve(config: &Config, socket: &Path, once: bool, args: Vec<String>) -> Result<i32, Error> {
     config.limits.validate().map_err(Error::Limits)?;
     raise_fd_limit(&config.limits);
-    if socket.exists() {
-        if UnixStream::connect(socket).is_ok() {
-            return Err(Error::SocketInUse(socket.to_owned()));
-        }
-        let _ = std::fs::remove_file(socket);
+    if socket.exists() && UnixStream::connect(socket).is_ok() {
+        return Err(Error::SocketInUse(socket.to_owned()));
     }
     let images = match &config.image_dir {
         Some(d) => Some(ImageDir::new(d).map_err(|_| Error::ImageDirNotFound(d.clone()))?),
         None => None,
     };
-    let launcher = launcher(config, None)?;
-    let run_dir = RunDir::create(config)?;
-    let sup = Supervisor::new(
-        config.limits,
-        Arc::new(launcher),
-        images,
-        run_dir.path.clone(),
-    );
-    sup.serve_root(socket, vec![b"root".to_vec()], root_env(config))?;
-    let pumps = stdio::start(&sup);
+    let launcher: Arc<dyn launcher::Launcher> = Arc::new(launcher(config, None)?);
+    let run_dir = Arc::new(RunDir::create(
+        config.run_dir.as_deref(),
+        config.keep_run_dir,
+    )?);
+    let _cleanup = CleanupOnSignal::install(run_dir.clone()).map_err(Error::Signals)?;
+    let argv: Vec<Vec<u8>> = std::iter::once("root".to_owned())
+        .chain(args)
+        .map(String::into_bytes)
+        .collect();
+    check_args(&argv, &root_env(config))?;
+    let listener = serve::Socket::bind(socket)?;
     info!("serving {}", socket.display());
-    let status = sup.wait_tree(None).unwrap_or(0);
-    sup.wait_disconnected(
-        supervisor::ROOT,
-        Instant::now() + supervisor::STOP_GRACE + DRAIN,
-    );
-    sup.shutdown();
-    pumps.finish(Instant::now() + DRAIN);
-    Ok(exit_code(status))
+    for tree in 1.. {
+        let dir = run_dir.path().join(format!("tree-{tree}"));
+        let dir = RunDir::create(Some(&dir), true)?.path().to_owned();
+        let sup = Supervisor::with_start_deadline(
+            config.limits,
+            launcher.clone(),
+            images.clone(),
+            dir,
+            config.start_deadline,
+        );
+        sup.serve_root_on(listener.listener()?, None, argv.clone(), root_env(config))?;
+        // Wait for the root's frontend; then refuse any other until the tree ends.
+        sup.wait_connected(supervisor::ROOT, None);
+        let refuser = listener.refuse_others()?;
+        let status = serve_tree(&sup);
+        drop(refuser);
+        info!("tree {tree} ended with wait status {status:#x}");
+        if !sup.failures().is_empty() {
+            run_dir.keep_for("a VM failed (see its logs)");
+        }
+        if once {
+            return Ok(exit_code(status));
+        }
+    }
+    unreachable!("the loop over trees never ends")
 }
 
 #[cfg(test)]

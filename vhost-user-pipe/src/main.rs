@@ -46,9 +46,13 @@ struct Common {
     /// The machine type guests boot on.
     #[arg(long, value_enum, default_value = "microvm")]
     machine: MachineArg,
-    /// Guest RAM per process, in MiB.
-    #[arg(long, default_value_t = 64)]
+    /// Guest RAM per process, in MiB (at least 16).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(16..=65536))]
     memory: u32,
+    /// Seconds a launched VM has to start its program before it is killed
+    /// with an error (a hung firmware or image, too little memory).
+    #[arg(long, default_value_t = vhost_user_pipe::supervisor::START_DEADLINE.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    start_timeout: u64,
     /// Directory where spawn finds images (default: the root image's directory).
     #[arg(long)]
     image_dir: Option<PathBuf>,
@@ -90,13 +94,22 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Serve one QEMU launched by hand (see qemu-configs/README.md).
+    /// Serve root QEMUs launched by hand, one tree after another (see
+    /// qemu-configs/README.md).
     Serve {
         #[command(flatten)]
         common: Common,
-        /// The vhost-user socket to listen on.
+        /// The vhost-user socket to listen on (mode 0600: only this user
+        /// may connect).
         #[arg(long)]
         socket_path: PathBuf,
+        /// Exit after the first tree, with its root's status. Without it the
+        /// daemon serves one tree after another until it gets a signal.
+        #[arg(long)]
+        once: bool,
+        /// Arguments for each root process (its argv[0] is "root").
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
 }
 
@@ -125,6 +138,7 @@ impl From<Common> for Config {
             run_dir: c.run_dir,
             keep_run_dir: c.keep_run_dir,
             env: c.env,
+            start_deadline: std::time::Duration::from_secs(c.start_timeout),
         }
     }
 }
@@ -141,7 +155,9 @@ fn main() -> ExitCode {
         Command::Serve {
             common,
             socket_path,
-        } => vhost_user_pipe::serve(&common.into(), &socket_path),
+            once,
+            args,
+        } => vhost_user_pipe::serve(&common.into(), &socket_path, once, args),
     };
     match result {
         Ok(code) => ExitCode::from(code.clamp(0, 255) as u8),

@@ -16,6 +16,7 @@ use std::collections::VecDeque;
 
 use virtio_pipe_protocol::{Errno, RespHeader, PIPE_BUF};
 
+use crate::fdtable::End;
 use crate::io::Io;
 use crate::process::Pid;
 
@@ -46,6 +47,20 @@ impl std::fmt::Debug for Waiter {
 pub enum Note {
     /// A write hit a pipe with no reader: send `SIGPIPE` to this process.
     SigPipe(Pid),
+}
+
+/// Where a pipe reports its [`Note`]s. The kernel acts on each at once,
+/// before the request that caused it completes (a `SIGPIPE` is queued no
+/// later than the `EPIPE` completes, spec: `dev-write-epipe`).
+pub trait Notes {
+    /// Takes one note.
+    fn note(&mut self, note: Note);
+}
+
+impl Notes for Vec<Note> {
+    fn note(&mut self, note: Note) {
+        self.push(note);
+    }
 }
 
 /// The result of submitting a read or write.
@@ -111,7 +126,7 @@ impl Pipe {
         pid: Pid,
         io: Box<dyn Io>,
         nonblock: bool,
-        notes: &mut Vec<Note>,
+        notes: &mut dyn Notes,
     ) -> Submit {
         let len = io.writable_len();
         let mut w = Waiter {
@@ -151,7 +166,7 @@ impl Pipe {
         pid: Pid,
         io: Box<dyn Io>,
         nonblock: bool,
-        notes: &mut Vec<Note>,
+        notes: &mut dyn Notes,
     ) -> Submit {
         let len = io.readable_len();
         if len == 0 {
@@ -160,7 +175,7 @@ impl Pipe {
             return Submit::Done;
         }
         if self.readers == 0 {
-            notes.push(Note::SigPipe(pid));
+            notes.note(Note::SigPipe(pid));
             fail(io, Errno::Epipe);
             return Submit::Done;
         }
@@ -171,7 +186,10 @@ impl Pipe {
             len,
         };
         if nonblock {
-            if !self.write_waiters.is_empty() || (len <= PIPE_BUF && self.room() < len) {
+            // A nonblocking WRITE never waits, so it never queues behind the
+            // blocking ones: it takes the space free now, ahead of the bytes
+            // they have not placed (spec: `dev-write-nonblock-pending`).
+            if len <= PIPE_BUF && self.room() < len {
                 fail(w.io, Errno::Eagain);
                 return Submit::Done;
             }
@@ -293,7 +311,7 @@ impl Pipe {
     }
 
     /// Completes whatever can complete now.
-    pub fn pump(&mut self, notes: &mut Vec<Note>) {
+    pub fn pump(&mut self, notes: &mut dyn Notes) {
         loop {
             let mut progressed = self.serve_readers_from_buffer();
             if let Some(mut w) = self.write_waiters.pop_front() {
@@ -301,7 +319,7 @@ impl Pipe {
                     if w.done > 0 {
                         ok(w.io, w.done, 0);
                     } else {
-                        notes.push(Note::SigPipe(w.pid));
+                        notes.note(Note::SigPipe(w.pid));
                         fail(w.io, Errno::Epipe);
                     }
                     progressed = true;
@@ -334,6 +352,32 @@ impl Pipe {
     pub fn cancel(&mut self, pid: Pid) {
         self.read_waiters.retain(|w| w.pid != pid);
         self.write_waiters.retain(|w| w.pid != pid);
+    }
+
+    /// Takes the blocked requests of `pid` out of the pipe, without
+    /// completing them, to be put back with [`Pipe::requeue`].
+    pub fn take_waiters(&mut self, pid: Pid) -> Vec<(End, Waiter)> {
+        let mut taken = Vec::new();
+        for (end, queue) in [
+            (End::Read, &mut self.read_waiters),
+            (End::Write, &mut self.write_waiters),
+        ] {
+            let (mine, others): (VecDeque<Waiter>, VecDeque<Waiter>) =
+                queue.drain(..).partition(|w| w.pid == pid);
+            *queue = others;
+            taken.extend(mine.into_iter().map(|w| (end, w)));
+        }
+        taken
+    }
+
+    /// Puts back a request taken by [`Pipe::take_waiters`], behind the
+    /// requests waiting now, and completes whatever can complete.
+    pub fn requeue(&mut self, end: End, waiter: Waiter, notes: &mut dyn Notes) {
+        match end {
+            End::Read => self.read_waiters.push_back(waiter),
+            End::Write => self.write_waiters.push_back(waiter),
+        }
+        self.pump(notes);
     }
 
     /// Fails every blocked request with `EBADF` (the pipe is being freed).
@@ -382,7 +426,7 @@ mod tests {
         p: &mut Pipe,
         data: &[u8],
         nonblock: bool,
-        notes: &mut Vec<Note>,
+        notes: &mut dyn Notes,
     ) -> Receiver<HostCompletion> {
         let (io, rx) = HostIo::boxed(data.to_vec(), 0);
         p.write(A, io, nonblock, notes);

@@ -6,9 +6,10 @@
 //! same kernel calls a guest makes, so `vhost-user-pipe run app | grep x`
 //! and `... < file` behave as for any process.
 
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread;
 use std::time::Instant;
 
@@ -67,21 +68,99 @@ fn pump_out(sup: &Supervisor, fd: u32, mut sink: impl Write) {
     close(sup, fd);
 }
 
-fn pump_in(sup: &Supervisor, mut source: impl Read) {
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = match source.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
+/// The daemon's stdin, read by one thread for the daemon's whole life and
+/// handed to the current tree's root: a `serve` daemon runs tree after
+/// tree, and a reader per tree would steal the next tree's input.
+struct StdinHub {
+    chunks: Mutex<VecDeque<Option<Vec<u8>>>>,
+    more: Condvar,
+}
+
+impl StdinHub {
+    fn get() -> &'static StdinHub {
+        static HUB: OnceLock<StdinHub> = OnceLock::new();
+        HUB.get_or_init(|| {
+            // The reader may block in read(2) forever (a terminal); it is
+            // never joined and ends with the daemon.
+            thread::spawn(|| {
+                let hub = StdinHub::get();
+                let mut stdin = std::io::stdin();
+                let mut buf = vec![0u8; CHUNK];
+                loop {
+                    let chunk = match stdin.read(&mut buf) {
+                        Ok(0) | Err(_) => None,
+                        Ok(n) => Some(buf[..n].to_vec()),
+                    };
+                    let eof = chunk.is_none();
+                    hub.push_back(chunk);
+                    if eof {
+                        break;
+                    }
+                }
+            });
+            StdinHub {
+                chunks: Mutex::new(VecDeque::new()),
+                more: Condvar::new(),
+            }
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Option<Vec<u8>>>> {
+        self.chunks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn push_back(&self, chunk: Option<Vec<u8>>) {
+        self.lock().push_back(chunk);
+        self.more.notify_all();
+    }
+
+    /// Puts back a chunk its tree could not take, for the next tree.
+    fn unget(&self, chunk: Option<Vec<u8>>) {
+        self.lock().push_front(chunk);
+        self.more.notify_all();
+    }
+
+    /// The next chunk (`None` at end of file, which stays for every later
+    /// tree), or nothing once `done` says the tree is over.
+    fn next(&self, done: &dyn Fn() -> bool) -> Option<Option<Vec<u8>>> {
+        let mut chunks = self.lock();
+        loop {
+            if done() {
+                return None;
+            }
+            match chunks.front() {
+                Some(None) => return Some(None),
+                Some(Some(_)) => return chunks.pop_front(),
+                None => {}
+            }
+            // A tree's end wakes us through `Pumps::finish`.
+            chunks = self.more.wait(chunks).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Wakes every pump waiting for input (its tree may have ended).
+    fn wake(&self) {
+        let _chunks = self.lock();
+        self.more.notify_all();
+    }
+}
+
+fn pump_in(sup: &Supervisor) {
+    let hub = StdinHub::get();
+    let done = || sup.tree_status().is_some();
+    while let Some(chunk) = hub.next(&done) {
+        let Some(data) = chunk else { break };
         let req = Request::Write {
             fd: 0,
-            len: n as u32,
+            len: data.len() as u32,
             nonblock: false,
         };
-        match host_call(sup, req, buf[..n].to_vec(), 0) {
+        match host_call(sup, req, data.clone(), 0) {
             Some(c) if c.resp.result().is_ok() => {}
-            _ => break,
+            _ => {
+                hub.unget(Some(data));
+                break;
+            }
         }
     }
     close(sup, 0);
@@ -102,15 +181,15 @@ pub fn start(sup: &Arc<Supervisor>) -> Pumps {
         });
     }
     let sup = sup.clone();
-    // The stdin pump may block in read(2) forever (a terminal); it is
-    // never joined and ends with the daemon.
-    thread::spawn(move || pump_in(&sup, std::io::stdin()));
+    thread::spawn(move || pump_in(&sup));
     Pumps { done, outputs: 2 }
 }
 
 impl Pumps {
-    /// Waits until stdout and stderr have drained, or `deadline` passes.
+    /// Waits until stdout and stderr have drained, or `deadline` passes;
+    /// the stdin pump lets go of the daemon's stdin.
     pub fn finish(self, deadline: Instant) -> bool {
+        StdinHub::get().wake();
         for _ in 0..self.outputs {
             let left = deadline.saturating_duration_since(Instant::now());
             if self.done.recv_timeout(left).is_err() {

@@ -10,7 +10,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use log::{debug, info, warn};
+use log::{debug, error, info, warn};
 use thiserror::Error;
 use vhost::vhost_user::Listener;
 use vhost_user_backend::VhostUserDaemon;
@@ -23,6 +23,7 @@ use vmm_sys_util::epoll::EventSet;
 
 use crate::device::{PipeDevice, WAKE_EVENT};
 use crate::fork::{self, MemFile};
+use crate::guest_io::Completions;
 use crate::image::ImageDir;
 use crate::io::Io;
 use crate::kernel::{Effect, Kernel, Stats};
@@ -41,7 +42,7 @@ pub const STOP_GRACE: Duration = Duration::from_secs(2);
 pub enum SupervisorError {
     /// The socket could not be bound.
     #[error("cannot listen on {0}: {1}")]
-    Listen(PathBuf, #[source] vhost::vhost_user::Error),
+    Bind(PathBuf, #[source] std::io::Error),
     /// The vhost-user daemon could not be created.
     #[error("cannot create the vhost-user daemon: {0}")]
     Daemon(vhost_user_backend::Error),
@@ -64,13 +65,40 @@ pub struct Supervisor {
     images: Option<ImageDir>,
     run_dir: PathBuf,
     vms: Mutex<HashMap<Pid, Arc<dyn Vm>>>,
-    sockets: Mutex<HashMap<Pid, PathBuf>>,
+    /// The connections being served, with the socket path to remove at the end.
+    sockets: Mutex<HashMap<Pid, Option<PathBuf>>>,
+    /// The connections a frontend has opened.
+    connected: Mutex<std::collections::HashSet<Pid>>,
     /// Signalled whenever a connection closes (an entry leaves `sockets`).
     disconnected: Condvar,
     images_of: Mutex<HashMap<Pid, PathBuf>>,
     fork_memory: Mutex<HashMap<Pid, MemFile>>,
     tree: Mutex<Option<u32>>,
     tree_cv: Condvar,
+    failures: Mutex<Vec<(Pid, String)>>,
+    /// Start watchdogs wait here for START or the end of their process.
+    starts: Mutex<()>,
+    started: Condvar,
+    /// How long a launched VM has to reach `START`.
+    start_deadline: Duration,
+}
+
+/// How long a launched VM has to reach `START` by default: QEMU starts and
+/// boots a guest in tens of milliseconds, hundreds of them at once in
+/// seconds; a VM that takes this long is hung (a broken firmware or image,
+/// too little memory).
+pub const START_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The last lines of the log at `path`, as a suffix for a message.
+fn log_tail(path: &Path) -> String {
+    const LINES: usize = 5;
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let tail = lines[lines.len().saturating_sub(LINES)..].join("\n  ");
+    format!("; QEMU said:\n  {tail}")
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -94,12 +122,32 @@ impl Supervisor {
             run_dir,
             vms: Mutex::new(HashMap::new()),
             sockets: Mutex::new(HashMap::new()),
+            connected: Mutex::new(Default::default()),
             disconnected: Condvar::new(),
             images_of: Mutex::new(HashMap::new()),
             fork_memory: Mutex::new(HashMap::new()),
             tree: Mutex::new(None),
             tree_cv: Condvar::new(),
+            failures: Mutex::new(Vec::new()),
+            starts: Mutex::new(()),
+            started: Condvar::new(),
+            start_deadline: START_DEADLINE,
         })
+    }
+
+    /// The same, with a START deadline other than [`START_DEADLINE`].
+    pub fn with_start_deadline(
+        limits: Limits,
+        launcher: Arc<dyn Launcher>,
+        images: Option<ImageDir>,
+        run_dir: PathBuf,
+        start_deadline: Duration,
+    ) -> Arc<Self> {
+        let mut sup = Self::new(limits, launcher, images, run_dir);
+        Arc::get_mut(&mut sup)
+            .expect("not shared yet")
+            .start_deadline = start_deadline;
+        sup
     }
 
     /// The kernel, locked.
@@ -125,6 +173,57 @@ impl Supervisor {
     /// The serial log of process `pid`.
     pub fn serial_path(&self, pid: Pid) -> PathBuf {
         self.run_dir.join(format!("pid-{pid}.serial.log"))
+    }
+
+    /// The QEMU log (its stderr) of process `pid`.
+    pub fn qemu_log_path(&self, pid: Pid) -> PathBuf {
+        self.run_dir.join(format!("pid-{pid}.qemu.log"))
+    }
+
+    /// Whether `pid` has asked how to start (its VM booted its program),
+    /// or is gone.
+    fn has_started(&self, pid: Pid) -> bool {
+        self.kernel()
+            .process(pid)
+            .map_or(true, |p| p.started || !p.is_running())
+    }
+
+    /// Waits until `pid` has started (or is gone), at most the start
+    /// deadline; whether it did.
+    fn wait_started(&self, pid: Pid) -> bool {
+        let until = Instant::now() + self.start_deadline;
+        let mut guard = lock(&self.starts);
+        loop {
+            if self.has_started(pid) {
+                return true;
+            }
+            let Some(left) = until.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            guard = self
+                .started
+                .wait_timeout(guard, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Wakes the start watchdogs (a process started or ended).
+    fn notify_started(&self) {
+        let _guard = lock(&self.starts);
+        self.started.notify_all();
+    }
+
+    /// Records that the VM of `pid` failed; the first failure is what
+    /// [`Supervisor::failure`] reports.
+    fn fail(&self, pid: Pid, why: String) {
+        error!("{why}");
+        lock(&self.failures).push((pid, why));
+    }
+
+    /// The VM failures so far: (pid, what happened).
+    pub fn failures(&self) -> Vec<(Pid, String)> {
+        lock(&self.failures).clone()
     }
 
     /// Starts the root process from `image`, its stdio the host's.
@@ -154,11 +253,27 @@ impl Supervisor {
         argv: Vec<Vec<u8>>,
         env: Vec<Vec<u8>>,
     ) -> Result<Pid, SupervisorError> {
+        let listener = bind(socket)?;
+        self.serve_root_on(listener, Some(socket.to_owned()), argv, env)
+    }
+
+    /// Creates the root process and serves the first connection that
+    /// `listener` accepts; `socket`, if given, is removed when it ends.
+    pub fn serve_root_on(
+        self: &Arc<Self>,
+        listener: Listener,
+        socket: Option<PathBuf>,
+        argv: Vec<Vec<u8>>,
+        env: Vec<Vec<u8>>,
+    ) -> Result<Pid, SupervisorError> {
         let pid = self
             .kernel()
             .create_root("<external>", argv, env, true)
             .map_err(SupervisorError::Refused)?;
-        self.start_process(pid, None, socket, None)?;
+        if let Err(e) = self.listen(pid, listener, socket) {
+            self.kernel().discard(pid);
+            return Err(e);
+        }
         Ok(pid)
     }
 
@@ -169,7 +284,7 @@ impl Supervisor {
         socket: &Path,
         memory: Option<PathBuf>,
     ) -> Result<(), SupervisorError> {
-        self.listen(pid, socket)?;
+        self.listen(pid, bind(socket)?, Some(socket.to_owned()))?;
         let Some(image) = image else { return Ok(()) };
         lock(&self.images_of).insert(pid, image.to_owned());
         let spec = LaunchSpec {
@@ -177,16 +292,45 @@ impl Supervisor {
             image: image.to_owned(),
             socket: socket.to_owned(),
             serial: self.serial_path(pid),
-            qemu_log: self.run_dir.join(format!("pid-{pid}.qemu.log")),
+            qemu_log: self.qemu_log_path(pid),
             memory,
+            workdir: self.run_dir.clone(),
         };
         let vm = self.launcher.launch(&spec)?;
         lock(&self.vms).insert(pid, vm.clone());
+        let sup = self.clone();
+        let watch = vm.clone();
+        thread::Builder::new()
+            .name(format!("start-{pid}"))
+            .spawn(move || {
+                if !sup.wait_started(pid) {
+                    sup.fail(
+                        pid,
+                        format!(
+                            "pid {pid}: its VM did not start the program within {:?}; killed{}",
+                            sup.start_deadline,
+                            log_tail(&sup.qemu_log_path(pid))
+                        ),
+                    );
+                    watch.kill();
+                }
+            })
+            .map_err(SupervisorError::Io)?;
         let sup = self.clone();
         thread::Builder::new()
             .name(format!("reap-{pid}"))
             .spawn(move || {
                 vm.wait();
+                if !sup.has_started(pid) {
+                    let status = vm.exit_status().unwrap_or_default();
+                    sup.fail(
+                        pid,
+                        format!(
+                            "pid {pid}: QEMU ended ({status}) before the guest started{}",
+                            log_tail(&sup.qemu_log_path(pid))
+                        ),
+                    );
+                }
                 sup.on_vm_exit(pid);
             })
             .map_err(SupervisorError::Io)?;
@@ -195,9 +339,12 @@ impl Supervisor {
     }
 
     /// Binds the socket and starts the thread that serves the connection.
-    fn listen(self: &Arc<Self>, pid: Pid, socket: &Path) -> Result<(), SupervisorError> {
-        let mut listener = Listener::new(socket, true)
-            .map_err(|e| SupervisorError::Listen(socket.to_owned(), e))?;
+    fn listen(
+        self: &Arc<Self>,
+        pid: Pid,
+        mut listener: Listener,
+        socket: Option<PathBuf>,
+    ) -> Result<(), SupervisorError> {
         let dev = Arc::new(PipeDevice::new(pid, self.clone()).map_err(SupervisorError::Io)?);
         let mailbox = dev.mailbox().clone();
         let mem = GuestMemoryAtomic::new(GuestMemoryMmap::new());
@@ -217,13 +364,14 @@ impl Supervisor {
         let kick = mailbox.clone();
         self.kernel()
             .set_waker(pid, Some(Arc::new(move || kick.kick())));
-        lock(&self.sockets).insert(pid, socket.to_owned());
+        lock(&self.sockets).insert(pid, socket);
         let sup = self.clone();
         thread::Builder::new()
             .name(format!("vpipe-{pid}"))
             .spawn(move || {
                 match daemon.start(&mut listener) {
                     Ok(()) => {
+                        sup.on_connect(pid);
                         if let Err(e) = daemon.wait() {
                             debug!("pid {pid}: connection ended: {e}");
                         }
@@ -264,12 +412,16 @@ impl Supervisor {
                 self.answer_new_process(pid, io, r);
             }
             _ => {
+                let start = matches!(req, Request::Start);
                 let effects = {
                     let mut k = self.kernel();
                     k.submit(pid, req, io);
                     k.take_effects()
                 };
                 self.apply(effects);
+                if start {
+                    self.notify_started();
+                }
             }
         }
     }
@@ -315,14 +467,16 @@ impl Supervisor {
             .kernel()
             .process(parent)
             .is_some_and(|p| p.has_feature(FEATURE_FORK));
-        let Some(mem) = io
+        let Some((mem, undelivered)) = io
             .as_guest()
-            .map(|g| g.memory().clone())
+            .map(|g| (g.memory().clone(), g.others_undelivered()))
             .filter(|_| negotiated)
         else {
             return Err(Errno::Enosys);
         };
-        if self.kernel().has_pending(parent) {
+        // Pending: blocked, held, or completed but not yet on the used ring
+        // (spec: `dev-fork-reject`).
+        if undelivered || self.kernel().has_pending(parent) {
             return Err(Errno::Einval);
         }
         if !mem.check_range(GuestAddress(resume), 1) {
@@ -332,15 +486,20 @@ impl Supervisor {
             .get(&parent)
             .cloned()
             .ok_or(Errno::Enosys)?;
-        let snap = fork::snapshot(&mem, 0).map_err(|e| {
-            warn!("pid {parent}: fork: {e}");
-            Errno::Enomem
-        })?;
+        // The process limit first: a refused FORK copies nothing.
+        let child = self.kernel().fork(parent, resume)?;
+        let snap = match fork::snapshot(&mem, 0) {
+            Ok(snap) => snap,
+            Err(e) => {
+                warn!("pid {parent}: fork: {e}");
+                self.kernel().discard(child);
+                return Err(Errno::Enomem);
+            }
+        };
         debug!(
             "pid {parent}: fork copied {} of {} bytes in {:?}",
             snap.copied, snap.size, snap.elapsed
         );
-        let child = self.kernel().fork(parent, resume)?;
         let memory = Some(snap.path());
         lock(&self.fork_memory).insert(child, snap);
         if let Err(e) = self.start_process(child, Some(&image), &self.socket_path(child), memory) {
@@ -393,20 +552,53 @@ impl Supervisor {
         self.vanished(pid);
         // A VM that died before connecting leaves its serving thread in
         // accept(); a throwaway connection lets it finish.
-        if let Some(socket) = lock(&self.sockets).get(&pid) {
+        if let Some(Some(socket)) = lock(&self.sockets).get(&pid) {
             let _ = UnixStream::connect(socket);
         }
+    }
+
+    fn on_connect(&self, pid: Pid) {
+        debug!("pid {pid}: vhost-user connection open");
+        lock(&self.connected).insert(pid);
+        self.disconnected.notify_all();
     }
 
     fn on_disconnect(&self, pid: Pid) {
         debug!("pid {pid}: vhost-user connection closed");
         lock(&self.fork_memory).remove(&pid);
         lock(&self.images_of).remove(&pid);
-        if let Some(socket) = lock(&self.sockets).remove(&pid) {
+        if let Some(Some(socket)) = lock(&self.sockets).remove(&pid) {
             let _ = std::fs::remove_file(socket);
         }
+        lock(&self.connected).remove(&pid);
         self.disconnected.notify_all();
         self.vanished(pid);
+    }
+
+    /// Waits until `pid`'s connection is open or has come and gone, or
+    /// `deadline` passes; whether it did.
+    pub fn wait_connected(&self, pid: Pid, deadline: Option<Instant>) -> bool {
+        let mut sockets = lock(&self.sockets);
+        loop {
+            if !sockets.contains_key(&pid) || lock(&self.connected).contains(&pid) {
+                return true;
+            }
+            sockets = match deadline {
+                None => self
+                    .disconnected
+                    .wait(sockets)
+                    .unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let Some(left) = d.checked_duration_since(Instant::now()) else {
+                        return false;
+                    };
+                    self.disconnected
+                        .wait_timeout(sockets, left)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0
+                }
+            };
+        }
     }
 
     fn vanished(&self, pid: Pid) {
@@ -416,6 +608,12 @@ impl Supervisor {
             k.take_effects()
         };
         self.apply(effects);
+        self.notify_started();
+    }
+
+    /// The root's wait status once it has exited.
+    pub fn tree_status(&self) -> Option<u32> {
+        *lock(&self.tree)
     }
 
     /// Blocks until the root has exited, or `deadline` passes; returns its wait status.
@@ -483,13 +681,46 @@ impl Supervisor {
         self.kernel().unget_event(pid, event)
     }
 
-    pub(crate) fn cancel_pending(&self, pid: Pid) {
-        self.kernel().cancel_pending(pid)
+    /// Drops the pending requests of `pid` and the completions not yet on
+    /// its used ring, atomically for every other thread (under the kernel
+    /// lock): no WRITE can fill one of its READs in between (a device reset).
+    pub(crate) fn cancel_pending(&self, pid: Pid, mailbox: &Completions) {
+        let mut k = self.kernel();
+        k.cancel_pending(pid);
+        mailbox.reset();
+    }
+
+    /// Holds the requests of `pid` while its device is stopped.
+    pub(crate) fn hold_pending(&self, pid: Pid) {
+        self.kernel().freeze(pid);
+    }
+
+    /// Resumes the requests held by [`Supervisor::hold_pending`].
+    pub(crate) fn resume_pending(&self, pid: Pid) {
+        let effects = {
+            let mut k = self.kernel();
+            k.thaw(pid);
+            k.take_effects()
+        };
+        self.apply(effects);
+    }
+
+    /// Whether `pid` is alive.
+    pub(crate) fn is_running(&self, pid: Pid) -> bool {
+        self.kernel().process(pid).is_some_and(|p| p.is_running())
     }
 
     pub(crate) fn set_features(&self, pid: Pid, features: u64) {
         self.kernel().set_features(pid, features)
     }
+}
+
+/// Binds a vhost-user socket at `path` that only our own user may connect
+/// to, whatever the umask (who may connect: README, "Running the daemon").
+pub fn bind(path: &Path) -> Result<Listener, SupervisorError> {
+    crate::run_dir::bind_private(path)
+        .map(Listener::from)
+        .map_err(|e| SupervisorError::Bind(path.to_owned(), e))
 }
 
 /// The root's pid, for callers that wait on the tree.

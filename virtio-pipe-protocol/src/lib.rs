@@ -99,6 +99,10 @@ pub mod signal {
     pub const SIGTERM: u32 = 15;
     /// Child stopped or exited.
     pub const SIGCHLD: u32 = 17;
+    /// Continue.
+    pub const SIGCONT: u32 = 18;
+    /// Stop (cannot be caught).
+    pub const SIGSTOP: u32 = 19;
     /// Highest signal number the device accepts.
     pub const SIG_MAX: u32 = 31;
 }

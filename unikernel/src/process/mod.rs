@@ -54,6 +54,11 @@ fn len32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// Most bytes one `read` or `write` moves, as Linux's `MAX_RW_COUNT`: a
+/// larger request moves that much (a short count, as POSIX allows). A
+/// transfer must fit in one descriptor chain (32-bit lengths).
+pub const MAX_RW: usize = 0x7fff_f000;
+
 /// Creates a pipe: `[read end, write end]`.
 pub fn pipe() -> Result<[Fd; 2], Errno> {
     pipe2(0)
@@ -72,6 +77,8 @@ pub fn read(fd: Fd, buf: &mut [u8]) -> Result<usize, Errno> {
     if buf.is_empty() {
         return Ok(0);
     }
+    let n = buf.len().min(MAX_RW);
+    let buf = &mut buf[..n];
     let req = Request::Read {
         fd: fd_arg(fd)?,
         len: len32(buf.len()),
@@ -87,6 +94,7 @@ pub fn write(fd: Fd, buf: &[u8]) -> Result<usize, Errno> {
     if buf.is_empty() {
         return Ok(0);
     }
+    let buf = &buf[..buf.len().min(MAX_RW)];
     let req = Request::Write {
         fd: fd_arg(fd)?,
         len: len32(buf.len()),

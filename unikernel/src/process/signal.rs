@@ -4,7 +4,9 @@
 //! next process call completes: `SIG_IGN` drops them, a handler is called,
 //! and the default action ends the process (reported as `EXIT` with
 //! `VIRTIO_PIPE_EXIT_F_SIGNALED`) unless the signal is one whose default is
-//! to be ignored (`SIGCHLD`, `SIGCONT`, `SIGURG`, `SIGWINCH`).
+//! to be ignored (`SIGCHLD`, `SIGURG`, `SIGWINCH`) or to stop or continue
+//! (`SIGCONT`, `SIGTSTP`, `SIGTTIN`, `SIGTTOU`: without job control they
+//! are discarded, spec 1.6.18).
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -21,14 +23,16 @@ pub const SIG_IGN: usize = 1;
 pub const SIG_ERR: usize = usize::MAX;
 
 const SIGCONT: u32 = 18;
+const SIGTTOU: u32 = 22;
 const SIGURG: u32 = 23;
 const SIGWINCH: u32 = 28;
 
 static DISPOSITIONS: [AtomicUsize; 32] = [const { AtomicUsize::new(SIG_DFL) }; 32];
 
-/// Whether the default action of `signo` is to do nothing.
+/// Whether the default action of `signo` is to do nothing: "ignore", and
+/// "stop" or "continue", which there is no job control for (spec 1.6.18).
 pub fn default_is_ignore(signo: u32) -> bool {
-    matches!(signo, SIGCHLD | SIGCONT | SIGURG | SIGWINCH)
+    matches!(signo, SIGCHLD | SIGCONT..=SIGTTOU | SIGURG | SIGWINCH)
 }
 
 /// Sets the disposition of `signo` (`SIG_DFL`, `SIG_IGN` or the address of an
