@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 
 use system_tests::frontend::TestGuest;
 use vhost_user_pipe::image::ImageDir;
-use vhost_user_pipe::launcher::{FakeVm, LaunchError, LaunchSpec, Launcher, Vm};
+use vhost_user_pipe::launcher::{LaunchError, LaunchSpec, Launcher, Vm};
 use vhost_user_pipe::supervisor::Supervisor;
+use vhost_user_pipe::test_utils::FakeVm;
 use vhost_user_pipe::Limits;
 
 use crate::plan::Plan;

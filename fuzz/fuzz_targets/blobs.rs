@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    vhost_user_pipe::fuzzing::parse_blobs(data);
+    system_tests::fuzz::parse_blobs(data);
 });

@@ -8,6 +8,8 @@
 //!   whose launcher hands each new process's socket to the test, which
 //!   connects another `TestGuest` to it.
 //! - [`qemu`]: helpers for the tests that boot real QEMU.
+//! - [`fuzz`]: the fuzz harness of the request path (the cargo-fuzz
+//!   targets in `fuzz/` and the corpus replay test call it).
 //!
 //! ```no_run
 //! use system_tests::tree::Tree;
@@ -20,6 +22,7 @@
 //! ```
 
 pub mod frontend;
+pub mod fuzz;
 pub mod images;
 pub mod qemu;
 pub mod tree;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use vhost_user_pipe::image::ImageDir;
-use vhost_user_pipe::launcher::{ChannelLauncher, Launched};
 use vhost_user_pipe::supervisor::Supervisor;
+use vhost_user_pipe::test_utils::{ChannelLauncher, Launched};
 use vhost_user_pipe::Limits;
 
 use crate::frontend::{TestGuest, DEADLINE};

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use system_tests::frontend::{TestGuest, DEADLINE};
 use system_tests::tree::Tree;
-use vhost_user_pipe::launcher::Launched;
 use vhost_user_pipe::process::EVENT_BACKLOG;
+use vhost_user_pipe::test_utils::Launched;
 use vhost_user_pipe::Limits;
 use virtio_pipe_protocol::signal::SIGUSR1;
 use virtio_pipe_protocol::{

@@ -24,7 +24,7 @@ use system_tests::images;
 use system_tests::qemu::{daemon_bin, qemu_of, Group};
 use system_tests::tree::Tree;
 use vhost_user_pipe::kernel::Stats;
-use vhost_user_pipe::launcher::Launched;
+use vhost_user_pipe::test_utils::Launched;
 use virtio_pipe_protocol::{Errno, Op, WAIT_F_NOHANG};
 
 /// One test at a time: counts of mappings and fds are per process. The

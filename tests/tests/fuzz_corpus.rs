@@ -7,8 +7,8 @@
 
 use std::path::PathBuf;
 
+use system_tests::fuzz::{self as fuzzing, spawn_blob, Completion, Script};
 use system_tests::qemu::workspace;
-use vhost_user_pipe::fuzzing::{self, spawn_blob, Completion, Script};
 use virtio_bindings::bindings::virtio_ring::{
     VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT, VRING_DESC_F_WRITE,
 };
@@ -295,7 +295,8 @@ fn seeds() -> Vec<(&'static str, Script)> {
         ),
         (
             "indirect-chain",
-            s().mem(1, 0x1000, &getpid)
+            s().indirect(1)
+                .mem(1, 0x1000, &getpid)
                 .mem(
                     1,
                     0x8000,
@@ -307,6 +308,22 @@ fn seeds() -> Vec<(&'static str, Script)> {
                 )
                 .raw(1, &[(0x8000, 32, VRING_DESC_F_INDIRECT as u16, 0)], true)
                 .raw(1, &[(0x8000, 31, VRING_DESC_F_INDIRECT as u16, 0)], true),
+        ),
+        (
+            // The same table without VIRTIO_RING_F_INDIRECT_DESC: the daemon
+            // refuses it, so the fuzzer, on the same request path, does too.
+            "indirect-chain-not-negotiated",
+            s().mem(1, 0x1000, &getpid)
+                .mem(
+                    1,
+                    0x8000,
+                    &[
+                        desc_bytes(0x1000, 32, R | N, 1),
+                        desc_bytes(0x1100, 32, W, 0),
+                    ]
+                    .concat(),
+                )
+                .raw(1, &[(0x8000, 32, VRING_DESC_F_INDIRECT as u16, 0)], true),
         ),
         (
             "zero-length-descriptors",
@@ -488,6 +505,12 @@ fn seeds_exercise_what_they_name() {
         result(&t[0]),
         Ok([1, 0]),
         "GETPID through an indirect table"
+    );
+    let t = trace("indirect-chain-not-negotiated");
+    assert_eq!(
+        (t.len(), t[0].used, t[0].resp),
+        (1, 0, None),
+        "an indirect table without the feature is refused, as by the daemon"
     );
 
     let t = trace("parts-across-regions");

@@ -46,20 +46,20 @@ pub fn resolve(accel: Accel, qemu: &Path, _image: Option<&Path>) -> Accel {
                 .open("/dev/kvm")
                 .is_err()
             {
-                eprintln!("vhost-user-pipe: using TCG: /dev/kvm is not available");
+                log::warn!("using TCG: /dev/kvm is not available");
                 return Accel::Tcg;
             }
             match calibrate(qemu) {
                 Ok(t) if t <= CALIBRATION_DEADLINE => Accel::Kvm,
                 Ok(_) => {
-                    eprintln!(
-                        "vhost-user-pipe: using TCG: KVM did not run a trivial guest within {CALIBRATION_DEADLINE:?} \
+                    log::warn!(
+                        "using TCG: KVM did not run a trivial guest within {CALIBRATION_DEADLINE:?} \
                          (nested virtualization?)"
                     );
                     Accel::Tcg
                 }
                 Err(why) => {
-                    eprintln!("vhost-user-pipe: using TCG: KVM calibration failed: {why}");
+                    log::warn!("using TCG: KVM calibration failed: {why}");
                     Accel::Tcg
                 }
             }

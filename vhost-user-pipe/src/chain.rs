@@ -10,7 +10,9 @@
 use std::ops::Deref;
 
 use thiserror::Error;
-use virtio_pipe_protocol::{DecodeError, ReqHeader, Request, REQ_HEADER_SIZE, RESP_HEADER_SIZE};
+use virtio_pipe_protocol::{
+    DecodeError, Errno, ReqHeader, Request, REQ_HEADER_SIZE, RESP_HEADER_SIZE,
+};
 use virtio_queue::DescriptorChain;
 use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
 
@@ -53,6 +55,16 @@ pub enum RequestError {
     /// The header does not decode.
     #[error("bad request: {0}")]
     Decode(DecodeError),
+}
+
+impl RequestError {
+    /// The status the device answers with (spec: `dev-req-invalid`).
+    pub fn errno(&self) -> Errno {
+        match self {
+            RequestError::Decode(d) => d.errno(),
+            RequestError::ShortHeader(_) => Errno::Einval,
+        }
+    }
 }
 
 /// One part of a chain: pieces of guest memory, each inside one region.
@@ -162,37 +174,6 @@ pub struct Malformed {
     /// The writable part, if the walk ended, every writable descriptor lies
     /// in guest memory and together they hold at least a response.
     pub writable: Option<Part>,
-}
-
-/// Whether the chain whose head is `head` contains an indirect descriptor,
-/// read from the descriptor table itself (virtio-queue's iterator follows
-/// indirect tables without saying so). Unreadable or looping chains answer
-/// `false`: the walk rejects those anyway.
-pub fn uses_indirect(mem: &GuestMemoryMmap, desc_table: u64, queue_size: u16, head: u16) -> bool {
-    const F_NEXT: u16 = 1;
-    const F_INDIRECT: u16 = 4;
-    let mut idx = head;
-    for _ in 0..queue_size {
-        if idx >= queue_size {
-            return false;
-        }
-        let at = desc_table.wrapping_add(16 * idx as u64);
-        let (Ok(flags), Ok(next)) = (
-            mem.read_obj::<u16>(GuestAddress(at.wrapping_add(12))),
-            mem.read_obj::<u16>(GuestAddress(at.wrapping_add(14))),
-        ) else {
-            return false;
-        };
-        let (flags, next) = (u16::from_le(flags), u16::from_le(next));
-        if flags & F_INDIRECT != 0 {
-            return true;
-        }
-        if flags & F_NEXT == 0 {
-            return false;
-        }
-        idx = next;
-    }
-    false
 }
 
 /// Walks `chain` and checks every descriptor.

@@ -2,16 +2,25 @@
 //!
 //! A request that may block (READ, WRITE, WAIT) is held by the kernel as a
 //! `Box<dyn Io>` until it can complete. In the daemon an `Io` is a descriptor
-//! chain in some guest's memory (see `guest_io.rs`); for the host's standard
-//! streams and in unit tests it is a plain byte buffer (`HostIo`). The kernel
-//! moves bytes through this trait only, so it never touches vhost types.
+//! chain in some guest's memory (`guest_io.rs`); for the host's standard
+//! streams and in unit tests it is a plain byte buffer ([`HostIo`]). The
+//! kernel moves bytes through this trait only, so it never touches vhost
+//! types.
+//!
+//! Both kinds hand their memory out as [`VolatileSlice`]s (guest memory is
+//! shared with the guest, so never a plain `&mut [u8]`): a copy from one
+//! `Io` to another goes straight from the source's memory into the
+//! destination's, guest to guest included, with no bounce buffer and
+//! without either side knowing what the other is.
 
 use std::sync::mpsc;
 
 use virtio_pipe_protocol::RespHeader;
+use vm_memory::VolatileSlice;
 
-/// Size of the bounce buffer used when two `Io`s cannot copy directly.
-const BOUNCE: usize = 4096;
+/// Receives one piece of a writable payload and returns how many bytes it
+/// wrote into it (fewer than the piece holds stops the walk).
+pub type Fill<'f> = dyn FnMut(&VolatileSlice<'_>) -> usize + 'f;
 
 /// The payloads of one request and the way to complete it.
 pub trait Io: Send {
@@ -19,33 +28,42 @@ pub trait Io: Send {
     fn readable_len(&self) -> usize;
     /// Bytes of writable payload (the buffer of a READ).
     fn writable_len(&self) -> usize;
-    /// Copies readable payload bytes from `off` into `out`; returns how many.
-    fn read_payload(&self, off: usize, out: &mut [u8]) -> usize;
-    /// Copies `data` into the writable payload at `off`; returns how many.
-    fn write_payload(&mut self, off: usize, data: &[u8]) -> usize;
-    /// Copies `n` readable bytes at `src_off` straight into `dst`'s writable
-    /// payload at `dst_off`. Implementations override this to copy guest
-    /// memory to guest memory without a bounce buffer.
-    fn copy_to(&self, src_off: usize, dst: &mut dyn Io, dst_off: usize, n: usize) -> usize {
-        let mut tmp = [0u8; BOUNCE];
-        let mut done = 0;
-        while done < n {
-            let chunk = (n - done).min(BOUNCE);
-            let got = self.read_payload(src_off + done, &mut tmp[..chunk]);
-            let put = dst.write_payload(dst_off + done, &tmp[..got]);
-            done += put;
-            if put < chunk {
-                break;
-            }
-        }
-        done
-    }
-    /// Direct access to guest memory, for [`Io::copy_to`] fast paths.
-    fn as_guest(&mut self) -> Option<&mut crate::guest_io::GuestIo> {
-        None
-    }
+    /// Copies readable payload bytes from `off` into `dst` (as many as fit);
+    /// returns how many.
+    fn read_into(&self, off: usize, dst: &VolatileSlice<'_>) -> usize;
+    /// Hands the writable payload from `off`, at most `n` bytes of it, to
+    /// `fill` one contiguous piece at a time; returns the bytes filled.
+    fn fill_writable(&mut self, off: usize, n: usize, fill: &mut Fill<'_>) -> usize;
     /// Completes the request with `resp`; `written` payload bytes were written.
     fn complete(self: Box<Self>, resp: RespHeader, written: usize);
+
+    /// Copies readable payload bytes from `off` into `out`; returns how many.
+    fn read_payload(&self, off: usize, out: &mut [u8]) -> usize {
+        self.read_into(off, &VolatileSlice::from(out))
+    }
+
+    /// Copies `data` into the writable payload at `off`; returns how many.
+    fn write_payload(&mut self, off: usize, data: &[u8]) -> usize {
+        let mut done = 0;
+        self.fill_writable(off, data.len(), &mut |piece| {
+            let n = piece.len().min(data.len() - done);
+            piece.copy_from(&data[done..done + n]);
+            done += n;
+            n
+        })
+    }
+
+    /// Copies `n` readable bytes at `src_off` straight into `dst`'s
+    /// writable payload at `dst_off`; returns how many.
+    fn copy_to(&self, src_off: usize, dst: &mut dyn Io, dst_off: usize, n: usize) -> usize {
+        let n = n.min(self.readable_len().saturating_sub(src_off));
+        let mut done = 0;
+        dst.fill_writable(dst_off, n, &mut |piece| {
+            let got = self.read_into(src_off + done, piece);
+            done += got;
+            got
+        })
+    }
 }
 
 /// What a completed [`HostIo`] reports.
@@ -98,18 +116,17 @@ impl Io for HostIo {
         self.writable.len()
     }
 
-    fn read_payload(&self, off: usize, out: &mut [u8]) -> usize {
+    fn read_into(&self, off: usize, dst: &VolatileSlice<'_>) -> usize {
         let src = self.readable.get(off..).unwrap_or(&[]);
-        let n = src.len().min(out.len());
-        out[..n].copy_from_slice(&src[..n]);
+        let n = src.len().min(dst.len());
+        dst.copy_from(&src[..n]);
         n
     }
 
-    fn write_payload(&mut self, off: usize, data: &[u8]) -> usize {
+    fn fill_writable(&mut self, off: usize, n: usize, fill: &mut Fill<'_>) -> usize {
         let dst = self.writable.get_mut(off..).unwrap_or(&mut []);
-        let n = dst.len().min(data.len());
-        dst[..n].copy_from_slice(&data[..n]);
-        n
+        let n = dst.len().min(n);
+        fill(&VolatileSlice::from(&mut dst[..n]))
     }
 
     fn complete(self: Box<Self>, resp: RespHeader, written: usize) {
@@ -125,7 +142,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn default_copy_to_moves_bytes_between_host_buffers() {
+    fn copy_to_moves_bytes_between_host_buffers() {
         let (src, _rx1) = HostIo::new(b"hello world".to_vec(), 0);
         let (mut dst, rx2) = HostIo::new(Vec::new(), 8);
         assert_eq!(src.copy_to(6, &mut dst, 1, 5), 5);
@@ -138,5 +155,23 @@ mod tests {
         let (src, _rx1) = HostIo::new(vec![7; 100], 0);
         let (mut dst, _rx2) = HostIo::new(Vec::new(), 10);
         assert_eq!(src.copy_to(0, &mut dst, 0, 100), 10);
+    }
+
+    #[test]
+    fn copy_to_stops_at_the_source_end() {
+        let (src, _rx1) = HostIo::new(vec![7; 4], 0);
+        let (mut dst, _rx2) = HostIo::new(Vec::new(), 10);
+        assert_eq!(src.copy_to(1, &mut dst, 0, 10), 3);
+    }
+
+    #[test]
+    fn payload_reads_and_writes_clip_to_the_buffers() {
+        let (mut io, rx) = HostIo::new(b"abc".to_vec(), 4);
+        let mut out = [0u8; 8];
+        assert_eq!(io.read_payload(1, &mut out), 2);
+        assert_eq!(&out[..2], b"bc");
+        assert_eq!(io.write_payload(2, b"xyz"), 2);
+        Box::new(io).complete(RespHeader::ok([0; 3]), 4);
+        assert_eq!(rx.recv().unwrap().data, b"\0\0xy");
     }
 }

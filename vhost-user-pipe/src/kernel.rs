@@ -10,7 +10,7 @@
 //! ending the tree) is returned as [`Effect`]s.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use virtio_pipe_protocol::signal::{SIGCHLD, SIGKILL, SIGPIPE, SIGSTOP};
 use virtio_pipe_protocol::FEATURE_SIGNALS;
@@ -21,10 +21,10 @@ use virtio_pipe_protocol::{
 
 use crate::fdtable::{End, FdTable, Ofd, PipeId};
 use crate::io::Io;
-use crate::limits::Limits;
-use crate::pipe::{Note, Notes, Pipe};
+use crate::limits::{args_bytes, Limits};
+use crate::pipe::{Note, Notes, Pipe, Waiter};
 use crate::process::{
-    wait_status, Parked, PendingWait, Pid, Process, Start, State, Waker, HOST_PID, ROOT_PID,
+    wait_status, PendingWait, Pid, Process, Start, State, Waker, HOST_PID, ROOT_PID,
 };
 
 /// Work for the supervisor, to do once the kernel lock is released.
@@ -67,68 +67,34 @@ pub struct Kernel {
     reserved: usize,
     limits: Limits,
     effects: Vec<Effect>,
-    released: Released,
+    /// The requests held for processes whose device is stopped.
+    held: BTreeMap<Pid, Vec<Parked>>,
 }
 
-/// Pipe-end references held by READs and WRITEs that have ended, to drop.
-type Released = Arc<Mutex<Vec<Arc<Ofd>>>>;
-
-/// A READ or WRITE in flight holds a reference to its pipe end, so that
-/// closing the fd it named does not close the end under it (spec:
-/// `dev-inherit-refcount`). The reference is released when the request
-/// completes or is dropped.
-struct Held {
-    io: Option<Box<dyn Io>>,
-    ofd: Arc<Ofd>,
-    released: Released,
+/// A request held while its process's device is stopped.
+pub enum Parked {
+    /// Submitted while frozen: run on resume.
+    New(Request, Box<dyn Io>),
+    /// A READ or WRITE that was blocked on a pipe.
+    Pipe {
+        /// The pipe.
+        pipe: PipeId,
+        /// Which end it uses.
+        end: End,
+        /// The blocked request.
+        waiter: Waiter,
+    },
+    /// A WAIT that was blocked.
+    Wait(PendingWait),
 }
 
-impl Held {
-    fn inner(&self) -> &dyn Io {
-        self.io.as_deref().expect("present until completion")
-    }
-
-    fn inner_mut(&mut self) -> &mut dyn Io {
-        self.io.as_deref_mut().expect("present until completion")
-    }
-}
-
-impl Io for Held {
-    fn readable_len(&self) -> usize {
-        self.inner().readable_len()
-    }
-
-    fn writable_len(&self) -> usize {
-        self.inner().writable_len()
-    }
-
-    fn read_payload(&self, off: usize, out: &mut [u8]) -> usize {
-        self.inner().read_payload(off, out)
-    }
-
-    fn write_payload(&mut self, off: usize, data: &[u8]) -> usize {
-        self.inner_mut().write_payload(off, data)
-    }
-
-    fn copy_to(&self, src_off: usize, dst: &mut dyn Io, dst_off: usize, n: usize) -> usize {
-        self.inner().copy_to(src_off, dst, dst_off, n)
-    }
-
-    fn as_guest(&mut self) -> Option<&mut crate::guest_io::GuestIo> {
-        self.inner_mut().as_guest()
-    }
-
-    fn complete(mut self: Box<Self>, resp: RespHeader, written: usize) {
-        if let Some(io) = self.io.take() {
-            io.complete(resp, written);
+impl std::fmt::Debug for Parked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Parked::New(req, _) => write!(f, "New({req:?})"),
+            Parked::Pipe { pipe, end, waiter } => write!(f, "Pipe({pipe}, {end:?}, {waiter:?})"),
+            Parked::Wait(w) => write!(f, "Wait({:?})", w.target),
         }
-    }
-}
-
-impl Drop for Held {
-    fn drop(&mut self) {
-        let mut r = self.released.lock().unwrap_or_else(|e| e.into_inner());
-        r.push(self.ofd.clone());
     }
 }
 
@@ -168,11 +134,6 @@ fn default_terminates(signo: u32) -> bool {
     !matches!(signo, SIGCHLD | 18..=22 | 23 | 28)
 }
 
-/// Bytes that argv and env take as strings, NULs included.
-fn strings_len(argv: &[Vec<u8>], env: &[Vec<u8>]) -> usize {
-    argv.iter().chain(env).map(|s| s.len() + 1).sum()
-}
-
 impl Kernel {
     /// A kernel with only the host pseudo-process.
     pub fn new(limits: Limits) -> Self {
@@ -196,7 +157,7 @@ impl Kernel {
             reserved: 0,
             limits,
             effects: Vec::new(),
-            released: Arc::default(),
+            held: BTreeMap::new(),
         }
     }
 
@@ -220,7 +181,7 @@ impl Kernel {
         stdio: bool,
     ) -> Result<Pid, Errno> {
         // The root's args reach it through GET_ARGS only (spec: `dev-limit-args`).
-        if strings_len(&argv, &env) > ARGS_MAX {
+        if args_bytes(&argv, &env) > ARGS_MAX {
             return Err(Errno::E2big);
         }
         let pid = self.alloc_pid()?;
@@ -307,18 +268,21 @@ impl Kernel {
 
     fn drop_ref(&mut self, ofd: &Ofd) {
         let (p, mut notes) = self.pipe_and_notes(ofd.pipe);
-        match ofd.end {
-            End::Read => p.readers -= 1,
-            End::Write => p.writers -= 1,
-        }
+        p.release(ofd.end);
         p.pump(&mut notes);
-        if p.readers == 0 && p.writers == 0 {
-            p.fail_all();
-            let cap = p.capacity();
-            self.pipes[ofd.pipe] = None;
-            if !self.stdio_pipes.remove(&ofd.pipe) {
-                self.reserved -= cap;
-            }
+        self.free_if_unreferenced(ofd.pipe);
+    }
+
+    /// Frees pipe `id` once no fd and no request refers to it; its capacity
+    /// returns to the buffered-bytes limit.
+    fn free_if_unreferenced(&mut self, id: PipeId) {
+        let Some(p) = self.pipes[id].as_ref().filter(|p| p.is_unreferenced()) else {
+            return;
+        };
+        let cap = p.capacity();
+        self.pipes[id] = None;
+        if !self.stdio_pipes.remove(&id) {
+            self.reserved -= cap;
         }
     }
 
@@ -326,19 +290,6 @@ impl Kernel {
     fn pipe_and_notes(&mut self, id: PipeId) -> (&mut Pipe, Signaller<'_>) {
         let pipe = self.pipes[id].as_mut().expect("an fd keeps its pipe alive");
         (pipe, Signaller(&mut self.procs))
-    }
-
-    /// Drops the references of READs and WRITEs that have ended.
-    fn drain_released(&mut self) {
-        loop {
-            let next = self
-                .released
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .pop();
-            let Some(ofd) = next else { break };
-            self.drop_ref(&ofd);
-        }
     }
 
     fn install_table(&mut self, fds: &FdTable) {
@@ -351,11 +302,6 @@ impl Kernel {
     /// Runs one request of process `pid`. SPAWN and FORK are the
     /// supervisor's (they launch VMs); they answer `ENOSYS` here.
     pub fn submit(&mut self, pid: Pid, req: Request, io: Box<dyn Io>) {
-        self.submit_inner(pid, req, io);
-        self.drain_released();
-    }
-
-    fn submit_inner(&mut self, pid: Pid, req: Request, io: Box<dyn Io>) {
         let Some(p) = self.procs.get_mut(&pid) else {
             return done(io, Err(Errno::Esrch));
         };
@@ -366,7 +312,7 @@ impl Kernel {
         if p.frozen {
             // Its device is stopped: nothing runs until it restarts
             // (`thaw`) or is reset (`cancel_pending`).
-            p.parked.push(Parked::New(req, io));
+            self.held.entry(pid).or_default().push(Parked::New(req, io));
             return;
         }
         match req {
@@ -409,7 +355,6 @@ impl Kernel {
                 if self.has_pending(pid) {
                     self.cancel_pending(pid);
                 }
-                self.proc_mut(pid).started = true;
                 let rets = match self.procs[&pid].start {
                     Start::Fresh => [StartKind::Fresh as u64, 0, 0],
                     Start::Forked(at) => [StartKind::Forked as u64, at, 0],
@@ -458,12 +403,7 @@ impl Kernel {
             _ => return done(io, Err(Errno::Ebadf)),
         };
         let nonblock = nonblock || ofd.flags() & O_NONBLOCK != 0;
-        self.add_ref(&ofd);
-        let io = Box::new(Held {
-            io: Some(io),
-            ofd: ofd.clone(),
-            released: self.released.clone(),
-        });
+        // A request that blocks holds its end until it ends (`pipe.rs`).
         let (p, mut notes) = self.pipe_and_notes(ofd.pipe);
         match want {
             End::Read => p.read(pid, io, nonblock, &mut notes),
@@ -670,7 +610,6 @@ impl Kernel {
     /// Process `pid` exited by itself (its EXIT request).
     pub fn exit(&mut self, pid: Pid, kind: ExitKind) {
         self.end(pid, kind, Effect::StopVm(pid));
-        self.drain_released();
     }
 
     /// Process `pid` ended. Closes its fds, drops its blocked requests,
@@ -686,15 +625,20 @@ impl Kernel {
         let status = wait_status(kind);
         p.state = State::Zombie(status);
         p.waits.clear();
-        p.parked.clear();
         p.frozen = false;
+        let parked = self.held.remove(&pid).unwrap_or_default();
         p.events.clear();
         p.waker = None;
         let fds = p.fds.drain();
         let children: Vec<Pid> = std::mem::take(&mut p.children).into_iter().collect();
         let ppid = p.ppid;
-        for pipe in self.pipes.iter_mut().flatten() {
-            pipe.cancel(pid);
+        self.drop_parked(parked);
+        for id in 0..self.pipes.len() {
+            if self.pipes[id].is_some() {
+                let (p, mut notes) = self.pipe_and_notes(id);
+                p.cancel(pid, &mut notes);
+                self.free_if_unreferenced(id);
+            }
         }
         for ofd in fds {
             self.drop_ref(&ofd);
@@ -741,7 +685,6 @@ impl Kernel {
     /// The VM of `pid` is gone without an EXIT: it was killed.
     pub fn vanished(&mut self, pid: Pid) {
         self.end(pid, ExitKind::Signaled(SIGKILL as u8), Effect::KillVm(pid));
-        self.drain_released();
     }
 
     /// Sends `signo` from `sender` to `target`.
@@ -774,9 +717,8 @@ impl Kernel {
     /// Whether `pid` has a request held (a blocked READ, WRITE or WAIT,
     /// or one held while its device is stopped).
     pub fn has_pending(&self, pid: Pid) -> bool {
-        self.procs
-            .get(&pid)
-            .is_some_and(|p| !p.waits.is_empty() || !p.parked.is_empty())
+        self.procs.get(&pid).is_some_and(|p| !p.waits.is_empty())
+            || self.held.get(&pid).is_some_and(|h| !h.is_empty())
             || self.pipes.iter().flatten().any(|p| p.has_waiter(pid))
     }
 
@@ -784,11 +726,25 @@ impl Kernel {
     /// device was reset. Its fds stay open (spec: `dev-reset-cancel`).
     pub fn cancel_pending(&mut self, pid: Pid) {
         self.freeze(pid);
-        if let Some(p) = self.procs.get_mut(&pid) {
-            p.frozen = false;
-            p.parked.clear();
+        let Some(p) = self.procs.get_mut(&pid) else {
+            return;
+        };
+        p.frozen = false;
+        let parked = self.held.remove(&pid).unwrap_or_default();
+        self.drop_parked(parked);
+    }
+
+    /// Drops held requests without completing them; those taken from a
+    /// pipe let go of their end there.
+    fn drop_parked(&mut self, parked: Vec<Parked>) {
+        for item in parked {
+            if let Parked::Pipe { pipe, end, .. } = item {
+                let (p, mut notes) = self.pipe_and_notes(pipe);
+                p.release(end);
+                p.pump(&mut notes);
+                self.free_if_unreferenced(pipe);
+            }
         }
-        self.drain_released();
     }
 
     /// Holds every request of `pid` still for as long as its device is
@@ -818,7 +774,7 @@ impl Kernel {
                 }));
             }
         }
-        self.proc_mut(pid).parked.extend(parked);
+        self.held.entry(pid).or_default().extend(parked);
     }
 
     /// Resumes `pid` after [`Kernel::freeze`]: its blocked requests wait
@@ -829,10 +785,10 @@ impl Kernel {
             return;
         };
         p.frozen = false;
-        let parked = std::mem::take(&mut p.parked);
+        let parked = self.held.remove(&pid).unwrap_or_default();
         for item in parked {
             match item {
-                Parked::New(req, io) => self.submit_inner(pid, req, io),
+                Parked::New(req, io) => self.submit(pid, req, io),
                 Parked::Pipe { pipe, end, waiter } => {
                     let (p, mut notes) = self.pipe_and_notes(pipe);
                     p.requeue(end, waiter, &mut notes);
@@ -840,7 +796,6 @@ impl Kernel {
                 Parked::Wait(w) => self.wait(pid, w.target, false, w.io),
             }
         }
-        self.drain_released();
     }
 
     /// Sets what wakes `pid`'s queue thread.
@@ -898,11 +853,8 @@ impl Kernel {
             fds: self.procs.values().map(|p| p.fds.len()).sum(),
             buffered: pipes.iter().map(|p| p.buffered()).sum(),
             waiting: pipes.iter().map(|p| p.waiting()).sum::<usize>()
-                + self
-                    .procs
-                    .values()
-                    .map(|p| p.waits.len() + p.parked.len())
-                    .sum::<usize>(),
+                + self.procs.values().map(|p| p.waits.len()).sum::<usize>()
+                + self.held.values().map(Vec::len).sum::<usize>(),
         }
     }
 }
@@ -1591,7 +1543,7 @@ mod tests {
     }
 
     /// An `Io` that records its completion in a shared log.
-    struct Logged(Arc<Mutex<Vec<&'static str>>>);
+    struct Logged(Arc<std::sync::Mutex<Vec<&'static str>>>);
 
     impl Io for Logged {
         fn readable_len(&self) -> usize {
@@ -1600,10 +1552,15 @@ mod tests {
         fn writable_len(&self) -> usize {
             0
         }
-        fn read_payload(&self, _off: usize, out: &mut [u8]) -> usize {
-            out.len().min(1)
+        fn read_into(&self, _off: usize, dst: &vm_memory::VolatileSlice<'_>) -> usize {
+            dst.len().min(1)
         }
-        fn write_payload(&mut self, _off: usize, _data: &[u8]) -> usize {
+        fn fill_writable(
+            &mut self,
+            _off: usize,
+            _n: usize,
+            _fill: &mut crate::io::Fill<'_>,
+        ) -> usize {
             0
         }
         fn complete(self: Box<Self>, resp: RespHeader, _written: usize) {
@@ -1619,7 +1576,7 @@ mod tests {
         let mut k = kernel();
         let r = root(&mut k);
         k.set_features(r, 1 << FEATURE_SIGNALS);
-        let log = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
         let on_event = log.clone();
         k.set_waker(
             r,

@@ -1,6 +1,6 @@
-//! Starting and stopping the VM of a process: the [`Launcher`] trait, the
-//! real [`QemuLauncher`] that renders a `qemu-configs/` template, and the
-//! [`ChannelLauncher`] test double that hands the socket to a test instead.
+//! Starting and stopping the VM of a process: the [`Launcher`] trait and
+//! the real [`QemuLauncher`] that renders a `qemu-configs/` template (the
+//! test doubles are in `test_utils.rs`).
 
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
@@ -44,7 +44,7 @@ pub enum LaunchError {
     /// A log file could not be created.
     #[error("cannot create {0}: {1}")]
     Log(PathBuf, #[source] std::io::Error),
-    /// The launcher is closed (test double).
+    /// The launcher is closed (a test double's receiver went away).
     #[error("launcher is closed")]
     Closed,
 }
@@ -380,99 +380,6 @@ impl Vm for QemuVm {
             drop(exited);
             self.kill();
         });
-    }
-}
-
-/// A launch the [`ChannelLauncher`] hands to a test.
-#[derive(Debug)]
-pub struct Launched {
-    /// What the supervisor asked for.
-    pub spec: LaunchSpec,
-    /// The fake VM: call [`FakeVm::end`] to make it "exit".
-    pub vm: Arc<FakeVm>,
-}
-
-/// A test double: every launch is sent to a channel; the test connects its
-/// own vhost-user frontend to `spec.socket`.
-#[derive(Debug)]
-pub struct ChannelLauncher {
-    tx: Mutex<mpsc::Sender<Launched>>,
-}
-
-impl ChannelLauncher {
-    /// The launcher and the receiving end.
-    pub fn new() -> (Self, mpsc::Receiver<Launched>) {
-        let (tx, rx) = mpsc::channel();
-        (Self { tx: Mutex::new(tx) }, rx)
-    }
-}
-
-impl Launcher for ChannelLauncher {
-    fn launch(&self, spec: &LaunchSpec) -> Result<Arc<dyn Vm>, LaunchError> {
-        let vm = Arc::new(FakeVm::default());
-        let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
-        tx.send(Launched {
-            spec: spec.clone(),
-            vm: vm.clone(),
-        })
-        .map_err(|_| LaunchError::Closed)?;
-        Ok(vm)
-    }
-}
-
-/// The VM of a [`ChannelLauncher`] launch.
-#[derive(Debug, Default)]
-pub struct FakeVm {
-    ended: Mutex<bool>,
-    killed: Mutex<bool>,
-    cv: Condvar,
-}
-
-impl FakeVm {
-    /// Marks the VM as ended.
-    pub fn end(&self) {
-        *self.ended.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        self.cv.notify_all();
-    }
-
-    /// Whether the supervisor killed it.
-    pub fn was_killed(&self) -> bool {
-        *self.killed.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl Vm for FakeVm {
-    fn wait(&self) {
-        let mut ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
-        while !*ended {
-            ended = self.cv.wait(ended).unwrap_or_else(|e| e.into_inner());
-        }
-    }
-
-    fn wait_for(&self, limit: Duration) -> bool {
-        let ended = self.ended.lock().unwrap_or_else(|e| e.into_inner());
-        let (ended, _) = self
-            .cv
-            .wait_timeout_while(ended, limit, |e| !*e)
-            .unwrap_or_else(|e| e.into_inner());
-        *ended
-    }
-
-    fn exit_status(&self) -> Option<String> {
-        self.has_exited().then(|| "ended".to_owned())
-    }
-
-    fn has_exited(&self) -> bool {
-        *self.ended.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn kill(&self) {
-        *self.killed.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        self.end();
-    }
-
-    fn stop(self: Arc<Self>, _grace: Duration) {
-        self.kill();
     }
 }
 

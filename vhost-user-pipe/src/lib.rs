@@ -13,19 +13,21 @@
 //! std::process::exit(code);
 //! ```
 //!
-//! Layout: `device.rs` is the only `VhostUserBackend`; `chain.rs` parses
-//! descriptor chains at the edge; `guest_io.rs` moves bytes in guest
-//! memory; `kernel.rs`, `pipe.rs`, `fdtable.rs` and `process.rs` hold the
-//! logic with no vhost types; `supervisor.rs` and `launcher.rs` start and
-//! reap VMs; `stdio.rs` connects the root's stdio to the daemon's.
+//! Layout (`ARCHITECTURE.md`, "Where things are"): `supervisor.rs` is
+//! the process manager, `connection.rs` serves one vhost-user connection,
+//! `backend.rs` is the only `VhostUserBackend`, `requests.rs` turns chains
+//! into typed requests (parsing at the edge in `chain.rs`), `guest_io.rs`
+//! and `completions.rs` move bytes and completions in guest memory, and
+//! `kernel.rs`, `pipe.rs`, `fdtable.rs` and `process.rs` hold the logic
+//! with no vhost types; `launcher.rs` starts QEMU, `stdio.rs` connects the
+//! root's stdio to the daemon's.
 
 pub mod accel;
+pub mod backend;
 pub mod chain;
-pub mod device;
+pub mod completions;
+pub mod connection;
 pub mod fdtable;
-pub mod fork;
-#[cfg(feature = "fuzzing")]
-pub mod fuzzing;
 pub mod guest_io;
 pub mod guest_memory;
 pub mod image;
@@ -36,12 +38,17 @@ pub mod limits;
 pub mod pipe;
 pub mod process;
 pub mod qemu;
+pub mod ram_copy;
 pub mod rate_limit;
+pub mod requests;
 pub mod run_dir;
 pub mod serve;
 pub mod signals;
 pub mod stdio;
 pub mod supervisor;
+pub mod sync;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod test_utils;
 
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -59,6 +66,7 @@ use crate::qemu::Machine;
 use crate::run_dir::RunDir;
 use crate::signals::CleanupOnSignal;
 use crate::supervisor::{Supervisor, SupervisorError};
+use virtio_pipe_protocol::Errno;
 
 /// How long `run` waits for the root's output to drain after it exits.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -186,13 +194,13 @@ fn root_env(config: &Config) -> Vec<Vec<u8>> {
     config.env.iter().map(|e| e.as_bytes().to_vec()).collect()
 }
 
-/// Refuses a root whose argv and env would not fit `GET_ARGS` (spec: `dev-limit-args`).
-fn check_args(argv: &[Vec<u8>], env: &[Vec<u8>]) -> Result<(), Error> {
-    let bytes: usize = argv.iter().chain(env).map(|s| s.len() + 1).sum();
-    if bytes > virtio_pipe_protocol::ARGS_MAX {
-        return Err(Error::ArgsTooBig(bytes));
+/// The error for a root the kernel refused: too many bytes of argv and env
+/// for `GET_ARGS` (spec: `dev-limit-args`), or whatever else it said.
+fn root_refused(e: SupervisorError, argv: &[Vec<u8>], env: &[Vec<u8>]) -> Error {
+    match e {
+        SupervisorError::Refused(Errno::E2big) => Error::ArgsTooBig(limits::args_bytes(argv, env)),
+        e => Error::Supervisor(e),
     }
-    Ok(())
 }
 
 /// File descriptors the daemon holds per process, with room to spare: 18
@@ -260,13 +268,10 @@ pub fn run(config: &Config, image: &Path, args: Vec<String>) -> Result<i32, Erro
         config.keep_run_dir,
     )?);
     let _cleanup = CleanupOnSignal::install(run_dir.clone()).map_err(Error::Signals)?;
-    let sup = Supervisor::with_start_deadline(
-        config.limits,
-        Arc::new(launcher),
-        Some(images),
-        run_dir.path().to_owned(),
-        config.start_deadline,
-    );
+    let sup = Supervisor::builder(config.limits, Arc::new(launcher), run_dir.path().to_owned())
+        .images(Some(images))
+        .start_deadline(config.start_deadline)
+        .build();
     let name = image
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -275,9 +280,10 @@ pub fn run(config: &Config, image: &Path, args: Vec<String>) -> Result<i32, Erro
         .chain(args)
         .map(String::into_bytes)
         .collect();
-    check_args(&argv, &root_env(config))?;
+    let env = root_env(config);
     // The host ends of the root's stdio exist once the root does.
-    sup.start_root(&image, argv, root_env(config))?;
+    sup.start_root(&image, argv.clone(), env.clone())
+        .map_err(|e| root_refused(e, &argv, &env))?;
     let status = serve_tree(&sup);
     let failures = sup.failures();
     if !failures.is_empty() {
@@ -330,20 +336,18 @@ pub fn serve(config: &Config, socket: &Path, once: bool, args: Vec<String>) -> R
         .chain(args)
         .map(String::into_bytes)
         .collect();
-    check_args(&argv, &root_env(config))?;
+    let env = root_env(config);
     let listener = serve::Socket::bind(socket)?;
     info!("serving {}", socket.display());
     for tree in 1.. {
         let dir = run_dir.path().join(format!("tree-{tree}"));
         let dir = RunDir::create(Some(&dir), true)?.path().to_owned();
-        let sup = Supervisor::with_start_deadline(
-            config.limits,
-            launcher.clone(),
-            images.clone(),
-            dir,
-            config.start_deadline,
-        );
-        sup.serve_root_on(listener.listener()?, None, argv.clone(), root_env(config))?;
+        let sup = Supervisor::builder(config.limits, launcher.clone(), dir)
+            .images(images.clone())
+            .start_deadline(config.start_deadline)
+            .build();
+        sup.serve_root_on(listener.listener()?, argv.clone(), env.clone())
+            .map_err(|e| root_refused(e, &argv, &env))?;
         // Wait for the root's frontend; then refuse any other until the tree ends.
         sup.wait_connected(supervisor::ROOT, None);
         let refuser = listener.refuse_others()?;
@@ -365,10 +369,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn root_args_beyond_args_max_are_refused() {
+    fn a_root_refused_for_its_args_names_their_size() {
         let big = vec![vec![b'a'; virtio_pipe_protocol::ARGS_MAX]];
-        assert!(matches!(check_args(&big, &[]), Err(Error::ArgsTooBig(_))));
-        assert!(check_args(&[b"root".to_vec()], &[]).is_ok());
+        let e = root_refused(SupervisorError::Refused(Errno::E2big), &big, &[]);
+        assert!(matches!(e, Error::ArgsTooBig(n) if n == virtio_pipe_protocol::ARGS_MAX + 1));
     }
 
     /// Regression: with a soft limit of 1024 open files, the default

@@ -2,6 +2,12 @@
 
 use virtio_pipe_protocol::{PIPE_BUF, PIPE_CAPACITY_DEFAULT};
 
+/// Bytes that argv and env take as `GET_ARGS` strings, NULs included: what
+/// `ARGS_MAX` bounds (spec: `dev-limit-args`).
+pub fn args_bytes(argv: &[Vec<u8>], env: &[Vec<u8>]) -> usize {
+    argv.iter().chain(env).map(|s| s.len() + 1).sum()
+}
+
 /// Every limit the device enforces, with the defaults the CLI uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {

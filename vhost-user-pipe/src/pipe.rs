@@ -11,6 +11,16 @@
 //! they go through this pipe's buffer: at most one intermediate copy. A
 //! READ takes what the buffer holds and then, in order, the bytes of the
 //! blocked writers, straight from their buffers.
+//!
+//! **References.** `readers` and `writers` count what keeps each end open:
+//! the fds that refer to it (the kernel adds and drops those) and the
+//! blocked requests queued here, which this file counts itself: a request
+//! holds its end from the moment it starts waiting until it completes or is
+//! dropped (spec: `dev-inherit-refcount`). So a READ blocked on a pipe keeps
+//! writers from seeing EPIPE even after its fd is closed. Requests taken
+//! out with [`Pipe::take_waiters`] keep their reference until they are put
+//! back or [`Pipe::release`]d. When both counts reach zero the kernel frees
+//! the pipe.
 
 use std::collections::VecDeque;
 
@@ -155,6 +165,7 @@ impl Pipe {
             fail(w.io, Errno::Eagain);
             return Submit::Done;
         }
+        self.readers += 1;
         self.read_waiters.push_back(w);
         self.pump(notes);
         Submit::Blocked
@@ -202,6 +213,7 @@ impl Pipe {
             self.serve_readers_from_buffer();
             return Submit::Done;
         }
+        self.writers += 1;
         self.write_waiters.push_back(w);
         self.pump(notes);
         if self.write_waiters.is_empty() {
@@ -251,7 +263,7 @@ impl Pipe {
             w.done += moved;
             r.done += moved;
             if w.done == w.len {
-                ok(w.io, w.done, 0);
+                self.finish_writer(w, Ok(()));
             } else {
                 // The reader is full, or a payload was shorter than it
                 // claimed: the writer keeps its place.
@@ -271,7 +283,8 @@ impl Pipe {
             let n = (w.len - w.done).min(r.len);
             let moved = w.io.copy_to(w.done, r.io.as_mut(), 0, n);
             w.done += moved;
-            ok(r.io, moved, moved);
+            r.done = moved;
+            self.finish_reader(r);
         }
         let n = (w.len - w.done).min(self.free());
         if n > 0 {
@@ -304,7 +317,7 @@ impl Pipe {
                 break;
             };
             self.fill_reader(&mut r);
-            ok(r.io, r.done, r.done);
+            self.finish_reader(r);
             progressed = true;
         }
         progressed
@@ -314,23 +327,24 @@ impl Pipe {
     pub fn pump(&mut self, notes: &mut dyn Notes) {
         loop {
             let mut progressed = self.serve_readers_from_buffer();
-            if let Some(mut w) = self.write_waiters.pop_front() {
+            if let Some(w) = self.write_waiters.pop_front() {
                 if self.readers == 0 {
                     if w.done > 0 {
-                        ok(w.io, w.done, 0);
+                        self.finish_writer(w, Ok(()));
                     } else {
                         notes.note(Note::SigPipe(w.pid));
-                        fail(w.io, Errno::Epipe);
+                        self.finish_writer(w, Err(Errno::Epipe));
                     }
                     progressed = true;
                 } else if w.len <= PIPE_BUF && self.room() < w.len - w.done {
                     self.write_waiters.push_front(w);
                 } else {
+                    let mut w = w;
                     let before = w.done;
                     self.move_from_writer(&mut w);
                     progressed |= w.done > before;
                     if w.done == w.len {
-                        ok(w.io, w.done, 0);
+                        self.finish_writer(w, Ok(()));
                         progressed = true;
                     } else {
                         self.write_waiters.push_front(w);
@@ -343,15 +357,49 @@ impl Pipe {
         }
         if self.writers == 0 && self.buf.is_empty() && self.write_waiters.is_empty() {
             while let Some(r) = self.read_waiters.pop_front() {
-                ok(r.io, 0, 0);
+                self.finish_reader(r);
             }
         }
     }
 
-    /// Drops the blocked requests of `pid` without completing them (its VM is gone).
-    pub fn cancel(&mut self, pid: Pid) {
-        self.read_waiters.retain(|w| w.pid != pid);
-        self.write_waiters.retain(|w| w.pid != pid);
+    /// Completes a blocked reader with the `done` bytes it got; it lets go
+    /// of its read end.
+    fn finish_reader(&mut self, r: Waiter) {
+        self.readers -= 1;
+        ok(r.io, r.done, r.done);
+    }
+
+    /// Completes a blocked writer with its count, or `e`; it lets go of its
+    /// write end.
+    fn finish_writer(&mut self, w: Waiter, r: Result<(), Errno>) {
+        self.writers -= 1;
+        match r {
+            Ok(()) => ok(w.io, w.done, 0),
+            Err(e) => fail(w.io, e),
+        }
+    }
+
+    /// Lets go of the end a request taken by [`Pipe::take_waiters`] held,
+    /// without completing it (it was dropped); the caller pumps.
+    pub fn release(&mut self, end: End) {
+        match end {
+            End::Read => self.readers -= 1,
+            End::Write => self.writers -= 1,
+        }
+    }
+
+    /// Whether nothing refers to the pipe any more: the kernel frees it.
+    pub fn is_unreferenced(&self) -> bool {
+        self.readers == 0 && self.writers == 0
+    }
+
+    /// Drops the blocked requests of `pid` without completing them (its VM
+    /// is gone) and lets go of their ends; then completes what can.
+    pub fn cancel(&mut self, pid: Pid, notes: &mut dyn Notes) {
+        for (end, _) in self.take_waiters(pid) {
+            self.release(end);
+        }
+        self.pump(notes);
     }
 
     /// Takes the blocked requests of `pid` out of the pipe, without
@@ -378,17 +426,6 @@ impl Pipe {
             End::Write => self.write_waiters.push_back(waiter),
         }
         self.pump(notes);
-    }
-
-    /// Fails every blocked request with `EBADF` (the pipe is being freed).
-    pub fn fail_all(&mut self) {
-        for w in self
-            .read_waiters
-            .drain(..)
-            .chain(self.write_waiters.drain(..))
-        {
-            fail(w.io, Errno::Ebadf);
-        }
     }
 
     /// Whether `pid` has a request blocked here.
@@ -640,9 +677,9 @@ mod tests {
     fn cancel_drops_only_that_processes_waiters() {
         let mut p = Pipe::new(CAP);
         let r = read(&mut p, 10, false);
-        p.cancel(A);
+        p.cancel(A, &mut Vec::new());
         assert_eq!(p.waiting(), 1);
-        p.cancel(B);
+        p.cancel(B, &mut Vec::new());
         assert_eq!(p.waiting(), 0);
         assert!(r.try_recv().is_err());
     }

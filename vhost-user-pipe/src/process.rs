@@ -6,11 +6,8 @@ use std::sync::Arc;
 
 use virtio_pipe_protocol::{wait_status_exited, wait_status_signaled, Event, ExitKind, WaitTarget};
 
-use virtio_pipe_protocol::Request;
-
-use crate::fdtable::{End, FdTable, PipeId};
+use crate::fdtable::FdTable;
 use crate::io::Io;
-use crate::pipe::Waiter;
 
 /// A process id. 0 is the host (the daemon itself), 1 the root guest.
 pub type Pid = u32;
@@ -90,39 +87,9 @@ pub struct Process {
     pub waker: Option<Waker>,
     /// The feature bits its driver acknowledged.
     pub features: u64,
-    /// Whether the process has asked how to start (`START`): its VM booted.
-    pub started: bool,
-    /// Whether its device is stopped: its requests are held in `parked`.
+    /// Whether its device is stopped: the kernel holds its requests
+    /// (`Kernel::freeze`).
     pub frozen: bool,
-    /// The requests held while frozen (see `Kernel::freeze`).
-    pub parked: Vec<Parked>,
-}
-
-/// A request held while its process's device is stopped.
-pub enum Parked {
-    /// Submitted while frozen: run on resume.
-    New(Request, Box<dyn Io>),
-    /// A READ or WRITE that was blocked on a pipe.
-    Pipe {
-        /// The pipe.
-        pipe: PipeId,
-        /// Which end it uses.
-        end: End,
-        /// The blocked request.
-        waiter: Waiter,
-    },
-    /// A WAIT that was blocked.
-    Wait(PendingWait),
-}
-
-impl std::fmt::Debug for Parked {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Parked::New(req, _) => write!(f, "New({req:?})"),
-            Parked::Pipe { pipe, end, waiter } => write!(f, "Pipe({pipe}, {end:?}, {waiter:?})"),
-            Parked::Wait(w) => write!(f, "Wait({:?})", w.target),
-        }
-    }
 }
 
 impl std::fmt::Debug for Process {
@@ -161,9 +128,7 @@ impl Process {
             events: VecDeque::new(),
             waker: None,
             features: 0,
-            started: false,
             frozen: false,
-            parked: Vec::new(),
         }
     }
 

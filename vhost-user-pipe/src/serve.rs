@@ -14,7 +14,6 @@ use std::thread::JoinHandle;
 
 use rustix::event::{poll, PollFd, PollFlags};
 use thiserror::Error;
-use vhost::vhost_user::Listener;
 
 use crate::run_dir;
 
@@ -49,10 +48,9 @@ impl Socket {
 
     /// The socket for one tree's root connection (the same socket; dropping
     /// it neither closes nor removes the daemon's).
-    pub fn listener(&self) -> Result<Listener, ServeError> {
+    pub fn listener(&self) -> Result<UnixListener, ServeError> {
         self.listener
             .try_clone()
-            .map(Listener::from)
             .map_err(|e| ServeError::Io(self.path.clone(), e))
     }
 

@@ -22,6 +22,10 @@ pub const ARGS_MAX: usize = 64 * 1024;
 pub const IMAGE_NAME_MAX: usize = 255;
 /// Most file actions in one `SPAWN`.
 pub const FILE_ACTIONS_MAX: usize = 64;
+/// Largest SPAWN payload a device reads: the blob's fixed fields, every
+/// file action, the longest image name and `ARGS_MAX` bytes of strings.
+pub const SPAWN_MAX: usize =
+    SPAWN_HEADER_SIZE + FILE_ACTIONS_MAX * FILE_ACTION_SIZE + IMAGE_NAME_MAX + ARGS_MAX;
 
 const ARGS_HEADER_SIZE: usize = 8;
 const FA_CLOSE: u32 = 1;

@@ -34,7 +34,7 @@ mod wire;
 
 pub use blob::{
     ArgsBlob, BlobError, FileAction, SpawnBlob, StringTable, ARGS_MAX, FILE_ACTIONS_MAX,
-    IMAGE_NAME_MAX,
+    IMAGE_NAME_MAX, SPAWN_MAX,
 };
 pub use config::{
     ConfigSpace, DEVICE_ID, FEATURE_FORK, FEATURE_SIGNALS, FEATURE_SPAWN, MAGIC, QUEUE_EVENT,

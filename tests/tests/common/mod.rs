@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use system_tests::frontend::{RawDesc, TestGuest, Ticket, DEADLINE};
 use system_tests::tree::Tree;
-use vhost_user_pipe::launcher::Launched;
+use vhost_user_pipe::test_utils::Launched;
 use virtio_bindings::bindings::virtio_config::VIRTIO_F_VERSION_1;
 use virtio_bindings::bindings::virtio_ring::{VRING_DESC_F_NEXT, VRING_DESC_F_WRITE};
 use virtio_pipe_protocol::{

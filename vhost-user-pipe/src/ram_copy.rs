@@ -21,7 +21,7 @@ use vm_memory::{GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
 
 /// Why a fork's memory could not be made.
 #[derive(Debug, Error)]
-pub enum ForkError {
+pub enum RamCopyError {
     /// memfd_create failed.
     #[error("cannot create the child's memory file: {0}")]
     Create(#[source] std::io::Error),
@@ -35,7 +35,7 @@ pub enum ForkError {
 
 /// The child's RAM.
 #[derive(Debug)]
-pub struct MemFile {
+pub struct RamCopy {
     /// The memfd; keep it open until the child's QEMU has opened the path.
     pub file: File,
     /// Bytes of guest RAM it backs.
@@ -46,7 +46,7 @@ pub struct MemFile {
     pub elapsed: Duration,
 }
 
-impl MemFile {
+impl RamCopy {
     /// A path another process (QEMU) can open to reach this memfd.
     pub fn path(&self) -> PathBuf {
         PathBuf::from(format!(
@@ -106,18 +106,18 @@ fn copy_range(src: &File, dst: &File, mut off: u64, end: u64) -> std::io::Result
 }
 
 /// Copies the RAM of `mem` into a new memfd of at least `min_size` bytes.
-pub fn snapshot(mem: &GuestMemoryMmap, min_size: u64) -> Result<MemFile, ForkError> {
+pub fn copy(mem: &GuestMemoryMmap, min_size: u64) -> Result<RamCopy, RamCopyError> {
     let start = Instant::now();
-    let file = memfd(c"vhost-user-pipe-fork").map_err(ForkError::Create)?;
+    let file = memfd(c"vhost-user-pipe-fork").map_err(RamCopyError::Create)?;
     let mut size = min_size;
     let mut copied = 0;
     for region in mem.iter() {
         let fo = region
             .file_offset()
-            .ok_or(ForkError::NotShared(region.start_addr().0))?;
+            .ok_or(RamCopyError::NotShared(region.start_addr().0))?;
         let (src, base, len) = (fo.file(), fo.start(), region.len());
         size = size.max(base + len);
-        file.set_len(size).map_err(ForkError::Copy)?;
+        file.set_len(size).map_err(RamCopyError::Copy)?;
         let end = base + len;
         let mut off = base;
         while off < end {
@@ -125,12 +125,12 @@ pub fn snapshot(mem: &GuestMemoryMmap, min_size: u64) -> Result<MemFile, ForkErr
                 break;
             };
             let hole = seek(src, data, libc::SEEK_HOLE).unwrap_or(end).min(end);
-            copied += copy_range(src, &file, data, hole).map_err(ForkError::Copy)?;
+            copied += copy_range(src, &file, data, hole).map_err(RamCopyError::Copy)?;
             off = hole;
         }
     }
-    file.set_len(size).map_err(ForkError::Copy)?;
-    Ok(MemFile {
+    file.set_len(size).map_err(RamCopyError::Copy)?;
+    Ok(RamCopy {
         file,
         size,
         copied,
@@ -164,7 +164,7 @@ mod tests {
     fn snapshot_copies_the_bytes_at_the_same_offsets() {
         let mem = guest();
         mem.write_slice(b"fork me", GuestAddress(MARK_AT)).unwrap();
-        let snap = snapshot(&mem, SIZE as u64).unwrap();
+        let snap = copy(&mem, SIZE as u64).unwrap();
         let mut got = [0u8; 7];
         snap.file.read_exact_at(&mut got, MARK_AT).unwrap();
         assert_eq!(&got, b"fork me");
@@ -175,7 +175,7 @@ mod tests {
     fn untouched_memory_is_not_copied() {
         let mem = guest();
         mem.write_slice(&[1u8; 4096], GuestAddress(0)).unwrap();
-        let snap = snapshot(&mem, SIZE as u64).unwrap();
+        let snap = copy(&mem, SIZE as u64).unwrap();
         assert!(
             snap.copied < SIZE as u64 / 4,
             "copied {} of {SIZE}",
@@ -187,7 +187,7 @@ mod tests {
     fn later_writes_to_the_parent_do_not_reach_the_copy() {
         let mem = guest();
         mem.write_slice(b"before", GuestAddress(MARK_AT)).unwrap();
-        let snap = snapshot(&mem, SIZE as u64).unwrap();
+        let snap = copy(&mem, SIZE as u64).unwrap();
         mem.write_slice(b"after!", GuestAddress(MARK_AT)).unwrap();
         let mut got = [0u8; 6];
         snap.file.read_exact_at(&mut got, MARK_AT).unwrap();
@@ -198,7 +198,7 @@ mod tests {
     #[test]
     fn the_copy_is_close_on_exec() {
         let mem = guest();
-        let snap = snapshot(&mem, SIZE as u64).unwrap();
+        let snap = copy(&mem, SIZE as u64).unwrap();
         let flags = rustix::io::fcntl_getfd(&snap.file).unwrap();
         assert!(flags.contains(rustix::io::FdFlags::CLOEXEC));
     }
@@ -206,7 +206,7 @@ mod tests {
     #[test]
     fn path_names_this_process_fd() {
         let mem = guest();
-        let snap = snapshot(&mem, SIZE as u64).unwrap();
+        let snap = copy(&mem, SIZE as u64).unwrap();
         assert!(std::fs::metadata(snap.path()).is_ok());
     }
 }

@@ -1,6 +1,8 @@
 //! The `VhostUserBackend` of one guest process. Only glue: it pumps
-//! `requestq` into the supervisor, moves completions onto the used ring,
-//! and fills `eventq` buffers with events. The logic is in `kernel.rs`.
+//! `requestq` into the request path (`requests.rs`), moves completions onto
+//! the used ring, fills `eventq` buffers with events, and tells a VM pause
+//! from a device reset. The logic is in `kernel.rs`; the process manager is
+//! behind the [`Host`] trait, so this file never knows who created it.
 //!
 //! Each guest connection runs one epoll thread (vhost-user-backend's
 //! `VringEpollHandler`). Besides the two vring kicks, that loop listens on
@@ -17,8 +19,8 @@ use vhost_user_backend::{VhostUserBackend, VringRwLock, VringT};
 use virtio_bindings::bindings::virtio_config::VIRTIO_F_VERSION_1;
 use virtio_bindings::bindings::virtio_ring::VIRTIO_RING_F_INDIRECT_DESC;
 use virtio_pipe_protocol::{
-    ConfigSpace, Errno, Request, RespHeader, EVENT_SIZE, FEATURE_FORK, FEATURE_SIGNALS,
-    FEATURE_SPAWN, QUEUE_EVENT, QUEUE_REQUEST, REQ_HEADER_SIZE, RESP_HEADER_SIZE,
+    ConfigSpace, Event, EVENT_SIZE, FEATURE_FORK, FEATURE_SIGNALS, FEATURE_SPAWN, QUEUE_EVENT,
+    QUEUE_REQUEST,
 };
 use virtio_queue::{QueueOwnedT, QueueT};
 use vm_memory::{GuestAddressSpace, GuestMemoryAtomic, GuestMemoryMmap};
@@ -27,12 +29,13 @@ use vmm_sys_util::event::{
     new_event_consumer_and_notifier, EventConsumer, EventFlag, EventNotifier,
 };
 
-use crate::chain::{self, Malformed};
-use crate::guest_io::{Completions, GuestIo, UsedRing};
+use crate::chain;
+use crate::completions::{Completions, UsedRing};
 use crate::guest_memory;
 use crate::process::Pid;
 use crate::rate_limit::RateLimited;
-use crate::supervisor::Supervisor;
+use crate::requests::{self, Caller, Host, QueueLayout};
+use crate::sync::lock;
 
 /// Virtqueues the backend accepts: `requestq`, `eventq`, and two unused
 /// ones, because the `vhost-user-snd` carrier sets up and enables four
@@ -94,10 +97,9 @@ impl std::fmt::Debug for Vring {
 }
 
 /// The virtio-pipe device of one guest process.
-#[derive(Debug)]
-pub struct PipeDevice {
+pub struct Backend {
     pid: Pid,
-    sup: Arc<Supervisor>,
+    host: Arc<dyn Host>,
     mem: Mutex<Option<GuestMemoryAtomic<GuestMemoryMmap>>>,
     mailbox: Arc<Completions>,
     /// Held while this guest's thread serves an event, and by `stop_vring`:
@@ -114,12 +116,18 @@ pub struct PipeDevice {
     exit_fds: Mutex<Vec<RawFd>>,
 }
 
-impl PipeDevice {
-    /// The device of process `pid`.
-    pub fn new(pid: Pid, sup: Arc<Supervisor>) -> std::io::Result<Self> {
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend").field("pid", &self.pid).finish()
+    }
+}
+
+impl Backend {
+    /// The device of process `pid`, serving it for `host`.
+    pub fn new(pid: Pid, host: Arc<dyn Host>) -> std::io::Result<Self> {
         Ok(Self {
             pid,
-            sup,
+            host,
             mem: Mutex::new(None),
             mailbox: Arc::new(Completions::new()?),
             serving: Mutex::new(None),
@@ -139,7 +147,7 @@ impl PipeDevice {
     /// that serves this device is dropped: its epoll threads are joined and
     /// their epoll sets closed, so nothing refers to those fds any more.
     pub fn close_exit_events(&self) {
-        let fds = std::mem::take(&mut *self.exit_fds.lock().unwrap_or_else(|e| e.into_inner()));
+        let fds = std::mem::take(&mut *lock(&self.exit_fds));
         for fd in fds {
             // SAFETY: `fd` is a consumer `exit_event` created and the
             // library took over without ever closing it; the caller
@@ -150,16 +158,15 @@ impl PipeDevice {
     }
 
     fn memory(&self) -> Option<Arc<GuestMemoryMmap>> {
-        let mem = self.mem.lock().unwrap_or_else(|e| e.into_inner());
-        mem.as_ref().map(|m| m.memory().into_inner())
+        lock(&self.mem).as_ref().map(|m| m.memory().into_inner())
     }
 
     fn process_requests(&self, vring: &VringRwLock) {
-        let Some(mem) = self.memory() else { return };
+        let Some(memory) = self.memory() else { return };
         // One kernel lookup per kick: whether the process still runs, and
         // the features its driver acked.
         let features = self
-            .sup
+            .host
             .kernel()
             .process(self.pid)
             .filter(|p| p.is_running())
@@ -170,99 +177,43 @@ impl PipeDevice {
             debug!("pid {}: has ended; requests ignored", self.pid);
             return;
         };
-        let indirect_ok = features & (1 << VIRTIO_RING_F_INDIRECT_DESC) != 0;
-        let (desc_table, queue_size) = {
+        let queue = {
             let v = vring.get_ref();
-            (v.get_queue().desc_table(), v.get_queue().size())
+            QueueLayout {
+                desc_table: v.get_queue().desc_table(),
+                size: v.get_queue().size(),
+                indirect_ok: features & (1 << VIRTIO_RING_F_INDIRECT_DESC) != 0,
+            }
         };
-        let chains: Vec<_> = match vring.get_mut().get_queue_mut().iter(mem.clone()) {
+        let chains: Vec<_> = match vring.get_mut().get_queue_mut().iter(memory.clone()) {
             Ok(iter) => iter.collect(),
             Err(e) => {
                 warn!("pid {}: requestq unusable: {e}", self.pid);
                 return;
             }
         };
-        // Our own requests completed in this loop are flushed below with
+        let caller = Caller {
+            pid: self.pid,
+            memory,
+            mailbox: self.mailbox.clone(),
+        };
+        // Our own requests completed in this batch are flushed below with
         // one signal; other guests' are delivered to them at once.
         let draining = self.mailbox.draining();
-        for chain in chains {
-            let head = chain.head_index();
-            if !indirect_ok && chain::uses_indirect(&mem, desc_table, queue_size, head) {
-                let m = Malformed {
-                    error: chain::ChainError::IndirectNotNegotiated,
-                    writable: None,
-                };
-                self.reject_chain(head, m, &mem);
-                continue;
-            }
-            let parsed = match chain::walk(chain, &mem) {
-                Ok(p) => p,
-                Err(m) => {
-                    self.reject_chain(head, m, &mem);
-                    continue;
-                }
-            };
-            if !parsed.can_respond() {
-                // No room for a response: a malformed chain with no effect.
-                if self.malformed.allow().is_some() {
-                    warn!("pid {}: chain {head} has no room for a response", self.pid);
-                }
-                self.mailbox.post(self.mailbox.generation(), head, 0);
-                continue;
-            }
-            let request = parsed.request(&mem);
-            let io = Box::new(GuestIo::new(
-                mem.clone(),
-                parsed,
-                REQ_HEADER_SIZE,
-                self.mailbox.clone(),
-            ));
-            match request {
-                Ok((_, req)) => {
-                    debug!("pid {}: {req:?}", self.pid);
-                    let may_end = matches!(req, Request::Exit(_) | Request::Kill { .. });
-                    self.sup.dispatch(self.pid, req, io);
-                    if may_end && !self.sup.is_running(self.pid) {
-                        // Nothing after EXIT is processed, not even a
-                        // malformed chain's answer (spec: `dev-exit-sequence`).
-                        break;
-                    }
-                }
-                Err(e) => {
-                    debug!("pid {}: {e}", self.pid);
-                    let errno = match e {
-                        chain::RequestError::Decode(d) => d.errno(),
-                        chain::RequestError::ShortHeader(_) => Errno::Einval,
-                    };
-                    crate::io::Io::complete(io, RespHeader::err(errno), 0);
-                }
-            }
-        }
+        requests::serve_chains(&caller, self.host.as_ref(), queue, &self.malformed, chains);
         drop(draining);
         self.flush_completions(vring);
     }
 
-    fn reject_chain(&self, head: u16, m: Malformed, mem: &GuestMemoryMmap) {
-        if let Some(skipped) = self.malformed.allow() {
-            warn!(
-                "pid {}: malformed descriptor chain {head}: {}{}",
-                self.pid,
-                m.error,
-                if skipped > 0 {
-                    format!(" ({skipped} more not logged)")
-                } else {
-                    String::new()
-                }
-            );
-        }
-        let used = match m.writable {
-            Some(w) => {
-                w.write(mem, 0, &RespHeader::err(Errno::Einval).as_bytes_le());
-                RESP_HEADER_SIZE as u32
-            }
-            None => 0,
-        };
-        self.mailbox.post(self.mailbox.generation(), head, used);
+    /// The next undelivered event (the kernel lock is released at once:
+    /// it must not be held across the loop that delivers events).
+    fn next_event(&self) -> Option<Event> {
+        self.host.kernel().next_event(self.pid)
+    }
+
+    /// Puts back an event that found no buffer.
+    fn unget_event(&self, event: Event) {
+        self.host.kernel().unget_event(self.pid, event)
     }
 
     fn flush_completions(&self, vring: &VringRwLock) {
@@ -302,13 +253,13 @@ impl PipeDevice {
             return;
         }
         let mut delivered = false;
-        while let Some(event) = self.sup.next_event(self.pid) {
+        while let Some(event) = self.next_event() {
             let chain = vring
                 .get_mut()
                 .get_queue_mut()
                 .pop_descriptor_chain(mem.clone());
             let Some(chain) = chain else {
-                self.sup.unget_event(self.pid, event);
+                self.unget_event(event);
                 break;
             };
             let head = chain.head_index();
@@ -321,7 +272,7 @@ impl PipeDevice {
                     // Returned empty; the event waits for the next buffer
                     // (spec: `dev-event-format`, `dev-event-hold`).
                     warn!("pid {}: eventq buffer {head} unusable", self.pid);
-                    self.sup.unget_event(self.pid, event);
+                    self.unget_event(event);
                     0
                 }
             };
@@ -351,7 +302,12 @@ impl PipeDevice {
                 self.pid
             );
             let draining = self.mailbox.draining();
-            self.sup.resume_pending(self.pid);
+            let effects = {
+                let mut k = self.host.kernel();
+                k.thaw(self.pid);
+                k.take_effects()
+            };
+            self.host.apply(effects);
             drop(draining);
             self.flush_completions(requestq);
         } else {
@@ -360,9 +316,14 @@ impl PipeDevice {
         }
     }
 
-    /// Drops every pending request (a device reset, spec: `dev-reset-cancel`).
+    /// Drops every pending request and every completion not yet on the
+    /// used ring, atomically for the other threads (under the kernel lock:
+    /// no WRITE can fill one of its READs in between): a device reset
+    /// (spec: `dev-reset-cancel`).
     fn cancel(&self) {
-        self.sup.cancel_pending(self.pid, &self.mailbox);
+        let mut k = self.host.kernel();
+        k.cancel_pending(self.pid);
+        self.mailbox.reset();
     }
 }
 
@@ -407,12 +368,12 @@ impl UsedRing for RequestRing {
     }
 }
 
-impl PipeDevice {
+impl Backend {
     fn serve_event(&self, device_event: u16, vrings: &[VringRwLock]) {
         log::trace!("pid {}: device event {device_event}", self.pid);
         let requestq = &vrings[QUEUE_REQUEST as usize];
         let _ = self.request_vring.set(Vring(requestq.clone()));
-        let mut serving = self.serving.lock().unwrap_or_else(|e| e.into_inner());
+        let mut serving = lock(&self.serving);
         if let Some(stop) = *serving {
             if !self.restarted(requestq) {
                 // Stopped: nothing is served until the frontend restarts it.
@@ -440,7 +401,7 @@ impl PipeDevice {
     }
 }
 
-impl VhostUserBackend for PipeDevice {
+impl VhostUserBackend for Backend {
     type Bitmap = ();
     type Vring = VringRwLock;
 
@@ -455,7 +416,7 @@ impl VhostUserBackend for PipeDevice {
     fn features(&self) -> u64 {
         // FORK boots the child from the parent's image: a process whose VM
         // someone else launched (`serve`) has none the daemon knows.
-        if self.sup.can_fork(self.pid) {
+        if self.host.can_fork(self.pid) {
             device_features()
         } else {
             device_features() & !(1 << FEATURE_FORK)
@@ -464,7 +425,7 @@ impl VhostUserBackend for PipeDevice {
 
     fn acked_features(&self, features: u64) {
         info!("pid {}: driver acked features {features:#x}", self.pid);
-        self.sup.set_features(self.pid, features);
+        self.host.kernel().set_features(self.pid, features);
     }
 
     fn protocol_features(&self) -> VhostUserProtocolFeatures {
@@ -474,7 +435,7 @@ impl VhostUserBackend for PipeDevice {
     }
 
     fn reset_device(&self) {
-        let mut serving = self.serving.lock().unwrap_or_else(|e| e.into_inner());
+        let mut serving = lock(&self.serving);
         *serving = None;
         self.cancel();
     }
@@ -490,7 +451,7 @@ impl VhostUserBackend for PipeDevice {
     }
 
     fn update_memory(&self, mem: GuestMemoryAtomic<GuestMemoryMmap>) -> std::io::Result<()> {
-        let mut current = self.mem.lock().unwrap_or_else(|e| e.into_inner());
+        let mut current = lock(&self.mem);
         if let Err(e) = guest_memory::accept(&mem.memory()) {
             // The device stops using guest memory; the frontend gets the
             // error and the library ends the connection.
@@ -505,10 +466,7 @@ impl VhostUserBackend for PipeDevice {
 
     fn exit_event(&self, _thread_index: usize) -> Option<(EventConsumer, EventNotifier)> {
         let (consumer, notifier) = new_event_consumer_and_notifier(EventFlag::NONBLOCK).ok()?;
-        self.exit_fds
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(consumer.as_raw_fd());
+        lock(&self.exit_fds).push(consumer.as_raw_fd());
         Some((consumer, notifier))
     }
 
@@ -519,12 +477,12 @@ impl VhostUserBackend for PipeDevice {
         }
         // Waits for the batch being served; then nothing runs until the
         // restart tells a pause from a reset (`resume_after`).
-        let mut serving = self.serving.lock().unwrap_or_else(|e| e.into_inner());
+        let mut serving = lock(&self.serving);
         if let Some(Vring(vring)) = self.request_vring.get() {
             if serving.is_none() {
                 *serving = Some(StopPoint::of(vring));
             }
-            self.sup.hold_pending(self.pid);
+            self.host.kernel().freeze(self.pid);
         }
         Ok(())
     }
@@ -557,7 +515,7 @@ impl VhostUserBackend for PipeDevice {
                 "pid {}: worker panicked ({what}); ending the process",
                 self.pid
             );
-            self.sup.fail_process(self.pid);
+            self.host.fail_process(self.pid);
         }
         Ok(())
     }

@@ -1,17 +1,17 @@
-//! Entry points for fuzzing the request path (feature `fuzzing`), shared by
-//! the cargo-fuzz targets in `fuzz/` and the corpus replay test
-//! (`tests/tests/fuzz_corpus.rs`).
+//! The fuzz harness of the request path, shared by the cargo-fuzz targets
+//! in `fuzz/` and the corpus replay test (`tests/tests/fuzz_corpus.rs`).
+//! It lives here, in the test crate: the daemon carries no fuzz code.
 //!
 //! [`process_chain`] runs a *script*: a byte string of commands that play
-//! hostile guests against one [`Kernel`]. Every guest has its own memory
-//! (two adjacent regions and one beyond a hole) with a split `requestq`
-//! laid out by virtio-queue's [`MockSplitQueue`]. Commands write
-//! descriptors (well formed or not), headers and payloads into that
-//! memory, make heads available, kick, reset a device, make a VM vanish or
-//! act as the host. A kick runs the same steps as
-//! `device.rs::process_requests`: [`chain::walk`], [`ParsedChain::request`],
-//! a [`GuestIo`] and the kernel (SPAWN and FORK as `supervisor.rs` checks
-//! them, without launching anything), then moves completions to the used
+//! hostile guests against one real [`Supervisor`] (its kernel, its SPAWN and
+//! FORK) whose launcher and connector are test doubles: no QEMU starts and
+//! no socket is bound. Every guest has its own memfd-backed memory (two
+//! adjacent regions and one beyond a hole) with a split `requestq` laid out
+//! by virtio-queue's [`MockSplitQueue`]. Commands write descriptors (well
+//! formed or not), headers and payloads into that memory, make heads
+//! available, kick, reset a device, make a VM vanish or act as the host. A
+//! kick calls [`requests::serve_chains`], the very function the daemon's
+//! vhost-user backend calls on a kick, then moves completions to the used
 //! ring. The script panics, which the fuzzer reports, when:
 //!
 //! - anything in the path panics (an index, an overflow, an `expect`);
@@ -27,26 +27,30 @@
 //! [`Script`] writes scripts, for seed corpora and regression tests.
 
 use std::collections::BTreeMap;
+use std::os::fd::FromRawFd;
 use std::sync::{Arc, OnceLock};
 
+use vhost_user_pipe::chain::{self, Part};
+use vhost_user_pipe::completions::Completions;
+use vhost_user_pipe::image::ImageDir;
+use vhost_user_pipe::io::HostIo;
+use vhost_user_pipe::kernel::Kernel;
+use vhost_user_pipe::limits::Limits;
+use vhost_user_pipe::process::{Pid, HOST_PID};
+use vhost_user_pipe::rate_limit::RateLimited;
+use vhost_user_pipe::requests::{self, Caller, Host, QueueLayout};
+use vhost_user_pipe::supervisor::Supervisor;
+use vhost_user_pipe::test_utils::{NullConnector, NullLauncher};
+use virtio_bindings::bindings::virtio_ring::VIRTIO_RING_F_INDIRECT_DESC;
 use virtio_pipe_protocol::{
-    ArgsBlob, Errno, FileAction, Op, ReqHeader, Request, RespHeader, SpawnBlob, FEATURE_FORK,
-    FEATURE_SIGNALS, FEATURE_SPAWN, PIPE_BUF, REQ_HEADER_SIZE, RESP_HEADER_SIZE,
+    ArgsBlob, FileAction, Op, ReqHeader, Request, RespHeader, SpawnBlob, FEATURE_FORK,
+    FEATURE_SIGNALS, FEATURE_SPAWN, PIPE_BUF, RESP_HEADER_SIZE,
 };
 use virtio_queue::desc::split::Descriptor as SplitDescriptor;
 use virtio_queue::desc::RawDescriptor;
 use virtio_queue::mock::{DescriptorTable, MockSplitQueue};
 use virtio_queue::{Queue, QueueOwnedT, QueueT};
-use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
-
-use crate::chain::{self, Part};
-use crate::guest_io::{Completions, GuestIo};
-use crate::image::ImageDir;
-use crate::io::{HostIo, Io};
-use crate::kernel::{Effect, Kernel};
-use crate::limits::Limits;
-use crate::process::{Pid, HOST_PID};
-use crate::supervisor::SPAWN_MAX;
+use vm_memory::{Bytes, FileOffset, GuestAddress, GuestMemoryMmap};
 
 /// Entries of every fuzzed `requestq`.
 pub const QUEUE_SIZE: u16 = 16;
@@ -73,6 +77,9 @@ pub fn limits() -> Limits {
     }
 }
 
+/// What every fuzzed driver negotiates: not `VIRTIO_RING_F_INDIRECT_DESC`
+/// (so an indirect table is refused, as the daemon refuses it) unless a
+/// script turns it on with [`Script::indirect`].
 const ALL_FEATURES: u64 = (1 << FEATURE_SPAWN) | (1 << FEATURE_FORK) | (1 << FEATURE_SIGNALS);
 
 /// Command tags of a script (the tag byte is taken modulo [`CMD_COUNT`]).
@@ -87,8 +94,9 @@ mod cmd {
     pub const HOST: u8 = 7;
     pub const BLOB: u8 = 8;
     pub const EVENTS: u8 = 9;
+    pub const INDIRECT: u8 = 10;
 }
-const CMD_COUNT: u8 = 10;
+const CMD_COUNT: u8 = 11;
 
 /// "Do not kick yet": a flag in the `who` byte of REQ, RAW and AVAIL.
 pub const NO_KICK: u8 = 0x80;
@@ -179,10 +187,21 @@ struct Guest {
     owed: BTreeMap<u16, Owed>,
 }
 
+/// Guest memory as QEMU shares it: memfd regions (FORK copies them).
 fn guest_memory() -> GuestMemoryMmap {
-    let ranges: Vec<(GuestAddress, usize)> =
-        REGIONS.iter().map(|&(a, n)| (GuestAddress(a), n)).collect();
-    GuestMemoryMmap::from_ranges(&ranges).expect("anonymous guest memory")
+    let ranges: Vec<(GuestAddress, usize, Option<FileOffset>)> = REGIONS
+        .iter()
+        .map(|&(a, n)| {
+            // SAFETY: memfd_create with a valid NUL-terminated name; checked below.
+            let fd = unsafe { libc::memfd_create(c"fuzz-guest".as_ptr(), libc::MFD_CLOEXEC) };
+            assert!(fd >= 0, "memfd_create");
+            // SAFETY: a fresh fd that nothing else owns.
+            let f = unsafe { std::fs::File::from_raw_fd(fd) };
+            f.set_len(n as u64).expect("memfd size");
+            (GuestAddress(a), n, Some(FileOffset::new(f, 0)))
+        })
+        .collect();
+    GuestMemoryMmap::from_ranges_with_files(&ranges).expect("guest memory")
 }
 
 impl Guest {
@@ -289,175 +308,107 @@ fn images() -> Option<&'static ImageDir> {
 
 /// The daemon side of a fuzzed tree.
 struct World {
-    kernel: Kernel,
+    sup: Arc<Supervisor>,
     guests: BTreeMap<Pid, Guest>,
+    malformed: RateLimited,
+    features: BTreeMap<Pid, u64>,
     log: Option<Vec<Completion>>,
 }
 
 impl World {
     fn new() -> Self {
-        let mut kernel = Kernel::new(limits());
-        kernel
-            .create_root("root", vec![b"root".to_vec()], vec![b"A=1".to_vec()], true)
-            .expect("the root");
-        kernel.set_features(1, ALL_FEATURES);
+        let sup = Supervisor::builder(limits(), Arc::new(NullLauncher), "/nonexistent".into())
+            .images(images().cloned())
+            .connector(Arc::new(NullConnector))
+            .build();
+        sup.serve_root(
+            "/nonexistent/root.sock".as_ref(),
+            vec![b"root".to_vec()],
+            vec![b"A=1".to_vec()],
+        )
+        .expect("the root");
+        sup.kernel().set_features(1, ALL_FEATURES);
         Self {
-            kernel,
+            sup,
             guests: BTreeMap::new(),
+            malformed: RateLimited::default(),
+            features: BTreeMap::new(),
             log: None,
         }
     }
 
+    fn kernel(&self) -> std::sync::MutexGuard<'_, Kernel> {
+        self.sup.kernel()
+    }
+
     fn guest(&mut self, pid: Pid) -> &mut Guest {
         if !self.guests.contains_key(&pid) {
-            self.kernel.set_features(pid, ALL_FEATURES);
+            let features = *self.features.entry(pid).or_insert(ALL_FEATURES);
+            self.sup.kernel().set_features(pid, features);
         }
         self.guests.entry(pid).or_insert_with(Guest::new)
     }
 
-    /// What `device.rs::process_requests` does on a kick.
+    /// What the backend does on a kick: `requests::serve_chains` on every
+    /// chain made available, then the completions go to the used rings.
     fn kick(&mut self, pid: Pid) {
+        let indirect_ok = self
+            .features
+            .get(&pid)
+            .is_some_and(|f| f & (1 << VIRTIO_RING_F_INDIRECT_DESC) != 0);
         let g = self.guest(pid);
         let mem = g.mem.clone();
-        let mailbox = g.mailbox.clone();
         let chains: Vec<_> = match g.queue.iter(mem.clone()) {
             Ok(iter) => iter.collect(),
             Err(_) => return,
         };
-        for chain in chains {
+        let queue = QueueLayout {
+            desc_table: g.queue.desc_table(),
+            size: QUEUE_SIZE,
+            indirect_ok,
+        };
+        // What each chain may be answered with, for the checks in `flush`.
+        for chain in &chains {
             let head = chain.head_index();
-            let parsed = match chain::walk(chain, &mem) {
-                Ok(p) => p,
-                Err(m) => {
-                    let used = match &m.writable {
-                        Some(w) => {
-                            w.write(&mem, 0, &RespHeader::err(Errno::Einval).as_bytes_le());
-                            RESP_HEADER_SIZE as u32
-                        }
-                        None => 0,
-                    };
-                    let max = m.writable.as_ref().map_or(0, |w| w.len as u32);
-                    self.guest(pid)
-                        .owed
-                        .entry(head)
-                        .or_default()
-                        .push((max, m.writable.clone()));
-                    mailbox.post(mailbox.generation(), head, used);
-                    continue;
-                }
+            let owed = match chain::walk(chain.clone(), &mem) {
+                Ok(p) => (p.writable.len as u32, Some(p.writable)),
+                Err(m) => (m.writable.as_ref().map_or(0, |w| w.len as u32), m.writable),
             };
-            self.guest(pid)
-                .owed
-                .entry(head)
-                .or_default()
-                .push((parsed.writable.len as u32, Some(parsed.writable.clone())));
-            if !parsed.can_respond() {
-                mailbox.post(mailbox.generation(), head, 0);
-                continue;
-            }
-            let io = Box::new(GuestIo::new(
-                mem.clone(),
-                parsed.clone(),
-                REQ_HEADER_SIZE,
-                mailbox.clone(),
-            ));
-            match parsed.request(&mem) {
-                Ok((_, req)) => self.dispatch(pid, req, io),
-                Err(e) => {
-                    let errno = match e {
-                        chain::RequestError::Decode(d) => d.errno(),
-                        chain::RequestError::ShortHeader(_) => Errno::Einval,
-                    };
-                    io.complete(RespHeader::err(errno), 0);
-                }
-            }
+            g.owed.entry(head).or_default().push(owed);
         }
+        let caller = Caller {
+            pid,
+            memory: mem,
+            mailbox: g.mailbox.clone(),
+        };
+        let draining = caller.mailbox.draining();
+        requests::serve_chains(&caller, self.sup.as_ref(), queue, &self.malformed, chains);
+        drop(draining);
         self.settle();
     }
 
-    /// `Supervisor::dispatch`, without VMs.
-    fn dispatch(&mut self, pid: Pid, req: Request, io: Box<dyn Io>) {
-        let r = match req {
-            Request::Spawn { len } => self.spawn(pid, len as usize, io.as_ref()),
-            Request::Fork { resume } => self.fork(pid, resume),
-            _ => {
-                self.kernel.submit(pid, req, io);
-                return;
-            }
-        };
-        match r {
-            Ok(child) => io.complete(RespHeader::ok([child as u64, 0, 0]), 0),
-            Err(e) => io.complete(RespHeader::err(e), 0),
-        }
-    }
-
-    fn spawn(&mut self, parent: Pid, len: usize, io: &dyn Io) -> Result<Pid, Errno> {
-        let negotiated = self
-            .kernel
-            .process(parent)
-            .is_some_and(|p| p.has_feature(FEATURE_SPAWN));
-        if !negotiated {
-            return Err(Errno::Enosys);
-        }
-        if len > SPAWN_MAX {
-            return Err(Errno::E2big);
-        }
-        let mut buf = vec![0u8; len];
-        if io.read_payload(0, &mut buf) != len {
-            return Err(Errno::Efault);
-        }
-        let blob = SpawnBlob::parse(&buf).map_err(|e| e.errno())?;
-        images().ok_or(Errno::Enoent)?.resolve(blob.name)?;
-        let argv = blob.argv.iter().map(<[u8]>::to_vec).collect();
-        let env = blob.env.iter().map(<[u8]>::to_vec).collect();
-        self.kernel
-            .spawn(parent, blob.name, argv, env, blob.actions())
-    }
-
-    fn fork(&mut self, parent: Pid, resume: u64) -> Result<Pid, Errno> {
-        let negotiated = self
-            .kernel
-            .process(parent)
-            .is_some_and(|p| p.has_feature(FEATURE_FORK));
-        if !negotiated {
-            return Err(Errno::Enosys);
-        }
-        if self.kernel.has_pending(parent) {
-            return Err(Errno::Einval);
-        }
-        let mem = &self.guest(parent).mem;
-        if !mem.check_range(GuestAddress(resume), 1) {
-            return Err(Errno::Efault);
-        }
-        self.kernel.fork(parent, resume)
-    }
-
-    /// Carries out effects (a stopped or killed VM is gone) and moves every
-    /// guest's completions to its used ring.
+    /// Guests whose process has ended are gone (their connection drops),
+    /// and every guest's completions move to its used ring.
     fn settle(&mut self) {
-        loop {
-            let effects = self.kernel.take_effects();
-            if effects.is_empty() {
-                break;
-            }
-            for e in effects {
-                match e {
-                    Effect::StopVm(pid) | Effect::KillVm(pid) => {
-                        // The VM powers off: its connection drops.
-                        self.kernel.vanished(pid);
-                        if let Some(mut g) = self.guests.remove(&pid) {
-                            g.flush(pid, &mut self.log);
-                        }
-                    }
-                    Effect::TreeDone(_) => {}
-                }
+        let ended: Vec<Pid> = {
+            let k = self.kernel();
+            self.guests
+                .keys()
+                .copied()
+                .filter(|p| !k.process(*p).is_some_and(|p| p.is_running()))
+                .collect()
+        };
+        for pid in ended {
+            if let Some(mut g) = self.guests.remove(&pid) {
+                g.flush(pid, &mut self.log);
             }
         }
         for (&pid, g) in self.guests.iter_mut() {
             g.flush(pid, &mut self.log);
         }
-        let s = self.kernel.stats();
-        let cap = self.kernel.limits().pipe_capacity;
+        let k = self.kernel();
+        let s = k.stats();
+        let cap = k.limits().pipe_capacity;
         assert!(
             s.buffered <= s.pipes * cap,
             "{} bytes buffered in {} pipes of {cap}",
@@ -465,7 +416,7 @@ impl World {
             s.pipes
         );
         // The root's three stdio pipes are outside the pipe limit.
-        assert!(s.pipes <= self.kernel.limits().max_pipes + 3, "{s:?}");
+        assert!(s.pipes <= k.limits().max_pipes + 3, "{s:?}");
     }
 
     fn req(&mut self, inp: &mut Input<'_>) -> Option<()> {
@@ -614,7 +565,7 @@ impl World {
             ),
             _ => (Request::Close { fd }, HostIo::boxed(Vec::new(), 0).0),
         };
-        self.kernel.submit(HOST_PID, req, io);
+        self.kernel().submit(HOST_PID, req, io);
         self.settle();
         Some(())
     }
@@ -650,20 +601,25 @@ impl World {
                 }
                 cmd::VANISH => {
                     let pid = pid_of(inp.u8()?);
-                    self.kernel.vanished(pid);
+                    self.sup.fail_process(pid);
                     self.guests.remove(&pid);
                     self.settle();
                 }
                 cmd::RESET => {
-                    // `reset_device` / `stop_vring`: pending requests are
-                    // forgotten, the driver sets the queue up afresh.
+                    // A device reset (`backend.rs::cancel`): pending
+                    // requests are forgotten, the driver sets the queue up
+                    // afresh.
                     let pid = pid_of(inp.u8()?);
+                    let sup = self.sup.clone();
                     let g = self.guest(pid);
-                    g.mailbox.reset();
+                    {
+                        let mut k = sup.kernel();
+                        k.cancel_pending(pid);
+                        g.mailbox.reset();
+                    }
                     g.owed.clear();
                     g.queue = Guest::fresh_queue(&g.mem);
                     g.avail_idx = 0;
-                    self.kernel.cancel_pending(pid);
                     self.settle();
                 }
                 cmd::HOST => self.host(inp)?,
@@ -673,7 +629,14 @@ impl World {
                 }
                 cmd::EVENTS => {
                     let pid = pid_of(inp.u8()?);
-                    while self.kernel.next_event(pid).is_some() {}
+                    while self.kernel().next_event(pid).is_some() {}
+                }
+                cmd::INDIRECT => {
+                    // The driver of `pid` negotiates VIRTIO_RING_F_INDIRECT_DESC.
+                    let pid = pid_of(inp.u8()?);
+                    let f = ALL_FEATURES | (1 << VIRTIO_RING_F_INDIRECT_DESC);
+                    self.features.insert(pid, f);
+                    self.sup.kernel().set_features(pid, f);
                 }
                 _ => unreachable!("tag < CMD_COUNT"),
             }
@@ -682,16 +645,15 @@ impl World {
 
     /// Every VM vanishes and the host closes its fds: nothing may be left.
     fn finish(&mut self) {
-        for pid in self.kernel.running() {
-            self.kernel.vanished(pid);
-        }
+        self.sup.shutdown();
         self.settle();
-        for fd in 0..self.kernel.limits().max_fds as u32 {
+        let max_fds = self.kernel().limits().max_fds as u32;
+        for fd in 0..max_fds {
             let (io, _) = HostIo::boxed(Vec::new(), 0);
-            self.kernel.submit(HOST_PID, Request::Close { fd }, io);
+            self.kernel().submit(HOST_PID, Request::Close { fd }, io);
         }
         self.settle();
-        let s = self.kernel.stats();
+        let s = self.kernel().stats();
         assert_eq!(
             (s.running, s.pipes, s.fds, s.buffered, s.waiting),
             (0, 0, 0, 0, 0),
@@ -900,6 +862,13 @@ impl Script {
     /// Takes guest `pid`'s pending events.
     pub fn events(mut self, pid: Pid) -> Self {
         self.0.extend_from_slice(&[cmd::EVENTS, (pid - 1) as u8]);
+        self
+    }
+
+    /// The driver of `pid` negotiates `VIRTIO_RING_F_INDIRECT_DESC` (before
+    /// its first request).
+    pub fn indirect(mut self, pid: Pid) -> Self {
+        self.0.extend([cmd::INDIRECT, (pid - 1) as u8]);
         self
     }
 

@@ -1,0 +1,139 @@
+//! Test doubles for the side effects of the process manager (feature
+//! `test-utils`, never in the daemon's binary), as Firecracker's
+//! `test_utils.rs`: a [`ChannelLauncher`] that hands each launch to a test
+//! instead of starting QEMU, its [`FakeVm`], and a [`NullConnector`] that
+//! serves no connection (the fuzz targets drive the request path directly).
+
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use crate::connection::{ConnectionError, Connector, Endpoint, Events};
+use crate::launcher::{LaunchError, LaunchSpec, Launcher, Vm};
+use crate::process::Pid;
+use crate::requests::Host;
+use crate::sync::{lock, wait, wait_timeout};
+
+/// A launch the [`ChannelLauncher`] hands to a test.
+#[derive(Debug)]
+pub struct Launched {
+    /// What the supervisor asked for.
+    pub spec: LaunchSpec,
+    /// The fake VM: call [`FakeVm::end`] to make it "exit".
+    pub vm: Arc<FakeVm>,
+}
+
+/// A test double: every launch is sent to a channel; the test connects its
+/// own vhost-user frontend to `spec.socket`.
+#[derive(Debug)]
+pub struct ChannelLauncher {
+    tx: Mutex<mpsc::Sender<Launched>>,
+}
+
+impl ChannelLauncher {
+    /// The launcher and the receiving end.
+    pub fn new() -> (Self, mpsc::Receiver<Launched>) {
+        let (tx, rx) = mpsc::channel();
+        (Self { tx: Mutex::new(tx) }, rx)
+    }
+}
+
+impl Launcher for ChannelLauncher {
+    fn launch(&self, spec: &LaunchSpec) -> Result<Arc<dyn Vm>, LaunchError> {
+        let vm = Arc::new(FakeVm::default());
+        let tx = lock(&self.tx);
+        tx.send(Launched {
+            spec: spec.clone(),
+            vm: vm.clone(),
+        })
+        .map_err(|_| LaunchError::Closed)?;
+        Ok(vm)
+    }
+}
+
+/// The VM of a [`ChannelLauncher`] launch.
+#[derive(Debug, Default)]
+pub struct FakeVm {
+    ended: Mutex<bool>,
+    killed: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl FakeVm {
+    /// Marks the VM as ended.
+    pub fn end(&self) {
+        *lock(&self.ended) = true;
+        self.cv.notify_all();
+    }
+
+    /// Whether the supervisor killed it.
+    pub fn was_killed(&self) -> bool {
+        *lock(&self.killed)
+    }
+}
+
+impl Vm for FakeVm {
+    fn wait(&self) {
+        let mut ended = lock(&self.ended);
+        while !*ended {
+            ended = wait(&self.cv, ended);
+        }
+    }
+
+    fn wait_for(&self, limit: Duration) -> bool {
+        let ended = lock(&self.ended);
+        let until = std::time::Instant::now() + limit;
+        let mut ended = ended;
+        while !*ended {
+            let Some(left) = until.checked_duration_since(std::time::Instant::now()) else {
+                break;
+            };
+            ended = wait_timeout(&self.cv, ended, left).0;
+        }
+        *ended
+    }
+
+    fn exit_status(&self) -> Option<String> {
+        self.has_exited().then(|| "ended".to_owned())
+    }
+
+    fn has_exited(&self) -> bool {
+        *lock(&self.ended)
+    }
+
+    fn kill(&self) {
+        *lock(&self.killed) = true;
+        self.end();
+    }
+
+    fn stop(self: Arc<Self>, _grace: Duration) {
+        self.kill();
+    }
+}
+
+/// A launcher whose VMs are [`FakeVm`]s that never run.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullLauncher;
+
+impl Launcher for NullLauncher {
+    fn launch(&self, _spec: &LaunchSpec) -> Result<Arc<dyn Vm>, LaunchError> {
+        Ok(Arc::new(FakeVm::default()))
+    }
+}
+
+/// A connector that serves nothing: the process exists in the kernel and
+/// its host record is kept, but no socket is bound and no thread started.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullConnector;
+
+impl Connector for NullConnector {
+    fn open(
+        &self,
+        _pid: Pid,
+        _endpoint: Endpoint,
+        _host: Arc<dyn Host>,
+        _events: Arc<dyn Events>,
+    ) -> Result<(), ConnectionError> {
+        Ok(())
+    }
+}
