@@ -33,6 +33,11 @@ pub fn collect_events(p: &mut Process) {
     if DEVICE_IRQ.swap(false, Ordering::AcqRel) {
         dev::poll();
     }
+    take_events(p);
+}
+
+/// Turns the events the driver has collected into signals.
+fn take_events(p: &mut Process) {
     while let Some(ev) = dev::pop_event() {
         match ev {
             Event::Signal { signo, sender } => {
@@ -55,9 +60,12 @@ pub fn collect_events(p: &mut Process) {
 }
 
 /// Whether a signal is waiting that would interrupt a sleep: one that is
-/// not blocked and not ignored.
+/// not blocked and not ignored. Polls the device whatever its interrupt
+/// flag says (a sleeping caller has consumed it).
 pub fn interrupting_signal(p: &mut Process) -> bool {
-    collect_events(p);
+    DEVICE_IRQ.store(false, Ordering::Release);
+    dev::poll();
+    take_events(p);
     p.signals.has_deliverable()
 }
 
