@@ -18,7 +18,9 @@
 //! Then it enables SSE (CR0.MP, !CR0.EM, CR4.OSFXSR|OSXMMEXCPT), PAE,
 //! long mode with NXE and SCE (for `syscall`), write protection in ring 0
 //! (CR0.WP, so the kernel cannot write a read-only user page by mistake),
-//! and calls `rust_entry` on the boot stack.
+//! alignment checking for programs that set RFLAGS.AC (CR0.AM, as Linux:
+//! a misaligned access then raises #AC, SIGBUS), and calls `rust_entry`
+//! on the boot stack.
 
 use core::arch::global_asm;
 
@@ -160,10 +162,10 @@ pvh_entry:
     or eax, 0x901
     wrmsr
 
-    // CR0: PG | WP | MP | PE, EM clear.
+    // CR0: PG | AM | WP | MP | PE, EM clear.
     mov eax, cr0
     and eax, 0xFFFFFFFB
-    or eax, 0x80010003
+    or eax, 0x80050003
     mov cr0, eax
 
     lgdt [boot_gdt_ptr]
