@@ -1,9 +1,13 @@
 /* CPU faults delivered to handlers: SIGSEGV with si_addr, SIGFPE from a
- * division by zero, SIGILL from ud2; each handler jumps back out. */
+ * division by zero, SIGILL from ud2 (each handler jumps back out); then a
+ * SIGILL handler that moves the saved rip past the ud2 and returns, so
+ * rt_sigreturn resumes the edited context with the registers intact. */
+#define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <ucontext.h>
 
 static sigjmp_buf back;
 static volatile void *addr;
@@ -15,6 +19,15 @@ static void h(int sig, siginfo_t *si, void *uc)
     addr = si->si_addr;
     code = si->si_code;
     siglongjmp(back, sig);
+}
+
+static volatile int skipped;
+
+static void skip_ud2(int sig, siginfo_t *si, void *uc)
+{
+    (void)si;
+    skipped = sig;
+    ((ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP] += 2;
 }
 
 int main(void)
@@ -51,5 +64,11 @@ int main(void)
     if (s == 0)
         __asm__ volatile("ud2");
     printf("SIGILL: %d\n", s);
+
+    sa.sa_sigaction = skip_ud2;
+    sigaction(SIGILL, &sa, NULL);
+    long kept = 0x1234567890L, out;
+    __asm__ volatile("mov %1, %%r12; ud2; mov %%r12, %0" : "=r"(out) : "r"(kept) : "r12");
+    printf("returned past ud2: %d, r12 kept: %s\n", skipped, out == kept ? "yes" : "no");
     return 0;
 }

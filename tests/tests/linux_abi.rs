@@ -102,13 +102,41 @@ fn append(argv: &[&str]) -> String {
         .join(" ")
 }
 
-fn qemu(socket: &Path, serial: &Path, prog: &Path, argv: &[&str]) -> Command {
+/// The machine a guest boots on, with its carrier of the device.
+#[derive(Clone, Copy, Debug)]
+enum Machine {
+    /// microvm with qboot, virtio-mmio (the reference configuration).
+    Microvm,
+    /// q35 with SeaBIOS, virtio-pci.
+    Q35,
+}
+
+impl Machine {
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            Machine::Microvm => &[
+                "-machine",
+                "microvm,memory-backend=mem,pit=on,pic=on,rtc=on,isa-serial=on",
+                "-bios",
+                "qboot.rom",
+                "-device",
+                "vhost-user-gpio-device,chardev=vpipe",
+                "-global",
+                "virtio-mmio.force-legacy=false",
+            ],
+            Machine::Q35 => &[
+                "-machine",
+                "q35,memory-backend=mem",
+                "-device",
+                "vhost-user-gpio-pci,chardev=vpipe",
+            ],
+        }
+    }
+}
+
+fn qemu(machine: Machine, socket: &Path, serial: &Path, prog: &Path, argv: &[&str]) -> Command {
     let mut q = Command::new("qemu-system-x86_64");
     q.args([
-        "-machine",
-        "microvm,memory-backend=mem,pit=on,pic=on,rtc=on,isa-serial=on",
-        "-bios",
-        "qboot.rom",
         "-accel",
         "tcg",
         "-cpu",
@@ -120,12 +148,7 @@ fn qemu(socket: &Path, serial: &Path, prog: &Path, argv: &[&str]) -> Command {
     ])
     .arg("-chardev")
     .arg(format!("socket,id=vpipe,path={}", socket.display()))
-    .args([
-        "-device",
-        "vhost-user-gpio-device,chardev=vpipe",
-        "-global",
-        "virtio-mmio.force-legacy=false",
-    ])
+    .args(machine.args())
     .arg("-kernel")
     .arg(kernel())
     .arg("-initrd")
@@ -150,7 +173,7 @@ fn qemu(socket: &Path, serial: &Path, prog: &Path, argv: &[&str]) -> Command {
 
 /// Runs `prog` with `argv` and `env` as the root process of a tree: the
 /// daemon serves one hand-launched QEMU booting the guest kernel.
-fn in_guest(prog: &Path, argv: &[&str], env: &[&str]) -> Outcome {
+fn in_guest(machine: Machine, prog: &Path, argv: &[&str], env: &[&str]) -> Outcome {
     let d = run_dir(argv[0]);
     let socket = d.join("vpipe.sock");
     let serial = d.join("serial.log");
@@ -175,7 +198,7 @@ fn in_guest(prog: &Path, argv: &[&str], env: &[&str]) -> Outcome {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let mut vm = Group::spawn(qemu(&socket, &serial, prog, argv));
+    let mut vm = Group::spawn(qemu(machine, &socket, &serial, prog, argv));
     let vm_err = vm.child.stderr.take().unwrap();
     let vm_err = std::thread::spawn(move || std::io::read_to_string(vm_err).unwrap_or_default());
     let vm_status = vm.wait_deadline(LIMIT);
@@ -212,11 +235,15 @@ fn on_host(prog: &Path, argv: &[&str], env: &[&str]) -> Outcome {
     }
 }
 
-/// Runs `prog` in the guest and on the host and checks that both print
-/// the same and end the same; returns the guest's outcome.
+/// Runs `prog` in the guest (on microvm) and on the host and checks that
+/// both print the same and end the same; returns the guest's outcome.
 fn same_as_host(prog: &Path, argv: &[&str], env: &[&str]) -> Outcome {
+    same_as_host_on(Machine::Microvm, prog, argv, env)
+}
+
+fn same_as_host_on(machine: Machine, prog: &Path, argv: &[&str], env: &[&str]) -> Outcome {
     let host = on_host(prog, argv, env);
-    let guest = in_guest(prog, argv, env);
+    let guest = in_guest(machine, prog, argv, env);
     assert_eq!(
         guest.stdout, host.stdout,
         "stdout differs from the host's\nguest serial:\n{}",
@@ -360,6 +387,12 @@ fn busybox_true_and_false_exit_0_and_1() {
 fn busybox_seq_counts() {
     let g = same_as_host(&busybox(), &["busybox", "seq", "1", "5"], &[]);
     assert_eq!(g.stdout, "1\n2\n3\n4\n5\n");
+}
+
+#[test]
+fn q35_with_virtio_pci_runs_programs_too() {
+    same_as_host_on(Machine::Q35, &program("signals"), &["signals"], &[]);
+    same_as_host_on(Machine::Q35, &busybox(), &["busybox", "seq", "3"], &[]);
 }
 
 /// The loadable segments of an ELF64 file: (p_vaddr, p_paddr, p_memsz).
