@@ -348,6 +348,13 @@ fn unknown_syscall_returns_enosys_and_is_logged_once() {
 }
 
 #[test]
+fn hostile_pointers_and_numbers_fail_as_on_linux_and_the_kernel_survives() {
+    let g = same_as_host(&program("hostile"), &["hostile"], &[]);
+    assert!(g.stdout.ends_with("survived\n"), "{}", g.stdout);
+    assert!(g.stdout.contains("EFAULT"), "{}", g.stdout);
+}
+
+#[test]
 fn glibc_static_hello_world() {
     let g = same_as_host(&program("hello-glibc"), &["hello"], &[]);
     assert_eq!(g.status, 3);
