@@ -430,13 +430,10 @@ impl AddressSpace {
             }
             None => self.find_free(new_len)?,
         };
-        let kind = if vma.kind == VmaKind::Stack {
-            VmaKind::Anon
-        } else {
-            vma.kind
-        };
+        // A moved area is plain anonymous memory, whatever it was (a moved
+        // brk or stack area is no longer the break or the stack).
         self.vmas
-            .insert(Vma::new(new, new + new_len, vma.prot, kind))?;
+            .insert(Vma::new(new, new + new_len, vma.prot, VmaKind::Anon))?;
         let moved = old_len.min(new_len);
         let mut off = 0;
         while off < moved {

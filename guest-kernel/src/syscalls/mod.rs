@@ -141,10 +141,19 @@ mod kernel {
     /// A syscall handler.
     pub type Handler = fn(&mut Ctx<'_>, Args) -> SysResult;
 
+    /// The log target of the ENOSYS lines.
+    const LOG: &str = "guest_kernel::syscalls";
+    /// The log target of `kernel.strace` lines.
+    const STRACE: &str = "strace";
+
     /// Runs the syscall in `f` (number in `rax`) and leaves the result in `rax`.
     pub fn dispatch(p: &mut Process, f: &mut TrapFrame) {
         let nr = f.rax;
         let args = f.syscall_args();
+        let name = names::name(nr);
+        if p.strace && matches!(nr, names::EXIT | names::EXIT_GROUP) {
+            log::info!(target: STRACE, "{}({}) = ?", name.unwrap_or("?"), args[0] as i32);
+        }
         let result = match handler(nr) {
             Some(h) => h(
                 &mut Ctx {
@@ -154,31 +163,26 @@ mod kernel {
                 args,
             ),
             None => {
-                match names::name(nr) {
+                match name {
                     Some(name) => log::info!(
+                        target: LOG,
                         "pid {}: syscall {name} ({nr}) is not implemented: ENOSYS",
                         p.pid
                     ),
-                    None => log::info!("pid {}: unknown syscall {nr}: ENOSYS", p.pid),
+                    None => log::info!(target: LOG, "pid {}: unknown syscall {nr}: ENOSYS", p.pid),
                 }
                 Err(Errno::ENOSYS)
             }
         };
         if p.strace {
-            let name = names::name(nr).unwrap_or("?");
+            let (name, [a0, a1, a2, ..]) = (name.unwrap_or("?"), args);
             match result {
-                Ok(v) => log::info!(
-                    "{name}({:#x}, {:#x}, {:#x}, ...) = {v:#x}",
-                    args[0],
-                    args[1],
-                    args[2]
-                ),
-                Err(e) => log::info!(
-                    "{name}({:#x}, {:#x}, {:#x}, ...) = -{e}",
-                    args[0],
-                    args[1],
-                    args[2]
-                ),
+                Ok(v) => {
+                    log::info!(target: STRACE, "{name}({a0:#x}, {a1:#x}, {a2:#x}, ...) = {v:#x}")
+                }
+                Err(e) => {
+                    log::info!(target: STRACE, "{name}({a0:#x}, {a1:#x}, {a2:#x}, ...) = -{e}")
+                }
             }
         }
         if nr != names::RT_SIGRETURN {

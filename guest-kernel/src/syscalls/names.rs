@@ -473,6 +473,10 @@ pub const NAMES: [Option<&str>; NR_LIMIT] = [
     Some("mseal"),                   // 462
 ];
 
+/// `exit`.
+pub const EXIT: u64 = 60;
+/// `exit_group`.
+pub const EXIT_GROUP: u64 = 231;
 /// `rt_sigreturn`: the one call whose handler sets every register itself.
 pub const RT_SIGRETURN: u64 = 15;
 
