@@ -61,7 +61,8 @@
 //!
 //! | static | where | in a fork child |
 //! |---|---|---|
-//! | boot page tables, boot stack, start info address, entry TSC | `arch::x86_64::boot` | page tables: carry (they hold the user mappings); the rest: new |
+//! | boot page tables, boot stack, start info address, entry TSC | `arch::x86_64::boot` | new (the live page tables are in frames: `paging::move_to_frames`) |
+//! | the live PML4's address | `arch::x86_64::paging` | carry |
 //! | GDT, TSS, IST stacks; IDT; interrupt hooks | `arch::x86_64::{gdt, interrupts}` | rebuilt |
 //! | kernel stack, `syscall` scratch word | `arch::x86_64::syscall_entry` | rebuilt (the fork returns through a saved frame) |
 //! | TSC/LAPIC calibration, wall-clock epoch | `arch::x86_64::time` | carry |

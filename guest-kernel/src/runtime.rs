@@ -118,6 +118,8 @@ fn init_memory() -> (u64, u64) {
         bitmap.reserve_range(lo, hi);
     }
     frames::init(bitmap);
+    paging::move_to_frames(&mut || frames::alloc_zeroed())
+        .unwrap_or_else(|_| boot_failure(format_args!("no frames for the page tables")));
     (heap_lo, heap_hi)
 }
 

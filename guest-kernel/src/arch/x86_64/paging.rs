@@ -1,9 +1,14 @@
-//! Page tables: one 4-level hierarchy (one address space per VM), rooted
-//! at the boot PML4. The kernel reaches every table through the direct
-//! map. User mappings are 4 KiB pages below `USER_END`; device registers
-//! are 4 KiB uncached pages in the MMIO window. Tables are taken from the
-//! caller's frame allocator (the layer above), so this module allocates
-//! nothing itself.
+//! Page tables: one 4-level hierarchy (one address space per VM). The
+//! boot code builds the first one in `.bss`; [`move_to_frames`] copies it
+//! into frames at boot, so that every live table is RAM that a fork
+//! child's copy keeps (its ELF loader zeroes `.bss`). The kernel reaches
+//! every table through the direct map. User mappings are 4 KiB pages below
+//! `USER_END`; device registers are 4 KiB uncached pages in the MMIO
+//! window. Tables are taken from the caller's frame allocator (the layer
+//! above), so this module allocates nothing itself.
+
+use core::arch::asm;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::cpu;
 use crate::mem::layout::{
@@ -37,8 +42,66 @@ pub type FrameSource<'a> = &'a mut dyn FnMut() -> Option<u64>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OutOfFrames;
 
+/// The physical address of the live PML4 (0: still the boot one).
+static ROOT: AtomicU64 = AtomicU64::new(0);
+
+/// The physical address of the live PML4.
+pub fn root() -> u64 {
+    match ROOT.load(Ordering::Relaxed) {
+        0 => super::boot::pml4_phys(),
+        r => r,
+    }
+}
+
 fn pml4() -> *mut u64 {
-    phys_to_virt(super::boot::pml4_phys()) as *mut u64
+    phys_to_virt(root()) as *mut u64
+}
+
+/// Copies the table at `pa` into a fresh frame; returns the frame.
+fn copy_table(pa: u64, alloc: FrameSource<'_>) -> Result<u64, OutOfFrames> {
+    let frame = alloc().ok_or(OutOfFrames)?;
+    // SAFETY: both are 4 KiB page tables in RAM, reached through the
+    // direct map; the new frame is ours and does not overlap the old.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            phys_to_virt(pa) as *const u64,
+            phys_to_virt(frame) as *mut u64,
+            512,
+        )
+    };
+    Ok(frame)
+}
+
+/// Copies the table at `pa` and every table below it into frames (`level`
+/// is the table's: 3 for the PML4, 0 for a page table); leaf entries and
+/// large pages are kept as they are. Returns the new table.
+fn copy_tree(pa: u64, level: u32, alloc: FrameSource<'_>) -> Result<u64, OutOfFrames> {
+    let new = copy_table(pa, &mut *alloc)?;
+    if level == 0 {
+        return Ok(new);
+    }
+    let t = phys_to_virt(new) as *mut u64;
+    for i in 0..512 {
+        // SAFETY: `t` is the table just copied; `i` is below 512.
+        let e = unsafe { *t.add(i) };
+        if e & PTE_P != 0 && e & PTE_PS == 0 {
+            let child = copy_tree(e & ADDR_MASK, level - 1, &mut *alloc)?;
+            // SAFETY: as above.
+            unsafe { *t.add(i) = child | (e & !ADDR_MASK) };
+        }
+    }
+    Ok(new)
+}
+
+/// Moves the live page tables from the boot code's `.bss` into frames and
+/// switches to them. Call once, before any user mapping exists.
+pub fn move_to_frames(alloc: FrameSource<'_>) -> Result<(), OutOfFrames> {
+    let new = copy_tree(root(), 3, alloc)?;
+    ROOT.store(new, Ordering::Relaxed);
+    // SAFETY: the copy maps exactly what the current tables map (same
+    // leaves, same flags), so the kernel keeps running where it is.
+    unsafe { asm!("mov cr3, {}", in(reg) new, options(nostack)) };
+    Ok(())
 }
 
 fn index(va: u64, level: u32) -> usize {
