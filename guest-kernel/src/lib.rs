@@ -9,7 +9,7 @@
 //!
 //! ```sh
 //! guest-kernel/build-image                   # -> target/images/guest-kernel
-//! vhost-user-pipe serve --socket-path /tmp/vp.sock &
+//! vhost-user-pipe serve --once --socket-path /tmp/vp.sock &
 //! qemu-system-x86_64 ... -kernel target/images/guest-kernel \
 //!     -initrd /bin/busybox -append "busybox echo hi"
 //! ```

@@ -4,7 +4,7 @@
 //! the same.
 //!
 //! Every test boots one VM under TCG the way `qemu-configs/README.md`
-//! launches one by hand: `vhost-user-pipe serve`, then QEMU with
+//! launches one by hand: `vhost-user-pipe serve --once`, then QEMU with
 //! `-kernel target/images/guest-kernel -initrd PROGRAM -append "ARGV"`.
 //! The programs come from `tests/linux/` (`tests/linux/build`, into
 //! `target/linux/`) and from Debian's `busybox-static`; the kernel image
@@ -102,6 +102,16 @@ fn append(argv: &[&str]) -> String {
         .join(" ")
 }
 
+/// Where the guest kernel takes the program's argv from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ArgvFrom {
+    /// The kernel command line (`-append`).
+    CommandLine,
+    /// The device's `GET_ARGS` (the daemon's trailing arguments; the root's
+    /// `argv[0]` is then "root"), with an empty command line.
+    Device,
+}
+
 /// The machine a guest boots on, with its carrier of the device.
 #[derive(Clone, Copy, Debug)]
 enum Machine {
@@ -118,7 +128,7 @@ impl Machine {
                 "-machine",
                 "microvm,memory-backend=mem,pit=on,pic=on,rtc=on,isa-serial=on",
                 "-bios",
-                "qboot.rom",
+                "/usr/share/qemu/qboot.rom",
                 "-device",
                 "vhost-user-gpio-device,chardev=vpipe",
                 "-global",
@@ -134,7 +144,7 @@ impl Machine {
     }
 }
 
-fn qemu(machine: Machine, socket: &Path, serial: &Path, prog: &Path, argv: &[&str]) -> Command {
+fn qemu(machine: Machine, socket: &Path, serial: &Path, prog: &Path, cmdline: &str) -> Command {
     let mut q = Command::new("qemu-system-x86_64");
     q.args([
         "-accel",
@@ -154,7 +164,7 @@ fn qemu(machine: Machine, socket: &Path, serial: &Path, prog: &Path, argv: &[&st
     .arg("-initrd")
     .arg(prog)
     .arg("-append")
-    .arg(append(argv))
+    .arg(cmdline)
     .arg("-serial")
     .arg(format!("file:{}", serial.display()))
     .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=4"])
@@ -173,13 +183,13 @@ fn qemu(machine: Machine, socket: &Path, serial: &Path, prog: &Path, argv: &[&st
 
 /// Runs `prog` with `argv` and `env` as the root process of a tree: the
 /// daemon serves one hand-launched QEMU booting the guest kernel.
-fn in_guest(machine: Machine, prog: &Path, argv: &[&str], env: &[&str]) -> Outcome {
+fn in_guest(machine: Machine, from: ArgvFrom, prog: &Path, argv: &[&str], env: &[&str]) -> Outcome {
     let d = run_dir(argv[0]);
     let socket = d.join("vpipe.sock");
     let serial = d.join("serial.log");
     let mut serve = Command::new(daemon_bin());
     serve
-        .args(["serve", "--accel", "tcg", "--socket-path"])
+        .args(["serve", "--once", "--accel", "tcg", "--socket-path"])
         .arg(&socket)
         .arg("--run-dir")
         .arg(d.join("run"))
@@ -187,6 +197,14 @@ fn in_guest(machine: Machine, prog: &Path, argv: &[&str], env: &[&str]) -> Outco
     for e in env {
         serve.arg("--env").arg(e);
     }
+    let cmdline = match from {
+        ArgvFrom::CommandLine => append(argv),
+        ArgvFrom::Device => {
+            assert_eq!(argv[0], "root", "the daemon names its root \"root\"");
+            serve.args(&argv[1..]);
+            String::new()
+        }
+    };
     // The daemon must be listening before QEMU connects.
     let daemon = std::thread::spawn(move || run_with_deadline(serve, LIMIT));
     let until = Instant::now() + LIMIT;
@@ -198,7 +216,7 @@ fn in_guest(machine: Machine, prog: &Path, argv: &[&str], env: &[&str]) -> Outco
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let mut vm = Group::spawn(qemu(machine, &socket, &serial, prog, argv));
+    let mut vm = Group::spawn(qemu(machine, &socket, &serial, prog, &cmdline));
     let vm_err = vm.child.stderr.take().unwrap();
     let vm_err = std::thread::spawn(move || std::io::read_to_string(vm_err).unwrap_or_default());
     let vm_status = vm.wait_deadline(LIMIT);
@@ -238,12 +256,18 @@ fn on_host(prog: &Path, argv: &[&str], env: &[&str]) -> Outcome {
 /// Runs `prog` in the guest (on microvm) and on the host and checks that
 /// both print the same and end the same; returns the guest's outcome.
 fn same_as_host(prog: &Path, argv: &[&str], env: &[&str]) -> Outcome {
-    same_as_host_on(Machine::Microvm, prog, argv, env)
+    same_as_host_on(Machine::Microvm, ArgvFrom::CommandLine, prog, argv, env)
 }
 
-fn same_as_host_on(machine: Machine, prog: &Path, argv: &[&str], env: &[&str]) -> Outcome {
+fn same_as_host_on(
+    machine: Machine,
+    from: ArgvFrom,
+    prog: &Path,
+    argv: &[&str],
+    env: &[&str],
+) -> Outcome {
     let host = on_host(prog, argv, env);
-    let guest = in_guest(machine, prog, argv, env);
+    let guest = in_guest(machine, from, prog, argv, env);
     assert_eq!(
         guest.stdout, host.stdout,
         "stdout differs from the host's\nguest serial:\n{}",
@@ -273,6 +297,18 @@ fn musl_argv_and_environment_are_echoed() {
     );
     assert!(g.stdout.contains("argv[2]=two words\n"), "{}", g.stdout);
     assert!(g.stdout.contains("env BETA=two words\n"), "{}", g.stdout);
+}
+
+#[test]
+fn argv_comes_from_the_device_when_the_command_line_has_none() {
+    let g = same_as_host_on(
+        Machine::Microvm,
+        ArgvFrom::Device,
+        &program("args"),
+        &["root", "from", "the device"],
+        &["GAMMA=3"],
+    );
+    assert!(g.stdout.contains("argv[2]=the device\n"), "{}", g.stdout);
 }
 
 #[test]
@@ -398,8 +434,11 @@ fn busybox_seq_counts() {
 
 #[test]
 fn q35_with_virtio_pci_runs_programs_too() {
-    same_as_host_on(Machine::Q35, &program("signals"), &["signals"], &[]);
-    same_as_host_on(Machine::Q35, &busybox(), &["busybox", "seq", "3"], &[]);
+    let q35 = |prog: &Path, argv: &[&str]| {
+        same_as_host_on(Machine::Q35, ArgvFrom::CommandLine, prog, argv, &[])
+    };
+    q35(&program("signals"), &["signals"]);
+    q35(&busybox(), &["busybox", "seq", "3"]);
 }
 
 /// The loadable segments of an ELF64 file: (p_vaddr, p_paddr, p_memsz).
