@@ -53,48 +53,40 @@ fn fail(what: core::fmt::Arguments<'_>) -> ! {
     device::exit(ExitKind::Signaled(SIGKILL as u8))
 }
 
-/// The RAM regions below [`DIRECT_MAPPED`], and where RAM ends.
-fn ram_regions() -> (Vec<(u64, u64)>, u64) {
+/// Sets up the heap and the frame allocator, and moves the page tables
+/// into frames. Returns the heap's physical range.
+fn init_memory() -> (u64, u64) {
     let mut map = [(0, 0, false); MEMMAP_MAX];
     let n = start_info::memmap(&mut map);
-    let ram: Vec<(u64, u64)> = map[..n]
-        .iter()
-        .filter(|e| e.2 && e.0 < DIRECT_MAPPED)
-        .map(|e| (e.0, (e.0 + e.1).min(DIRECT_MAPPED)))
-        .collect();
-    let top = ram.iter().map(|r| r.1).max().unwrap_or(0);
-    (ram, top)
-}
-
-/// Sets up the heap and the frame allocator.
-fn init_memory() -> (u64, u64) {
-    let mut raw = [(0, 0, false); MEMMAP_MAX];
-    let n = start_info::memmap(&mut raw);
-    if n == 0 {
+    let map = &map[..n];
+    if map.is_empty() {
         boot_failure(format_args!("no PVH memory map"));
     }
-    let is_ram = |lo: u64, hi: u64| raw[..n].iter().any(|e| e.2 && e.0 < hi && lo < e.0 + e.1);
+    let is_ram = |lo: u64, hi: u64| {
+        map.iter()
+            .any(|&(a, len, ram)| ram && a < hi && lo < a + len)
+    };
     paging::trim_direct_map(&is_ram);
-    let top = raw[..n]
-        .iter()
-        .filter(|e| e.2 && e.0 < DIRECT_MAPPED)
-        .map(|e| (e.0 + e.1).min(DIRECT_MAPPED))
-        .max()
-        .unwrap_or(0);
+    // The RAM the direct map covers.
+    let ram = || {
+        map.iter()
+            .filter(|e| e.2 && e.0 < DIRECT_MAPPED)
+            .map(|e| (e.0, (e.0 + e.1).min(DIRECT_MAPPED)))
+    };
+    let top = ram().map(|r| r.1).max().unwrap_or(0);
+
     let image_end = page_up(core::ptr::addr_of!(__kernel_end) as u64).unwrap_or(IDENTITY_END);
     let heap_size = (top / HEAP_SHARE).clamp(HEAP_MIN, HEAP_MAX);
-    let heap_lo = image_end;
-    let heap_hi = heap_lo + heap_size;
-    if !is_ram(heap_lo, heap_hi) || heap_hi > top {
+    let (heap_lo, heap_hi) = (image_end, image_end + heap_size);
+    if !ram().any(|(lo, hi)| lo <= heap_lo && heap_hi <= hi) {
         boot_failure(format_args!(
             "no room for a {heap_size:#x}-byte heap above the image in {top:#x} bytes of RAM"
         ));
     }
     heap::init(heap_lo, heap_hi);
 
-    let (ram, top) = ram_regions();
     let mut bitmap = FrameBitmap::new(0, top);
-    for &(lo, hi) in &ram {
+    for (lo, hi) in ram() {
         bitmap.release_range(lo, hi);
     }
     bitmap.reserve_range(0, LOW_MEMORY);
@@ -104,17 +96,17 @@ fn init_memory() -> (u64, u64) {
     for &(lo, hi) in &boot_data[..k] {
         bitmap.reserve_range(lo, hi);
     }
-    // The firmware's boot scratch near the top of the RAM below 4 GiB:
-    // kept free so a fork child's copy of every frame survives its boot.
-    let ram_top = ram
-        .iter()
-        .find(|r| r.0 <= KERNEL_BASE && KERNEL_BASE < r.1)
+    // The firmware's boot scratch near the top of the RAM that holds the
+    // kernel: kept free, so a fork child's copy of every frame survives
+    // its boot (phase 2).
+    let region_end = ram()
+        .find(|&(lo, hi)| lo <= KERNEL_BASE && KERNEL_BASE < hi)
         .map_or(top, |r| r.1);
     let mut entries = [(0, 0); MEMMAP_MAX];
-    for (e, r) in entries.iter_mut().zip(&raw[..n]) {
-        *e = (r.0, r.1);
+    for (e, &(a, len, _)) in entries.iter_mut().zip(map) {
+        *e = (a, len);
     }
-    for (lo, hi) in firmware::scratch(firmware::ram_top(ram_top, &entries[..n])) {
+    for (lo, hi) in firmware::scratch(firmware::ram_top(region_end, &entries[..n])) {
         bitmap.reserve_range(lo, hi);
     }
     frames::init(bitmap);

@@ -11,7 +11,7 @@ use core::ptr::NonNull;
 
 use guest_virtio_driver::transport::mmio::{PipeMmioTransport, MMIO_WINDOW_SIZE};
 use guest_virtio_driver::transport::pci::find_carrier;
-use guest_virtio_driver::{Completion, DriverError, Features, VirtioPipe};
+use guest_virtio_driver::{Completion, DriverError, VirtioPipe};
 use spinning_top::Spinlock;
 use virtio_drivers::transport::pci::PciTransport;
 use virtio_pipe_protocol::{Event, ReqHeader};
@@ -114,39 +114,9 @@ pub fn init() -> Result<Location, ProbeError> {
     Ok(at)
 }
 
-/// A fork child's device bring-up: the device state in the restored
-/// memory is the parent's (its queues, its in-flight `FORK`), so it is
-/// forgotten, not dropped (dropping would reset this VM's device through
-/// the stale transport and free memory the parent's queues occupied), and
-/// the device is initialised from reset (spec: `drv-fork-child-init`).
-pub fn reinit_after_fork() -> Result<Location, ProbeError> {
-    force_unlock();
-    if let Some(stale) = DEVICE.lock().take() {
-        core::mem::forget(stale);
-    }
-    init()
-}
-
 /// Whether the device is up.
 pub fn is_up() -> bool {
     DEVICE.lock().is_some()
-}
-
-/// Whether the device is up and negotiated all of `features`.
-pub fn has_feature(features: Features) -> bool {
-    DEVICE
-        .lock()
-        .as_ref()
-        .is_some_and(|d| d.features().contains(features))
-}
-
-/// Sends one request that must find the driver quiet (no other request in
-/// flight) and waits for it without handling events meanwhile: `FORK`
-/// (see [`VirtioPipe::request_quiesced`]).
-pub fn request_quiesced(hdr: &ReqHeader) -> Result<Completion, DriverError> {
-    let mut guard = DEVICE.lock();
-    let dev = guard.as_mut().ok_or(DriverError::DeviceBroken)?;
-    dev.request_quiesced(hdr, &[], &mut [], &mut || cpu::wait_for(&DEVICE_IRQ))
 }
 
 /// Sends one request and sleeps (`hlt`) until it completes.
