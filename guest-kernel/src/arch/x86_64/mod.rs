@@ -1,0 +1,35 @@
+//! x86-64: PVH boot into long mode, GDT/TSS, IDT and entry stubs, the
+//! `syscall` entry, APICs, timekeeping, paging, the serial console, random
+//! numbers and the CPU primitives. [`frame`] is pure data and builds on the
+//! host too.
+
+pub mod frame;
+
+#[cfg(not(test))]
+pub mod apic;
+#[cfg(not(test))]
+pub mod boot;
+#[cfg(not(test))]
+pub mod cpu;
+#[cfg(not(test))]
+pub mod gdt;
+#[cfg(not(test))]
+pub mod interrupts;
+#[cfg(not(test))]
+pub mod paging;
+#[cfg(not(test))]
+pub mod pit;
+#[cfg(not(test))]
+pub mod port;
+#[cfg(not(test))]
+pub mod random;
+#[cfg(not(test))]
+pub mod rtc;
+#[cfg(not(test))]
+pub mod serial;
+#[cfg(not(test))]
+pub mod string;
+#[cfg(not(test))]
+pub mod syscall_entry;
+#[cfg(not(test))]
+pub mod time;

@@ -1,0 +1,111 @@
+//! Timekeeping: the TSC calibrated against the PIT for the clocks, the
+//! LAPIC timer calibrated against the TSC for sleeping (one-shot interrupt
+//! + `hlt`).
+
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use super::{apic, cpu, interrupts, pit, rtc};
+
+/// PIT ticks to calibrate over: about 5 ms.
+const CALIBRATION_PIT_TICKS: u64 = pit::PIT_HZ / 200;
+/// Assumed TSC rate when no PIT answers.
+const FALLBACK_TSC_HZ: u64 = 2_000_000_000;
+
+static TSC_HZ: AtomicU64 = AtomicU64::new(FALLBACK_TSC_HZ);
+static LAPIC_HZ: AtomicU64 = AtomicU64::new(1_000_000_000);
+/// The wall clock (ns since the Unix epoch) at TSC `TSC_AT_EPOCH_READ`.
+static EPOCH_NS: AtomicU64 = AtomicU64::new(0);
+static TSC_AT_EPOCH_READ: AtomicU64 = AtomicU64::new(0);
+
+/// Calibrates the TSC and the LAPIC timer, and reads the RTC.
+pub fn init() {
+    if pit::present() {
+        pit::start();
+        let mut last = pit::read();
+        let mut elapsed = 0u64;
+        let tsc0 = cpu::rdtsc();
+        apic::timer_start_masked(u32::MAX);
+        while elapsed < CALIBRATION_PIT_TICKS {
+            let now = pit::read();
+            elapsed += u64::from(last.wrapping_sub(now));
+            last = now;
+        }
+        let tsc1 = cpu::rdtsc();
+        let lapic_ticks = u64::from(u32::MAX - apic::timer_current());
+        apic::timer_start_masked(0);
+        let hz = |ticks: u64| ticks * pit::PIT_HZ / elapsed;
+        TSC_HZ.store(hz(tsc1 - tsc0).max(1), Ordering::Relaxed);
+        LAPIC_HZ.store(hz(lapic_ticks).max(1), Ordering::Relaxed);
+    }
+    EPOCH_NS.store(rtc::unix_seconds() * 1_000_000_000, Ordering::Relaxed);
+    TSC_AT_EPOCH_READ.store(cpu::rdtsc(), Ordering::Relaxed);
+}
+
+/// The calibrated TSC frequency.
+pub fn tsc_hz() -> u64 {
+    TSC_HZ.load(Ordering::Relaxed)
+}
+
+/// Converts TSC ticks to nanoseconds.
+pub fn tsc_to_ns(ticks: u64) -> u64 {
+    (u128::from(ticks) * 1_000_000_000 / u128::from(tsc_hz())) as u64
+}
+
+/// Nanoseconds of the monotonic clock: since the guest's first instruction.
+pub fn monotonic_ns() -> u64 {
+    tsc_to_ns(cpu::rdtsc().wrapping_sub(super::boot::entry_tsc()))
+}
+
+/// Nanoseconds since the Unix epoch (RTC at boot + TSC since).
+pub fn realtime_ns() -> u64 {
+    let since = tsc_to_ns(cpu::rdtsc().wrapping_sub(TSC_AT_EPOCH_READ.load(Ordering::Relaxed)));
+    EPOCH_NS.load(Ordering::Relaxed) + since
+}
+
+/// How a sleep ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Woken {
+    /// The time passed.
+    Elapsed,
+    /// `interrupted()` said stop, with this many nanoseconds left.
+    Interrupted(u64),
+}
+
+/// Sleeps until the monotonic clock reads `deadline_ns`, with the CPU
+/// halted. After every device interrupt `interrupted` is asked whether to
+/// stop early (it should poll the device: the interrupt flag is consumed).
+pub fn sleep_until(deadline_ns: u64, interrupted: &mut dyn FnMut() -> bool) -> Woken {
+    let result = loop {
+        let now = monotonic_ns();
+        if now >= deadline_ns {
+            break Woken::Elapsed;
+        }
+        if interrupts::DEVICE_IRQ.swap(false, Ordering::AcqRel) && interrupted() {
+            break Woken::Interrupted(deadline_ns - now);
+        }
+        let left_ns = deadline_ns - now;
+        let ticks = (u128::from(left_ns) * u128::from(LAPIC_HZ.load(Ordering::Relaxed))
+            / 1_000_000_000)
+            .clamp(1, u128::from(u32::MAX)) as u32;
+        apic::timer_oneshot(ticks);
+        wait_either();
+    };
+    apic::timer_oneshot(0);
+    result
+}
+
+static ANY_IRQ: AtomicBool = AtomicBool::new(false);
+
+/// Halts until the timer or the device interrupts.
+fn wait_either() {
+    cpu::cli();
+    if interrupts::TIMER_IRQ.swap(false, Ordering::AcqRel)
+        || interrupts::DEVICE_IRQ.load(Ordering::Acquire)
+    {
+        return;
+    }
+    // Any interrupt ends the halt; `ANY_IRQ` is only the flag `wait_for`
+    // clears, the timer and device flags stay for their owners.
+    cpu::wait_for(&ANY_IRQ);
+    interrupts::TIMER_IRQ.store(false, Ordering::Release);
+}

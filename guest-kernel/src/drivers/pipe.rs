@@ -1,0 +1,163 @@
+//! Finding the virtio-pipe device, routing its interrupt, and the one
+//! global instance every process call goes through.
+//!
+//! On q35 the carrier is virtio-pci (found by a bus scan); on microvm it is
+//! virtio-mmio in one of the windows at `0xfeb00000 + n * 0x200`, whose line
+//! is GSI `5 + n` (ACPI off), `16 + n` (ACPI on, one IOAPIC) or `24 + n`
+//! (ACPI on, second IOAPIC). We route every candidate pin to the device
+//! vector; the pins that belong to nothing never fire.
+
+use core::ptr::NonNull;
+
+use guest_virtio_driver::transport::mmio::{PipeMmioTransport, MMIO_WINDOW_SIZE};
+use guest_virtio_driver::transport::pci::find_carrier;
+use guest_virtio_driver::{Completion, DriverError, VirtioPipe};
+use spinning_top::Spinlock;
+use virtio_drivers::transport::pci::PciTransport;
+use virtio_pipe_protocol::{Event, ReqHeader};
+
+use super::hal::{map_mmio, KernelHal};
+use super::pci_cam::{self, PortCam};
+use super::transport::AnyTransport;
+use crate::arch::x86_64::apic::{IoApic, IOAPIC1_BASE, IOAPIC2_BASE};
+use crate::arch::x86_64::cpu;
+use crate::arch::x86_64::interrupts::{DEVICE_IRQ, VECTOR_DEVICE};
+
+const MMIO_BASE: u64 = 0xfeb0_0000;
+/// microvm has at most 24 transports (with the second IOAPIC).
+const MMIO_WINDOWS: u64 = 24;
+
+/// The device, once found.
+pub type Device = VirtioPipe<KernelHal, AnyTransport>;
+
+static DEVICE: Spinlock<Option<Device>> = Spinlock::new(None);
+
+/// Where the device was found, for the boot log.
+#[derive(Debug, Clone, Copy)]
+pub enum Location {
+    /// virtio-mmio window `n`.
+    Mmio(u64),
+    /// PCI function, interrupt line.
+    Pci(u8, u8, u8, u8),
+}
+
+/// Why no device could be brought up.
+#[derive(Debug, Clone, Copy)]
+pub enum ProbeError {
+    /// No carrier on either bus.
+    NotFound,
+    /// A carrier exists but the driver refused it.
+    Driver(DriverError),
+}
+
+impl core::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ProbeError::NotFound => write!(f, "no virtio-pipe carrier on PCI or virtio-mmio"),
+            ProbeError::Driver(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+fn find() -> Result<(AnyTransport, Location), ProbeError> {
+    if pci_cam::host_bridge_present() {
+        let (mut root, found) = find_carrier(PortCam, 0).ok_or(ProbeError::NotFound)?;
+        let t = PciTransport::new::<KernelHal, _>(&mut root, found.device_function)
+            .map_err(|_| ProbeError::NotFound)?;
+        if let Some(io) = ioapic(IOAPIC1_BASE) {
+            io.route(u32::from(found.interrupt_line), VECTOR_DEVICE);
+        }
+        let df = found.device_function;
+        return Ok((
+            AnyTransport::Pci(t),
+            Location::Pci(df.bus, df.device, df.function, found.interrupt_line),
+        ));
+    }
+    let windows =
+        map_mmio(MMIO_BASE, MMIO_WINDOWS * MMIO_WINDOW_SIZE as u64).ok_or(ProbeError::NotFound)?;
+    for n in 0..MMIO_WINDOWS {
+        let base = windows + n * MMIO_WINDOW_SIZE as u64;
+        let ptr = NonNull::new(base as *mut u8).ok_or(ProbeError::NotFound)?;
+        // SAFETY: microvm's virtio-mmio windows are mapped uncached just
+        // above, and reading their ID registers has no side effect; the
+        // window we keep is driven only through the returned transport.
+        if let Ok(t) = unsafe { PipeMmioTransport::probe(ptr) } {
+            route_mmio_irq(n as u32);
+            return Ok((AnyTransport::Mmio(t), Location::Mmio(n)));
+        }
+    }
+    Err(ProbeError::NotFound)
+}
+
+/// The IOAPIC at physical `base`, mapped, if one answers.
+fn ioapic(base: u64) -> Option<IoApic> {
+    let va = map_mmio(base, 0x1000)?;
+    // SAFETY: `va` maps the 4 KiB register page at `base`, uncached.
+    unsafe { IoApic::probe(va) }
+}
+
+fn route_mmio_irq(n: u32) {
+    if let Some(io1) = ioapic(IOAPIC1_BASE) {
+        io1.route(5 + n, VECTOR_DEVICE);
+        io1.route(16 + n, VECTOR_DEVICE);
+    }
+    if let Some(io2) = ioapic(IOAPIC2_BASE) {
+        io2.route(n, VECTOR_DEVICE);
+    }
+}
+
+/// Finds and initialises the device.
+pub fn init() -> Result<Location, ProbeError> {
+    let (transport, at) = find()?;
+    let dev = Device::new(transport).map_err(ProbeError::Driver)?;
+    *DEVICE.lock() = Some(dev);
+    Ok(at)
+}
+
+/// Whether the device is up.
+pub fn is_up() -> bool {
+    DEVICE.lock().is_some()
+}
+
+/// Sends one request and sleeps (`hlt`) until it completes.
+pub fn request(
+    hdr: &ReqHeader,
+    readable: &[u8],
+    writable: &mut [u8],
+) -> Result<Completion, DriverError> {
+    let mut guard = DEVICE.lock();
+    let dev = guard.as_mut().ok_or(DriverError::DeviceBroken)?;
+    dev.request(hdr, readable, writable, &mut || cpu::wait_for(&DEVICE_IRQ))
+}
+
+/// Sends a request that is never answered because the device ends this VM
+/// (`EXIT`): submits, then waits a bounded while for the completion.
+pub fn request_final(hdr: &ReqHeader) {
+    let Some(mut guard) = DEVICE.try_lock() else {
+        return;
+    };
+    let Some(dev) = guard.as_mut() else { return };
+    let _ = dev.request(hdr, &[], &mut [], &mut || cpu::wait_for(&DEVICE_IRQ));
+}
+
+/// Takes the device lock even if a dying context holds it.
+pub fn force_unlock() {
+    if DEVICE.is_locked() {
+        // SAFETY: only called on the way to powering off from a panic or a
+        // CPU exception; the interrupted holder never resumes.
+        unsafe { DEVICE.force_unlock() };
+    }
+}
+
+/// Collects pending completions and events without sleeping.
+pub fn poll() {
+    if let Some(dev) = DEVICE.lock().as_mut() {
+        dev.ack_interrupt();
+        let _ = dev.poll();
+    }
+}
+
+/// The oldest undelivered event.
+pub fn pop_event() -> Option<Event> {
+    DEVICE.lock().as_mut().and_then(|d| d.pop_event())
+}

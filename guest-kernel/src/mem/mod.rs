@@ -1,0 +1,16 @@
+//! Memory: the virtual layout ([`layout`]), the PVH start info, the kernel
+//! heap, the frame allocator, and the program's address space (areas in
+//! [`vma`], page tables kept in step by [`address_space`]).
+
+pub mod frames;
+pub mod layout;
+pub mod pod;
+pub mod vma;
+
+#[cfg(not(test))]
+pub mod address_space;
+pub mod firmware;
+#[cfg(not(test))]
+pub mod heap;
+#[cfg(not(test))]
+pub mod start_info;

@@ -1,0 +1,167 @@
+//! Turning events and faults into signals, and delivering them on the way
+//! back to user mode.
+//!
+//! * Device events: `SIGNAL` (from `kill` in another process) and
+//!   `CHILD_EXIT` (`SIGCHLD`). The device also sends `SIGPIPE` (sender 0)
+//!   after a `WRITE` fails with `EPIPE`; the kernel raises `SIGPIPE`
+//!   itself when it sees the `EPIPE`, before `write` returns, as Linux
+//!   does, so that event is dropped.
+//! * CPU faults in ring 3 become SIGSEGV (page fault, #GP), SIGILL (#UD),
+//!   SIGFPE (#DE, x87/SIMD errors), SIGBUS (#AC, #SS), SIGTRAP (#BP, #DB).
+//! * Delivery runs a handler on a Linux `rt_sigframe` (`signals.rs`), or
+//!   ends the process (`EXIT` with the signaled flag: the parent's `wait`
+//!   sees "killed by N").
+
+use core::sync::atomic::Ordering;
+
+use virtio_pipe_protocol::{Event, ExitKind};
+
+use super::signals::{build_frame, enter_handler, frame_layout, Delivery};
+use super::{device, Process};
+use crate::arch::x86_64::frame::TrapFrame;
+use crate::arch::x86_64::interrupts::DEVICE_IRQ;
+use crate::drivers::pipe as dev;
+use crate::linux::sig::*;
+use crate::linux::{Siginfo, FXSAVE_SIZE};
+use crate::mem::address_space::{Access, Fault};
+
+/// The device's sender pid for signals it sends itself (`SIGPIPE`).
+const DEVICE_SENDER: u32 = 0;
+
+/// Polls the device if it interrupted, and turns its events into signals.
+pub fn collect_events(p: &mut Process) {
+    if DEVICE_IRQ.swap(false, Ordering::AcqRel) {
+        dev::poll();
+    }
+    take_events(p);
+}
+
+/// Turns the events the driver has collected into signals.
+fn take_events(p: &mut Process) {
+    while let Some(ev) = dev::pop_event() {
+        match ev {
+            Event::Signal { signo, sender } => {
+                if signo == SIGPIPE && sender == DEVICE_SENDER {
+                    continue;
+                }
+                p.signals
+                    .raise(signo, Siginfo::kill(signo, SI_USER, sender, 0));
+            }
+            Event::ChildExit { pid, status } => {
+                let (code, value) = if status & 0x7f == 0 {
+                    (CLD_EXITED, ((status >> 8) & 0xff) as i32)
+                } else {
+                    (CLD_KILLED, (status & 0x7f) as i32)
+                };
+                p.signals.raise(SIGCHLD, Siginfo::child(code, pid, value));
+            }
+        }
+    }
+}
+
+/// Whether a signal is waiting that would interrupt a sleep: one that is
+/// not blocked and not ignored. Polls the device whatever its interrupt
+/// flag says (a sleeping caller has consumed it).
+pub fn interrupting_signal(p: &mut Process) -> bool {
+    DEVICE_IRQ.store(false, Ordering::Release);
+    dev::poll();
+    take_events(p);
+    p.signals.has_deliverable()
+}
+
+/// Ends the process, killed by `signo`.
+pub fn die(p: &Process, signo: u32) -> ! {
+    log::info!("pid {}: killed by signal {signo}", p.pid);
+    // The device knows signals 1..=31; a real-time signal ends the
+    // process as SIGKILL would.
+    let s = if signo <= 31 { signo } else { SIGKILL };
+    device::exit(ExitKind::Signaled(s as u8))
+}
+
+/// Delivers every deliverable signal to the context in `f`.
+pub fn deliver(p: &mut Process, f: &mut TrapFrame) {
+    collect_events(p);
+    loop {
+        let oldmask = p.signals.mask;
+        let Some((signo, info, d)) = p.signals.take_next() else {
+            return;
+        };
+        match d {
+            Delivery::Discard => {}
+            Delivery::Terminate => {
+                if is_fault(signo) {
+                    log::info!(
+                        "pid {}: fatal signal {signo} at rip {:#x}, address {:#x}",
+                        p.pid,
+                        f.rip,
+                        p.fault_addr
+                    );
+                }
+                die(p, signo)
+            }
+            Delivery::Handle(act) => {
+                if act.flags & SA_RESTORER == 0 {
+                    log::info!("pid {}: handler for {signo} without SA_RESTORER", p.pid);
+                    die(p, SIGSEGV);
+                }
+                let layout = frame_layout(&p.signals, &act, f.rsp);
+                let cr2 = if is_fault(signo) { p.fault_addr } else { 0 };
+                let frame = build_frame(&p.signals, f, &act, info, oldmask, &layout, cr2);
+                let fx: [u8; FXSAVE_SIZE] = f.fx;
+                let written = p
+                    .space
+                    .write(layout.fpstate, &fx)
+                    .and_then(|()| p.space.write(layout.frame, &frame));
+                if written.is_err() {
+                    log::info!(
+                        "pid {}: no room for the frame of signal {signo} at {:#x}",
+                        p.pid,
+                        layout.frame
+                    );
+                    die(p, SIGSEGV);
+                }
+                enter_handler(f, signo, &act, &layout);
+            }
+        }
+    }
+}
+
+fn is_fault(signo: u32) -> bool {
+    matches!(signo, SIGSEGV | SIGBUS | SIGILL | SIGFPE | SIGTRAP)
+}
+
+/// A CPU exception in ring 3: a page fault is served if the page is
+/// mapped; anything else becomes its signal.
+pub fn user_exception(p: &mut Process, f: &TrapFrame, cr2: u64) {
+    const PF_WRITE: u64 = 1 << 1;
+    const PF_FETCH: u64 = 1 << 4;
+    let (signo, code, addr) = match f.vector {
+        14 => {
+            let access = if f.error & PF_FETCH != 0 {
+                Access::Execute
+            } else if f.error & PF_WRITE != 0 {
+                Access::Write
+            } else {
+                Access::Read
+            };
+            match p.space.fault(cr2, access) {
+                Ok(()) => return,
+                Err(Fault::Unmapped) => (SIGSEGV, SEGV_MAPERR, cr2),
+                Err(Fault::Protection) => (SIGSEGV, SEGV_ACCERR, cr2),
+                Err(Fault::OutOfMemory) => {
+                    log::warn!("pid {}: out of memory at {cr2:#x}", p.pid);
+                    die(p, SIGKILL);
+                }
+            }
+        }
+        0 => (SIGFPE, FPE_INTDIV, f.rip),
+        16 | 19 => (SIGFPE, FPE_FLTINV, f.rip),
+        6 => (SIGILL, ILL_ILLOPN, f.rip),
+        1 | 3 => (SIGTRAP, TRAP_BRKPT, f.rip),
+        12 => (SIGBUS, SI_KERNEL, 0),
+        17 => (SIGBUS, BUS_ADRALN, 0),
+        _ => (SIGSEGV, SI_KERNEL, 0),
+    };
+    p.fault_addr = addr;
+    p.signals.force(signo, Siginfo::fault(signo, code, addr));
+}

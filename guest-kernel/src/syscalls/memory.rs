@@ -1,0 +1,180 @@
+//! Memory, all local: `brk`, anonymous `mmap`, `munmap`, `mprotect`,
+//! `mremap`, `madvise`. Pages get frames on first touch
+//! (`mem::address_space`). Without files in this phase, only anonymous
+//! mappings exist; `MAP_SHARED` anonymous memory behaves as private (no
+//! other process can share it until `fork` exists).
+
+use super::{Args, Ctx};
+use crate::linux::mman::*;
+use crate::linux::{Errno, SysResult};
+use crate::mem::address_space::Access;
+use crate::mem::layout::{is_user_range, page_up, PAGE_SIZE};
+use crate::mem::vma::{Prot, VmaKind};
+
+fn length(len: u64) -> Result<u64, Errno> {
+    if len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    page_up(len).ok_or(Errno::ENOMEM)
+}
+
+fn aligned(addr: u64) -> Result<u64, Errno> {
+    if addr % PAGE_SIZE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(addr)
+}
+
+fn prot(bits: u64) -> Result<Prot, Errno> {
+    if bits & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Prot::from_bits(bits))
+}
+
+/// `mmap(addr, length, prot, flags, fd, offset)`: anonymous only.
+pub fn mmap(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (addr, len, prot_bits, flags, fd, off) = (a[0], a[1], a[2], a[3], a[4] as i32, a[5]);
+    let len = length(len)?;
+    let prot = prot(prot_bits)?;
+    if off % PAGE_SIZE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !matches!(
+        flags & MAP_TYPE,
+        MAP_PRIVATE | MAP_SHARED | MAP_SHARED_VALIDATE
+    ) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MAP_ANONYMOUS == 0 {
+        if fd < 0 {
+            return Err(Errno::EBADF);
+        }
+        log::info!(
+            "pid {}: mmap of fd {fd}: files cannot be mapped yet",
+            cx.p.pid
+        );
+        return Err(Errno::ENODEV);
+    }
+    let space = &mut cx.p.space;
+    let start = if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0 {
+        let at = aligned(addr)?;
+        if !is_user_range(at, len) {
+            return Err(Errno::ENOMEM);
+        }
+        let replace = flags & MAP_FIXED != 0;
+        space
+            .map(at, at + len, prot, VmaKind::Anon, replace)
+            .map_err(|e| e.errno())?;
+        at
+    } else {
+        let hint_ok = addr != 0
+            && addr % PAGE_SIZE == 0
+            && is_user_range(addr, len)
+            && space.vmas.is_free(addr, addr + len);
+        let at = if hint_ok {
+            addr
+        } else {
+            space.find_free(len).map_err(|e| e.errno())?
+        };
+        space
+            .map(at, at + len, prot, VmaKind::Anon, false)
+            .map_err(|e| e.errno())?;
+        at
+    };
+    if flags & MAP_POPULATE != 0 && prot != Prot::NONE {
+        // Best effort, as on Linux: a failure shows up at first touch.
+        let _ = space.ensure(start, len, Access::Read);
+    }
+    Ok(start)
+}
+
+/// `munmap(addr, length)`.
+pub fn munmap(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (addr, len) = (aligned(a[0])?, length(a[1])?);
+    if !is_user_range(addr, len) {
+        return Err(Errno::EINVAL);
+    }
+    cx.p.space.unmap(addr, addr + len).map_err(|e| e.errno())?;
+    Ok(0)
+}
+
+/// `mprotect(addr, length, prot)`.
+pub fn mprotect(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let addr = aligned(a[0])?;
+    let prot = prot(a[2] & !(PROT_GROWSDOWN | PROT_GROWSUP))?;
+    if a[1] == 0 {
+        return Ok(0);
+    }
+    let len = length(a[1])?;
+    if !is_user_range(addr, len) {
+        return Err(Errno::ENOMEM);
+    }
+    cx.p.space
+        .protect(addr, addr + len, prot)
+        .map_err(|e| e.errno())?;
+    Ok(0)
+}
+
+/// `brk(addr)`: returns the new break, or the old one when it cannot move.
+pub fn brk(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    Ok(cx.p.space.set_brk(a[0]))
+}
+
+/// `mremap(old, old_size, new_size, flags, new_address)`.
+pub fn mremap(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (old, old_len, new_len, flags, new_addr) = (aligned(a[0])?, a[1], a[2], a[3], a[4]);
+    if flags & !(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MREMAP_DONTUNMAP != 0 {
+        log::info!(
+            "pid {}: mremap(MREMAP_DONTUNMAP) is not supported",
+            cx.p.pid
+        );
+        return Err(Errno::EINVAL);
+    }
+    if flags & MREMAP_FIXED != 0 && flags & MREMAP_MAYMOVE == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let old_len = length(old_len)?;
+    let new_len = length(new_len)?;
+    if !is_user_range(old, old_len) {
+        return Err(Errno::EFAULT);
+    }
+    let fixed = if flags & MREMAP_FIXED != 0 {
+        Some(aligned(new_addr)?)
+    } else {
+        None
+    };
+    cx.p.space
+        .remap(old, old_len, new_len, flags & MREMAP_MAYMOVE != 0, fixed)
+        .map_err(|e| match e {
+            crate::mem::address_space::MemError::Vma(_) => Errno::EFAULT,
+            e => e.errno(),
+        })
+}
+
+/// `madvise(addr, length, advice)`: `MADV_DONTNEED` and `MADV_FREE` give
+/// the pages back (they read as zero afterwards); other advice is accepted
+/// and ignored.
+pub fn madvise(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (addr, advice) = (aligned(a[0])?, a[2]);
+    if a[1] == 0 {
+        return Ok(0);
+    }
+    let len = length(a[1])?;
+    if !is_user_range(addr, len) {
+        return Err(Errno::ENOMEM);
+    }
+    match advice {
+        MADV_DONTNEED | MADV_FREE => {
+            cx.p.space
+                .discard(addr, addr + len)
+                .map_err(|e| e.errno())?;
+            Ok(0)
+        }
+        MADV_REMOVE => Err(Errno::EOPNOTSUPP),
+        _ => Ok(0),
+    }
+}

@@ -1,0 +1,183 @@
+//! Process identity, exit and wait; the calls that create processes.
+//! Ids and waits are the device's (the daemon holds the process table).
+//! `fork`, `vfork`, `clone`, `clone3` and `execve` answer `ENOSYS` in this
+//! phase, with a log line that says so (glibc and Rust fall back or fail
+//! cleanly on `ENOSYS`).
+
+use virtio_pipe_protocol::ExitKind;
+
+use super::{Args, Ctx};
+use crate::linux::clone::CLONE_THREAD;
+use crate::linux::sig::{CLD_EXITED, CLD_KILLED};
+use crate::linux::wait::*;
+use crate::linux::{Errno, Siginfo, SysResult};
+use crate::process::device;
+
+/// `getpid()`.
+pub fn getpid(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
+    Ok(u64::from(cx.p.pid))
+}
+
+/// `getppid()`: asked of the device, since the parent may have changed
+/// (an orphan is re-parented to pid 1).
+pub fn getppid(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
+    let (_, ppid) = device::getpid()?;
+    cx.p.ppid = ppid;
+    Ok(u64::from(ppid))
+}
+
+/// `gettid()`: one thread, whose tid is the pid.
+pub fn gettid(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
+    Ok(u64::from(cx.p.pid))
+}
+
+/// `exit(status)`: with one thread, the same as `exit_group`.
+pub fn exit(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    exit_group(cx, a)
+}
+
+/// `exit_group(status)`: reports the code (its low 8 bits) to the device,
+/// which wakes the parent's `wait`, and powers off.
+pub fn exit_group(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let code = a[0] as u8;
+    log::debug!("pid {}: exit {code}", cx.p.pid);
+    device::exit(ExitKind::Code(code))
+}
+
+/// A child's (pid, wait status) from the device, by `pid` as `wait4`
+/// takes it. Process groups do not exist yet: `0` and `< -1` wait for any
+/// child.
+fn wait_child(cx: &mut Ctx<'_>, pid: i32, nohang: bool) -> Result<Option<(u32, u32)>, Errno> {
+    let target = match pid {
+        -1 => None,
+        p if p > 0 => Some(p as u32),
+        p => {
+            log::info!(
+                "pid {}: wait for process group {p}: waiting for any child",
+                cx.p.pid
+            );
+            None
+        }
+    };
+    device::wait(target, nohang)
+}
+
+/// `wait4(pid, wstatus, options, rusage)`. A blocked wait cannot be
+/// interrupted by a signal in this phase (the device has no cancel).
+pub fn wait4(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (pid, wstatus, options, rusage) = (a[0] as i32, a[1], a[2], a[3]);
+    if options & !(WNOHANG | WUNTRACED | WCONTINUED | WALL | WCLONE | WNOTHREAD) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let Some((child, status)) = wait_child(cx, pid, options & WNOHANG != 0)? else {
+        return Ok(0);
+    };
+    if wstatus != 0 {
+        cx.p.space.write(wstatus, &(status as i32))?;
+    }
+    if rusage != 0 {
+        cx.p.space.copy_out(rusage, &[0u8; 144])?;
+    }
+    Ok(u64::from(child))
+}
+
+/// `waitid(idtype, id, infop, options, rusage)`: `P_ALL` and `P_PID`,
+/// `WEXITED` (required), `WNOHANG`. `WNOWAIT` is not supported.
+pub fn waitid(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (idtype, id, infop, options, rusage) = (a[0], a[1] as i32, a[2], a[3], a[4]);
+    if options & WEXITED == 0
+        || options
+            & !(WNOHANG | WEXITED | WUNTRACED | WCONTINUED | WNOWAIT | WALL | WCLONE | WNOTHREAD)
+            != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    if options & WNOWAIT != 0 {
+        log::info!("pid {}: waitid(WNOWAIT) is not supported", cx.p.pid);
+        return Err(Errno::EINVAL);
+    }
+    let pid = match idtype {
+        P_ALL => -1,
+        P_PID if id > 0 => id,
+        P_PGID => 0,
+        _ => return Err(Errno::EINVAL),
+    };
+    let got = wait_child(cx, pid, options & WNOHANG != 0)?;
+    let info = match got {
+        None => Siginfo::default(),
+        Some((child, status)) => {
+            if status & 0x7f == 0 {
+                Siginfo::child(CLD_EXITED, child, ((status >> 8) & 0xff) as i32)
+            } else {
+                Siginfo::child(CLD_KILLED, child, (status & 0x7f) as i32)
+            }
+        }
+    };
+    if infop != 0 {
+        cx.p.space.write(infop, &info)?;
+    }
+    if rusage != 0 {
+        cx.p.space.copy_out(rusage, &[0u8; 144])?;
+    }
+    Ok(0)
+}
+
+/// `set_tid_address(tidptr)`: remembered (a thread's exit would clear it);
+/// returns the tid.
+pub fn set_tid_address(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    cx.p.clear_child_tid = a[0];
+    Ok(u64::from(cx.p.pid))
+}
+
+/// `set_robust_list(head, len)`: remembered; with one thread nothing ever
+/// walks it.
+pub fn set_robust_list(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    const ROBUST_LIST_HEAD_SIZE: u64 = 24;
+    if a[1] != ROBUST_LIST_HEAD_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    cx.p.robust_list = (a[0], a[1]);
+    Ok(0)
+}
+
+/// `clone(flags, ...)`: threads are not supported yet; process clones come
+/// with `fork` (phase 2).
+pub fn clone(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    if a[0] & CLONE_THREAD != 0 {
+        log::info!(
+            "pid {}: clone(CLONE_THREAD): threads are not supported yet: ENOSYS",
+            cx.p.pid
+        );
+    } else {
+        log::info!(
+            "pid {}: clone({:#x}): fork is not implemented yet: ENOSYS",
+            cx.p.pid,
+            a[0]
+        );
+    }
+    Err(Errno::ENOSYS)
+}
+
+/// `clone3(args, size)`: `ENOSYS`, so glibc falls back to `clone`.
+pub fn clone3(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
+    log::info!("pid {}: clone3 is not implemented: ENOSYS", cx.p.pid);
+    Err(Errno::ENOSYS)
+}
+
+/// `fork()`: phase 2.
+pub fn fork(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
+    log::info!("pid {}: fork is not implemented yet: ENOSYS", cx.p.pid);
+    Err(Errno::ENOSYS)
+}
+
+/// `vfork()`: phase 2.
+pub fn vfork(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
+    log::info!("pid {}: vfork is not implemented yet: ENOSYS", cx.p.pid);
+    Err(Errno::ENOSYS)
+}
+
+/// `execve(path, argv, envp)`: phase 2.
+pub fn execve(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
+    log::info!("pid {}: execve is not implemented yet: ENOSYS", cx.p.pid);
+    Err(Errno::ENOSYS)
+}

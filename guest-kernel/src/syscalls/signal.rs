@@ -1,0 +1,186 @@
+//! Signals: dispositions, the mask, the alternate stack, `rt_sigreturn`,
+//! and sending. A signal to this process itself (`kill(getpid(), ..)`,
+//! `raise`, `abort`) is raised locally, so it is delivered before the call
+//! returns, as on Linux; a signal to another process is the device's
+//! `KILL`, which the target receives as a `SIGNAL` event.
+
+use super::{Args, Ctx};
+use crate::arch::x86_64::frame::{FX_MXCSR, FX_SIZE};
+use crate::linux::sig::*;
+use crate::linux::{Errno, KernelSigaction, RtSigframe, Siginfo, StackT, SysResult};
+use crate::process::signals::{restore_context, UNBLOCKABLE};
+use crate::process::{deliver, device};
+
+/// The size of the kernel's `sigset_t`.
+const SIGSET_SIZE: u64 = 8;
+
+fn signo(raw: u64) -> Result<u32, Errno> {
+    u32::try_from(raw)
+        .ok()
+        .filter(|&s| s <= NSIG)
+        .ok_or(Errno::EINVAL)
+}
+
+/// `rt_sigaction(signum, act, oldact, sigsetsize)`.
+pub fn rt_sigaction(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (sig, act, oact, size) = (signo(a[0])?, a[1], a[2], a[3]);
+    if size != SIGSET_SIZE || sig == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let new = if act != 0 {
+        Some(cx.p.space.read::<KernelSigaction>(act)?)
+    } else {
+        None
+    };
+    let old = cx.p.signals.sigaction(sig, new)?;
+    if oact != 0 {
+        cx.p.space.write(oact, &old)?;
+    }
+    Ok(0)
+}
+
+/// `rt_sigprocmask(how, set, oldset, sigsetsize)`.
+pub fn rt_sigprocmask(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (how, set, oset, size) = (a[0], a[1], a[2], a[3]);
+    if size != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let new = if set != 0 {
+        Some(cx.p.space.read::<u64>(set)?)
+    } else {
+        None
+    };
+    let old = cx.p.signals.sigprocmask(how, new)?;
+    if oset != 0 {
+        cx.p.space.write(oset, &old)?;
+    }
+    Ok(0)
+}
+
+/// `rt_sigpending(set, sigsetsize)`.
+pub fn rt_sigpending(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    if a[1] != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let pending = cx.p.signals.pending();
+    cx.p.space.write(a[0], &pending)?;
+    Ok(0)
+}
+
+/// The FPU state of a fresh program: x87 control word 0x37f, MXCSR 0x1f80.
+pub fn initial_fx() -> [u8; FX_SIZE] {
+    let mut fx = [0u8; FX_SIZE];
+    fx[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+    fx[FX_MXCSR..FX_MXCSR + 4].copy_from_slice(&0x1f80u32.to_le_bytes());
+    fx
+}
+
+/// `rt_sigreturn()`: the handler returned through `sa_restorer`, whose
+/// `syscall` finds the frame 8 bytes below its `rsp` (the handler's `ret`
+/// popped the return address). Restores registers, FPU state and mask;
+/// a bad frame is a SIGSEGV.
+pub fn rt_sigreturn(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
+    let at = cx.f.rsp.wrapping_sub(8);
+    let frame = match cx.p.space.read::<RtSigframe>(at) {
+        Ok(fr) => fr,
+        Err(_) => {
+            cx.p.signals
+                .force(SIGSEGV, Siginfo::fault(SIGSEGV, SI_KERNEL, 0));
+            return Ok(cx.f.rax);
+        }
+    };
+    let sc = frame.uc.uc_mcontext;
+    let fx = if sc.fpstate != 0 {
+        match cx.p.space.read::<[u8; FX_SIZE]>(sc.fpstate) {
+            Ok(fx) => fx,
+            Err(_) => {
+                cx.p.signals
+                    .force(SIGSEGV, Siginfo::fault(SIGSEGV, SI_KERNEL, 0));
+                return Ok(cx.f.rax);
+            }
+        }
+    } else {
+        initial_fx()
+    };
+    restore_context(cx.f, &sc);
+    cx.f.set_fx(&fx, cx.p.mxcsr_mask);
+    cx.p.signals.mask = frame.uc.uc_sigmask & !UNBLOCKABLE;
+    Ok(cx.f.rax)
+}
+
+/// `sigaltstack(ss, old_ss)`.
+pub fn sigaltstack(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (ss, old_ss) = (a[0], a[1]);
+    let new = if ss != 0 {
+        Some(cx.p.space.read::<StackT>(ss)?)
+    } else {
+        None
+    };
+    let old = cx.p.signals.sigaltstack(new, cx.f.rsp)?;
+    if old_ss != 0 {
+        cx.p.space.write(old_ss, &old)?;
+    }
+    Ok(0)
+}
+
+/// Raises `sig` in this process.
+fn raise_self(cx: &mut Ctx<'_>, sig: u32, code: i32) -> SysResult {
+    if sig == 0 {
+        return Ok(0);
+    }
+    if sig == SIGKILL {
+        deliver::die(cx.p, SIGKILL);
+    }
+    let pid = cx.p.pid;
+    cx.p.signals.raise(sig, Siginfo::kill(sig, code, pid, 0));
+    Ok(0)
+}
+
+/// `kill(pid, sig)`. Process groups do not exist yet: `kill(0, sig)`
+/// signals only the caller, and `pid < 0` is refused.
+pub fn kill(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (pid, sig) = (a[0] as i32, signo(a[1])?);
+    if pid == 0 {
+        log::info!(
+            "pid {}: kill(0, {sig}): no process groups yet, signalling only the caller",
+            cx.p.pid
+        );
+    }
+    if pid == 0 || pid as u32 == cx.p.pid {
+        return raise_self(cx, sig, SI_USER);
+    }
+    if pid < 0 {
+        log::info!(
+            "pid {}: kill({pid}, {sig}): process groups are not supported",
+            cx.p.pid
+        );
+        return Err(Errno::EINVAL);
+    }
+    device::kill(pid as u32, sig)?;
+    Ok(0)
+}
+
+/// `tkill(tid, sig)`: one thread per process, so a tid is a pid.
+pub fn tkill(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (tid, sig) = (a[0] as i32, signo(a[1])?);
+    if tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if tid as u32 == cx.p.pid {
+        return raise_self(cx, sig, SI_TKILL);
+    }
+    device::kill(tid as u32, sig)?;
+    Ok(0)
+}
+
+/// `tgkill(tgid, tid, sig)`.
+pub fn tgkill(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (tgid, tid) = (a[0] as i32, a[1] as i32);
+    if tgid <= 0 || tid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if tgid != tid {
+        return Err(Errno::ESRCH);
+    }
+    tkill(cx, [a[1], a[2], 0, 0, 0, 0])
+}

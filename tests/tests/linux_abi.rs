@@ -1,0 +1,470 @@
+//! Unmodified static Linux programs on the guest kernel (`guest-kernel/`),
+//! each compared with the same binary run natively on the host: standard
+//! output and exit status (128 + signal for a death by signal) must be
+//! the same.
+//!
+//! Every test boots one VM under TCG the way `qemu-configs/README.md`
+//! launches one by hand: `vhost-user-pipe serve --once`, then QEMU with
+//! `-kernel target/images/guest-kernel -initrd PROGRAM -append "ARGV"`.
+//! The programs come from `tests/linux/` (`tests/linux/build`, into
+//! `target/linux/`) and from Debian's `busybox-static`; the kernel image
+//! from `guest-kernel/build-image`.
+
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use system_tests::images;
+use system_tests::qemu::{daemon_bin, run_with_deadline, workspace, Group};
+
+/// One boot and run under TCG on a loaded 2-core machine takes a few
+/// seconds at most; this is the hard limit.
+const LIMIT: Duration = Duration::from_secs(90);
+/// Debian's `busybox-static`.
+const BUSYBOX: &str = "/bin/busybox";
+/// `ld`'s default base for non-PIE programs: the kernel image must end below it.
+const USER_START: u64 = 0x40_0000;
+
+/// What a run produced.
+#[derive(Debug)]
+struct Outcome {
+    stdout: String,
+    /// The exit code, or 128 + the signal that ended it.
+    status: i32,
+    /// The guest kernel's log (empty for a host run).
+    serial: String,
+}
+
+fn status_of(s: ExitStatus) -> i32 {
+    s.code()
+        .or_else(|| s.signal().map(|sig| 128 + sig))
+        .unwrap_or(-1)
+}
+
+fn kernel() -> PathBuf {
+    let p = images::dir().join("guest-kernel");
+    assert!(
+        p.is_file(),
+        "{} is missing: run `sh guest-kernel/build-image` first",
+        p.display()
+    );
+    p
+}
+
+fn program(name: &str) -> PathBuf {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target"))
+        .join("linux");
+    let p = dir.join(name);
+    assert!(
+        p.is_file(),
+        "{} is missing: run `sh tests/linux/build` first",
+        p.display()
+    );
+    p
+}
+
+fn busybox() -> PathBuf {
+    let p = PathBuf::from(BUSYBOX);
+    assert!(
+        p.is_file(),
+        "{BUSYBOX} is missing: install Debian's busybox-static"
+    );
+    p
+}
+
+fn run_dir(tag: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "vup-linux-{tag}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The kernel command line for `argv`: words quoted when they hold spaces.
+fn append(argv: &[&str]) -> String {
+    argv.iter()
+        .map(|a| {
+            if a.is_empty() || a.contains(' ') {
+                format!("'{a}'")
+            } else {
+                (*a).to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Where the guest kernel takes the program's argv from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ArgvFrom {
+    /// The kernel command line (`-append`).
+    CommandLine,
+    /// The device's `GET_ARGS` (the daemon's trailing arguments; the root's
+    /// `argv[0]` is then "root"), with an empty command line.
+    Device,
+}
+
+/// The machine a guest boots on, with its carrier of the device.
+#[derive(Clone, Copy, Debug)]
+enum Machine {
+    /// microvm with qboot, virtio-mmio (the reference configuration).
+    Microvm,
+    /// q35 with SeaBIOS, virtio-pci.
+    Q35,
+}
+
+impl Machine {
+    fn args(self) -> &'static [&'static str] {
+        match self {
+            Machine::Microvm => &[
+                "-machine",
+                "microvm,memory-backend=mem,pit=on,pic=on,rtc=on,isa-serial=on",
+                "-bios",
+                "/usr/share/qemu/qboot.rom",
+                "-device",
+                "vhost-user-gpio-device,chardev=vpipe",
+                "-global",
+                "virtio-mmio.force-legacy=false",
+            ],
+            Machine::Q35 => &[
+                "-machine",
+                "q35,memory-backend=mem",
+                "-device",
+                "vhost-user-gpio-pci,chardev=vpipe",
+            ],
+        }
+    }
+}
+
+fn qemu(machine: Machine, socket: &Path, serial: &Path, prog: &Path, cmdline: &str) -> Command {
+    let mut q = Command::new("qemu-system-x86_64");
+    q.args([
+        "-accel",
+        "tcg",
+        "-cpu",
+        "max",
+        "-m",
+        "64M",
+        "-object",
+        "memory-backend-memfd,id=mem,size=64M,share=on",
+    ])
+    .arg("-chardev")
+    .arg(format!("socket,id=vpipe,path={}", socket.display()))
+    .args(machine.args())
+    .arg("-kernel")
+    .arg(kernel())
+    .arg("-initrd")
+    .arg(prog)
+    .arg("-append")
+    .arg(cmdline)
+    .arg("-serial")
+    .arg(format!("file:{}", serial.display()))
+    .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=4"])
+    .args([
+        "-display",
+        "none",
+        "-monitor",
+        "none",
+        "-nodefaults",
+        "-no-reboot",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    q
+}
+
+/// Runs `prog` with `argv` and `env` as the root process of a tree: the
+/// daemon serves one hand-launched QEMU booting the guest kernel.
+fn in_guest(machine: Machine, from: ArgvFrom, prog: &Path, argv: &[&str], env: &[&str]) -> Outcome {
+    let d = run_dir(argv[0]);
+    let socket = d.join("vpipe.sock");
+    let serial = d.join("serial.log");
+    let mut serve = Command::new(daemon_bin());
+    serve
+        .args(["serve", "--once", "--accel", "tcg", "--socket-path"])
+        .arg(&socket)
+        .arg("--run-dir")
+        .arg(d.join("run"))
+        .env("RUST_LOG", "info");
+    for e in env {
+        serve.arg("--env").arg(e);
+    }
+    let cmdline = match from {
+        ArgvFrom::CommandLine => append(argv),
+        ArgvFrom::Device => {
+            assert_eq!(argv[0], "root", "the daemon names its root \"root\"");
+            serve.args(&argv[1..]);
+            String::new()
+        }
+    };
+    // The daemon must be listening before QEMU connects.
+    let daemon = std::thread::spawn(move || run_with_deadline(serve, LIMIT));
+    let until = Instant::now() + LIMIT;
+    while !socket.exists() {
+        assert!(
+            Instant::now() < until,
+            "daemon never created {}",
+            socket.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut vm = Group::spawn(qemu(machine, &socket, &serial, prog, &cmdline));
+    let vm_err = vm.child.stderr.take().unwrap();
+    let vm_err = std::thread::spawn(move || std::io::read_to_string(vm_err).unwrap_or_default());
+    let vm_status = vm.wait_deadline(LIMIT);
+    let out = daemon.join().unwrap();
+    let log = std::fs::read_to_string(&serial).unwrap_or_default();
+    let vm_err = vm_err.join().unwrap_or_default();
+    let out = out.unwrap_or_else(|| panic!("daemon did not exit; serial:\n{log}\nQEMU:\n{vm_err}"));
+    assert!(
+        vm_status.is_some(),
+        "QEMU did not finish\nserial:\n{log}\nQEMU:\n{vm_err}\ndaemon:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&d);
+    Outcome {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        status: status_of(out.status),
+        serial: log,
+    }
+}
+
+/// Runs `prog` natively with the same argv (`argv[0]` included) and env.
+fn on_host(prog: &Path, argv: &[&str], env: &[&str]) -> Outcome {
+    let mut c = Command::new(prog);
+    c.arg0(argv[0]).args(&argv[1..]).env_clear();
+    for e in env {
+        let (k, v) = e.split_once('=').expect("NAME=value");
+        c.env(k, v);
+    }
+    let out = run_with_deadline(c, LIMIT).expect("the host run finished in time");
+    Outcome {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        status: status_of(out.status),
+        serial: String::new(),
+    }
+}
+
+/// Runs `prog` in the guest (on microvm) and on the host and checks that
+/// both print the same and end the same; returns the guest's outcome.
+fn same_as_host(prog: &Path, argv: &[&str], env: &[&str]) -> Outcome {
+    same_as_host_on(Machine::Microvm, ArgvFrom::CommandLine, prog, argv, env)
+}
+
+fn same_as_host_on(
+    machine: Machine,
+    from: ArgvFrom,
+    prog: &Path,
+    argv: &[&str],
+    env: &[&str],
+) -> Outcome {
+    let host = on_host(prog, argv, env);
+    let guest = in_guest(machine, from, prog, argv, env);
+    assert_eq!(
+        guest.stdout, host.stdout,
+        "stdout differs from the host's\nguest serial:\n{}",
+        guest.serial
+    );
+    assert_eq!(
+        guest.status, host.status,
+        "exit status differs from the host's\nguest serial:\n{}",
+        guest.serial
+    );
+    guest
+}
+
+#[test]
+fn musl_hello_world_prints_and_exits_with_its_code() {
+    let g = same_as_host(&program("hello"), &["hello"], &[]);
+    assert_eq!(g.status, 3);
+    assert!(g.stdout.starts_with("hello, world\n"), "{}", g.stdout);
+}
+
+#[test]
+fn musl_argv_and_environment_are_echoed() {
+    let g = same_as_host(
+        &program("args"),
+        &["args", "one", "two words", ""],
+        &["ALPHA=1", "BETA=two words"],
+    );
+    assert!(g.stdout.contains("argv[2]=two words\n"), "{}", g.stdout);
+    assert!(g.stdout.contains("env BETA=two words\n"), "{}", g.stdout);
+}
+
+#[test]
+fn argv_comes_from_the_device_when_the_command_line_has_none() {
+    let g = same_as_host_on(
+        Machine::Microvm,
+        ArgvFrom::Device,
+        &program("args"),
+        &["root", "from", "the device"],
+        &["GAMMA=3"],
+    );
+    assert!(g.stdout.contains("argv[2]=the device\n"), "{}", g.stdout);
+}
+
+#[test]
+fn musl_malloc_of_10_mib_is_used_and_freed() {
+    same_as_host(&program("malloc"), &["malloc"], &[]);
+}
+
+#[test]
+fn musl_brk_mmap_munmap_mprotect_mremap_madvise() {
+    let g = same_as_host(&program("memory"), &["memory"], &[]);
+    assert!(!g.stdout.contains(": no"), "{}", g.stdout);
+}
+
+#[test]
+fn musl_clock_gettime_and_nanosleep() {
+    let g = same_as_host(&program("clock"), &["clock"], &[]);
+    assert!(!g.stdout.contains(": no"), "{}", g.stdout);
+}
+
+#[test]
+fn musl_thread_local_variable_lives_behind_fs() {
+    same_as_host(&program("tls"), &["tls"], &[]);
+}
+
+#[test]
+fn musl_pipe_inside_one_process_and_the_fd_calls() {
+    same_as_host(&program("pipe"), &["pipe"], &[]);
+}
+
+#[test]
+fn musl_sigusr1_handler_runs_before_kill_to_self_returns() {
+    let g = same_as_host(&program("signals"), &["signals"], &[]);
+    assert!(
+        g.stdout.contains("handler ran before kill returned: yes"),
+        "{}",
+        g.stdout
+    );
+}
+
+#[test]
+fn musl_sigpipe_handler_runs_and_the_default_action_kills() {
+    let g = same_as_host(&program("sigpipe"), &["sigpipe"], &[]);
+    assert!(g.stdout.contains("handler ran: yes"), "{}", g.stdout);
+    assert_eq!(g.status, 128 + 13);
+}
+
+#[test]
+fn musl_null_pointer_write_dies_of_sigsegv() {
+    let g = same_as_host(&program("segv"), &["segv"], &[]);
+    assert_eq!(g.status, 139);
+}
+
+#[test]
+fn musl_abort_dies_of_sigabrt() {
+    let g = same_as_host(&program("abort"), &["abort"], &[]);
+    assert_eq!(g.status, 134);
+}
+
+#[test]
+fn musl_cpu_faults_reach_their_signal_handlers() {
+    same_as_host(&program("faults"), &["faults"], &[]);
+}
+
+#[test]
+fn unknown_syscall_returns_enosys_and_is_logged_once() {
+    let g = same_as_host(&program("enosys"), &["enosys"], &[]);
+    assert_eq!(
+        g.serial.matches("unknown syscall 999: ENOSYS").count(),
+        1,
+        "{}",
+        g.serial
+    );
+}
+
+#[test]
+fn hostile_pointers_and_numbers_fail_as_on_linux_and_the_kernel_survives() {
+    let g = same_as_host(&program("hostile"), &["hostile"], &[]);
+    assert!(g.stdout.ends_with("survived\n"), "{}", g.stdout);
+    assert!(g.stdout.contains("EFAULT"), "{}", g.stdout);
+}
+
+#[test]
+fn glibc_static_hello_world() {
+    let g = same_as_host(&program("hello-glibc"), &["hello"], &[]);
+    assert_eq!(g.status, 3);
+}
+
+#[test]
+fn glibc_static_pie_hello_world() {
+    let g = same_as_host(&program("hello-glibc-pie"), &["hello"], &[]);
+    assert_eq!(g.status, 3);
+}
+
+#[test]
+fn rust_std_program_runs_as_static_pie() {
+    let g = same_as_host(&program("rust_std"), &["rust_std", "x", "y"], &[]);
+    assert_eq!(g.status, 5);
+    assert!(g.stdout.contains("vec of 1048576 bytes"), "{}", g.stdout);
+}
+
+#[test]
+fn busybox_echo_prints_its_arguments() {
+    same_as_host(&busybox(), &["busybox", "echo", "hi", "there"], &[]);
+}
+
+#[test]
+fn busybox_true_and_false_exit_0_and_1() {
+    assert_eq!(
+        same_as_host(&busybox(), &["busybox", "true"], &[]).status,
+        0
+    );
+    assert_eq!(
+        same_as_host(&busybox(), &["busybox", "false"], &[]).status,
+        1
+    );
+}
+
+#[test]
+fn busybox_seq_counts() {
+    let g = same_as_host(&busybox(), &["busybox", "seq", "1", "5"], &[]);
+    assert_eq!(g.stdout, "1\n2\n3\n4\n5\n");
+}
+
+#[test]
+fn q35_with_virtio_pci_runs_programs_too() {
+    let q35 = |prog: &Path, argv: &[&str]| {
+        same_as_host_on(Machine::Q35, ArgvFrom::CommandLine, prog, argv, &[])
+    };
+    q35(&program("signals"), &["signals"]);
+    q35(&busybox(), &["busybox", "seq", "3"]);
+}
+
+/// The loadable segments of an ELF64 file: (p_vaddr, p_paddr, p_memsz).
+fn load_segments(elf: &[u8]) -> Vec<(u64, u64, u64)> {
+    const PT_LOAD: u32 = 1;
+    let u16_at = |o: usize| u16::from_le_bytes(elf[o..o + 2].try_into().unwrap());
+    let u32_at = |o: usize| u32::from_le_bytes(elf[o..o + 4].try_into().unwrap());
+    let u64_at = |o: usize| u64::from_le_bytes(elf[o..o + 8].try_into().unwrap());
+    assert_eq!(&elf[..4], b"\x7fELF");
+    let (phoff, phentsize, phnum) = (u64_at(32) as usize, u16_at(54) as usize, u16_at(56));
+    (0..phnum as usize)
+        .map(|i| phoff + i * phentsize)
+        .filter(|&o| u32_at(o) == PT_LOAD)
+        .map(|o| (u64_at(o + 16), u64_at(o + 24), u64_at(o + 40)))
+        .collect()
+}
+
+#[test]
+fn kernel_image_ends_below_the_user_half() {
+    let image = std::fs::read(kernel()).unwrap();
+    let segments = load_segments(&image);
+    assert!(!segments.is_empty());
+    for (vaddr, paddr, memsz) in segments {
+        assert!(
+            vaddr + memsz <= USER_START && paddr + memsz <= USER_START,
+            "segment {vaddr:#x}+{memsz:#x} reaches into the user half at {USER_START:#x}"
+        );
+    }
+}
