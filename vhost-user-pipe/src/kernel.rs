@@ -382,6 +382,8 @@ impl Kernel {
                 done(io, Ok([pid as u64, ppid as u64, 0]))
             }
             Request::Spawn { .. } | Request::Fork { .. } => done(io, Err(Errno::Enosys)),
+            // Files, EXEC and VFORK: being written (issue 13).
+            _ => done(io, Err(Errno::Enosys)),
         }
     }
 

@@ -28,6 +28,7 @@ mod blob;
 mod config;
 mod errno;
 mod event;
+pub mod fs;
 mod op;
 mod request;
 mod wire;
@@ -43,7 +44,8 @@ pub use config::{
 pub use errno::Errno;
 pub use event::{Event, EventKind};
 pub use op::Op;
-pub use request::{DecodeError, ExitKind, Request, StartKind, WaitTarget};
+pub use fs::{ExecBlob, Stat, STAT_SIZE};
+pub use request::{ChdirTarget, DecodeError, Dirfd, ExitKind, Request, StartKind, WaitTarget};
 pub use wire::{
     EventRaw, FileActionRaw, ReqHeader, RespHeader, SpawnHeader, WireError, EVENT_SIZE,
     FILE_ACTION_SIZE, REQ_HEADER_SIZE, RESP_HEADER_SIZE, SPAWN_HEADER_SIZE,

@@ -37,11 +37,37 @@ pub enum Op {
     Kill = 15,
     /// Get the pid and the parent's pid.
     GetPid = 16,
+    /// Open a file of the tree's root directory.
+    OpenAt = 17,
+    /// Read a file at an offset.
+    Pread = 18,
+    /// Move a file's offset.
+    Lseek = 19,
+    /// The status of an open fd.
+    Fstat = 20,
+    /// The status of a path.
+    StatAt = 21,
+    /// Read a directory's entries.
+    Getdents = 22,
+    /// Check access to a path.
+    AccessAt = 23,
+    /// Read a symbolic link.
+    ReadlinkAt = 24,
+    /// Change the working directory.
+    Chdir = 25,
+    /// Get the working directory.
+    Getcwd = 26,
+    /// Replace the program (`execve`).
+    Exec = 27,
+    /// Create a child that borrows the caller's VM until it execs or exits.
+    Vfork = 28,
+    /// Get the path of the program the process runs.
+    GetExe = 29,
 }
 
 impl Op {
     /// Every op, in code order.
-    pub const ALL: [Op; 16] = [
+    pub const ALL: [Op; 29] = [
         Op::Pipe,
         Op::Read,
         Op::Write,
@@ -58,6 +84,19 @@ impl Op {
         Op::Exit,
         Op::Kill,
         Op::GetPid,
+        Op::OpenAt,
+        Op::Pread,
+        Op::Lseek,
+        Op::Fstat,
+        Op::StatAt,
+        Op::Getdents,
+        Op::AccessAt,
+        Op::ReadlinkAt,
+        Op::Chdir,
+        Op::Getcwd,
+        Op::Exec,
+        Op::Vfork,
+        Op::GetExe,
     ];
 
     /// Parses a wire op code.
@@ -80,7 +119,7 @@ mod tests {
     #[test]
     fn zero_and_unknown_op_codes_are_rejected() {
         assert_eq!(Op::from_code(0), None);
-        assert_eq!(Op::from_code(17), None);
+        assert_eq!(Op::from_code(30), None);
         assert_eq!(Op::from_code(u32::MAX), None);
     }
 }

@@ -4,6 +4,10 @@
 use crate::errno::Errno;
 use crate::op::Op;
 use crate::wire::ReqHeader;
+use crate::fs::{
+    AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CHDIR_F_FD, OPEN_FLAGS, PATH_MAX,
+    R_OK, SEEK_END, STAT_SIZE, W_OK, X_OK,
+};
 use crate::{EXIT_F_SIGNALED, O_NONBLOCK, REQ_F_NONBLOCK, WAIT_F_NOHANG};
 
 /// How a process started, as `START` reports it in `ret0`.
@@ -37,6 +41,12 @@ pub enum DecodeError {
     MissingWritablePayload(Op),
     /// A payload length does not fit the 32-bit length the spec allows.
     LengthOverflow(usize),
+    /// A path payload is empty or longer than `PATH_MAX`.
+    BadPath(usize),
+    /// A writable payload is shorter than the op's result: (op, bytes).
+    ShortWritablePayload(Op, usize),
+    /// An argument out of the op's range.
+    BadArg(Op, u64),
 }
 
 impl DecodeError {
@@ -47,6 +57,8 @@ impl DecodeError {
             DecodeError::BadFd(_) => Errno::Ebadf,
             DecodeError::BadPid(_) => Errno::Einval,
             DecodeError::LengthOverflow(_) => Errno::Einval,
+            DecodeError::BadPath(0) => Errno::Enoent,
+            DecodeError::BadPath(_) => Errno::Enametoolong,
             _ => Errno::Einval,
         }
     }
@@ -66,6 +78,11 @@ impl core::fmt::Display for DecodeError {
             }
             DecodeError::MissingWritablePayload(op) => write!(f, "{op:?} needs a writable payload"),
             DecodeError::LengthOverflow(n) => write!(f, "payload of {n} bytes overflows 32 bits"),
+            DecodeError::BadPath(n) => write!(f, "path of {n} bytes"),
+            DecodeError::ShortWritablePayload(op, n) => {
+                write!(f, "{op:?} needs a larger writable payload than {n} bytes")
+            }
+            DecodeError::BadArg(op, v) => write!(f, "{op:?}: argument {v:#x} out of range"),
         }
     }
 }
@@ -77,6 +94,32 @@ pub enum WaitTarget {
     Any,
     /// One child.
     Pid(u32),
+}
+
+/// The directory a path is relative to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dirfd {
+    /// The working directory (`AT_FDCWD`).
+    Cwd,
+    /// An open directory.
+    Fd(u32),
+}
+
+impl Dirfd {
+    fn decode(v: u64) -> Result<Self, DecodeError> {
+        if v as i64 == AT_FDCWD {
+            Ok(Dirfd::Cwd)
+        } else {
+            fd_arg(v).map(Dirfd::Fd)
+        }
+    }
+
+    fn arg(self) -> u64 {
+        match self {
+            Dirfd::Cwd => AT_FDCWD as u64,
+            Dirfd::Fd(fd) => fd as u64,
+        }
+    }
 }
 
 /// How an `EXIT` says the process ended.
@@ -124,6 +167,60 @@ pub enum Request {
     Kill { pid: u32, signo: u32 },
     /// `GETPID`.
     GetPid,
+    /// `OPENAT`: `arg0` = dirfd, `arg1` = `O_*` flags, `arg2` = mode; the
+    /// path is the readable payload.
+    OpenAt {
+        dirfd: Dirfd,
+        flags: u32,
+        mode: u32,
+        path_len: u32,
+    },
+    /// `PREAD`: `arg0` = fd, `arg1` = offset; up to `len` bytes.
+    Pread { fd: u32, offset: u64, len: u32 },
+    /// `LSEEK`: `arg0` = fd, `arg1` = offset (signed), `arg2` = whence.
+    Lseek { fd: u32, offset: i64, whence: u32 },
+    /// `FSTAT`: `arg0` = fd; the stat goes into the writable payload.
+    Fstat { fd: u32 },
+    /// `STATAT`: `arg0` = dirfd, `arg1` = `AT_*` flags; path in, stat out.
+    StatAt {
+        dirfd: Dirfd,
+        flags: u32,
+        path_len: u32,
+    },
+    /// `GETDENTS`: `arg0` = fd; records into a writable payload of `len` bytes.
+    Getdents { fd: u32, len: u32 },
+    /// `ACCESSAT`: `arg0` = dirfd, `arg1` = mode (`R_OK`...), `arg2` = flags.
+    AccessAt {
+        dirfd: Dirfd,
+        mode: u32,
+        flags: u32,
+        path_len: u32,
+    },
+    /// `READLINKAT`: `arg0` = dirfd; path in, target out (`len` bytes of room).
+    ReadlinkAt {
+        dirfd: Dirfd,
+        path_len: u32,
+        len: u32,
+    },
+    /// `CHDIR`: to a path payload, or (`CHDIR_F_FD`) to the directory `arg0`.
+    Chdir { target: ChdirTarget },
+    /// `GETCWD`: the working directory into `len` bytes of room.
+    Getcwd { len: u32 },
+    /// `EXEC`: an exec blob of `len` bytes is the readable payload.
+    Exec { len: u32 },
+    /// `VFORK`.
+    Vfork,
+    /// `GET_EXE`: the program's path into `len` bytes of room.
+    GetExe { len: u32 },
+}
+
+/// Where `CHDIR` goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChdirTarget {
+    /// The path of `len` bytes in the readable payload.
+    Path(u32),
+    /// An open directory (`fchdir`).
+    Fd(u32),
 }
 
 fn fd_arg(v: u64) -> Result<u32, DecodeError> {
@@ -155,15 +252,35 @@ impl Request {
             Op::Read | Op::Write => REQ_F_NONBLOCK,
             Op::Wait => WAIT_F_NOHANG,
             Op::Exit => EXIT_F_SIGNALED,
+            Op::Chdir => CHDIR_F_FD,
             _ => 0,
         };
         if flags & !allowed != 0 {
             return Err(DecodeError::UnknownFlags(op, flags));
         }
-        let takes_payload = matches!(op, Op::Write | Op::Spawn);
+        let takes_path = matches!(
+            op,
+            Op::OpenAt | Op::StatAt | Op::AccessAt | Op::ReadlinkAt
+        ) || (op == Op::Chdir && flags & CHDIR_F_FD == 0);
+        let takes_payload = takes_path || matches!(op, Op::Write | Op::Spawn | Op::Exec);
         if !takes_payload && readable_payload != 0 {
             return Err(DecodeError::UnexpectedPayload(op, readable_payload));
         }
+        if takes_path && readable_payload > PATH_MAX {
+            return Err(DecodeError::BadPath(readable_payload));
+        }
+        let path = || -> Result<u32, DecodeError> {
+            if readable_payload == 0 {
+                return Err(DecodeError::BadPath(0));
+            }
+            len32(readable_payload)
+        };
+        let room = |need: usize| -> Result<u32, DecodeError> {
+            if writable_payload < need.max(1) {
+                return Err(DecodeError::ShortWritablePayload(op, writable_payload));
+            }
+            len32(writable_payload)
+        };
         let nonblock = flags & REQ_F_NONBLOCK != 0;
         let a = |i| hdr.arg(i);
         Ok(match op {
@@ -255,6 +372,98 @@ impl Request {
                 }
             }
             Op::GetPid => Request::GetPid,
+            Op::OpenAt => {
+                let fl = a(1);
+                if fl & !(OPEN_FLAGS as u64) != 0 || fl & 3 == 3 {
+                    return Err(DecodeError::UnknownFlags(op, fl as u32));
+                }
+                let mode = a(2);
+                if mode > 0o7777 {
+                    return Err(DecodeError::BadArg(op, mode));
+                }
+                Request::OpenAt {
+                    dirfd: Dirfd::decode(a(0))?,
+                    flags: fl as u32,
+                    mode: mode as u32,
+                    path_len: path()?,
+                }
+            }
+            Op::Pread => Request::Pread {
+                fd: fd_arg(a(0))?,
+                offset: if (a(1) as i64) < 0 {
+                    return Err(DecodeError::BadArg(op, a(1)));
+                } else {
+                    a(1)
+                },
+                len: room(1)?,
+            },
+            Op::Lseek => {
+                if a(2) > SEEK_END as u64 {
+                    return Err(DecodeError::BadArg(op, a(2)));
+                }
+                Request::Lseek {
+                    fd: fd_arg(a(0))?,
+                    offset: a(1) as i64,
+                    whence: a(2) as u32,
+                }
+            }
+            Op::Fstat => {
+                room(STAT_SIZE)?;
+                Request::Fstat { fd: fd_arg(a(0))? }
+            }
+            Op::StatAt => {
+                let fl = a(1);
+                if fl & !((AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) as u64) != 0 {
+                    return Err(DecodeError::UnknownFlags(op, fl as u32));
+                }
+                room(STAT_SIZE)?;
+                let empty_ok = fl & AT_EMPTY_PATH as u64 != 0;
+                Request::StatAt {
+                    dirfd: Dirfd::decode(a(0))?,
+                    flags: fl as u32,
+                    path_len: if empty_ok && readable_payload == 0 {
+                        0
+                    } else {
+                        path()?
+                    },
+                }
+            }
+            Op::Getdents => Request::Getdents {
+                fd: fd_arg(a(0))?,
+                len: room(1)?,
+            },
+            Op::AccessAt => {
+                if a(1) & !((R_OK | W_OK | X_OK) as u64) != 0 {
+                    return Err(DecodeError::BadArg(op, a(1)));
+                }
+                if a(2) & !((AT_EACCESS | AT_SYMLINK_NOFOLLOW) as u64) != 0 {
+                    return Err(DecodeError::UnknownFlags(op, a(2) as u32));
+                }
+                Request::AccessAt {
+                    dirfd: Dirfd::decode(a(0))?,
+                    mode: a(1) as u32,
+                    flags: a(2) as u32,
+                    path_len: path()?,
+                }
+            }
+            Op::ReadlinkAt => Request::ReadlinkAt {
+                dirfd: Dirfd::decode(a(0))?,
+                path_len: path()?,
+                len: room(1)?,
+            },
+            Op::Chdir => Request::Chdir {
+                target: if flags & CHDIR_F_FD != 0 {
+                    ChdirTarget::Fd(fd_arg(a(0))?)
+                } else {
+                    ChdirTarget::Path(path()?)
+                },
+            },
+            Op::Getcwd => Request::Getcwd { len: room(2)? },
+            Op::Exec => Request::Exec {
+                len: len32(readable_payload)?,
+            },
+            Op::Vfork => Request::Vfork,
+            Op::GetExe => Request::GetExe { len: room(1)? },
         })
     }
 
@@ -288,6 +497,25 @@ impl Request {
             Request::Exit(ExitKind::Code(c)) => (0, [c as u64, 0, 0]),
             Request::Exit(ExitKind::Signaled(s)) => (EXIT_F_SIGNALED, [0, s as u64, 0]),
             Request::Kill { pid, signo } => (0, [pid as u64, signo as u64, 0]),
+            Request::OpenAt {
+                dirfd, flags, mode, ..
+            } => (0, [dirfd.arg(), flags as u64, mode as u64]),
+            Request::Pread { fd, offset, .. } => (0, [fd as u64, offset, 0]),
+            Request::Lseek { fd, offset, whence } => (0, [fd as u64, offset as u64, whence as u64]),
+            Request::Fstat { fd } | Request::Getdents { fd, .. } => (0, [fd as u64, 0, 0]),
+            Request::StatAt { dirfd, flags, .. } => (0, [dirfd.arg(), flags as u64, 0]),
+            Request::AccessAt {
+                dirfd, mode, flags, ..
+            } => (0, [dirfd.arg(), mode as u64, flags as u64]),
+            Request::ReadlinkAt { dirfd, .. } => (0, [dirfd.arg(), 0, 0]),
+            Request::Chdir {
+                target: ChdirTarget::Fd(fd),
+            } => (CHDIR_F_FD, [fd as u64, 0, 0]),
+            Request::Chdir { .. }
+            | Request::Getcwd { .. }
+            | Request::Exec { .. }
+            | Request::Vfork
+            | Request::GetExe { .. } => (0, [0; 3]),
         };
         ReqHeader::new(self.op(), flags, args)
     }
@@ -311,6 +539,19 @@ impl Request {
             Request::Exit(_) => Op::Exit,
             Request::Kill { .. } => Op::Kill,
             Request::GetPid => Op::GetPid,
+            Request::OpenAt { .. } => Op::OpenAt,
+            Request::Pread { .. } => Op::Pread,
+            Request::Lseek { .. } => Op::Lseek,
+            Request::Fstat { .. } => Op::Fstat,
+            Request::StatAt { .. } => Op::StatAt,
+            Request::Getdents { .. } => Op::Getdents,
+            Request::AccessAt { .. } => Op::AccessAt,
+            Request::ReadlinkAt { .. } => Op::ReadlinkAt,
+            Request::Chdir { .. } => Op::Chdir,
+            Request::Getcwd { .. } => Op::Getcwd,
+            Request::Exec { .. } => Op::Exec,
+            Request::Vfork => Op::Vfork,
+            Request::GetExe { .. } => Op::GetExe,
         }
     }
 }
@@ -510,13 +751,61 @@ mod tests {
                 Op::Wait | Op::Kill => [1, 0, 0],
                 _ => [0, 0, 0],
             };
-            let readable = if matches!(op, Op::Write | Op::Spawn) {
-                16
-            } else {
-                0
+            let readable = match op {
+                Op::Write
+                | Op::Spawn
+                | Op::Exec
+                | Op::OpenAt
+                | Op::StatAt
+                | Op::AccessAt
+                | Op::ReadlinkAt
+                | Op::Chdir => 16,
+                _ => 0,
             };
-            let r = Request::decode(&hdr(op, 0, args), readable, 64).unwrap();
+            let r = Request::decode(&hdr(op, 0, args), readable, 256).unwrap();
             assert_eq!(r.op(), op);
+            // The header round-trips through `Request::header`.
+            assert_eq!(Request::decode(&r.header(), readable, 256).unwrap(), r, "{op:?}");
+        }
+    }
+
+    #[test]
+    fn a_dirfd_is_at_fdcwd_or_an_fd() {
+        let h = hdr(Op::OpenAt, 0, [AT_FDCWD as u64, 0, 0]);
+        assert!(matches!(
+            Request::decode(&h, 4, 0),
+            Ok(Request::OpenAt { dirfd: Dirfd::Cwd, path_len: 4, .. })
+        ));
+        let h = hdr(Op::OpenAt, 0, [7, 0, 0]);
+        assert!(matches!(
+            Request::decode(&h, 4, 0),
+            Ok(Request::OpenAt { dirfd: Dirfd::Fd(7), .. })
+        ));
+        let h = hdr(Op::OpenAt, 0, [(-5i64) as u64, 0, 0]);
+        assert_eq!(Request::decode(&h, 4, 0), Err(DecodeError::BadFd((-5i64) as u64)));
+    }
+
+    #[test]
+    fn paths_must_be_present_and_at_most_path_max() {
+        let h = hdr(Op::StatAt, 0, [AT_FDCWD as u64, 0, 0]);
+        assert_eq!(Request::decode(&h, 0, STAT_SIZE).unwrap_err().errno(), Errno::Enoent);
+        assert_eq!(
+            Request::decode(&h, PATH_MAX + 1, STAT_SIZE).unwrap_err().errno(),
+            Errno::Enametoolong
+        );
+        let empty = hdr(Op::StatAt, 0, [3, AT_EMPTY_PATH as u64, 0]);
+        assert!(Request::decode(&empty, 0, STAT_SIZE).is_ok(), "AT_EMPTY_PATH");
+        assert_eq!(
+            Request::decode(&h, 4, STAT_SIZE - 1),
+            Err(DecodeError::ShortWritablePayload(Op::StatAt, STAT_SIZE - 1))
+        );
+    }
+
+    #[test]
+    fn open_flags_outside_the_set_and_access_mode_3_are_einval() {
+        for fl in [3u64, 0o10000000, 1 << 40] {
+            let h = hdr(Op::OpenAt, 0, [AT_FDCWD as u64, fl, 0]);
+            assert_eq!(Request::decode(&h, 4, 0).unwrap_err().errno(), Errno::Einval, "{fl:#o}");
         }
     }
 }
