@@ -358,14 +358,77 @@ pub mod wait {
     pub const P_PGID: u64 = 2;
 }
 
-/// `clone` flags the kernel looks at.
+/// `clone` and `clone3` flags.
 pub mod clone {
-    /// `CLONE_VM`.
+    /// The exit signal (`clone` only; `clone3` has a field for it).
+    pub const CSIGNAL: u64 = 0xff;
+    /// Share the address space.
     pub const CLONE_VM: u64 = 0x100;
-    /// `CLONE_VFORK`.
+    /// Share the working directory and umask.
+    pub const CLONE_FS: u64 = 0x200;
+    /// Share the fd table.
+    pub const CLONE_FILES: u64 = 0x400;
+    /// Share signal handlers.
+    pub const CLONE_SIGHAND: u64 = 0x800;
+    /// Return a pidfd.
+    pub const CLONE_PIDFD: u64 = 0x1000;
+    /// Let a tracer trace the child too.
+    pub const CLONE_PTRACE: u64 = 0x2000;
+    /// Suspend the parent until the child execs or exits.
     pub const CLONE_VFORK: u64 = 0x4000;
-    /// `CLONE_THREAD`.
+    /// The child's parent is the caller's parent.
+    pub const CLONE_PARENT: u64 = 0x8000;
+    /// A thread of the caller's process.
     pub const CLONE_THREAD: u64 = 0x1_0000;
+    /// New mount namespace (the lowest of the namespace flags).
+    pub const CLONE_NEWNS: u64 = 0x2_0000;
+    /// Share System V semaphore undo lists.
+    pub const CLONE_SYSVSEM: u64 = 0x4_0000;
+    /// The child's TLS (FS base).
+    pub const CLONE_SETTLS: u64 = 0x8_0000;
+    /// Store the child's tid in the parent's memory.
+    pub const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+    /// Clear the child's tid in its memory when it exits.
+    pub const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+    /// Ignored by Linux.
+    pub const CLONE_DETACHED: u64 = 0x40_0000;
+    /// A tracer may not force tracing.
+    pub const CLONE_UNTRACED: u64 = 0x80_0000;
+    /// Store the child's tid in the child's memory.
+    pub const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+    /// The namespace flags (`CLONE_NEWCGROUP` .. `CLONE_NEWNET`) and
+    /// `CLONE_NEWTIME` (0x80).
+    pub const CLONE_NEW_ANY: u64 = 0x7e02_0080;
+    /// Share the I/O context.
+    pub const CLONE_IO: u64 = 0x8000_0000;
+    /// `clone3`: reset handled signals to the default in the child.
+    pub const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+    /// `clone3`: put the child in a cgroup.
+    pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    /// Bytes of the first version of `struct clone_args`.
+    pub const CLONE_ARGS_SIZE_VER0: u64 = 64;
+}
+
+/// `struct clone_args` of `clone3` (as far as the kernel reads it).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CloneArgs {
+    /// Flags.
+    pub flags: u64,
+    /// `CLONE_PIDFD`: where the pidfd goes.
+    pub pidfd: u64,
+    /// `CLONE_CHILD_SETTID`/`CLONE_CHILD_CLEARTID` address.
+    pub child_tid: u64,
+    /// `CLONE_PARENT_SETTID` address.
+    pub parent_tid: u64,
+    /// The signal the parent gets when the child ends.
+    pub exit_signal: u64,
+    /// The lowest byte of the child's stack (0: the caller's).
+    pub stack: u64,
+    /// Its size.
+    pub stack_size: u64,
+    /// `CLONE_SETTLS`: the child's TLS.
+    pub tls: u64,
 }
 
 /// `arch_prctl` codes.

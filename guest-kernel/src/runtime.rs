@@ -19,9 +19,9 @@ use crate::drivers::{debug_exit, hal, pipe};
 use crate::linux::sig::SIGKILL;
 use crate::loader::{self, cmdline, MemoryFile};
 use crate::mem::frames::{self, FrameBitmap};
-use crate::mem::layout::{page_up, phys_to_virt, IDENTITY_END, KERNEL_BASE};
+use crate::mem::layout::{page_up, phys_to_virt, IDENTITY_END, KERNEL_BASE, PAGE_SIZE};
 use crate::mem::{firmware, heap, start_info};
-use crate::process::{self, deliver, device, Process};
+use crate::process::{self, deliver, device, fork, Process};
 use crate::{kprintln, logger, syscalls};
 
 /// Smallest kernel heap: the device's queues, bounce buffers, the area map.
@@ -77,7 +77,9 @@ fn init_memory() -> (u64, u64) {
 
     let image_end = page_up(core::ptr::addr_of!(__kernel_end) as u64).unwrap_or(IDENTITY_END);
     let heap_size = (top / HEAP_SHARE).clamp(HEAP_MIN, HEAP_MAX);
-    let (heap_lo, heap_hi) = (image_end, image_end + heap_size);
+    // The page after the image is the fork mailbox (`arch::x86_64::resume`).
+    let heap_lo = image_end + PAGE_SIZE;
+    let heap_hi = heap_lo + heap_size;
     if !ram().any(|(lo, hi)| lo <= heap_lo && heap_hi <= hi) {
         boot_failure(format_args!(
             "no room for a {heap_size:#x}-byte heap above the image in {top:#x} bytes of RAM"
@@ -115,6 +117,22 @@ fn init_memory() -> (u64, u64) {
     (heap_lo, heap_hi)
 }
 
+/// Brings up what belongs to this VM's CPU rather than to the process:
+/// SMEP, the PICs off, the LAPIC, the `syscall` MSRs. Both a fresh boot
+/// and a fork child run it, after the GDT and IDT.
+fn init_cpu() {
+    if cpu::has_smep() {
+        const CR4_SMEP: u64 = 1 << 20;
+        // SAFETY: CPUID reports SMEP; the kernel never executes user pages.
+        unsafe { cpu::cr4_set(CR4_SMEP) };
+    }
+    apic::disable_pic();
+    let lapic = hal::map_mmio(apic::lapic_phys(), 0x1000)
+        .unwrap_or_else(|| boot_failure(format_args!("cannot map the LAPIC")));
+    apic::init_lapic(lapic);
+    syscall_entry::init();
+}
+
 /// Called by `boot` in long mode on the boot stack, interrupts off.
 #[no_mangle]
 extern "C" fn rust_entry() -> ! {
@@ -127,6 +145,7 @@ extern "C" fn rust_entry() -> ! {
         kernel_exception: on_kernel_exception,
         return_to_user: on_return_to_user,
     });
+    fork::set_child_entry(fork_child_entry);
     let (heap_lo, heap_hi) = init_memory();
     let line = start_info::cmdline();
     let cmd = cmdline::parse(&line);
@@ -135,17 +154,8 @@ extern "C" fn rust_entry() -> ! {
         "heap {heap_lo:#x}..{heap_hi:#x}, {} frames free",
         frames::free_frames()
     );
-    if cpu::has_smep() {
-        const CR4_SMEP: u64 = 1 << 20;
-        // SAFETY: CPUID reports SMEP; the kernel never executes user pages.
-        unsafe { cpu::cr4_set(CR4_SMEP) };
-    }
-    apic::disable_pic();
-    let lapic = hal::map_mmio(apic::lapic_phys(), 0x1000)
-        .unwrap_or_else(|| boot_failure(format_args!("cannot map the LAPIC")));
-    apic::init_lapic(lapic);
+    init_cpu();
     time::init();
-    syscall_entry::init();
     log::debug!(
         "TSC {} MHz, random source {:?}",
         time::tsc_hz() / 1_000_000,
@@ -157,8 +167,10 @@ extern "C" fn rust_entry() -> ! {
         Err(e) => boot_failure(format_args!("{e}")),
     }
     match device::start() {
-        Ok(StartKind::Fresh) => {}
-        Ok(StartKind::Forked) => fail(format_args!("forked start: fork is not implemented yet")),
+        Ok((StartKind::Fresh, _)) => {}
+        Ok((StartKind::Forked, at)) => fail(format_args!(
+            "START says forked (record {at:#x}) but no resume record was found"
+        )),
         Err(e) => fail(format_args!("START failed: {e}")),
     }
     let (pid, ppid) = device::getpid().unwrap_or_else(|e| fail(format_args!("GETPID failed: {e}")));
@@ -226,6 +238,24 @@ extern "C" fn rust_entry() -> ! {
     };
     // SAFETY: the frame is a ring-3 context in the program just loaded;
     // the kernel stack is unused (this runs on the boot stack).
+    unsafe { interrupts::enter_user(&frame) }
+}
+
+/// A fork child's entry, called by `resume::resume_if_forked` on the boot
+/// stack with interrupts off, once the parent's statics are back: brings
+/// up this VM's CPU and device, takes the process's new identity and
+/// enters the program where the parent's syscall was, with 0 in `rax`.
+extern "C" fn fork_child_entry(record: u64) -> ! {
+    serial::init();
+    gdt::init(syscall_entry::kernel_stack_top());
+    interrupts::init();
+    init_cpu();
+    // SAFETY: the boot code resumed from this record, which the parent
+    // wrote on the heap this VM has a copy of.
+    let frame = unsafe { fork::resume_child(record) }
+        .unwrap_or_else(|e| fail(format_args!("fork child cannot resume: {e}")));
+    // SAFETY: the frame is the parent's ring-3 context at its syscall, in
+    // this copy of its address space; this runs on the boot stack.
     unsafe { interrupts::enter_user(&frame) }
 }
 

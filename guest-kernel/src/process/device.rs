@@ -38,13 +38,14 @@ fn len32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// `START`: how this process starts.
-pub fn start() -> Result<StartKind, Errno> {
+/// `START`: how this process starts, and (forked) the resume record's
+/// address its parent passed to `FORK`.
+pub fn start() -> Result<(StartKind, u64), Errno> {
     let r = simple(Request::Start)?;
     Ok(if r[0] == StartKind::Forked as u64 {
-        StartKind::Forked
+        (StartKind::Forked, r[1])
     } else {
-        StartKind::Fresh
+        (StartKind::Fresh, 0)
     })
 }
 

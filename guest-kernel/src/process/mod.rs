@@ -7,11 +7,14 @@
 //! pointer), so that a fork child, whose RAM is a copy of its parent's,
 //! finds it again (phase 2).
 
+pub mod clone;
 #[cfg(not(test))]
 pub mod deliver;
 #[cfg(not(test))]
 pub mod device;
 pub mod fdflags;
+#[cfg(not(test))]
+pub mod fork;
 pub mod signals;
 
 #[cfg(not(test))]

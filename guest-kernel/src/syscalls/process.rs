@@ -1,17 +1,17 @@
-//! Process identity, exit and wait; the calls that create processes.
-//! Ids and waits are the device's (the daemon holds the process table).
-//! `fork`, `vfork`, `clone`, `clone3` and `execve` answer `ENOSYS` in this
-//! phase, with a log line that says so (glibc and Rust fall back or fail
-//! cleanly on `ENOSYS`).
+//! Process identity, exit and wait; the calls that create processes and
+//! replace programs. Ids and waits are the device's (the daemon holds the
+//! process table); `fork` and its `clone` forms are `process::fork`.
 
 use virtio_pipe_protocol::ExitKind;
 
 use super::{Args, Ctx};
-use crate::linux::clone::CLONE_THREAD;
+use crate::linux::clone::CLONE_ARGS_SIZE_VER0;
 use crate::linux::sig::{CLD_EXITED, CLD_KILLED};
 use crate::linux::wait::*;
-use crate::linux::{Errno, Siginfo, SysResult};
-use crate::process::device;
+use crate::linux::{CloneArgs, Errno, Siginfo, SysResult};
+use crate::mem::layout::PAGE_SIZE;
+use crate::process::clone::{CloneError, CloneKind, CloneRequest};
+use crate::process::{device, fork};
 
 /// `getpid()`.
 pub fn getpid(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
@@ -140,40 +140,62 @@ pub fn set_robust_list(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     Ok(0)
 }
 
-/// `clone(flags, ...)`: threads are not supported yet; process clones come
-/// with `fork` (phase 2).
-pub fn clone(cx: &mut Ctx<'_>, a: Args) -> SysResult {
-    if a[0] & CLONE_THREAD != 0 {
-        log::info!(
-            "pid {}: clone(CLONE_THREAD): threads are not supported yet: ENOSYS",
-            cx.p.pid
-        );
-    } else {
-        log::info!(
-            "pid {}: clone({:#x}): fork is not implemented yet: ENOSYS",
-            cx.p.pid,
-            a[0]
-        );
+/// Creates a process as `req` says.
+fn create(cx: &mut Ctx<'_>, req: &CloneRequest) -> SysResult {
+    match req.kind {
+        CloneKind::Fork => {
+            let pid = fork::fork(cx.p, cx.f, req)?;
+            if let Some(at) = req.parent_settid {
+                cx.p.space.write(at, &(pid as i32))?;
+            }
+            Ok(u64::from(pid))
+        }
+        CloneKind::Vfork => {
+            log::info!("pid {}: vfork is not implemented yet: ENOSYS", cx.p.pid);
+            Err(Errno::ENOSYS)
+        }
     }
-    Err(Errno::ENOSYS)
 }
 
-/// `clone3(args, size)`: `ENOSYS`, so glibc falls back to `clone`.
-pub fn clone3(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
-    log::info!("pid {}: clone3 is not implemented: ENOSYS", cx.p.pid);
-    Err(Errno::ENOSYS)
+fn refused(cx: &Ctx<'_>, call: &str, e: CloneError) -> Errno {
+    match e {
+        CloneError::Unsupported(what) => {
+            log::info!("pid {}: {call}: {what} are not supported: ENOSYS", cx.p.pid)
+        }
+        CloneError::Invalid(what) => log::info!("pid {}: {call}: {what}: EINVAL", cx.p.pid),
+    }
+    e.errno()
 }
 
-/// `fork()`: phase 2.
+/// `clone(flags, newsp, parent_tid, child_tid, tls)`: a fork (no
+/// `CLONE_VM`) or a vfork (`CLONE_VM | CLONE_VFORK`); threads and shared
+/// tables are `ENOSYS` with a log line.
+pub fn clone(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let req = CloneRequest::from_clone(a[0], a[1], a[2], a[3], a[4])
+        .map_err(|e| refused(cx, "clone", e))?;
+    create(cx, &req)
+}
+
+/// `clone3(args, size)`: as `clone`, from a `struct clone_args` (glibc's
+/// `posix_spawn`, and so Rust's `Command::spawn`, use it).
+pub fn clone3(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (at, size) = (a[0], a[1]);
+    if !(CLONE_ARGS_SIZE_VER0..=PAGE_SIZE).contains(&size) {
+        return Err(Errno::EINVAL);
+    }
+    let args: CloneArgs = cx.p.space.read(at)?;
+    let req = CloneRequest::from_clone3(&args).map_err(|e| refused(cx, "clone3", e))?;
+    create(cx, &req)
+}
+
+/// `fork()`.
 pub fn fork(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
-    log::info!("pid {}: fork is not implemented yet: ENOSYS", cx.p.pid);
-    Err(Errno::ENOSYS)
+    create(cx, &CloneRequest::FORK)
 }
 
-/// `vfork()`: phase 2.
+/// `vfork()`.
 pub fn vfork(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
-    log::info!("pid {}: vfork is not implemented yet: ENOSYS", cx.p.pid);
-    Err(Errno::ENOSYS)
+    create(cx, &CloneRequest::VFORK)
 }
 
 /// `execve(path, argv, envp)`: phase 2.
