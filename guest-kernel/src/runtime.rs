@@ -4,24 +4,29 @@
 //!
 //! Boot order: serial → GDT/TSS/IDT → memory (direct map trimmed to RAM,
 //! heap, frames) → log → APICs and clocks → `syscall` MSRs → the device
-//! (`START`, `GETPID`, `GET_ARGS`) → the program (ELF from the first PVH
-//! module, argv from the command line or `GET_ARGS`) → ring 3.
+//! (`START`, `GETPID`, `GET_ARGS`) → the program (the file of the tree's
+//! root that `GET_EXE` names, else the first PVH module; argv from the
+//! command line or `GET_ARGS`) → ring 3. A fork child's boot leaves this
+//! path before `rust_entry` (`arch::x86_64::resume`) and comes back in
+//! [`fork_child_entry`].
 
 use alloc::vec::Vec;
 use core::panic::PanicInfo;
 
 use virtio_pipe_protocol::{ExitKind, StartKind};
 
-use crate::arch::x86_64::frame::{TrapFrame, RFLAGS_USER_START, USER_CS, USER_DS};
+use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::interrupts::{self, Hooks};
 use crate::arch::x86_64::{apic, boot, cpu, gdt, paging, random, serial, syscall_entry, time};
 use crate::drivers::{debug_exit, hal, pipe};
 use crate::linux::sig::SIGKILL;
+use crate::loader::load::Entry;
 use crate::loader::{self, cmdline, MemoryFile};
 use crate::mem::frames::{self, FrameBitmap};
 use crate::mem::layout::{page_up, phys_to_virt, IDENTITY_END, KERNEL_BASE, PAGE_SIZE};
 use crate::mem::{firmware, heap, start_info};
-use crate::process::{self, deliver, device, fork, Process};
+use crate::process::device::Strings;
+use crate::process::{self, deliver, device, exec, fork, Process};
 use crate::{kprintln, logger, syscalls};
 
 /// Smallest kernel heap: the device's queues, bounce buffers, the area map.
@@ -185,32 +190,13 @@ extern "C" fn rust_entry() -> ! {
     let mut p = Process::new(pid, ppid);
     p.strace = cmd.options.iter().any(|o| o == b"strace");
     p.mxcsr_mask = cpu::mxcsr_mask();
-    let Some((mod_pa, mod_size)) = start_info::module(0) else {
-        fail(format_args!(
-            "no program: pass it as the first PVH module (-initrd)"
-        ))
+    let entry = match device::get_exe() {
+        Ok(path) => load_from_root(&mut p, &path, argv, &env),
+        Err(e) => {
+            log::debug!("GET_EXE: {e}: the program is the first PVH module");
+            load_module(&mut p, argv, &env)
+        }
     };
-    // SAFETY: the module is RAM the loader filled and the frame allocator
-    // keeps out (`boot_data`), reached through the direct map, and nothing
-    // writes it while this borrow lives.
-    let image = unsafe {
-        core::slice::from_raw_parts(phys_to_virt(mod_pa) as *const u8, mod_size as usize)
-    };
-    let execfn: Vec<u8> = argv.first().cloned().unwrap_or_default();
-    let argv_refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-    let env_refs: Vec<&[u8]> = env.iter().map(Vec::as_slice).collect();
-    let entry = loader::load::load(
-        &mut p.space,
-        &MemoryFile(image),
-        &argv_refs,
-        &env_refs,
-        &execfn,
-    )
-    .unwrap_or_else(|e| fail(format_args!("cannot run the program: {e}")));
-    let base = execfn.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
-    let n = base.len().min(p.comm.len() - 1);
-    p.comm[..n].copy_from_slice(&base[..n]);
-    p.exe = execfn;
     log::debug!(
         "pid {pid}: entry {:#x}, stack {:#x}, brk {:#x}",
         entry.rip,
@@ -227,15 +213,7 @@ extern "C" fn rust_entry() -> ! {
         entry_us / 1_000,
         entry_us % 1_000
     );
-    let frame = TrapFrame {
-        fx: syscalls::signal::initial_fx(),
-        rip: entry.rip,
-        rsp: entry.rsp,
-        rflags: RFLAGS_USER_START,
-        cs: USER_CS,
-        ss: USER_DS,
-        ..TrapFrame::default()
-    };
+    let frame = TrapFrame::program_start(entry.rip, entry.rsp);
     // SAFETY: the frame is a ring-3 context in the program just loaded;
     // the kernel stack is unused (this runs on the boot stack).
     unsafe { interrupts::enter_user(&frame) }
@@ -257,6 +235,52 @@ extern "C" fn fork_child_entry(record: u64) -> ! {
     // SAFETY: the frame is the parent's ring-3 context at its syscall, in
     // this copy of its address space; this runs on the boot stack.
     unsafe { interrupts::enter_user(&frame) }
+}
+
+/// Loads the program the device names (`GET_EXE`) from the tree's root.
+fn load_from_root(p: &mut Process, path: &[u8], argv: Strings, env: &Strings) -> Entry {
+    let prog = exec::Program::open(path, argv).unwrap_or_else(|e| {
+        fail(format_args!(
+            "cannot open the program {}: {e}",
+            exec::Bytes(path)
+        ))
+    });
+    let argv = prog.argv_refs();
+    let env: Vec<&[u8]> = env.iter().map(Vec::as_slice).collect();
+    let entry = loader::load::load(&mut p.space, &prog.file, &argv, &env, path)
+        .unwrap_or_else(|e| fail(format_args!("cannot run {}: {e}", exec::Bytes(path))));
+    prog.close();
+    exec::set_names(p, path);
+    entry
+}
+
+/// Loads the program from the first PVH module (`-initrd`): a VM launched
+/// by hand, whose daemon serves no program.
+fn load_module(p: &mut Process, argv: Strings, env: &Strings) -> Entry {
+    let Some((mod_pa, mod_size)) = start_info::module(0) else {
+        fail(format_args!(
+            "no program: the device names none (GET_EXE) and there is no PVH module (-initrd)"
+        ))
+    };
+    // SAFETY: the module is RAM the loader filled and the frame allocator
+    // keeps out (`boot_data`), reached through the direct map, and nothing
+    // writes it while this borrow lives.
+    let image = unsafe {
+        core::slice::from_raw_parts(phys_to_virt(mod_pa) as *const u8, mod_size as usize)
+    };
+    let execfn: Vec<u8> = argv.first().cloned().unwrap_or_default();
+    let argv_refs: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+    let env_refs: Vec<&[u8]> = env.iter().map(Vec::as_slice).collect();
+    let entry = loader::load::load(
+        &mut p.space,
+        &MemoryFile(image),
+        &argv_refs,
+        &env_refs,
+        &execfn,
+    )
+    .unwrap_or_else(|e| fail(format_args!("cannot run the program: {e}")));
+    exec::set_names(p, &execfn);
+    entry
 }
 
 fn with_process<R>(f: impl FnOnce(&mut Process) -> R) -> R {

@@ -11,6 +11,7 @@ pub mod cmdline;
 pub mod elf;
 #[cfg(not(test))]
 pub mod load;
+pub mod script;
 pub mod stack;
 
 use core::fmt;

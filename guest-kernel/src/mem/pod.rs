@@ -3,7 +3,7 @@
 
 use crate::linux::{
     CloneArgs, Iovec, KernelSigaction, Pollfd, Rlimit, RtSigframe, Sigcontext, Siginfo, StackT,
-    Timespec, Timeval, Ucontext, Utsname,
+    Statx, Timespec, Timeval, Ucontext, Utsname,
 };
 
 /// A type that may be copied to and from user memory byte for byte.
@@ -39,6 +39,7 @@ pod!(
     Timeval,
     Iovec,
     CloneArgs,
+    Statx,
     Pollfd,
     Rlimit,
     Utsname,

@@ -241,6 +241,8 @@ pub unsafe fn resume_child(record: u64) -> Result<TrapFrame, ResumeError> {
         let p = g.as_mut().expect("the parent had a process");
         p.pid = pid;
         p.ppid = ppid;
+        // A vfork child that forks: its parents stay in this VM's past.
+        p.vfork_parents.clear();
         p.signals.clear_pending();
         if c.clear_sighand != 0 {
             p.signals.reset_handlers();

@@ -12,10 +12,14 @@ pub mod clone;
 pub mod deliver;
 #[cfg(not(test))]
 pub mod device;
+#[cfg(not(test))]
+pub mod exec;
 pub mod fdflags;
 #[cfg(not(test))]
 pub mod fork;
 pub mod signals;
+#[cfg(not(test))]
+pub mod vfork;
 
 #[cfg(not(test))]
 pub use kernel::*;
@@ -60,6 +64,9 @@ mod kernel {
         pub fault_addr: u64,
         /// The program's path (`AT_EXECFN`).
         pub exe: Vec<u8>,
+        /// Parents suspended by `vfork` while their child borrows this VM,
+        /// outermost first (`vfork`).
+        pub vfork_parents: Vec<super::vfork::Suspended>,
     }
 
     impl Process {
@@ -79,6 +86,7 @@ mod kernel {
                 strace: false,
                 fault_addr: 0,
                 exe: Vec::new(),
+                vfork_parents: Vec::new(),
             }
         }
     }

@@ -277,7 +277,7 @@ pub fn fcntl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
             cx.p.fd_flags.set_cloexec(fd, arg & FD_CLOEXEC != 0);
             Ok(0)
         }
-        F_GETFL => device::get_flags(fd).map(u64::from),
+        F_GETFL => device::get_status(fd).map(u64::from),
         F_SETFL => device::set_flags(fd, (arg & O_NONBLOCK) as u32).map(|()| 0),
         F_DUPFD | F_DUPFD_CLOEXEC => {
             let min = u32::try_from(arg as i32).map_err(|_| Errno::EINVAL)?;
@@ -348,14 +348,4 @@ pub fn poll(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         }
     }
     Ok(ready)
-}
-
-/// `getcwd(buf, size)`: the working directory is `/` in this phase.
-pub fn getcwd(cx: &mut Ctx<'_>, a: Args) -> SysResult {
-    let (buf, size) = (a[0], a[1]);
-    if size < 2 {
-        return Err(Errno::ERANGE);
-    }
-    cx.p.space.copy_out(buf, b"/\0")?;
-    Ok(2)
 }

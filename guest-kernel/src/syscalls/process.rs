@@ -2,7 +2,10 @@
 //! replace programs. Ids and waits are the device's (the daemon holds the
 //! process table); `fork` and its `clone` forms are `process::fork`.
 
-use virtio_pipe_protocol::ExitKind;
+use alloc::vec::Vec;
+
+use virtio_pipe_protocol::fs::PATH_MAX;
+use virtio_pipe_protocol::{ExitKind, ARGS_MAX};
 
 use super::{Args, Ctx};
 use crate::linux::clone::CLONE_ARGS_SIZE_VER0;
@@ -11,7 +14,7 @@ use crate::linux::wait::*;
 use crate::linux::{CloneArgs, Errno, Siginfo, SysResult};
 use crate::mem::layout::PAGE_SIZE;
 use crate::process::clone::{CloneError, CloneKind, CloneRequest};
-use crate::process::{device, fork};
+use crate::process::{device, exec, fork, vfork};
 
 /// `getpid()`.
 pub fn getpid(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
@@ -37,10 +40,14 @@ pub fn exit(cx: &mut Ctx<'_>, a: Args) -> SysResult {
 }
 
 /// `exit_group(status)`: reports the code (its low 8 bits) to the device,
-/// which wakes the parent's `wait`, and powers off.
+/// which wakes the parent's `wait`, and powers off; a vfork child's exit
+/// resumes its parent instead.
 pub fn exit_group(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let code = a[0] as u8;
     log::debug!("pid {}: exit {code}", cx.p.pid);
+    if vfork::is_child(cx.p) {
+        return Ok(vfork::exit(cx.p, cx.f, ExitKind::Code(code)));
+    }
     device::exit(ExitKind::Code(code))
 }
 
@@ -150,10 +157,7 @@ fn create(cx: &mut Ctx<'_>, req: &CloneRequest) -> SysResult {
             }
             Ok(u64::from(pid))
         }
-        CloneKind::Vfork => {
-            log::info!("pid {}: vfork is not implemented yet: ENOSYS", cx.p.pid);
-            Err(Errno::ENOSYS)
-        }
+        CloneKind::Vfork => vfork::vfork(cx.p, cx.f, req),
     }
 }
 
@@ -198,8 +202,52 @@ pub fn vfork(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
     create(cx, &CloneRequest::VFORK)
 }
 
-/// `execve(path, argv, envp)`: phase 2.
-pub fn execve(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
-    log::info!("pid {}: execve is not implemented yet: ENOSYS", cx.p.pid);
-    Err(Errno::ENOSYS)
+/// The strings of a NULL-terminated array of pointers at `at` (NULL: none),
+/// `E2BIG` beyond the device's `ARGS_MAX` bytes.
+fn strings(cx: &mut Ctx<'_>, at: u64, budget: &mut usize) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut out = Vec::new();
+    if at == 0 {
+        return Ok(out);
+    }
+    for i in 0.. {
+        let ptr: u64 = cx.p.space.read(at + i * 8)?;
+        if ptr == 0 {
+            break;
+        }
+        let s = cx.p.space.read_cstr(ptr, *budget).map_err(|e| {
+            if e == Errno::ENAMETOOLONG {
+                Errno::E2BIG
+            } else {
+                e
+            }
+        })?;
+        *budget = budget.checked_sub(s.len() + 1).ok_or(Errno::E2BIG)?;
+        out.push(s);
+    }
+    Ok(out)
+}
+
+/// `execve(path, argv, envp)`: checks and opens the program
+/// (`process::exec::Program`, `#!` scripts included), then replaces this
+/// process's program in place, or for a vfork child gives it a VM of its
+/// own running the program and resumes the parent. Errors before the
+/// point of no return come back to the caller.
+pub fn execve(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (path_at, argv_at, envp_at) = (a[0], a[1], a[2]);
+    let path = cx.p.space.read_cstr(path_at, PATH_MAX)?;
+    if path.len() > PATH_MAX {
+        return Err(Errno::ENAMETOOLONG);
+    }
+    let mut budget = ARGS_MAX;
+    let argv = strings(cx, argv_at, &mut budget)?;
+    let env = strings(cx, envp_at, &mut budget)?;
+    let prog = exec::Program::open(&path, argv)?;
+    if cx.p.strace {
+        log::info!(target: "strace", "execve({}) as {}", exec::Bytes(&path), exec::Bytes(&prog.path));
+    }
+    if vfork::is_child(cx.p) {
+        return vfork::exec(cx.p, cx.f, prog, &env);
+    }
+    exec::exec_in_place(cx.p, cx.f, prog, &env, &path)?;
+    Ok(0)
 }
