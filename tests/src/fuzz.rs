@@ -28,10 +28,12 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::FromRawFd;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use vhost_user_pipe::chain::{self, Part};
 use vhost_user_pipe::completions::Completions;
+use vhost_user_pipe::files::Root;
 use vhost_user_pipe::image::ImageDir;
 use vhost_user_pipe::io::HostIo;
 use vhost_user_pipe::kernel::Kernel;
@@ -42,6 +44,7 @@ use vhost_user_pipe::requests::{self, Caller, Host, QueueLayout};
 use vhost_user_pipe::supervisor::Supervisor;
 use vhost_user_pipe::test_utils::{NullConnector, NullLauncher};
 use virtio_bindings::bindings::virtio_ring::VIRTIO_RING_F_INDIRECT_DESC;
+use virtio_pipe_protocol::fs::ExecBlob;
 use virtio_pipe_protocol::{
     ArgsBlob, FileAction, Op, ReqHeader, Request, RespHeader, SpawnBlob, FEATURE_FORK,
     FEATURE_SIGNALS, FEATURE_SPAWN, PIPE_BUF, RESP_HEADER_SIZE,
@@ -74,6 +77,7 @@ pub fn limits() -> Limits {
         max_pipes: 6,
         max_buffered: 8 * 2 * PIPE_BUF,
         pipe_capacity: 2 * PIPE_BUF,
+        max_open_files: 8,
     }
 }
 
@@ -306,6 +310,29 @@ fn images() -> Option<&'static ImageDir> {
     .as_ref()
 }
 
+/// The tree's root: a program, a file, a directory, links in and out.
+fn root_dir() -> Option<&'static Path> {
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("vup-fuzz-root-{}", std::process::id()));
+        let r = d.join("root");
+        std::fs::create_dir_all(r.join("bin")).ok()?;
+        std::fs::create_dir_all(r.join("etc/dir")).ok()?;
+        std::fs::write(d.join("secret"), b"outside").ok()?;
+        std::fs::write(r.join("etc/hosts"), b"127.0.0.1 localhost\n").ok()?;
+        std::fs::write(r.join("bin/prog"), b"\x7fELF").ok()?;
+        std::fs::set_permissions(
+            r.join("bin/prog"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .ok()?;
+        let _ = std::os::unix::fs::symlink("prog", r.join("bin/sh"));
+        let _ = std::os::unix::fs::symlink("../../secret", r.join("etc/out"));
+        Some(r)
+    })
+    .as_deref()
+}
+
 /// The daemon side of a fuzzed tree.
 struct World {
     sup: Arc<Supervisor>,
@@ -317,8 +344,11 @@ struct World {
 
 impl World {
     fn new() -> Self {
+        let root = root_dir().and_then(|d| Root::open(d).ok());
         let sup = Supervisor::builder(limits(), Arc::new(NullLauncher), "/nonexistent".into())
             .images(images().cloned())
+            .root(root)
+            .kernel_image(Some("/nonexistent/guest-kernel".into()))
             .connector(Arc::new(NullConnector))
             .build();
         sup.serve_root(
@@ -352,6 +382,14 @@ impl World {
     /// What the backend does on a kick: `requests::serve_chains` on every
     /// chain made available, then the completions go to the used rings.
     fn kick(&mut self, pid: Pid) {
+        // A vfork child borrowing a VM has no connection of its own.
+        if self
+            .kernel()
+            .process(pid)
+            .is_some_and(|p| p.lender.is_some())
+        {
+            return;
+        }
         let indirect_ok = self
             .features
             .get(&pid)
@@ -376,13 +414,23 @@ impl World {
             };
             g.owed.entry(head).or_default().push(owed);
         }
-        let caller = Caller {
-            pid,
+        let mailbox = g.mailbox.clone();
+        // On a VM a vfork child borrows, the requests are the child's.
+        let acting = self.kernel().acting(pid);
+        let mut caller = Caller {
+            pid: acting,
+            vm: pid,
             memory: mem,
-            mailbox: g.mailbox.clone(),
+            mailbox,
         };
         let draining = caller.mailbox.draining();
-        requests::serve_chains(&caller, self.sup.as_ref(), queue, &self.malformed, chains);
+        requests::serve_chains(
+            &mut caller,
+            self.sup.as_ref(),
+            queue,
+            &self.malformed,
+            chains,
+        );
         drop(draining);
         self.settle();
     }
@@ -435,7 +483,8 @@ impl World {
         let place = inp.u8()?;
         let split = inp.u8()?;
         let code = if op & 0x80 == 0 {
-            1 + (op % 16) as u32
+            // Every op (1 to 29) and a few codes past the last.
+            1 + (op % 32) as u32
         } else {
             op as u32
         };
@@ -714,6 +763,15 @@ pub fn parse_blobs(data: &[u8]) {
         let mut out = vec![0u8; need];
         let n = ArgsBlob::encode(&argv, &env, &mut out).expect("a parsed args blob encodes");
         assert_eq!(&out[..n], data, "args blob does not round-trip");
+    }
+    if let Ok(b) = ExecBlob::parse(data) {
+        let argv: Vec<&[u8]> = b.args.argv.iter().collect();
+        let env: Vec<&[u8]> = b.args.env.iter().collect();
+        let need = ExecBlob::encoded_len(b.path, &argv, &env).expect("fits");
+        let mut out = vec![0u8; need];
+        let n =
+            ExecBlob::encode(b.path, &argv, &env, &mut out).expect("a parsed exec blob encodes");
+        assert_eq!(&out[..n], data, "exec blob does not round-trip");
     }
 }
 

@@ -6,12 +6,16 @@ use std::sync::mpsc::Receiver;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use vhost_user_pipe::files::Root;
 use vhost_user_pipe::image::ImageDir;
 use vhost_user_pipe::supervisor::Supervisor;
 use vhost_user_pipe::test_utils::{ChannelLauncher, Launched};
 use vhost_user_pipe::Limits;
 
 use crate::frontend::{TestGuest, DEADLINE};
+
+/// The process kernel image's file name, next to the image directory.
+const KERNEL: &str = "guest-kernel";
 
 /// Image names that exist in every test tree's image directory.
 pub const IMAGES: [&str; 2] = ["child", "worker"];
@@ -33,6 +37,7 @@ fn unique_dir() -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(d.join("images")).unwrap();
     std::fs::create_dir_all(d.join("run")).unwrap();
+    std::fs::create_dir_all(d.join("root")).unwrap();
     d
 }
 
@@ -49,8 +54,14 @@ impl Tree {
             std::fs::write(dir.join("images").join(name), b"not really an ELF").unwrap();
         }
         let (launcher, launches) = ChannelLauncher::new();
+        std::fs::write(dir.join(KERNEL), b"not really a kernel").unwrap();
         let images = ImageDir::new(&dir.join("images")).unwrap();
-        let sup = Supervisor::new(limits, Arc::new(launcher), Some(images), dir.join("run"));
+        let root = Root::open(&dir.join("root")).unwrap();
+        let sup = Supervisor::builder(limits, Arc::new(launcher), dir.join("run"))
+            .images(Some(images))
+            .root(Some(root))
+            .kernel_image(Some(dir.join(KERNEL)))
+            .build();
         Self { sup, launches, dir }
     }
 
@@ -118,6 +129,16 @@ impl Tree {
     /// The image directory.
     pub fn images(&self) -> PathBuf {
         self.dir.join("images")
+    }
+
+    /// The tree's root directory (empty at first).
+    pub fn root_dir(&self) -> PathBuf {
+        self.dir.join("root")
+    }
+
+    /// The process kernel image a VM launched for a Linux program boots.
+    pub fn kernel_image(&self) -> PathBuf {
+        self.dir.join(KERNEL)
     }
 }
 

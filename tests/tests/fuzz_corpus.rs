@@ -12,6 +12,7 @@ use system_tests::qemu::workspace;
 use virtio_bindings::bindings::virtio_ring::{
     VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT, VRING_DESC_F_WRITE,
 };
+use virtio_pipe_protocol::fs::{ExecBlob, AT_FDCWD, O_DIRECTORY, SEEK_SET, STAT_SIZE, X_OK};
 use virtio_pipe_protocol::{
     ArgsBlob, Errno, FileAction, Op, ReqHeader, EXIT_F_SIGNALED, O_NONBLOCK, REQ_F_NONBLOCK,
     WAIT_F_NOHANG,
@@ -346,10 +347,71 @@ fn seeds() -> Vec<(&'static str, Script)> {
         ),
         ("avail-head-beyond-queue", s().avail(1, 500).avail(1, 15)),
         (
+            "file-ops",
+            s().call(1, Op::OpenAt, [AT_FDCWD as u64, 0, 0], b"/etc/hosts", 0, 0)
+                .call(1, Op::Read, [3, 0, 0], &[], 64, 1)
+                .call(1, Op::Lseek, [3, 4, SEEK_SET as u64], &[], 0, 2)
+                .call(1, Op::Pread, [3, 0, 0], &[], 9, 3)
+                .call(1, Op::Fstat, [3, 0, 0], &[], STAT_SIZE, 4)
+                .call(
+                    1,
+                    Op::StatAt,
+                    [AT_FDCWD as u64, 0, 0],
+                    b"/etc/out",
+                    STAT_SIZE,
+                    5,
+                )
+                .call(
+                    1,
+                    Op::OpenAt,
+                    [AT_FDCWD as u64, O_DIRECTORY as u64, 0],
+                    b"/etc",
+                    0,
+                    6,
+                )
+                .call(1, Op::Getdents, [4, 0, 0], &[], 512, 7)
+                .call(1, Op::Chdir, [0; 3], b"etc/dir/..", 0, 8)
+                .call(1, Op::Getcwd, [0; 3], &[], 64, 9)
+                .call(
+                    1,
+                    Op::ReadlinkAt,
+                    [AT_FDCWD as u64, 0, 0],
+                    b"/bin/sh",
+                    64,
+                    10,
+                )
+                .call(
+                    1,
+                    Op::AccessAt,
+                    [AT_FDCWD as u64, X_OK as u64, 0],
+                    b"/bin/prog",
+                    0,
+                    11,
+                ),
+        ),
+        (
+            "vfork-exec-exit",
+            s().call(1, Op::Vfork, [0; 3], &[], 0, 0)
+                .call(1, Op::GetPid, [0; 3], &[], 0, 1)
+                .call(1, Op::Exec, [0; 3], &exec_blob(b"/bin/sh", &[b"sh"]), 0, 2)
+                .call(1, Op::GetPid, [0; 3], &[], 0, 3)
+                .call(1, Op::Vfork, [0; 3], &[], 0, 4)
+                .call(1, Op::Exit, [5, 0, 0], &[], 0, 5)
+                .call(1, Op::Wait, [3, 0, 0], &[], 0, 6)
+                .call(2, Op::GetExe, [0; 3], &[], 64, 0),
+        ),
+        (
             "blob-in-a-script",
             s().blob(&child_blob(&[FileAction::Dup2 { fd: 1, newfd: 2 }])),
         ),
     ]
+}
+
+fn exec_blob(path: &[u8], argv: &[&[u8]]) -> Vec<u8> {
+    let mut out = vec![0u8; ExecBlob::encoded_len(path, argv, &[]).unwrap()];
+    let n = ExecBlob::encode(path, argv, &[], &mut out).unwrap();
+    out.truncate(n);
+    out
 }
 
 fn desc_bytes(addr: u64, len: u32, flags: u16, next: u16) -> Vec<u8> {
@@ -381,6 +443,7 @@ fn blob_seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("args", args_blob(&[b"prog", b"arg"], &[b"A=1"])),
         ("args-empty", args_blob(&[], &[])),
         ("args-missing-nul", b"\x01\0\0\0\0\0\0\0abc".to_vec()),
+        ("exec", exec_blob(b"/bin/sh", &[b"sh", b"-c", b"true"])),
     ]
 }
 
@@ -512,6 +575,28 @@ fn seeds_exercise_what_they_name() {
         (1, 0, None),
         "an indirect table without the feature is refused, as by the daemon"
     );
+
+    let t = trace("file-ops");
+    let hosts = b"127.0.0.1 localhost\n";
+    assert_eq!(result(&t[0]), Ok([3, 0]), "OPENAT");
+    assert_eq!(t[1].data, hosts);
+    assert_eq!(result(&t[2]), Ok([4, 0]), "LSEEK");
+    assert_eq!(t[3].data, &hosts[..9], "PREAD");
+    assert_eq!(result(&t[5]), Err(Errno::Enoent), "a link out of the root");
+    assert_eq!(result(&t[6]), Ok([4, 0]), "OPENAT of a directory");
+    assert!(result(&t[7]).unwrap()[0] > 0, "GETDENTS");
+    assert_eq!(t[9].data, b"/etc\0", "GETCWD");
+    assert_eq!(t[10].data, b"prog", "READLINKAT");
+    assert_eq!(result(&t[11]), Ok([0, 0]), "ACCESSAT");
+
+    let t = trace("vfork-exec-exit");
+    assert_eq!(result(&t[0]), Ok([2, 0]), "VFORK");
+    assert_eq!(result(&t[1]), Ok([2, 1]), "the child acts");
+    assert_eq!(result(&t[2]), Ok([0, 0]), "EXEC");
+    assert_eq!(result(&t[3]), Ok([1, 0]), "the parent again");
+    assert_eq!(result(&t[5]), Ok([0, 0]), "the child's EXIT");
+    assert_eq!(result(&t[6]), Ok([3, 5 << 8]), "WAIT");
+    assert_eq!(t[7].data, b"/bin/prog", "GET_EXE of the exec'd child");
 
     let t = trace("parts-across-regions");
     assert_eq!(t[2].data, vec![3; 600]);

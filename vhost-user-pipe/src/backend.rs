@@ -1,7 +1,7 @@
 //! The `VhostUserBackend` of one guest process. Only glue: it pumps
 //! `requestq` into the request path (`requests.rs`), moves completions onto
 //! the used ring, fills `eventq` buffers with events, and tells a VM pause
-//! from a device reset. The logic is in `kernel.rs`; the process manager is
+//! from a device reset. The logic is in `kernel/`; the process manager is
 //! behind the [`Host`] trait, so this file never knows who created it.
 //!
 //! Each guest connection runs one epoll thread (vhost-user-backend's
@@ -163,15 +163,15 @@ impl Backend {
 
     fn process_requests(&self, vring: &VringRwLock) {
         let Some(memory) = self.memory() else { return };
-        // One kernel lookup per kick: whether the process still runs, and
-        // the features its driver acked.
-        let features = self
-            .host
-            .kernel()
-            .process(self.pid)
-            .filter(|p| p.is_running())
-            .map(|p| p.features);
-        let Some(features) = features else {
+        // One kernel lock per kick: whether the process still runs, the
+        // features its driver acked, and who borrows the VM.
+        let found = {
+            let k = self.host.kernel();
+            k.process(self.pid)
+                .filter(|p| p.is_running())
+                .map(|p| (p.features, k.acting(self.pid)))
+        };
+        let Some((features, acting)) = found else {
             // An ended process's requests are never processed, SPAWN and
             // FORK included (spec: `dev-exit-sequence`).
             debug!("pid {}: has ended; requests ignored", self.pid);
@@ -192,15 +192,22 @@ impl Backend {
                 return;
             }
         };
-        let caller = Caller {
-            pid: self.pid,
+        let mut caller = Caller {
+            pid: acting,
+            vm: self.pid,
             memory,
             mailbox: self.mailbox.clone(),
         };
         // Our own requests completed in this batch are flushed below with
         // one signal; other guests' are delivered to them at once.
         let draining = self.mailbox.draining();
-        requests::serve_chains(&caller, self.host.as_ref(), queue, &self.malformed, chains);
+        requests::serve_chains(
+            &mut caller,
+            self.host.as_ref(),
+            queue,
+            &self.malformed,
+            chains,
+        );
         drop(draining);
         self.flush_completions(vring);
     }

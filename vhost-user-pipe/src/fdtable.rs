@@ -1,15 +1,18 @@
 //! A process's file-descriptor table.
 //!
 //! An fd refers to an open file description ([`Ofd`]): which end of which
-//! pipe, and its status flags. `dup`, `dup2` and inheritance share the
+//! pipe, or which file of the tree's root with its offset, and its status
+//! flags. `dup`, `dup2` and inheritance share the
 //! description (so `O_NONBLOCK` set through one fd shows through the others),
 //! as POSIX says. The table does not count pipe-end references itself: the
 //! kernel does, around every call that adds or removes an entry.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use virtio_pipe_protocol::Errno;
+
+use crate::files::OpenFile;
 
 /// Index of a pipe in the kernel's pipe table.
 pub type PipeId = usize;
@@ -23,24 +26,67 @@ pub enum End {
     Write,
 }
 
+/// What an open file description refers to.
+#[derive(Debug)]
+pub enum Open {
+    /// One end of a pipe.
+    Pipe {
+        /// The pipe.
+        pipe: PipeId,
+        /// The end of it.
+        end: End,
+    },
+    /// A file or directory of the tree's root, with the description's offset.
+    File {
+        /// The host file.
+        file: OpenFile,
+        /// Where the next `READ` starts.
+        offset: AtomicU64,
+    },
+}
+
 /// An open file description.
 #[derive(Debug)]
 pub struct Ofd {
-    /// The pipe.
-    pub pipe: PipeId,
-    /// The end of it.
-    pub end: End,
+    /// What it refers to.
+    pub what: Open,
     flags: AtomicU32,
 }
 
 impl Ofd {
-    /// A new description.
+    /// A description of one end of a pipe.
     pub fn new(pipe: PipeId, end: End, flags: u32) -> Arc<Self> {
         Arc::new(Self {
-            pipe,
-            end,
+            what: Open::Pipe { pipe, end },
             flags: AtomicU32::new(flags),
         })
+    }
+
+    /// A description of an open file, at offset 0.
+    pub fn file(file: OpenFile, flags: u32) -> Arc<Self> {
+        Arc::new(Self {
+            what: Open::File {
+                file,
+                offset: AtomicU64::new(0),
+            },
+            flags: AtomicU32::new(flags),
+        })
+    }
+
+    /// The pipe end it is, if it is one.
+    pub fn pipe_end(&self) -> Option<(PipeId, End)> {
+        match self.what {
+            Open::Pipe { pipe, end } => Some((pipe, end)),
+            Open::File { .. } => None,
+        }
+    }
+
+    /// The file it is, with its offset, if it is one.
+    pub fn open_file(&self) -> Option<(&OpenFile, &AtomicU64)> {
+        match &self.what {
+            Open::File { file, offset } => Some((file, offset)),
+            Open::Pipe { .. } => None,
+        }
     }
 
     /// The status flags.

@@ -18,7 +18,7 @@
 //! `backend.rs` is the only `VhostUserBackend`, `requests.rs` turns chains
 //! into typed requests (parsing at the edge in `chain.rs`), `guest_io.rs`
 //! and `completions.rs` move bytes and completions in guest memory, and
-//! `kernel.rs`, `pipe.rs`, `fdtable.rs` and `process.rs` hold the logic
+//! `kernel/`, `pipe.rs`, `fdtable.rs` and `process.rs` hold the logic
 //! with no vhost types; `launcher.rs` starts QEMU, `stdio.rs` connects the
 //! root's stdio to the daemon's.
 
@@ -28,6 +28,7 @@ pub mod chain;
 pub mod completions;
 pub mod connection;
 pub mod fdtable;
+pub mod files;
 pub mod guest_io;
 pub mod guest_memory;
 pub mod image;
@@ -37,6 +38,7 @@ pub mod launcher;
 pub mod limits;
 pub mod pipe;
 pub mod process;
+pub mod program;
 pub mod qemu;
 pub mod ram_copy;
 pub mod rate_limit;
@@ -59,9 +61,11 @@ use log::info;
 use thiserror::Error;
 
 pub use crate::accel::Accel;
+use crate::files::Root;
 use crate::image::ImageDir;
 use crate::launcher::QemuLauncher;
 pub use crate::limits::Limits;
+use crate::program::{Boot, Resolved};
 use crate::qemu::Machine;
 use crate::run_dir::RunDir;
 use crate::signals::CleanupOnSignal;
@@ -104,6 +108,12 @@ pub struct Config {
     pub env: Vec<String>,
     /// How long a launched VM has to start its program.
     pub start_deadline: Duration,
+    /// The tree's root directory: where programs and the files processes
+    /// open are (`run`: default the program's directory).
+    pub root: Option<PathBuf>,
+    /// The process kernel Linux programs boot on (default:
+    /// [`program::default_kernel`]).
+    pub kernel: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -119,6 +129,8 @@ impl Default for Config {
             keep_run_dir: false,
             env: Vec::new(),
             start_deadline: supervisor::START_DEADLINE,
+            root: None,
+            kernel: None,
         }
     }
 }
@@ -159,6 +171,12 @@ pub enum Error {
     /// The `serve` socket could not be used.
     #[error(transparent)]
     Serve(#[from] serve::ServeError),
+    /// The program to run could not be found.
+    #[error(transparent)]
+    Program(#[from] program::ProgramError),
+    /// The root directory could not be opened.
+    #[error(transparent)]
+    Root(#[from] files::RootError),
 }
 
 /// The exit code a shell would show for a wait status.
@@ -245,45 +263,61 @@ pub fn raise_fd_limit(limits: &Limits) -> u64 {
     rl.rlim_cur
 }
 
-/// Runs `image` as the root of a new tree with `args`; returns the exit
-/// code of the root (128 + signal when it was killed). An ending signal to
-/// the daemon removes the run directory and exits (`signals.rs`).
-pub fn run(config: &Config, image: &Path, args: Vec<String>) -> Result<i32, Error> {
+/// Runs `program` as the root of a new tree with `args`; returns the exit
+/// code of the root (128 + signal when it was killed). `program` is a name
+/// in `config.root` when one is given, else a host path whose directory is
+/// the root ([`program::resolve`]); a unikernel image boots by itself, a
+/// Linux program on the process kernel. An ending signal to the daemon
+/// removes the run directory and exits (`signals.rs`).
+pub fn run(config: &Config, program: &Path, args: Vec<String>) -> Result<i32, Error> {
     config.limits.validate().map_err(Error::Limits)?;
     raise_fd_limit(&config.limits);
-    // Absolute: QEMU runs in the run directory.
-    let image = image
-        .canonicalize()
-        .ok()
-        .filter(|p| p.is_file())
-        .ok_or_else(|| Error::ImageNotFound(image.to_owned()))?;
-    let dir = match &config.image_dir {
-        Some(d) => d.clone(),
-        None => image.parent().unwrap_or(Path::new("/")).to_owned(),
+    let kernel = config
+        .kernel
+        .clone()
+        .unwrap_or_else(program::default_kernel);
+    let Resolved { root, boot } = program::resolve(config.root.as_deref(), program, &kernel)?;
+    // Absolute paths: QEMU runs in the run directory.
+    let (booted, images) = match &boot {
+        Boot::Image(image) => {
+            let dir = match &config.image_dir {
+                Some(d) => d.clone(),
+                None => image.parent().unwrap_or(Path::new("/")).to_owned(),
+            };
+            let images = ImageDir::new(&dir).map_err(|_| Error::ImageDirNotFound(dir.clone()))?;
+            (image.clone(), Some(images))
+        }
+        Boot::Program { kernel, .. } => (kernel.clone(), image_dir(config)?),
     };
-    let images = ImageDir::new(&dir).map_err(|_| Error::ImageDirNotFound(dir.clone()))?;
-    let launcher = launcher(config, Some(&image))?;
+    let launcher = launcher(config, Some(&booted))?;
     let run_dir = Arc::new(RunDir::create(
         config.run_dir.as_deref(),
         config.keep_run_dir,
     )?);
     let _cleanup = CleanupOnSignal::install(run_dir.clone()).map_err(Error::Signals)?;
     let sup = Supervisor::builder(config.limits, Arc::new(launcher), run_dir.path().to_owned())
-        .images(Some(images))
+        .images(images)
+        .root(Some(root))
+        .kernel_image(Some(kernel.canonicalize().unwrap_or(kernel)))
         .start_deadline(config.start_deadline)
         .build();
-    let name = image
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let argv: Vec<Vec<u8>> = std::iter::once(name)
+    // argv[0] is the name as given, as a shell passes it; an image's is
+    // its file name.
+    let name = match &boot {
+        Boot::Image(image) => image.file_name().unwrap_or_default().to_owned(),
+        Boot::Program { .. } => program.as_os_str().to_owned(),
+    };
+    let argv: Vec<Vec<u8>> = std::iter::once(name.to_string_lossy().into_owned())
         .chain(args)
         .map(String::into_bytes)
         .collect();
     let env = root_env(config);
     // The host ends of the root's stdio exist once the root does.
-    sup.start_root(&image, argv.clone(), env.clone())
-        .map_err(|e| root_refused(e, &argv, &env))?;
+    match &boot {
+        Boot::Image(image) => sup.start_root(image, argv.clone(), env.clone()),
+        Boot::Program { exe, .. } => sup.start_program(exe, argv.clone(), env.clone()),
+    }
+    .map_err(|e| root_refused(e, &argv, &env))?;
     let status = serve_tree(&sup);
     let failures = sup.failures();
     if !failures.is_empty() {
@@ -296,6 +330,16 @@ pub fn run(config: &Config, image: &Path, args: Vec<String>) -> Result<i32, Erro
         return Err(Error::RootFailed(why));
     }
     Ok(exit_code(status))
+}
+
+/// The image directory SPAWN uses, when one is configured.
+fn image_dir(config: &Config) -> Result<Option<ImageDir>, Error> {
+    match &config.image_dir {
+        Some(d) => Ok(Some(
+            ImageDir::new(d).map_err(|_| Error::ImageDirNotFound(d.clone()))?,
+        )),
+        None => Ok(None),
+    }
 }
 
 /// Pumps the root's stdio until the tree ends; then ends every VM left and
@@ -322,10 +366,19 @@ pub fn serve(config: &Config, socket: &Path, once: bool, args: Vec<String>) -> R
     if socket.exists() && UnixStream::connect(socket).is_ok() {
         return Err(Error::SocketInUse(socket.to_owned()));
     }
-    let images = match &config.image_dir {
-        Some(d) => Some(ImageDir::new(d).map_err(|_| Error::ImageDirNotFound(d.clone()))?),
+    let images = image_dir(config)?;
+    let root = match &config.root {
+        Some(d) => Some(
+            d.canonicalize()
+                .map_err(|e| files::RootError::Open(d.clone(), e))?,
+        ),
         None => None,
     };
+    let kernel = config
+        .kernel
+        .clone()
+        .unwrap_or_else(program::default_kernel);
+    let kernel = kernel.canonicalize().ok();
     let launcher: Arc<dyn launcher::Launcher> = Arc::new(launcher(config, None)?);
     let run_dir = Arc::new(RunDir::create(
         config.run_dir.as_deref(),
@@ -342,8 +395,11 @@ pub fn serve(config: &Config, socket: &Path, once: bool, args: Vec<String>) -> R
     for tree in 1.. {
         let dir = run_dir.path().join(format!("tree-{tree}"));
         let dir = RunDir::create(Some(&dir), true)?.path().to_owned();
+        let tree_root = root.as_deref().map(Root::open).transpose()?;
         let sup = Supervisor::builder(config.limits, launcher.clone(), dir)
             .images(images.clone())
+            .root(tree_root)
+            .kernel_image(kernel.clone())
             .start_deadline(config.start_deadline)
             .build();
         sup.serve_root_on(listener.listener()?, argv.clone(), env.clone())

@@ -21,6 +21,8 @@ pub struct Limits {
     pub max_buffered: usize,
     /// Capacity of each pipe.
     pub pipe_capacity: usize,
+    /// fd references to open files of the root, in the tree (`ENFILE` beyond).
+    pub max_open_files: usize,
 }
 
 impl Default for Limits {
@@ -31,6 +33,7 @@ impl Default for Limits {
             max_pipes: 1024,
             max_buffered: 64 * 1024 * 1024,
             pipe_capacity: PIPE_CAPACITY_DEFAULT,
+            max_open_files: 4096,
         }
     }
 }

@@ -53,7 +53,20 @@ struct Common {
     /// with an error (a hung firmware or image, too little memory).
     #[arg(long, default_value_t = vhost_user_pipe::supervisor::START_DEADLINE.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     start_timeout: u64,
-    /// Directory where spawn finds images (default: the root image's directory).
+    /// The tree's root directory: processes see it as `/`, find programs
+    /// and open files in it, and cannot reach outside it. With it, `run`
+    /// looks PROGRAM up in the root (a bare name in /usr/local/bin,
+    /// /usr/bin, /bin, /sbin); without it, PROGRAM is a host path and its
+    /// directory is the root.
+    #[arg(long)]
+    root: Option<PathBuf>,
+    /// The process kernel image Linux programs boot on (default:
+    /// images/guest-kernel next to the directory of this binary, where
+    /// guest-kernel/build-image puts it).
+    #[arg(long)]
+    kernel: Option<PathBuf>,
+    /// Directory where spawn finds unikernel images (default: the root
+    /// image's directory).
     #[arg(long)]
     image_dir: Option<PathBuf>,
     /// Directory for sockets and guest logs (kept at the end when given).
@@ -84,12 +97,14 @@ struct Common {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Start the daemon and the root guest IMAGE; exit with its status.
+    /// Start the daemon and the root process PROGRAM; exit with its status.
     Run {
         #[command(flatten)]
         common: Common,
-        /// The root image (a PVH ELF unikernel).
-        image: PathBuf,
+        /// The root program: a static x86-64 Linux program (musl, glibc,
+        /// Rust, busybox), booted on the process kernel, or a unikernel
+        /// image (a PVH ELF), booted by itself.
+        program: PathBuf,
         /// Arguments for the root process.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -133,12 +148,15 @@ impl From<Common> for Config {
                 max_pipes: c.max_pipes,
                 max_buffered: c.max_buffered,
                 pipe_capacity: c.pipe_capacity,
+                ..Limits::default()
             },
             image_dir: c.image_dir,
             run_dir: c.run_dir,
             keep_run_dir: c.keep_run_dir,
             env: c.env,
             start_deadline: std::time::Duration::from_secs(c.start_timeout),
+            root: c.root,
+            kernel: c.kernel,
         }
     }
 }
@@ -149,9 +167,9 @@ fn main() -> ExitCode {
     let result = match args.command {
         Command::Run {
             common,
-            image,
+            program,
             args,
-        } => vhost_user_pipe::run(&common.into(), &image, args),
+        } => vhost_user_pipe::run(&common.into(), &program, args),
         Command::Serve {
             common,
             socket_path,

@@ -90,6 +90,17 @@ pub struct Process {
     /// Whether its device is stopped: the kernel holds its requests
     /// (`Kernel::freeze`).
     pub frozen: bool,
+    /// Its working directory, absolute in the tree's root.
+    pub cwd: Vec<u8>,
+    /// The path of its program in the root (`GET_EXE`); none for a
+    /// process that boots an image of its own.
+    pub exe: Option<Vec<u8>>,
+    /// The VM it borrows, while it is a vfork child that has not yet
+    /// EXEC'd or ended (spec: *VFORK*).
+    pub lender: Option<Pid>,
+    /// A signal that ended it while it borrowed: it takes effect when it
+    /// gives the VM back.
+    pub deferred_kill: Option<u8>,
 }
 
 impl std::fmt::Debug for Process {
@@ -129,6 +140,10 @@ impl Process {
             waker: None,
             features: 0,
             frozen: false,
+            cwd: b"/".to_vec(),
+            exe: None,
+            lender: None,
+            deferred_kill: None,
         }
     }
 

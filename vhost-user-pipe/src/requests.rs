@@ -48,8 +48,11 @@ pub trait Host: Send + Sync {
 /// The guest whose requests are served: its pid, memory and mailbox.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// Its pid.
+    /// The process whose requests these are: the VM's own process, or the
+    /// vfork child borrowing the VM ([`Kernel::acting`]).
     pub pid: Pid,
+    /// The process the VM was launched for.
+    pub vm: Pid,
     /// Its RAM.
     pub memory: Arc<GuestMemoryMmap>,
     /// Where its completions go.
@@ -77,10 +80,12 @@ pub struct QueueLayout {
 }
 
 /// Serves `chains`, one guest's batch, in order. The batch stops at an EXIT
-/// (or a KILL) that ended the caller: nothing after it is processed, not
-/// even a malformed chain's answer (spec: `dev-exit-sequence`).
+/// (or a KILL) that ended the VM's process: nothing after it is processed,
+/// not even a malformed chain's answer (spec: `dev-exit-sequence`). When a
+/// vfork child borrowing the VM ends or EXECs, the requests after it are
+/// the parent's again (spec: `dev-vfork-borrow`).
 pub fn serve_chains(
-    caller: &Caller,
+    caller: &mut Caller,
     host: &dyn Host,
     queue: QueueLayout,
     malformed: &RateLimited,
@@ -126,15 +131,21 @@ pub fn serve_chains(
         match request {
             Ok((_, req)) => {
                 debug!("pid {}: {req:?}", caller.pid);
-                let may_end = matches!(req, Request::Exit(_) | Request::Kill { .. });
+                // START belongs to the VM's driver, whoever borrows it.
+                if matches!(req, Request::Start) {
+                    caller.pid = caller.vm;
+                }
+                let may_change = matches!(
+                    req,
+                    Request::Exit(_) | Request::Kill { .. } | Request::Vfork | Request::Exec { .. }
+                );
                 host.dispatch(caller, req, io);
-                if may_end
-                    && !host
-                        .kernel()
-                        .process(caller.pid)
-                        .is_some_and(|p| p.is_running())
-                {
-                    break;
+                if may_change {
+                    let k = host.kernel();
+                    if !k.process(caller.vm).is_some_and(|p| p.is_running()) {
+                        break;
+                    }
+                    caller.pid = k.acting(caller.vm);
                 }
             }
             Err(e) => {

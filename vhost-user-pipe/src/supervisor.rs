@@ -28,6 +28,7 @@ use virtio_pipe_protocol::{
 use vm_memory::{GuestAddress, GuestMemoryBackend};
 
 use crate::connection::{ConnectionError, Connector, Endpoint, Events, VhostUserConnector};
+use crate::files::Root;
 use crate::image::ImageDir;
 use crate::io::Io;
 use crate::kernel::{Effect, Kernel, Stats};
@@ -65,6 +66,9 @@ pub enum SupervisorError {
     /// The kernel refused to create the process.
     #[error("cannot create the process: {0}")]
     Refused(Errno),
+    /// A program is to run but no process kernel image is configured.
+    #[error("no process kernel image to boot programs with")]
+    NoKernel,
 }
 
 /// What the host holds for one process.
@@ -97,9 +101,23 @@ pub struct Builder {
     images: Option<ImageDir>,
     run_dir: PathBuf,
     start_deadline: Duration,
+    root: Option<Root>,
+    kernel_image: Option<PathBuf>,
 }
 
 impl Builder {
+    /// The tree's root directory (spec: *Files*).
+    pub fn root(mut self, root: Option<Root>) -> Self {
+        self.root = root;
+        self
+    }
+
+    /// The process kernel every Linux program's VM boots (`guest-kernel`).
+    pub fn kernel_image(mut self, image: Option<PathBuf>) -> Self {
+        self.kernel_image = image;
+        self
+    }
+
     /// Where SPAWN finds images.
     pub fn images(mut self, images: Option<ImageDir>) -> Self {
         self.images = images;
@@ -122,7 +140,8 @@ impl Builder {
     pub fn build(self) -> Arc<Supervisor> {
         Arc::new_cyclic(|me| Supervisor {
             me: me.clone(),
-            kernel: Mutex::new(Kernel::new(self.limits)),
+            kernel: Mutex::new(Kernel::with_root(self.limits, self.root)),
+            kernel_image: self.kernel_image,
             launcher: self.launcher,
             connector: self.connector,
             images: self.images,
@@ -147,6 +166,8 @@ pub struct Supervisor {
     images: Option<ImageDir>,
     run_dir: PathBuf,
     start_deadline: Duration,
+    /// The process kernel Linux programs boot on.
+    kernel_image: Option<PathBuf>,
     /// The host side of every process that has one.
     hosts: Mutex<HashMap<Pid, HostProc>>,
     /// Signalled, with `hosts`, whenever a record changes.
@@ -191,6 +212,8 @@ impl Supervisor {
             images: None,
             run_dir,
             start_deadline: START_DEADLINE,
+            root: None,
+            kernel_image: None,
         }
     }
 
@@ -261,10 +284,39 @@ impl Supervisor {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let pid = self
-            .kernel()
-            .create_root(&name, argv, env, true)
-            .map_err(SupervisorError::Refused)?;
+        self.launch_root(image, &name, None, argv, env)
+    }
+
+    /// Starts the root process running the Linux program `exe`, a path in
+    /// the tree's root, on the process kernel; its stdio the host's.
+    pub fn start_program(
+        &self,
+        exe: &[u8],
+        argv: Vec<Vec<u8>>,
+        env: Vec<Vec<u8>>,
+    ) -> Result<Pid, SupervisorError> {
+        let image = self.kernel_image.clone().ok_or(SupervisorError::NoKernel)?;
+        let name =
+            String::from_utf8_lossy(exe.rsplit(|&b| b == b'/').next().unwrap_or(exe)).into_owned();
+        self.launch_root(&image, &name, Some(exe.to_vec()), argv, env)
+    }
+
+    fn launch_root(
+        &self,
+        image: &Path,
+        name: &str,
+        exe: Option<Vec<u8>>,
+        argv: Vec<Vec<u8>>,
+        env: Vec<Vec<u8>>,
+    ) -> Result<Pid, SupervisorError> {
+        let pid = {
+            let mut k = self.kernel();
+            let pid = k
+                .create_root(name, argv, env, true)
+                .map_err(SupervisorError::Refused)?;
+            k.set_exe(pid, exe);
+            pid
+        };
         if let Err(e) = self.start_process(pid, image, None) {
             self.kernel().discard(pid);
             return Err(e);
@@ -416,6 +468,20 @@ impl Supervisor {
                 return false;
             };
             hosts = wait_timeout(&self.changed, hosts, left).0;
+        }
+    }
+
+    /// Gives a vfork child that EXEC'd a VM of its own, booting the process
+    /// kernel, which loads its program (spec: `dev-vfork-borrow`). A launch
+    /// that fails ends it as killed.
+    fn launch_execd(&self, pid: Pid) {
+        let r = match &self.kernel_image {
+            Some(image) => self.start_process(pid, image, None),
+            None => Err(SupervisorError::NoKernel),
+        };
+        if let Err(e) = r {
+            warn!("pid {pid}: no VM for its exec: {e}");
+            self.vanished(pid);
         }
     }
 
@@ -698,6 +764,7 @@ impl Host for Supervisor {
                     *lock(&self.tree) = Some(status);
                     self.tree_cv.notify_all();
                 }
+                Effect::LaunchVm(pid) => self.launch_execd(pid),
             }
         }
     }

@@ -316,7 +316,10 @@ mod tests {
             ..Stat::default()
         };
         let b = s.as_bytes_le();
-        assert_eq!(u32::from_le_bytes(b[24..28].try_into().unwrap()), S_IFREG | 0o644);
+        assert_eq!(
+            u32::from_le_bytes(b[24..28].try_into().unwrap()),
+            S_IFREG | 0o644
+        );
         assert_eq!(i64::from_le_bytes(b[48..56].try_into().unwrap()), 1234);
         assert_eq!(Stat::parse(&b), Some(s));
     }
@@ -330,7 +333,10 @@ mod tests {
         assert_eq!(b, 24);
         let got: Vec<_> = dirents(&buf[..a + b]).collect();
         assert_eq!(got.len(), 2);
-        assert_eq!((got[0].ino, got[0].kind, got[0].name), (7, DT_REG, &b"hello"[..]));
+        assert_eq!(
+            (got[0].ino, got[0].kind, got[0].name),
+            (7, DT_REG, &b"hello"[..])
+        );
         assert_eq!((got[1].off, got[1].name), (2, &b"d"[..]));
     }
 
@@ -346,7 +352,10 @@ mod tests {
         let n = ExecBlob::encode(b"/bin/sh", &[b"sh", b"-c", b"x"], &[b"A=1"], &mut buf).unwrap();
         let e = ExecBlob::parse(&buf[..n]).unwrap();
         assert_eq!(e.path, b"/bin/sh");
-        assert_eq!(e.args.argv.iter().collect::<Vec<_>>(), [&b"sh"[..], b"-c", b"x"]);
+        assert_eq!(
+            e.args.argv.iter().collect::<Vec<_>>(),
+            [&b"sh"[..], b"-c", b"x"]
+        );
         assert_eq!(e.args.env.iter().next(), Some(&b"A=1"[..]));
         assert!(ExecBlob::encode(b"", &[], &[], &mut buf).is_err());
         assert!(ExecBlob::encode(b"a\0b", &[], &[], &mut buf).is_err());

@@ -43,8 +43,8 @@ pub use config::{
 };
 pub use errno::Errno;
 pub use event::{Event, EventKind};
-pub use op::Op;
 pub use fs::{ExecBlob, Stat, STAT_SIZE};
+pub use op::Op;
 pub use request::{ChdirTarget, DecodeError, Dirfd, ExitKind, Request, StartKind, WaitTarget};
 pub use wire::{
     EventRaw, FileActionRaw, ReqHeader, RespHeader, SpawnHeader, WireError, EVENT_SIZE,

@@ -2,12 +2,12 @@
 //! checked and turned into a [`Request`]. Spec: *Device Operation*.
 
 use crate::errno::Errno;
-use crate::op::Op;
-use crate::wire::ReqHeader;
 use crate::fs::{
     AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CHDIR_F_FD, OPEN_FLAGS, PATH_MAX,
     R_OK, SEEK_END, STAT_SIZE, W_OK, X_OK,
 };
+use crate::op::Op;
+use crate::wire::ReqHeader;
 use crate::{EXIT_F_SIGNALED, O_NONBLOCK, REQ_F_NONBLOCK, WAIT_F_NOHANG};
 
 /// How a process started, as `START` reports it in `ret0`.
@@ -258,10 +258,8 @@ impl Request {
         if flags & !allowed != 0 {
             return Err(DecodeError::UnknownFlags(op, flags));
         }
-        let takes_path = matches!(
-            op,
-            Op::OpenAt | Op::StatAt | Op::AccessAt | Op::ReadlinkAt
-        ) || (op == Op::Chdir && flags & CHDIR_F_FD == 0);
+        let takes_path = matches!(op, Op::OpenAt | Op::StatAt | Op::AccessAt | Op::ReadlinkAt)
+            || (op == Op::Chdir && flags & CHDIR_F_FD == 0);
         let takes_payload = takes_path || matches!(op, Op::Write | Op::Spawn | Op::Exec);
         if !takes_payload && readable_payload != 0 {
             return Err(DecodeError::UnexpectedPayload(op, readable_payload));
@@ -765,7 +763,11 @@ mod tests {
             let r = Request::decode(&hdr(op, 0, args), readable, 256).unwrap();
             assert_eq!(r.op(), op);
             // The header round-trips through `Request::header`.
-            assert_eq!(Request::decode(&r.header(), readable, 256).unwrap(), r, "{op:?}");
+            assert_eq!(
+                Request::decode(&r.header(), readable, 256).unwrap(),
+                r,
+                "{op:?}"
+            );
         }
     }
 
@@ -774,27 +776,45 @@ mod tests {
         let h = hdr(Op::OpenAt, 0, [AT_FDCWD as u64, 0, 0]);
         assert!(matches!(
             Request::decode(&h, 4, 0),
-            Ok(Request::OpenAt { dirfd: Dirfd::Cwd, path_len: 4, .. })
+            Ok(Request::OpenAt {
+                dirfd: Dirfd::Cwd,
+                path_len: 4,
+                ..
+            })
         ));
         let h = hdr(Op::OpenAt, 0, [7, 0, 0]);
         assert!(matches!(
             Request::decode(&h, 4, 0),
-            Ok(Request::OpenAt { dirfd: Dirfd::Fd(7), .. })
+            Ok(Request::OpenAt {
+                dirfd: Dirfd::Fd(7),
+                ..
+            })
         ));
         let h = hdr(Op::OpenAt, 0, [(-5i64) as u64, 0, 0]);
-        assert_eq!(Request::decode(&h, 4, 0), Err(DecodeError::BadFd((-5i64) as u64)));
+        assert_eq!(
+            Request::decode(&h, 4, 0),
+            Err(DecodeError::BadFd((-5i64) as u64))
+        );
     }
 
     #[test]
     fn paths_must_be_present_and_at_most_path_max() {
         let h = hdr(Op::StatAt, 0, [AT_FDCWD as u64, 0, 0]);
-        assert_eq!(Request::decode(&h, 0, STAT_SIZE).unwrap_err().errno(), Errno::Enoent);
         assert_eq!(
-            Request::decode(&h, PATH_MAX + 1, STAT_SIZE).unwrap_err().errno(),
+            Request::decode(&h, 0, STAT_SIZE).unwrap_err().errno(),
+            Errno::Enoent
+        );
+        assert_eq!(
+            Request::decode(&h, PATH_MAX + 1, STAT_SIZE)
+                .unwrap_err()
+                .errno(),
             Errno::Enametoolong
         );
         let empty = hdr(Op::StatAt, 0, [3, AT_EMPTY_PATH as u64, 0]);
-        assert!(Request::decode(&empty, 0, STAT_SIZE).is_ok(), "AT_EMPTY_PATH");
+        assert!(
+            Request::decode(&empty, 0, STAT_SIZE).is_ok(),
+            "AT_EMPTY_PATH"
+        );
         assert_eq!(
             Request::decode(&h, 4, STAT_SIZE - 1),
             Err(DecodeError::ShortWritablePayload(Op::StatAt, STAT_SIZE - 1))
@@ -805,7 +825,11 @@ mod tests {
     fn open_flags_outside_the_set_and_access_mode_3_are_einval() {
         for fl in [3u64, 0o10000000, 1 << 40] {
             let h = hdr(Op::OpenAt, 0, [AT_FDCWD as u64, fl, 0]);
-            assert_eq!(Request::decode(&h, 4, 0).unwrap_err().errno(), Errno::Einval, "{fl:#o}");
+            assert_eq!(
+                Request::decode(&h, 4, 0).unwrap_err().errno(),
+                Errno::Einval,
+                "{fl:#o}"
+            );
         }
     }
 }

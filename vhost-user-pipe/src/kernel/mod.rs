@@ -19,13 +19,19 @@ use virtio_pipe_protocol::{
     ARGS_MAX, O_NONBLOCK,
 };
 
-use crate::fdtable::{End, FdTable, Ofd, PipeId};
+use crate::fdtable::{End, FdTable, Ofd, Open, PipeId};
+use crate::files::Root;
 use crate::io::Io;
 use crate::limits::{args_bytes, Limits};
 use crate::pipe::{Note, Notes, Pipe, Waiter};
 use crate::process::{
     wait_status, PendingWait, Pid, Process, Start, State, Waker, HOST_PID, ROOT_PID,
 };
+
+mod files;
+mod vfork;
+
+pub use vfork::ExecOutcome;
 
 /// Work for the supervisor, to do once the kernel lock is released.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +42,8 @@ pub enum Effect {
     KillVm(Pid),
     /// The root ended with this wait status: end the tree.
     TreeDone(u32),
+    /// A vfork child EXEC'd: launch a VM of its own, running its program.
+    LaunchVm(Pid),
 }
 
 /// Object counts, for leak checks and logs.
@@ -69,6 +77,14 @@ pub struct Kernel {
     effects: Vec<Effect>,
     /// The requests held for processes whose device is stopped.
     held: BTreeMap<Pid, Vec<Parked>>,
+    /// The tree's root directory (spec: *Files*); none for a tree that
+    /// serves no files.
+    root: Option<Root>,
+    /// fd references to open files, tree-wide (the `ENFILE` limit).
+    open_files: usize,
+    /// For each VM, the vfork children borrowing it, innermost last: its
+    /// connection's requests are the last one's (spec: *VFORK*).
+    borrowers: BTreeMap<Pid, Vec<Pid>>,
 }
 
 /// A request held while its process's device is stopped.
@@ -119,6 +135,24 @@ impl Notes for Signaller<'_> {
     }
 }
 
+/// Completes `io` with `bytes` in its writable payload and ret0 = their
+/// length (`nul`: one more, a NUL after them); `ERANGE` with ret0 = the
+/// length needed when they do not fit.
+fn answer_bytes(mut io: Box<dyn Io>, bytes: &[u8], nul: bool) {
+    let need = bytes.len() + nul as usize;
+    if need > io.writable_len() {
+        let mut resp = RespHeader::err(Errno::Erange);
+        resp.rets[0].set(need as u64);
+        return io.complete(resp, 0);
+    }
+    let mut out = bytes.to_vec();
+    if nul {
+        out.push(0);
+    }
+    let n = io.write_payload(0, &out);
+    io.complete(RespHeader::ok([n as u64, 0, 0]), n);
+}
+
 fn done(io: Box<dyn Io>, r: Result<[u64; 3], Errno>) {
     match r {
         Ok(rets) => io.complete(RespHeader::ok(rets), 0),
@@ -158,6 +192,17 @@ impl Kernel {
             limits,
             effects: Vec::new(),
             held: BTreeMap::new(),
+            root: None,
+            open_files: 0,
+            borrowers: BTreeMap::new(),
+        }
+    }
+
+    /// A kernel whose processes see `root` as `/`.
+    pub fn with_root(limits: Limits, root: Option<Root>) -> Self {
+        Self {
+            root,
+            ..Self::new(limits)
         }
     }
 
@@ -169,6 +214,14 @@ impl Kernel {
     /// A process, live or zombie.
     pub fn process(&self, pid: Pid) -> Option<&Process> {
         self.procs.get(&pid)
+    }
+
+    /// Sets the program `pid` runs, as `GET_EXE` answers it (a path in
+    /// the root; `None`: no program the daemon knows of).
+    pub fn set_exe(&mut self, pid: Pid, exe: Option<Vec<u8>>) {
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.exe = exe;
+        }
     }
 
     /// Creates the root process (pid 1). With `stdio`, its fds 0, 1 and 2 are
@@ -258,19 +311,32 @@ impl Kernel {
         self.pipes[id].as_mut().expect("an fd keeps its pipe alive")
     }
 
+    /// Counts one more fd referring to `ofd` (pipe ends are counted; a
+    /// file lives as long as its description).
     fn add_ref(&mut self, ofd: &Ofd) {
-        let p = self.pipe_mut(ofd.pipe);
-        match ofd.end {
-            End::Read => p.readers += 1,
-            End::Write => p.writers += 1,
+        match &ofd.what {
+            Open::Pipe { pipe, end } => {
+                let p = self.pipe_mut(*pipe);
+                match end {
+                    End::Read => p.readers += 1,
+                    End::Write => p.writers += 1,
+                }
+            }
+            Open::File { .. } => self.open_files += 1,
         }
     }
 
+    /// Counts one fd fewer referring to `ofd`.
     fn drop_ref(&mut self, ofd: &Ofd) {
-        let (p, mut notes) = self.pipe_and_notes(ofd.pipe);
-        p.release(ofd.end);
-        p.pump(&mut notes);
-        self.free_if_unreferenced(ofd.pipe);
+        match &ofd.what {
+            Open::Pipe { pipe, end } => {
+                let (p, mut notes) = self.pipe_and_notes(*pipe);
+                p.release(*end);
+                p.pump(&mut notes);
+                self.free_if_unreferenced(*pipe);
+            }
+            Open::File { .. } => self.open_files -= 1,
+        }
     }
 
     /// Frees pipe `id` once no fd and no request refers to it; its capacity
@@ -341,12 +407,12 @@ impl Kernel {
                 done(io, r.map(|_| [0; 3]))
             }
             Request::GetFlags { fd } => {
-                let r = self.proc_mut(pid).fds.get(fd).map(|o| (o.flags(), o.end));
-                // ret1 is the access mode: 0 = O_RDONLY, 1 = O_WRONLY.
-                done(
-                    io,
-                    r.map(|(f, end)| [f as u64, (end == End::Write) as u64, 0]),
-                )
+                let r = self.proc_mut(pid).fds.get(fd).map(|o| {
+                    // ret1 is the access mode: 0 = O_RDONLY, 1 = O_WRONLY.
+                    let wronly = matches!(o.pipe_end(), Some((_, End::Write)));
+                    [o.flags() as u64, wronly as u64, 0]
+                });
+                done(io, r)
             }
             Request::Start => {
                 // The driver's first request after any reset: whatever is
@@ -355,6 +421,7 @@ impl Kernel {
                 if self.has_pending(pid) {
                     self.cancel_pending(pid);
                 }
+                self.end_borrowers(pid);
                 let rets = match self.procs[&pid].start {
                     Start::Fresh => [StartKind::Fresh as u64, 0, 0],
                     Start::Forked(at) => [StartKind::Forked as u64, at, 0],
@@ -364,6 +431,12 @@ impl Kernel {
             Request::GetArgs { capacity } => self.get_args(pid, capacity as usize, io),
             Request::Wait { target, nohang } => self.wait(pid, target, nohang, io),
             Request::Exit(kind) => {
+                // A borrowing child killed meanwhile ends by that signal
+                // (spec: `dev-vfork-end`).
+                let kind = match self.procs[&pid].deferred_kill {
+                    Some(signo) => ExitKind::Signaled(signo),
+                    None => kind,
+                };
                 self.end(pid, kind, Effect::StopVm(pid));
                 done(io, Ok([0; 3]))
             }
@@ -382,8 +455,19 @@ impl Kernel {
                 done(io, Ok([pid as u64, ppid as u64, 0]))
             }
             Request::Spawn { .. } | Request::Fork { .. } => done(io, Err(Errno::Enosys)),
-            // Files, EXEC and VFORK: being written (issue 13).
-            _ => done(io, Err(Errno::Enosys)),
+            Request::Vfork => done(io, self.vfork(pid).map(|c| [c as u64, 0, 0])),
+            // A borrowing child's EXEC needs a VM: the supervisor's.
+            Request::Exec { len } => {
+                let r = self
+                    .exec_blob(pid, len as usize, io.as_ref())
+                    .map(|_| [0; 3]);
+                done(io, r)
+            }
+            Request::GetExe { .. } => match self.procs[&pid].exe.clone() {
+                Some(exe) => answer_bytes(io, &exe, false),
+                None => done(io, Err(Errno::Enoent)),
+            },
+            file_op => self.file_op(pid, file_op, io),
         }
     }
 
@@ -401,12 +485,20 @@ impl Kernel {
 
     fn rw(&mut self, pid: Pid, fd: u32, want: End, nonblock: bool, io: Box<dyn Io>) {
         let ofd = match self.procs[&pid].fds.get(fd) {
-            Ok(o) if o.end == want => o.clone(),
+            Ok(o) => o.clone(),
+            Err(e) => return done(io, Err(e)),
+        };
+        let pipe = match &ofd.what {
+            Open::Pipe { pipe, end } if *end == want => *pipe,
+            Open::File { file, offset } if want == End::Read => {
+                return files::read(file, offset, None, io);
+            }
+            // The root is read-only: no file is open for writing.
             _ => return done(io, Err(Errno::Ebadf)),
         };
         let nonblock = nonblock || ofd.flags() & O_NONBLOCK != 0;
         // A request that blocks holds its end until it ends (`pipe.rs`).
-        let (p, mut notes) = self.pipe_and_notes(ofd.pipe);
+        let (p, mut notes) = self.pipe_and_notes(pipe);
         match want {
             End::Read => p.read(pid, io, nonblock, &mut notes),
             End::Write => p.write(pid, io, nonblock, &mut notes),
@@ -559,7 +651,10 @@ impl Kernel {
                 }
             }
         }
-        self.add_child(parent, image, argv, env, Start::Fresh, fds)
+        let child = self.add_child(parent, image, argv, env, Start::Fresh, fds)?;
+        // It boots an image, not a program of the root.
+        self.proc_mut(child).exe = None;
+        Ok(child)
     }
 
     /// Creates a fork child of `parent`: same args, same fd table.
@@ -591,6 +686,8 @@ impl Kernel {
         self.install_table(&fds);
         let mut child = Process::new(pid, parent, image.into(), argv, env, start);
         child.fds = fds;
+        child.cwd = self.procs[&parent].cwd.clone();
+        child.exe = self.procs[&parent].exe.clone();
         self.procs.insert(pid, child);
         self.proc_mut(parent).children.insert(pid);
         Ok(pid)
@@ -625,6 +722,7 @@ impl Kernel {
             return;
         };
         let status = wait_status(kind);
+        let lender = p.lender.take();
         p.state = State::Zombie(status);
         p.waits.clear();
         p.frozen = false;
@@ -634,6 +732,10 @@ impl Kernel {
         let fds = p.fds.drain();
         let children: Vec<Pid> = std::mem::take(&mut p.children).into_iter().collect();
         let ppid = p.ppid;
+        if let Some(vm) = lender {
+            self.stop_borrowing(vm, pid);
+        }
+        self.end_borrowers(pid);
         self.drop_parked(parked);
         for id in 0..self.pipes.len() {
             if self.pipes[id].is_some() {
@@ -706,6 +808,18 @@ impl Kernel {
         }
         if signo != SIGKILL && t.has_feature(FEATURE_SIGNALS) {
             t.post(Event::Signal { signo, sender });
+        } else if (signo == SIGKILL || default_terminates(signo)) && t.lender.is_some() {
+            // A borrowing child ends when it gives the VM back (`vfork.rs`),
+            // unless it kills itself (abort() before exec): then at once.
+            if sender == target {
+                self.end(
+                    target,
+                    ExitKind::Signaled(signo as u8),
+                    Effect::KillVm(target),
+                );
+            } else {
+                t.deferred_kill.get_or_insert(signo as u8);
+            }
         } else if signo == SIGKILL || default_terminates(signo) {
             self.end(
                 target,

@@ -1,0 +1,594 @@
+//! The tree's root directory on the host, and the files opened in it.
+//! Spec: *Files* (1.6.20).
+//!
+//! **Confinement is the kernel's, not ours.** Every path a guest names is
+//! resolved by `openat2(root, path, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)`
+//! from an `O_PATH` descriptor of the root: Linux treats the root as `/` for
+//! `..` and for symbolic links (absolute targets included) and refuses magic
+//! links such as `/proc/self/root`, so no string check stands between a
+//! guest and the host's file system. Paths are joined (working directory or
+//! an open directory's path, then the guest's path) as plain byte strings
+//! and handed whole to `openat2`; nothing here interprets `..` or links.
+//!
+//! The root is read-only in this version: whatever asks to write is
+//! `EROFS` before the host is asked anything.
+
+use std::ffi::OsStr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rustix::fs::{Dir, FileType, Mode, OFlags, ResolveFlags};
+use thiserror::Error;
+use virtio_pipe_protocol::fs::{
+    put_dirent, DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK, DT_UNKNOWN, O_ACCMODE,
+    O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_RDONLY, O_TRUNC, S_IFIFO, W_OK,
+};
+use virtio_pipe_protocol::{Errno, Stat};
+use zerocopy::little_endian::{I64, U32, U64};
+
+use crate::sync::lock;
+
+/// Why the root could not be served.
+#[derive(Debug, Error)]
+pub enum RootError {
+    /// The directory could not be opened.
+    #[error("cannot open the root directory '{0}': {1}")]
+    Open(PathBuf, #[source] std::io::Error),
+}
+
+/// The tree's root directory.
+#[derive(Debug)]
+pub struct Root {
+    fd: OwnedFd,
+    /// Its canonical host path, to show paths as seen from the root.
+    host: PathBuf,
+}
+
+fn errno(e: rustix::io::Errno) -> Errno {
+    Errno::from_host(e.raw_os_error())
+}
+
+/// How every guest path is resolved: inside the root, no magic links.
+fn resolve() -> ResolveFlags {
+    ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS
+}
+
+/// Joins a guest path to the absolute path (in the root) it is relative
+/// to; an absolute guest path stands on its own. No normalisation: the
+/// kernel resolves `.`, `..` and links, inside the root.
+pub fn join(base: &[u8], path: &[u8]) -> Vec<u8> {
+    if path.first() == Some(&b'/') {
+        return path.to_vec();
+    }
+    let mut p = base.to_vec();
+    if p.last() != Some(&b'/') {
+        p.push(b'/');
+    }
+    p.extend_from_slice(path);
+    p
+}
+
+impl Root {
+    /// Serves the host directory `dir` as the root.
+    pub fn open(dir: &Path) -> Result<Self, RootError> {
+        let err = |e: std::io::Error| RootError::Open(dir.to_owned(), e);
+        let host = dir.canonicalize().map_err(err)?;
+        let fd = rustix::fs::open(
+            &host,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| err(e.into()))?;
+        Ok(Self { fd, host })
+    }
+
+    /// The host directory.
+    pub fn host_path(&self) -> &Path {
+        &self.host
+    }
+
+    fn at(&self, path: &[u8], flags: OFlags) -> Result<OwnedFd, Errno> {
+        rustix::fs::openat2(
+            &self.fd,
+            OsStr::from_bytes(path),
+            flags | OFlags::CLOEXEC,
+            Mode::empty(),
+            resolve(),
+        )
+        .map_err(errno)
+    }
+
+    /// Opens `path` (absolute in the root) for reading with the guest's
+    /// `O_*` flags; anything that would write is `EROFS`. Only regular
+    /// files and directories open: a FIFO would block the daemon in
+    /// `open`, and a device node is the host's hardware, not the tree's
+    /// files (`EACCES`). The host open never blocks and never acquires a
+    /// controlling terminal.
+    pub fn open_file(&self, path: &[u8], flags: u32) -> Result<OpenFile, Errno> {
+        if flags & O_ACCMODE != O_RDONLY || flags & (O_CREAT | O_TRUNC) != 0 {
+            return Err(Errno::Erofs);
+        }
+        let mut o = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY;
+        if flags & O_DIRECTORY != 0 {
+            o |= OFlags::DIRECTORY;
+        }
+        if flags & O_NOFOLLOW != 0 {
+            o |= OFlags::NOFOLLOW;
+        }
+        let fd = self.at(path, o)?;
+        let st = rustix::fs::fstat(&fd).map_err(errno)?;
+        let is_dir = match FileType::from_raw_mode(st.st_mode) {
+            FileType::Directory => true,
+            FileType::RegularFile => false,
+            _ => return Err(Errno::Eacces),
+        };
+        Ok(OpenFile {
+            path: self.shown(&fd).unwrap_or_else(|| path.to_vec()),
+            fd,
+            is_dir,
+            dir: Mutex::new(None),
+        })
+    }
+
+    /// The host descriptor of `path` itself (`O_PATH`), following a final
+    /// link unless `nofollow`.
+    fn path_fd(&self, path: &[u8], nofollow: bool) -> Result<OwnedFd, Errno> {
+        let mut o = OFlags::PATH;
+        if nofollow {
+            o |= OFlags::NOFOLLOW;
+        }
+        self.at(path, o)
+    }
+
+    /// The status of `path`.
+    pub fn stat(&self, path: &[u8], nofollow: bool) -> Result<Stat, Errno> {
+        let fd = self.path_fd(path, nofollow)?;
+        rustix::fs::fstat(&fd).map(|s| to_stat(&s)).map_err(errno)
+    }
+
+    /// Whether the daemon's user may access `path` as `mode` (`R_OK`...);
+    /// `W_OK` is `EROFS` on the read-only root.
+    pub fn access(&self, path: &[u8], mode: u32, nofollow: bool) -> Result<(), Errno> {
+        let fd = self.path_fd(path, nofollow)?;
+        if mode & W_OK != 0 {
+            return Err(Errno::Erofs);
+        }
+        check_access(&fd, rustix::fs::Access::from_bits_truncate(mode))
+    }
+
+    /// The target of the symbolic link `path` (`EINVAL` if it is not one).
+    pub fn readlink(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        let fd = self.path_fd(path, true)?;
+        let target = rustix::fs::readlinkat(&fd, "", Vec::new()).map_err(|e| match e {
+            rustix::io::Errno::NOENT => Errno::Einval,
+            e => errno(e),
+        })?;
+        Ok(target.into_bytes())
+    }
+
+    /// The directory `path`, as the path a process's working directory is
+    /// kept as (absolute in the root, as the kernel resolved it).
+    pub fn directory(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        let fd = self.at(path, OFlags::PATH | OFlags::DIRECTORY)?;
+        Ok(self.shown(&fd).unwrap_or_else(|| path.to_vec()))
+    }
+
+    /// Checks that `path` is a regular file the daemon's user may execute;
+    /// returns it as seen from the root.
+    pub fn executable(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        let fd = self.at(path, OFlags::PATH)?;
+        let st = rustix::fs::fstat(&fd).map_err(errno)?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(Errno::Eacces);
+        }
+        check_access(&fd, rustix::fs::Access::EXEC_OK)?;
+        Ok(self.shown(&fd).unwrap_or_else(|| path.to_vec()))
+    }
+
+    /// Where the host descriptor `fd` points, as seen from the root: the
+    /// kernel's own name for it (`/proc/self/fd/N`) with the root's host
+    /// path taken off. Only for display (`getcwd`, `/proc/self/exe`);
+    /// `None` when it does not lie under the root's path.
+    fn shown(&self, fd: &OwnedFd) -> Option<Vec<u8>> {
+        let link = std::fs::read_link(format!(
+            "/proc/self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(fd)
+        ))
+        .ok()?;
+        let rest = link.strip_prefix(&self.host).ok()?;
+        let mut p = b"/".to_vec();
+        p.extend_from_slice(rest.as_os_str().as_bytes());
+        Some(p)
+    }
+}
+
+/// Whether the daemon's user may access the file behind `fd` as `mode`:
+/// `access(2)` through the daemon's own `/proc/self/fd/N` (the descriptor
+/// was resolved inside the root already; `faccessat2` with `AT_EMPTY_PATH`
+/// is not on every kernel this runs on).
+fn check_access(fd: &OwnedFd, mode: rustix::fs::Access) -> Result<(), Errno> {
+    let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(fd));
+    rustix::fs::access(path.as_str(), mode).map_err(errno)
+}
+
+/// A file or directory opened in the root: what an fd of a process refers
+/// to besides a pipe end. Its offset is the open file description's, shared
+/// by every fd that refers to it (`dup`, inheritance).
+#[derive(Debug)]
+pub struct OpenFile {
+    fd: OwnedFd,
+    /// The path it was opened by, as seen from the root.
+    pub path: Vec<u8>,
+    is_dir: bool,
+    /// The directory stream, for `GETDENTS`.
+    dir: Mutex<Option<DirStream>>,
+}
+
+#[derive(Debug)]
+struct DirStream {
+    dir: Dir,
+    /// An entry read but not yet returned (the buffer was full).
+    held: Option<(u64, u8, Vec<u8>)>,
+    /// Records returned so far (the `d_off` of the next one).
+    next: i64,
+}
+
+impl OpenFile {
+    /// Whether it is a directory.
+    pub fn is_dir(&self) -> bool {
+        self.is_dir
+    }
+
+    /// Starts the directory listing over (`rewinddir`).
+    pub fn rewind(&self) {
+        if let Some(s) = lock(&self.dir).as_mut() {
+            s.dir.rewind();
+            s.held = None;
+            s.next = 0;
+        }
+    }
+
+    /// Reads into `buf` at `offset`; returns how many bytes.
+    pub fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
+        if self.is_dir {
+            return Err(Errno::Eisdir);
+        }
+        rustix::io::pread(&self.fd, buf, offset).map_err(errno)
+    }
+
+    /// Its status.
+    pub fn stat(&self) -> Result<Stat, Errno> {
+        rustix::fs::fstat(&self.fd)
+            .map(|s| to_stat(&s))
+            .map_err(errno)
+    }
+
+    /// Its size in bytes.
+    pub fn size(&self) -> Result<u64, Errno> {
+        rustix::fs::fstat(&self.fd)
+            .map(|s| s.st_size as u64)
+            .map_err(errno)
+    }
+
+    /// The next directory entries as `linux_dirent64` records into `out`;
+    /// returns the bytes written, 0 at the end (`EINVAL` when not even one
+    /// record fits, `ENOTDIR` for a file).
+    pub fn getdents(&self, out: &mut [u8]) -> Result<usize, Errno> {
+        if !self.is_dir {
+            return Err(Errno::Enotdir);
+        }
+        let mut guard = lock(&self.dir);
+        if guard.is_none() {
+            let dir = Dir::read_from(self.fd.as_fd()).map_err(errno)?;
+            *guard = Some(DirStream {
+                dir,
+                held: None,
+                next: 0,
+            });
+        }
+        let s = guard.as_mut().expect("just made");
+        let mut at = 0;
+        loop {
+            let entry = match s.held.take() {
+                Some(e) => e,
+                None => match s.dir.read() {
+                    None => break,
+                    Some(Err(e)) => return Err(errno(e)),
+                    Some(Ok(e)) => (
+                        e.ino(),
+                        dt_of(e.file_type()),
+                        e.file_name().to_bytes().to_vec(),
+                    ),
+                },
+            };
+            let (ino, kind, name) = &entry;
+            match put_dirent(&mut out[at..], *ino, s.next + 1, *kind, name) {
+                Some(n) => {
+                    at += n;
+                    s.next += 1;
+                }
+                None => {
+                    s.held = Some(entry);
+                    if at == 0 {
+                        return Err(Errno::Einval);
+                    }
+                    break;
+                }
+            }
+        }
+        Ok(at)
+    }
+}
+
+fn dt_of(t: FileType) -> u8 {
+    match t {
+        FileType::RegularFile => DT_REG,
+        FileType::Directory => DT_DIR,
+        FileType::Symlink => DT_LNK,
+        FileType::Fifo => DT_FIFO,
+        FileType::Socket => DT_SOCK,
+        FileType::CharacterDevice => DT_CHR,
+        FileType::BlockDevice => DT_BLK,
+        _ => DT_UNKNOWN,
+    }
+}
+
+/// A host `struct stat` as the wire's (the same Linux x86-64 layout).
+fn to_stat(s: &rustix::fs::Stat) -> Stat {
+    Stat {
+        dev: U64::new(s.st_dev),
+        ino: U64::new(s.st_ino),
+        nlink: U64::new(s.st_nlink),
+        mode: U32::new(s.st_mode),
+        uid: U32::new(s.st_uid),
+        gid: U32::new(s.st_gid),
+        rdev: U64::new(s.st_rdev),
+        size: I64::new(s.st_size),
+        blksize: I64::new(s.st_blksize),
+        blocks: I64::new(s.st_blocks),
+        atime: I64::new(s.st_atime),
+        atime_nsec: I64::new(s.st_atime_nsec as i64),
+        mtime: I64::new(s.st_mtime),
+        mtime_nsec: I64::new(s.st_mtime_nsec as i64),
+        ctime: I64::new(s.st_ctime),
+        ctime_nsec: I64::new(s.st_ctime_nsec as i64),
+        ..Stat::default()
+    }
+}
+
+/// The status of a pipe end: a FIFO, nothing else known.
+pub fn pipe_stat(id: usize) -> Stat {
+    Stat {
+        mode: U32::new(S_IFIFO | 0o600),
+        ino: U64::new(id as u64 + 1),
+        nlink: U64::new(1),
+        blksize: I64::new(4096),
+        ..Stat::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use virtio_pipe_protocol::fs::{
+        dirents, O_RDWR, O_WRONLY, R_OK, S_IFDIR, S_IFMT, S_IFREG, X_OK,
+    };
+
+    use super::*;
+
+    /// A root with `etc/hosts`, `bin/prog` (executable), a link out of the
+    /// root, a link to `/etc/hosts` and a secret next to (not inside) it.
+    fn tree() -> (tempfile::TempDir, Root) {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("secret"), b"host only").unwrap();
+        let r = d.path().join("root");
+        std::fs::create_dir_all(r.join("etc")).unwrap();
+        std::fs::create_dir_all(r.join("bin")).unwrap();
+        std::fs::write(r.join("etc/hosts"), b"127.0.0.1 localhost\n").unwrap();
+        std::fs::write(r.join("bin/prog"), b"\x7fELF").unwrap();
+        std::fs::set_permissions(
+            r.join("bin/prog"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        symlink("../../secret", r.join("etc/escape")).unwrap();
+        symlink("/etc/hosts", r.join("bin/hosts-link")).unwrap();
+        let root = Root::open(&r).unwrap();
+        (d, root)
+    }
+
+    fn read_all(f: &OpenFile) -> Vec<u8> {
+        let mut buf = vec![0u8; 4096];
+        let n = f.read_at(&mut buf, 0).unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    #[test]
+    fn a_file_in_the_root_is_read() {
+        let (_d, root) = tree();
+        let f = root.open_file(b"/etc/hosts", O_RDONLY).unwrap();
+        assert_eq!(read_all(&f), b"127.0.0.1 localhost\n");
+        assert_eq!(f.path, b"/etc/hosts");
+    }
+
+    #[test]
+    fn dotdot_and_links_never_leave_the_root() {
+        let (_d, root) = tree();
+        // `..` at the root stays at the root.
+        let f = root.open_file(b"/../../etc/hosts", O_RDONLY).unwrap();
+        assert_eq!(read_all(&f), b"127.0.0.1 localhost\n");
+        assert_eq!(
+            root.open_file(b"/../secret", O_RDONLY).unwrap_err(),
+            Errno::Enoent
+        );
+        // A relative link out of the root lands inside it (and finds nothing).
+        assert_eq!(
+            root.open_file(b"/etc/escape", O_RDONLY).unwrap_err(),
+            Errno::Enoent
+        );
+        // An absolute link resolves from the root, not the host's /.
+        let f = root.open_file(b"/bin/hosts-link", O_RDONLY).unwrap();
+        assert_eq!(read_all(&f), b"127.0.0.1 localhost\n");
+        // Magic links are refused.
+        assert!(root
+            .open_file(b"/proc/self/root/etc/passwd", O_RDONLY)
+            .is_err());
+    }
+
+    #[test]
+    fn anything_that_writes_is_erofs() {
+        let (_d, root) = tree();
+        for fl in [O_WRONLY, O_RDWR, O_CREAT, O_TRUNC] {
+            assert_eq!(root.open_file(b"/etc/hosts", fl).unwrap_err(), Errno::Erofs);
+        }
+        assert_eq!(root.access(b"/etc/hosts", W_OK, false), Err(Errno::Erofs));
+        assert_eq!(root.access(b"/etc/hosts", R_OK, false), Ok(()));
+    }
+
+    /// With the host's `/` as the root, `/proc` is the real procfs: its
+    /// magic links are refused even there, where a plain path to the same
+    /// file opens.
+    #[test]
+    fn magic_links_are_never_followed() {
+        let root = Root::open(Path::new("/")).unwrap();
+        assert!(root.open_file(b"/etc/passwd", O_RDONLY).is_ok());
+        for magic in [
+            &b"/proc/self/root/etc/passwd"[..],
+            b"/proc/self/cwd/etc/passwd",
+        ] {
+            assert_eq!(root.open_file(magic, O_RDONLY).unwrap_err(), Errno::Eloop);
+            assert_eq!(root.stat(magic, false).unwrap_err(), Errno::Eloop);
+        }
+        let exe = root.open_file(b"/proc/self/exe", O_RDONLY);
+        assert_eq!(exe.unwrap_err(), Errno::Eloop);
+    }
+
+    /// Regression: opening a FIFO in the root blocked the daemon (with the
+    /// kernel lock held) until something opened it for writing.
+    #[test]
+    fn fifos_and_devices_are_refused_without_blocking() {
+        let (d, root) = tree();
+        let fifo = d.path().join("root/etc/fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            FileType::Fifo,
+            Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            root.open_file(b"/etc/fifo", O_RDONLY).unwrap_err(),
+            Errno::Eacces
+        );
+        // A device node reached through an absolute link is the root's
+        // (missing) one, and the host's never opens.
+        symlink("/dev/zero", d.path().join("root/etc/zero")).unwrap();
+        assert_eq!(
+            root.open_file(b"/etc/zero", O_RDONLY).unwrap_err(),
+            Errno::Enoent
+        );
+        // A device node inside the root (a copied root file system) is
+        // refused too, where this user may make one.
+        let null = d.path().join("root/etc/null");
+        let dev = rustix::fs::makedev(1, 3);
+        let made = rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &null,
+            FileType::CharacterDevice,
+            Mode::from_raw_mode(0o666),
+            dev,
+        );
+        if made.is_ok() {
+            assert_eq!(
+                root.open_file(b"/etc/null", O_RDONLY).unwrap_err(),
+                Errno::Eacces
+            );
+        }
+    }
+
+    #[test]
+    fn nofollow_and_directory_flags_are_honoured() {
+        let (_d, root) = tree();
+        assert_eq!(
+            root.open_file(b"/bin/hosts-link", O_NOFOLLOW).unwrap_err(),
+            Errno::Eloop
+        );
+        assert_eq!(
+            root.open_file(b"/etc/hosts", O_DIRECTORY).unwrap_err(),
+            Errno::Enotdir
+        );
+        assert!(root.open_file(b"/etc", O_DIRECTORY).unwrap().is_dir());
+    }
+
+    #[test]
+    fn stat_follows_links_unless_asked_not_to() {
+        let (_d, root) = tree();
+        let s = root.stat(b"/bin/hosts-link", false).unwrap();
+        assert_eq!(s.mode.get() & S_IFMT, S_IFREG);
+        assert_eq!(s.size.get(), 20);
+        let l = root.stat(b"/bin/hosts-link", true).unwrap();
+        assert_eq!(l.mode.get() & S_IFMT, virtio_pipe_protocol::fs::S_IFLNK);
+        assert_eq!(
+            root.stat(b"/etc", false).unwrap().mode.get() & S_IFMT,
+            S_IFDIR
+        );
+    }
+
+    #[test]
+    fn readlink_reads_the_link_itself_and_refuses_a_file() {
+        let (_d, root) = tree();
+        assert_eq!(root.readlink(b"/bin/hosts-link").unwrap(), b"/etc/hosts");
+        assert_eq!(root.readlink(b"/etc/hosts").unwrap_err(), Errno::Einval);
+    }
+
+    #[test]
+    fn a_directory_lists_every_entry_once_across_small_buffers() {
+        let (_d, root) = tree();
+        let dir = root.open_file(b"/etc", O_RDONLY).unwrap();
+        let mut names = Vec::new();
+        let mut buf = [0u8; 40];
+        loop {
+            let n = dir.getdents(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            names.extend(dirents(&buf[..n]).map(|d| d.name.to_vec()));
+        }
+        names.sort();
+        assert_eq!(names, [&b"."[..], b"..", b"escape", b"hosts"]);
+        let mut tiny = [0u8; 8];
+        let again = root.open_file(b"/etc", O_RDONLY).unwrap();
+        assert_eq!(again.getdents(&mut tiny), Err(Errno::Einval));
+    }
+
+    #[test]
+    fn only_executable_regular_files_can_be_programs() {
+        let (_d, root) = tree();
+        assert_eq!(root.executable(b"/bin/prog").unwrap(), b"/bin/prog");
+        assert_eq!(root.executable(b"/etc/hosts").unwrap_err(), Errno::Eacces);
+        assert_eq!(root.executable(b"/etc").unwrap_err(), Errno::Eacces);
+        assert_eq!(root.executable(b"/nope").unwrap_err(), Errno::Enoent);
+        assert_eq!(root.access(b"/bin/prog", X_OK, false), Ok(()));
+    }
+
+    #[test]
+    fn paths_join_relative_to_a_base() {
+        assert_eq!(join(b"/", b"a"), b"/a");
+        assert_eq!(join(b"/etc", b"hosts"), b"/etc/hosts");
+        assert_eq!(join(b"/etc", b"/bin"), b"/bin");
+        assert_eq!(join(b"/etc/", b"../x"), b"/etc/../x");
+    }
+
+    #[test]
+    fn the_working_directory_is_kept_as_the_kernel_resolved_it() {
+        let (_d, root) = tree();
+        assert_eq!(root.directory(b"/etc/../bin").unwrap(), b"/bin");
+        assert_eq!(root.directory(b"/").unwrap(), b"/");
+        assert_eq!(root.directory(b"/etc/hosts").unwrap_err(), Errno::Enotdir);
+    }
+}
