@@ -60,6 +60,7 @@ errnos! {
     ELOOP = 40,
     EOVERFLOW = 75,
     EOPNOTSUPP = 95,
+    ETIMEDOUT = 110,
 }
 
 impl fmt::Display for Errno {

@@ -116,6 +116,7 @@ syscall_table! {
     186 => process::gettid,
     200 => signal::tkill,
     201 => time::time,
+    202 => process::futex,
     204 => misc::sched_getaffinity,
     217 => file::getdents64,
     218 => process::set_tid_address,

@@ -11,7 +11,7 @@ use super::{Args, Ctx};
 use crate::linux::clone::CLONE_ARGS_SIZE_VER0;
 use crate::linux::sig::{CLD_EXITED, CLD_KILLED};
 use crate::linux::wait::*;
-use crate::linux::{CloneArgs, Errno, Siginfo, SysResult};
+use crate::linux::{CloneArgs, Errno, Siginfo, SysResult, Timespec};
 use crate::mem::layout::PAGE_SIZE;
 use crate::process::clone::{CloneError, CloneKind, CloneRequest};
 use crate::process::{device, exec, fork, vfork};
@@ -134,6 +134,58 @@ pub fn waitid(cx: &mut Ctx<'_>, a: Args) -> SysResult {
 pub fn set_tid_address(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     cx.p.clear_child_tid = a[0];
     Ok(u64::from(cx.p.pid))
+}
+
+/// `futex(uaddr, op, val, timeout, uaddr2, val3)` for one thread: no one
+/// else can wait or wake, so `FUTEX_WAKE` wakes nobody (0), and a
+/// `FUTEX_WAIT` whose word still holds `val` sleeps until its timeout
+/// (`ETIMEDOUT`) or a signal (`EINTR`); a changed word is `EAGAIN`. Rust's
+/// and glibc's locks call these even in single-threaded programs.
+pub fn futex(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    const FUTEX_WAIT: u64 = 0;
+    const FUTEX_WAKE: u64 = 1;
+    const FUTEX_WAIT_BITSET: u64 = 9;
+    const FUTEX_WAKE_BITSET: u64 = 10;
+    const FUTEX_PRIVATE_FLAG: u64 = 128;
+    const FUTEX_CLOCK_REALTIME: u64 = 256;
+    let (uaddr, op, val, timeout) = (a[0], a[1], a[2] as u32, a[3]);
+    let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    match cmd {
+        FUTEX_WAKE | FUTEX_WAKE_BITSET => Ok(0),
+        FUTEX_WAIT | FUTEX_WAIT_BITSET => {
+            if uaddr % 4 != 0 {
+                return Err(Errno::EINVAL);
+            }
+            let word: u32 = cx.p.space.read(uaddr)?;
+            if word != val {
+                return Err(Errno::EAGAIN);
+            }
+            let ns = if timeout == 0 {
+                None
+            } else {
+                let t: Timespec = cx.p.space.read(timeout)?;
+                let t = t.to_ns().ok_or(Errno::EINVAL)?;
+                Some(if cmd == FUTEX_WAIT_BITSET {
+                    // An absolute deadline on the monotonic or wall clock.
+                    let clk = if op & FUTEX_CLOCK_REALTIME != 0 { 0 } else { 1 };
+                    t.saturating_sub(super::time::now(clk)?)
+                } else {
+                    t
+                })
+            };
+            match super::time::sleep(cx.p, ns) {
+                None => Err(Errno::ETIMEDOUT),
+                Some(_) => Err(Errno::EINTR),
+            }
+        }
+        _ => {
+            log::info!(
+                "pid {}: futex op {op:#x} is not supported: ENOSYS",
+                cx.p.pid
+            );
+            Err(Errno::ENOSYS)
+        }
+    }
 }
 
 /// `set_robust_list(head, len)`: remembered; with one thread nothing ever
