@@ -16,6 +16,7 @@
 //! (`tests/linux/build`, into `target/linux/`) and from Debian's
 //! `busybox-static`; the kernel image from `guest-kernel/build-image`.
 
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -487,6 +488,8 @@ const PATH: &str = "PATH=/bin";
 /// ```text
 /// bin/busybox, bin/sh, bin/echo, ... -> busybox
 /// bin/PROGRAM          each test program it was made with
+/// bin/hello.sh         a `#!/bin/sh` script that exits with 5
+/// bin/noshebang        a script without `#!` (the shell runs it)
 /// etc/fruits           "pear\napple\nfig\n"
 /// data/a.txt           "hello, files\n"
 /// data/link -> a.txt, data/sub/
@@ -514,6 +517,13 @@ impl Root {
         std::fs::write(dir.join("data/a.txt"), "hello, files\n").unwrap();
         std::os::unix::fs::symlink("a.txt", dir.join("data/link")).unwrap();
         std::fs::write(dir.join("dev/null"), "").unwrap();
+        let script = |name: &str, text: &str| {
+            let p = bin.join(name);
+            std::fs::write(&p, text).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        script("hello.sh", "#!/bin/sh\necho \"script says $1\"\nexit 5\n");
+        script("noshebang", "echo \"no shebang: $1\"\n");
         Self { dir }
     }
 
@@ -572,7 +582,12 @@ impl Root {
             .env_clear();
         for e in env {
             let (k, v) = e.split_once('=').expect("NAME=value");
-            c.env(k, v);
+            if k == "PATH" {
+                // The root's programs first, as the tree sees them.
+                c.env(k, format!("{}:{v}", self.dir.join("bin").display()));
+            } else {
+                c.env(k, v);
+            }
         }
         let out = run_with_deadline(c, LIMIT).expect("the host run finished in time");
         Outcome {
@@ -718,6 +733,22 @@ fn busybox_sh_redirection_from_a_file_and_a_for_loop() {
         &[PATH],
     );
     assert_eq!(g.stdout, "apple\nfig\npear\n3\n1\n");
+}
+
+#[test]
+fn busybox_sh_runs_scripts_with_and_without_a_shebang() {
+    let g = Root::new(&[]).same_as_host(
+        &[
+            "sh",
+            "-c",
+            "hello.sh one; echo \"status $?\"; noshebang two; echo \"status $?\"",
+        ],
+        &[PATH],
+    );
+    assert_eq!(
+        g.stdout,
+        "script says one\nstatus 5\nno shebang: two\nstatus 0\n"
+    );
 }
 
 #[test]

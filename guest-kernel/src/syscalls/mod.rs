@@ -86,6 +86,7 @@ syscall_table! {
     33 => fs::dup2,
     35 => time::nanosleep,
     39 => process::getpid,
+    40 => fs::sendfile,
     56 => process::clone,
     57 => process::fork,
     58 => process::vfork,
