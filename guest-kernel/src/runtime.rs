@@ -8,7 +8,7 @@
 //! root that `GET_EXE` names, else the first PVH module; argv from the
 //! command line or `GET_ARGS`) → ring 3. A fork child's boot leaves this
 //! path before `rust_entry` (`arch::x86_64::resume`) and comes back in
-//! [`fork_child_entry`].
+//! `fork_child_entry`.
 
 use alloc::vec::Vec;
 use core::panic::PanicInfo;
@@ -105,7 +105,7 @@ fn init_memory() -> (u64, u64) {
     }
     // The firmware's boot scratch near the top of the RAM that holds the
     // kernel: kept free, so a fork child's copy of every frame survives
-    // its boot (phase 2).
+    // its boot (`process::fork`).
     let region_end = ram()
         .find(|&(lo, hi)| lo <= KERNEL_BASE && KERNEL_BASE < hi)
         .map_or(top, |r| r.1);

@@ -5,9 +5,9 @@
 //!
 //! What is never handed out (see `runtime` for the list it passes): low
 //! memory below 1 MiB (firmware, PVH start info), the kernel image, the
-//! kernel heap, the PVH modules (the program in this phase) and the RAM the
+//! kernel heap, the fork mailbox page, the PVH modules and the RAM the
 //! firmware writes at every boot (`firmware.rs`), so that a fork child's
-//! copy of every frame survives its boot (phase 2).
+//! copy of every frame survives its boot (`process::fork`).
 
 use alloc::vec;
 use alloc::vec::Vec;

@@ -6,7 +6,7 @@
 //! [`Process`] and the kernel's other state on the heap, the program's
 //! pages and the page tables in frames. Only the statics are rewritten by
 //! the child's boot; they travel in the resume record
-//! (`arch::x86_64::resume`), with [`ChildState`]: the program's registers
+//! (`arch::x86_64::resume`), with `ChildState`: the program's registers
 //! (the syscall's frame, `rax` = 0), its FS and GS bases (CPU state, not
 //! RAM), the parent's clocks and what `clone` asked for the child.
 //!

@@ -1,11 +1,14 @@
-//! The one process this VM runs: its address space, signal state, the
-//! per-fd flags the guest keeps itself, its ids, and the calls that go to
-//! the device ([`device`]). [`deliver`] turns device events and CPU faults
-//! into signals and delivers them on the way back to user mode.
+//! The process this VM runs: its address space, signal state, the per-fd
+//! flags the guest keeps itself, its ids, and the calls that go to the
+//! device ([`device`]). [`deliver`] turns device events and CPU faults
+//! into signals and delivers them on the way back to user mode. Creating
+//! processes and replacing programs: [`clone`] (what is asked), [`fork`],
+//! [`vfork`] (a child that borrows this VM: the process then is the
+//! child, its parents suspended), [`exec`].
 //!
 //! The process lives on the kernel heap ([`CURRENT`] holds only a
 //! pointer), so that a fork child, whose RAM is a copy of its parent's,
-//! finds it again (phase 2).
+//! finds it again.
 
 pub mod clone;
 #[cfg(not(test))]

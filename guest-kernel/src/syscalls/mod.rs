@@ -1,6 +1,6 @@
 //! The Linux x86-64 system-call ABI: one table from syscall number to
 //! handler, handlers named as Linux names them, one file per family
-//! ([`fs`]: fds and pipes, [`file`]: the tree's files and the working
+//! ([`fs`]: fds and pipes, [`file`](mod@file): the tree's files and the working
 //! directory, [`process`], [`signal`], [`memory`], [`time`], [`misc`]).
 //!
 //! Calling convention (as Linux): the number in `rax`, arguments in

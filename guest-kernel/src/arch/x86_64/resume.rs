@@ -23,7 +23,7 @@
 //! `.bss`, before `__fork_carry_bss`; the child boots on them as a fresh
 //! VM does, so restoring the rest can never overwrite the stack it runs on.
 //!
-//! In the child, [`resume_if_forked`] runs in long mode on the boot stack
+//! In the child, `resume_if_forked` runs in long mode on the boot stack
 //! before any Rust code: if the mailbox is published (magic, check word,
 //! record magic) it clears the mailbox, loads the parent's page tables
 //! (`cr3`: they live in frames, so the copy has them), copies the ranges
@@ -167,7 +167,7 @@ impl Mailbox {
     }
 
     /// The record address, if the mailbox is published and consistent
-    /// (the same test [`resume_if_forked`] makes).
+    /// (the same test `resume_if_forked` makes).
     pub fn record(&self) -> Option<u64> {
         (self.magic == MAILBOX_MAGIC && self.check == self.record ^ MAILBOX_MAGIC)
             .then_some(self.record)
