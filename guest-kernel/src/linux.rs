@@ -774,6 +774,40 @@ pub struct Pollfd {
     pub revents: i16,
 }
 
+/// `struct sysinfo` (112 bytes on x86-64).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sysinfo {
+    /// Seconds since boot.
+    pub uptime: i64,
+    /// Load averages (1, 5, 15 minutes, fixed point).
+    pub loads: [u64; 3],
+    /// RAM, in `mem_unit`s.
+    pub totalram: u64,
+    /// Free RAM.
+    pub freeram: u64,
+    /// Shared RAM.
+    pub sharedram: u64,
+    /// Buffers.
+    pub bufferram: u64,
+    /// Swap.
+    pub totalswap: u64,
+    /// Free swap.
+    pub freeswap: u64,
+    /// Processes.
+    pub procs: u16,
+    /// Padding.
+    pub pad: [u16; 3],
+    /// High memory.
+    pub totalhigh: u64,
+    /// Free high memory.
+    pub freehigh: u64,
+    /// Bytes per unit of the RAM fields.
+    pub mem_unit: u32,
+    /// Padding.
+    pub pad2: u32,
+}
+
 /// `struct rlimit` (and `rlimit64`: the same on x86-64).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -1015,6 +1049,8 @@ mod tests {
         assert_eq!(size_of::<StackT>(), 24);
         assert_eq!(size_of::<Pollfd>(), 8);
         assert_eq!(size_of::<Timespec>(), 16);
+        assert_eq!(size_of::<Sysinfo>(), 112);
+        assert_eq!(core::mem::offset_of!(Sysinfo, mem_unit), 104);
     }
 
     #[test]

@@ -112,6 +112,11 @@ impl FrameBitmap {
     pub fn free_frames(&self) -> usize {
         self.free
     }
+
+    /// Bytes the bitmap covers (RAM up to its top, holes included).
+    pub fn covered_bytes(&self) -> u64 {
+        self.frames as u64 * PAGE_SIZE
+    }
 }
 
 #[cfg(not(test))]
@@ -147,10 +152,15 @@ mod global {
     pub fn free_frames() -> usize {
         FRAMES.lock().as_ref().map_or(0, FrameBitmap::free_frames)
     }
+
+    /// Bytes of RAM the allocator covers.
+    pub fn covered_bytes() -> u64 {
+        FRAMES.lock().as_ref().map_or(0, FrameBitmap::covered_bytes)
+    }
 }
 
 #[cfg(not(test))]
-pub use global::{alloc_zeroed, free, free_frames, init};
+pub use global::{alloc_zeroed, covered_bytes, free, free_frames, init};
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 
 use crate::linux::{
     CloneArgs, Iovec, KernelSigaction, Pollfd, Rlimit, RtSigframe, Sigcontext, Siginfo, StackT,
-    Statx, Timespec, Timeval, Ucontext, Utsname,
+    Statx, Sysinfo, Timespec, Timeval, Ucontext, Utsname,
 };
 
 /// A type that may be copied to and from user memory byte for byte.
@@ -40,6 +40,7 @@ pod!(
     Iovec,
     CloneArgs,
     Statx,
+    Sysinfo,
     Pollfd,
     Rlimit,
     Utsname,

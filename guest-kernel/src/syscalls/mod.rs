@@ -104,6 +104,7 @@ syscall_table! {
     95 => misc::umask,
     96 => time::gettimeofday,
     97 => misc::getrlimit,
+    99 => misc::sysinfo,
     102 => misc::getuid,
     104 => misc::getgid,
     107 => misc::geteuid,
