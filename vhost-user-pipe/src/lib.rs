@@ -352,6 +352,7 @@ fn serve_tree(sup: &Arc<Supervisor>) -> u32 {
         Instant::now() + supervisor::STOP_GRACE + DRAIN,
     );
     sup.shutdown();
+    sup.join_threads();
     pumps.finish(Instant::now() + DRAIN);
     status
 }

@@ -152,6 +152,7 @@ impl Builder {
             tree: Mutex::new(None),
             tree_cv: Condvar::new(),
             failures: Mutex::new(Vec::new()),
+            threads: Mutex::new(Vec::new()),
         })
     }
 }
@@ -175,6 +176,8 @@ pub struct Supervisor {
     tree: Mutex<Option<u32>>,
     tree_cv: Condvar,
     failures: Mutex<Vec<(Pid, String)>>,
+    /// The start and reap threads of every VM launched.
+    threads: Mutex<Vec<thread::JoinHandle<()>>>,
 }
 
 /// The last lines of the log at `path`, as a suffix for a message.
@@ -424,7 +427,7 @@ impl Supervisor {
         }
         let sup = self.arc();
         let watch = vm.clone();
-        thread::Builder::new()
+        let start = thread::Builder::new()
             .name(format!("start-{pid}"))
             .spawn(move || {
                 if !sup.wait_started(pid) {
@@ -441,13 +444,17 @@ impl Supervisor {
             })
             .map_err(SupervisorError::Thread)?;
         let sup = self.arc();
-        thread::Builder::new()
+        let reap = thread::Builder::new()
             .name(format!("reap-{pid}"))
             .spawn(move || {
                 vm.wait();
                 sup.on_vm_exit(pid, vm.as_ref());
             })
             .map_err(SupervisorError::Thread)?;
+        let mut threads = lock(&self.threads);
+        threads.retain(|t| !t.is_finished());
+        threads.extend([start, reap]);
+        drop(threads);
         info!("pid {pid}: launched {}", image.display());
         Ok(())
     }
@@ -703,6 +710,16 @@ impl Supervisor {
         let vms: Vec<_> = self.hosts().values().filter_map(|r| r.vm.clone()).collect();
         for vm in vms {
             vm.kill();
+        }
+    }
+
+    /// After [`Self::shutdown`]: waits until every thread that watches a VM
+    /// has ended (each does once its VM has), so nothing of the tree runs
+    /// on. Must not be called from one of them.
+    pub fn join_threads(&self) {
+        let threads = std::mem::take(&mut *lock(&self.threads));
+        for t in threads {
+            let _ = t.join();
         }
     }
 
