@@ -189,13 +189,14 @@ pub fn exit_code(status: u32) -> i32 {
     }
 }
 
-fn launcher(config: &Config, probe_image: Option<&Path>) -> Result<QemuLauncher, Error> {
-    let version = qemu::probe(&config.qemu)?;
+/// The launcher for QEMU `version` (from [`qemu::probe`], which comes
+/// first: a missing QEMU is the first thing to say).
+fn launcher(config: &Config, version: qemu::Version) -> Result<QemuLauncher, Error> {
     let machine = match config.machine {
         MachineChoice::Microvm => qemu::machine_for(version),
         MachineChoice::Q35 => Machine::Q35Carrier,
     };
-    let accel = accel::resolve(config.accel, &config.qemu, probe_image);
+    let accel = accel::resolve(config.accel, &config.qemu);
     info!(
         "QEMU {}.{}, {machine:?}, accel {accel}",
         version.0, version.1
@@ -272,24 +273,25 @@ pub fn raise_fd_limit(limits: &Limits) -> u64 {
 pub fn run(config: &Config, program: &Path, args: Vec<String>) -> Result<i32, Error> {
     config.limits.validate().map_err(Error::Limits)?;
     raise_fd_limit(&config.limits);
+    let version = qemu::probe(&config.qemu)?;
     let kernel = config
         .kernel
         .clone()
         .unwrap_or_else(program::default_kernel);
     let Resolved { root, boot } = program::resolve(config.root.as_deref(), program, &kernel)?;
-    // Absolute paths: QEMU runs in the run directory.
-    let (booted, images) = match &boot {
+    // SPAWN's images: an image's directory by default (paths are absolute:
+    // QEMU runs in the run directory).
+    let images = match &boot {
         Boot::Image(image) => {
             let dir = match &config.image_dir {
                 Some(d) => d.clone(),
                 None => image.parent().unwrap_or(Path::new("/")).to_owned(),
             };
-            let images = ImageDir::new(&dir).map_err(|_| Error::ImageDirNotFound(dir.clone()))?;
-            (image.clone(), Some(images))
+            Some(ImageDir::new(&dir).map_err(|_| Error::ImageDirNotFound(dir.clone()))?)
         }
-        Boot::Program { kernel, .. } => (kernel.clone(), image_dir(config)?),
+        Boot::Program { .. } => image_dir(config)?,
     };
-    let launcher = launcher(config, Some(&booted))?;
+    let launcher = launcher(config, version)?;
     let run_dir = Arc::new(RunDir::create(
         config.run_dir.as_deref(),
         config.keep_run_dir,
@@ -380,7 +382,8 @@ pub fn serve(config: &Config, socket: &Path, once: bool, args: Vec<String>) -> R
         .clone()
         .unwrap_or_else(program::default_kernel);
     let kernel = kernel.canonicalize().ok();
-    let launcher: Arc<dyn launcher::Launcher> = Arc::new(launcher(config, None)?);
+    let launcher: Arc<dyn launcher::Launcher> =
+        Arc::new(launcher(config, qemu::probe(&config.qemu)?)?);
     let run_dir = Arc::new(RunDir::create(
         config.run_dir.as_deref(),
         config.keep_run_dir,
