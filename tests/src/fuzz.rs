@@ -695,6 +695,9 @@ impl World {
     /// Every VM vanishes and the host closes its fds: nothing may be left.
     fn finish(&mut self) {
         self.sup.shutdown();
+        // The VMs' threads end before the next input (LeakSanitizer counts
+        // a thread still exiting as a leak).
+        self.sup.join_threads();
         self.settle();
         let max_fds = self.kernel().limits().max_fds as u32;
         for fd in 0..max_fds {

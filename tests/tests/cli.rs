@@ -98,3 +98,51 @@ fn socket_path_in_use_is_refused() {
     assert_eq!(code, Some(125));
     assert!(one_line(&err).contains("already in use"), "{err}");
 }
+
+#[test]
+fn a_program_missing_from_the_root_is_a_one_line_error() {
+    let d = scratch("noprog");
+    std::fs::create_dir_all(d.join("bin")).unwrap();
+    std::fs::write(d.join("bin/data"), b"x").unwrap();
+    let root = d.to_str().unwrap();
+    let (code, err) = daemon(&["run", "--accel", "tcg", "--root", root, "nosuch"]);
+    assert_eq!(code, Some(125));
+    let line = one_line(&err);
+    assert!(
+        line.contains("'nosuch' not found in") && line.contains("ENOENT"),
+        "{line}"
+    );
+    // Found but not executable: that is what it says.
+    let (code, err) = daemon(&["run", "--accel", "tcg", "--root", root, "data"]);
+    assert_eq!(code, Some(125));
+    assert!(one_line(&err).contains("EACCES"), "{err}");
+    let (code, err) = daemon(&["run", "--root", "/nonexistent/root", "sh"]);
+    assert_eq!(code, Some(125));
+    assert!(
+        one_line(&err).contains("cannot open the root directory"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_linux_program_without_the_process_kernel_names_the_build_command() {
+    let d = scratch("nokernel");
+    std::fs::create_dir_all(d.join("bin")).unwrap();
+    std::fs::copy("/bin/true", d.join("bin/true")).unwrap();
+    let (code, err) = daemon(&[
+        "run",
+        "--accel",
+        "tcg",
+        "--kernel",
+        "/nonexistent/guest-kernel",
+        "--root",
+        d.to_str().unwrap(),
+        "true",
+    ]);
+    assert_eq!(code, Some(125));
+    let line = one_line(&err);
+    assert!(
+        line.contains("Linux program") && line.contains("guest-kernel/build-image"),
+        "{line}"
+    );
+}

@@ -625,6 +625,14 @@ fn get_exe_answers_the_program_path_from_the_root() {
     // After an EXEC through a link: the file it resolved to.
     exec(&mut root, b"/bin/sh", &[b"sh"], &[]).unwrap();
     assert_eq!(get_exe(&mut root, 100), Ok(b"/bin/prog".to_vec()));
+    // `/proc/self/exe` is the program for the ops that take a path.
+    let fd = open(&mut root, b"/proc/self/exe").unwrap();
+    assert_eq!(read_to_end(&mut root, fd, 64), b"\x7fELF program");
+    let st = statat(&mut root, AT_FDCWD, b"/proc/self/exe", 0).unwrap();
+    same_file(&st, &tree.root_dir().join("bin/prog"));
+    assert_eq!(accessat(&mut root, b"/proc/self/exe", X_OK, 0), Ok(()));
+    exec(&mut root, b"/proc/self/exe", &[b"again"], &[]).unwrap();
+    assert_eq!(get_exe(&mut root, 100), Ok(b"/bin/prog".to_vec()));
     // A vfork child runs its parent's program until it EXECs.
     let child = vfork(&mut root).unwrap();
     assert_eq!(root.getpid().0, child);

@@ -36,7 +36,7 @@ impl fmt::Display for Accel {
 const CALIBRATION_DEADLINE: Duration = Duration::from_millis(1500);
 
 /// Resolves `auto` to `kvm` or `tcg`.
-pub fn resolve(accel: Accel, qemu: &Path, _image: Option<&Path>) -> Accel {
+pub fn resolve(accel: Accel, qemu: &Path) -> Accel {
     match accel {
         Accel::Kvm | Accel::Tcg => accel,
         Accel::Auto => {
@@ -178,8 +178,8 @@ mod tests {
 
     #[test]
     fn explicit_accelerators_are_kept() {
-        assert_eq!(resolve(Accel::Tcg, Path::new("qemu"), None), Accel::Tcg);
-        assert_eq!(resolve(Accel::Kvm, Path::new("qemu"), None), Accel::Kvm);
+        assert_eq!(resolve(Accel::Tcg, Path::new("qemu")), Accel::Tcg);
+        assert_eq!(resolve(Accel::Kvm, Path::new("qemu")), Accel::Kvm);
     }
 
     #[test]

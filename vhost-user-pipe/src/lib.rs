@@ -47,6 +47,7 @@ pub mod run_dir;
 pub mod serve;
 pub mod signals;
 pub mod stdio;
+pub mod summary;
 pub mod supervisor;
 pub mod sync;
 #[cfg(any(test, feature = "test-utils"))]
@@ -114,6 +115,8 @@ pub struct Config {
     /// The process kernel Linux programs boot on (default:
     /// [`program::default_kernel`]).
     pub kernel: Option<PathBuf>,
+    /// `run`: print a one-line summary of the tree on stderr at the end.
+    pub summary: bool,
 }
 
 impl Default for Config {
@@ -131,6 +134,7 @@ impl Default for Config {
             start_deadline: supervisor::START_DEADLINE,
             root: None,
             kernel: None,
+            summary: false,
         }
     }
 }
@@ -189,13 +193,14 @@ pub fn exit_code(status: u32) -> i32 {
     }
 }
 
-fn launcher(config: &Config, probe_image: Option<&Path>) -> Result<QemuLauncher, Error> {
-    let version = qemu::probe(&config.qemu)?;
+/// The launcher for QEMU `version` (from [`qemu::probe`], which comes
+/// first: a missing QEMU is the first thing to say).
+fn launcher(config: &Config, version: qemu::Version) -> Result<QemuLauncher, Error> {
     let machine = match config.machine {
         MachineChoice::Microvm => qemu::machine_for(version),
         MachineChoice::Q35 => Machine::Q35Carrier,
     };
-    let accel = accel::resolve(config.accel, &config.qemu, probe_image);
+    let accel = accel::resolve(config.accel, &config.qemu);
     info!(
         "QEMU {}.{}, {machine:?}, accel {accel}",
         version.0, version.1
@@ -272,24 +277,25 @@ pub fn raise_fd_limit(limits: &Limits) -> u64 {
 pub fn run(config: &Config, program: &Path, args: Vec<String>) -> Result<i32, Error> {
     config.limits.validate().map_err(Error::Limits)?;
     raise_fd_limit(&config.limits);
+    let version = qemu::probe(&config.qemu)?;
     let kernel = config
         .kernel
         .clone()
         .unwrap_or_else(program::default_kernel);
     let Resolved { root, boot } = program::resolve(config.root.as_deref(), program, &kernel)?;
-    // Absolute paths: QEMU runs in the run directory.
-    let (booted, images) = match &boot {
+    // SPAWN's images: an image's directory by default (paths are absolute:
+    // QEMU runs in the run directory).
+    let images = match &boot {
         Boot::Image(image) => {
             let dir = match &config.image_dir {
                 Some(d) => d.clone(),
                 None => image.parent().unwrap_or(Path::new("/")).to_owned(),
             };
-            let images = ImageDir::new(&dir).map_err(|_| Error::ImageDirNotFound(dir.clone()))?;
-            (image.clone(), Some(images))
+            Some(ImageDir::new(&dir).map_err(|_| Error::ImageDirNotFound(dir.clone()))?)
         }
-        Boot::Program { kernel, .. } => (kernel.clone(), image_dir(config)?),
+        Boot::Program { .. } => image_dir(config)?,
     };
-    let launcher = launcher(config, Some(&booted))?;
+    let launcher = launcher(config, version)?;
     let run_dir = Arc::new(RunDir::create(
         config.run_dir.as_deref(),
         config.keep_run_dir,
@@ -319,6 +325,9 @@ pub fn run(config: &Config, program: &Path, args: Vec<String>) -> Result<i32, Er
     }
     .map_err(|e| root_refused(e, &argv, &env))?;
     let status = serve_tree(&sup);
+    if config.summary {
+        eprintln!("vhost-user-pipe: {}", sup.summary());
+    }
     let failures = sup.failures();
     if !failures.is_empty() {
         run_dir.keep_for("a VM failed (see its logs)");
@@ -352,6 +361,7 @@ fn serve_tree(sup: &Arc<Supervisor>) -> u32 {
         Instant::now() + supervisor::STOP_GRACE + DRAIN,
     );
     sup.shutdown();
+    sup.join_threads();
     pumps.finish(Instant::now() + DRAIN);
     status
 }
@@ -379,7 +389,8 @@ pub fn serve(config: &Config, socket: &Path, once: bool, args: Vec<String>) -> R
         .clone()
         .unwrap_or_else(program::default_kernel);
     let kernel = kernel.canonicalize().ok();
-    let launcher: Arc<dyn launcher::Launcher> = Arc::new(launcher(config, None)?);
+    let launcher: Arc<dyn launcher::Launcher> =
+        Arc::new(launcher(config, qemu::probe(&config.qemu)?)?);
     let run_dir = Arc::new(RunDir::create(
         config.run_dir.as_deref(),
         config.keep_run_dir,

@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -37,6 +38,7 @@ use crate::limits::Limits;
 use crate::process::{Pid, ROOT_PID};
 use crate::ram_copy::{self, RamCopy};
 use crate::requests::{Caller, Host};
+pub use crate::summary::Summary;
 use crate::sync::{lock, wait, wait_timeout};
 
 /// How long a VM that exited may take to power itself off.
@@ -152,6 +154,9 @@ impl Builder {
             tree: Mutex::new(None),
             tree_cv: Condvar::new(),
             failures: Mutex::new(Vec::new()),
+            threads: Mutex::new(Vec::new()),
+            vms: AtomicUsize::new(0),
+            fork_copies: AtomicUsize::new(0),
         })
     }
 }
@@ -175,6 +180,11 @@ pub struct Supervisor {
     tree: Mutex<Option<u32>>,
     tree_cv: Condvar,
     failures: Mutex<Vec<(Pid, String)>>,
+    /// The start and reap threads of every VM launched.
+    threads: Mutex<Vec<thread::JoinHandle<()>>>,
+    /// VMs launched, and how many of them on a copy of a parent's RAM.
+    vms: AtomicUsize,
+    fork_copies: AtomicUsize,
 }
 
 /// The last lines of the log at `path`, as a suffix for a message.
@@ -235,6 +245,15 @@ impl Supervisor {
     /// Object counts.
     pub fn stats(&self) -> Stats {
         self.kernel().stats()
+    }
+
+    /// What the tree did: its processes, their VMs and how they ended.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            tally: self.kernel().tally(),
+            vms: self.vms.load(Ordering::Relaxed),
+            fork_copies: self.fork_copies.load(Ordering::Relaxed),
+        }
     }
 
     /// The run directory.
@@ -422,9 +441,13 @@ impl Supervisor {
         if let Some(rec) = self.hosts().get_mut(&pid) {
             rec.vm = Some(vm.clone());
         }
+        self.vms.fetch_add(1, Ordering::Relaxed);
+        if spec.memory.is_some() {
+            self.fork_copies.fetch_add(1, Ordering::Relaxed);
+        }
         let sup = self.arc();
         let watch = vm.clone();
-        thread::Builder::new()
+        let start = thread::Builder::new()
             .name(format!("start-{pid}"))
             .spawn(move || {
                 if !sup.wait_started(pid) {
@@ -441,13 +464,17 @@ impl Supervisor {
             })
             .map_err(SupervisorError::Thread)?;
         let sup = self.arc();
-        thread::Builder::new()
+        let reap = thread::Builder::new()
             .name(format!("reap-{pid}"))
             .spawn(move || {
                 vm.wait();
                 sup.on_vm_exit(pid, vm.as_ref());
             })
             .map_err(SupervisorError::Thread)?;
+        let mut threads = lock(&self.threads);
+        threads.retain(|t| !t.is_finished());
+        threads.extend([start, reap]);
+        drop(threads);
         info!("pid {pid}: launched {}", image.display());
         Ok(())
     }
@@ -703,6 +730,16 @@ impl Supervisor {
         let vms: Vec<_> = self.hosts().values().filter_map(|r| r.vm.clone()).collect();
         for vm in vms {
             vm.kill();
+        }
+    }
+
+    /// After [`Self::shutdown`]: waits until every thread that watches a VM
+    /// has ended (each does once its VM has), so nothing of the tree runs
+    /// on. Must not be called from one of them.
+    pub fn join_threads(&self) {
+        let threads = std::mem::take(&mut *lock(&self.threads));
+        for t in threads {
+            let _ = t.join();
         }
     }
 

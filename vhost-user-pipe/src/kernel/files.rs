@@ -65,8 +65,29 @@ impl Kernel {
     }
 
     /// The path of the request's payload, absolute in the root: joined to
-    /// the working directory or to the open directory `dirfd`.
+    /// the working directory or to the open directory `dirfd`;
+    /// `/proc/self/exe` is the caller's program (spec: `dev-exe-path`).
     fn path_at(&self, pid: Pid, dirfd: Dirfd, io: &dyn Io, len: u32) -> Result<Vec<u8>, Errno> {
+        let path = self.link_path_at(pid, dirfd, io, len)?;
+        self.program_path(pid, path)
+    }
+
+    /// `path`, or the program of `pid` when it is `/proc/self/exe`.
+    pub(super) fn program_path(&self, pid: Pid, path: Vec<u8>) -> Result<Vec<u8>, Errno> {
+        if path == PROC_SELF_EXE {
+            return self.procs[&pid].exe.clone().ok_or(Errno::Enoent);
+        }
+        Ok(path)
+    }
+
+    /// Like [`Self::path_at`], `/proc/self/exe` kept as the link it is.
+    fn link_path_at(
+        &self,
+        pid: Pid,
+        dirfd: Dirfd,
+        io: &dyn Io,
+        len: u32,
+    ) -> Result<Vec<u8>, Errno> {
         let mut path = vec![0u8; len as usize];
         if io.read_payload(0, &mut path) != path.len() {
             return Err(Errno::Efault);
@@ -188,7 +209,7 @@ impl Kernel {
                 dirfd, path_len, ..
             } => {
                 let r = self
-                    .path_at(pid, dirfd, io.as_ref(), path_len)
+                    .link_path_at(pid, dirfd, io.as_ref(), path_len)
                     .and_then(|p| {
                         if p == PROC_SELF_EXE {
                             self.procs[&pid].exe.clone().ok_or(Errno::Enoent)

@@ -63,6 +63,15 @@ pub struct Stats {
     pub waiting: usize,
 }
 
+/// What became of the tree's processes, for the summary `run` prints.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Processes created since the tree began, the root included.
+    pub created: usize,
+    /// How many processes ended with each wait status.
+    pub ended: BTreeMap<u32, usize>,
+}
+
 /// The state of one process tree.
 #[derive(Debug)]
 pub struct Kernel {
@@ -77,6 +86,8 @@ pub struct Kernel {
     effects: Vec<Effect>,
     /// The requests held for processes whose device is stopped.
     held: BTreeMap<Pid, Vec<Parked>>,
+    /// How many processes ended with each wait status (for the summary).
+    ended: BTreeMap<u32, usize>,
     /// The tree's root directory (spec: *Files*); none for a tree that
     /// serves no files.
     root: Option<Root>,
@@ -192,6 +203,7 @@ impl Kernel {
             limits,
             effects: Vec::new(),
             held: BTreeMap::new(),
+            ended: BTreeMap::new(),
             root: None,
             open_files: 0,
             borrowers: BTreeMap::new(),
@@ -722,6 +734,7 @@ impl Kernel {
             return;
         };
         let status = wait_status(kind);
+        *self.ended.entry(status).or_default() += 1;
         let lender = p.lender.take();
         p.state = State::Zombie(status);
         p.waits.clear();
@@ -971,6 +984,14 @@ impl Kernel {
             waiting: pipes.iter().map(|p| p.waiting()).sum::<usize>()
                 + self.procs.values().map(|p| p.waits.len()).sum::<usize>()
                 + self.held.values().map(Vec::len).sum::<usize>(),
+        }
+    }
+
+    /// What became of the tree's processes so far.
+    pub fn tally(&self) -> Tally {
+        Tally {
+            created: self.next_pid.saturating_sub(ROOT_PID) as usize,
+            ended: self.ended.clone(),
         }
     }
 }
