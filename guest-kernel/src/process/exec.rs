@@ -28,9 +28,6 @@ use crate::linux::sig::{SIGSEGV, SI_KERNEL, SS_DISABLE};
 use crate::linux::{Errno, Siginfo, StackT};
 use crate::loader::{self, elf, script, ProgramFile, ReadError};
 
-/// The path of the running program's magic link.
-pub const PROC_SELF_EXE: &[u8] = b"/proc/self/exe";
-
 /// A program file read through the device (`PREAD`).
 #[derive(Debug)]
 pub struct DeviceFile {
@@ -109,15 +106,7 @@ impl Program {
     /// (neither a script nor an x86-64 static ELF program), `ELOOP` (too
     /// many interpreters), or the device's error.
     pub fn open(path: &[u8], argv: Vec<Vec<u8>>) -> Result<Self, Errno> {
-        // The magic link to the running program, which the root has no
-        // `/proc` for: busybox re-executes itself through it (its
-        // `bb_busybox_exec_path`, e.g. ash running a file without `#!`).
-        let mut path = if path == PROC_SELF_EXE {
-            device::get_exe()?
-        } else {
-            path.to_vec()
-        };
-        let mut argv = argv;
+        let (mut path, mut argv) = (path.to_vec(), argv);
         for _ in 0..=script::MAX_DEPTH {
             let fd = device::openat(Dirfd::Cwd, &path, O_RDONLY, 0)?;
             match check(fd, &path) {

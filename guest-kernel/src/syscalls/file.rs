@@ -19,7 +19,6 @@ use crate::linux::{Errno, Statx, SysResult};
 use crate::mem::address_space::Access;
 use crate::mem::pod;
 use crate::process::device;
-use crate::process::exec::PROC_SELF_EXE;
 
 /// The `dirfd` argument of an `*at` call (an `int`).
 fn dirfd(raw: u64) -> Result<Dirfd, Errno> {
@@ -50,11 +49,7 @@ fn base(dir: Dirfd, path: &[u8]) -> Dirfd {
 }
 
 fn open_at(cx: &mut Ctx<'_>, dir: Dirfd, at: u64, flags: u64, mode: u64) -> SysResult {
-    let mut path = path(cx, at)?;
-    if path == PROC_SELF_EXE {
-        // The running program, which the root has no `/proc` for.
-        path = device::get_exe()?;
-    }
+    let path = path(cx, at)?;
     let (flags, cloexec) = open_request(flags)?;
     let fd = device::openat(base(dir, &path), &path, flags, mode as u32 & 0o7777)?;
     cx.p.fd_flags.set_cloexec(fd, cloexec);
