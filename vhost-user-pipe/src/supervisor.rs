@@ -557,13 +557,16 @@ impl Supervisor {
         Ok(pid)
     }
 
+    /// FORK of `caller.pid`: a child booted on a copy of the VM's RAM. The
+    /// caller may be a vfork child borrowing the VM: the copy and the image
+    /// are the VM's, the new process the borrower's child.
     fn fork(&self, caller: &Caller, resume: u64) -> Result<Pid, Errno> {
         let parent = caller.pid;
         let negotiated = self
             .kernel()
-            .process(parent)
+            .process(caller.vm)
             .is_some_and(|p| p.has_feature(FEATURE_FORK));
-        let image = self.hosts().get(&parent).and_then(|r| r.image.clone());
+        let image = self.hosts().get(&caller.vm).and_then(|r| r.image.clone());
         let Some(image) = image.filter(|_| negotiated) else {
             return Err(Errno::Enosys);
         };

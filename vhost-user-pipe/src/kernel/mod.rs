@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use virtio_pipe_protocol::fs::{O_RDONLY, O_WRONLY};
 use virtio_pipe_protocol::signal::{SIGCHLD, SIGKILL, SIGPIPE, SIGSTOP};
 use virtio_pipe_protocol::FEATURE_SIGNALS;
 use virtio_pipe_protocol::{
@@ -335,6 +336,7 @@ impl Kernel {
                 }
             }
             Open::File { .. } => self.open_files += 1,
+            Open::Null { .. } => {}
         }
     }
 
@@ -348,6 +350,7 @@ impl Kernel {
                 self.free_if_unreferenced(*pipe);
             }
             Open::File { .. } => self.open_files -= 1,
+            Open::Null { .. } => {}
         }
     }
 
@@ -420,9 +423,8 @@ impl Kernel {
             }
             Request::GetFlags { fd } => {
                 let r = self.proc_mut(pid).fds.get(fd).map(|o| {
-                    // ret1 is the access mode: 0 = O_RDONLY, 1 = O_WRONLY.
-                    let wronly = matches!(o.pipe_end(), Some((_, End::Write)));
-                    [o.flags() as u64, wronly as u64, 0]
+                    // ret1 is the access mode: 0 = O_RDONLY, 1 = O_WRONLY, 2 = O_RDWR.
+                    [o.flags() as u64, o.access() as u64, 0]
                 });
                 done(io, r)
             }
@@ -504,6 +506,13 @@ impl Kernel {
             Open::Pipe { pipe, end } if *end == want => *pipe,
             Open::File { file, offset } if want == End::Read => {
                 return files::read(file, offset, None, io);
+            }
+            Open::Null { access } if want == End::Read && *access != O_WRONLY => {
+                return io.complete(RespHeader::ok([0; 3]), 0);
+            }
+            Open::Null { access } if want == End::Write && *access != O_RDONLY => {
+                let n = io.readable_len();
+                return io.complete(RespHeader::ok([n as u64, 0, 0]), 0);
             }
             // The root is read-only: no file is open for writing.
             _ => return done(io, Err(Errno::Ebadf)),
