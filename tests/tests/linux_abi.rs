@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use system_tests::images;
+use system_tests::programs;
 use system_tests::qemu::{daemon_bin, run_with_deadline, workspace, Group};
 
 /// One boot and run under TCG on a loaded 2-core machine takes a few
@@ -50,7 +50,7 @@ fn status_of(s: ExitStatus) -> i32 {
 }
 
 fn kernel() -> PathBuf {
-    let p = images::dir().join("guest-kernel");
+    let p = programs::images().join("guest-kernel");
     assert!(
         p.is_file(),
         "{} is missing: run `sh guest-kernel/build-image` first",
