@@ -45,7 +45,7 @@ fn violations(src: &Path, ranks: &BTreeMap<String, usize>) -> Vec<String> {
                 stack.push(path);
                 continue;
             }
-            if path.extension().is_none_or(|e| e != "rs") {
+            if path.extension().map_or(true, |e| e != "rs") {
                 continue;
             }
             let rel = path.strip_prefix(src).unwrap();
