@@ -836,3 +836,26 @@ fn dev_null_is_the_devices_own() {
         b"not null"
     );
 }
+
+// spec: dev-file-tty
+#[test]
+fn standard_streams_on_a_host_terminal_stat_as_terminals() {
+    let tree = Tree::new();
+    // As if the daemon's stdin and stderr were a terminal, its stdout a pipe.
+    tree.sup.kernel().set_host_terminals([true, false, true]);
+    let mut root = tree.root();
+    let mode = |st: Stat| (st.mode.get(), st.rdev.get());
+    let tty = (S_IFCHR | 0o620, libc::makedev(136, 0));
+    assert_eq!(mode(fstat(&mut root, 0).unwrap()), tty);
+    assert_eq!(fstat(&mut root, 1).unwrap().mode.get() & S_IFMT, S_IFIFO);
+    assert_eq!(mode(fstat(&mut root, 2).unwrap()), tty);
+    assert_eq!(mode(statat(&mut root, 0, b"", AT_EMPTY_PATH).unwrap()), tty);
+    // The description is what says so: a dup, and a child's inherited fd.
+    let d = dup(&mut root, 0).unwrap();
+    assert_eq!(mode(fstat(&mut root, d).unwrap()), tty);
+    let (_, _l, mut c) = spawn_child(&tree, &mut root);
+    assert_eq!(mode(fstat(&mut c, 2).unwrap()), tty);
+    // Any other pipe is a FIFO.
+    let (r, _w) = root.pipe(0).unwrap();
+    assert_eq!(fstat(&mut root, r).unwrap().mode.get() & S_IFMT, S_IFIFO);
+}

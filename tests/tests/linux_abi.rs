@@ -493,8 +493,8 @@ const PATH: &str = "PATH=/bin";
 /// etc/fruits           "pear\napple\nfig\n"
 /// data/a.txt           "hello, files\n"
 /// data/link -> a.txt, data/sub/
-/// dev/null             an empty file (the root serves no device nodes)
 /// ```
+/// (`/dev/null` is the device's own.)
 struct Root {
     dir: PathBuf,
 }
@@ -503,7 +503,7 @@ impl Root {
     fn new(programs: &[&str]) -> Self {
         let dir = run_dir("root");
         let bin = dir.join("bin");
-        for d in ["bin", "etc", "data/sub", "dev"] {
+        for d in ["bin", "etc", "data/sub"] {
             std::fs::create_dir_all(dir.join(d)).unwrap();
         }
         std::fs::copy(busybox(), bin.join("busybox")).unwrap();
@@ -516,7 +516,6 @@ impl Root {
         std::fs::write(dir.join("etc/fruits"), "pear\napple\nfig\n").unwrap();
         std::fs::write(dir.join("data/a.txt"), "hello, files\n").unwrap();
         std::os::unix::fs::symlink("a.txt", dir.join("data/link")).unwrap();
-        std::fs::write(dir.join("dev/null"), "").unwrap();
         let script = |name: &str, text: &str| {
             let p = bin.join(name);
             std::fs::write(&p, text).unwrap();
@@ -766,4 +765,127 @@ fn musl_files_open_read_lseek_fstat_list_readlink_and_cwd() {
         "{}",
         g.stdout
     );
+}
+
+/// Hostile programs are contained: a program tries every way out of its
+/// root (`..` from the top and from a directory, relative and absolute
+/// links, the host's absolute path, `/proc/self/root` and other magic
+/// links, climbing with `chdir`), by open, stat, opendir and execve, and
+/// sees only the root's files. The secret sits next to the root.
+#[test]
+fn a_program_cannot_reach_host_files_outside_its_root() {
+    let root = Root::new(&["escape"]);
+    let name = format!("{}-SECRET", root.dir.file_name().unwrap().to_string_lossy());
+    let secret = root.dir.parent().unwrap().join(&name);
+    std::fs::write(&secret, "HOST-SECRET-CONTENT\n").unwrap();
+    let host_abs = secret.to_str().unwrap().to_string();
+    std::os::unix::fs::symlink(format!("../../{name}"), root.dir.join("data/out-rel")).unwrap();
+    std::os::unix::fs::symlink(&host_abs, root.dir.join("data/out-abs")).unwrap();
+    std::os::unix::fs::symlink("/proc/self/root", root.dir.join("data/magic")).unwrap();
+    let paths = [
+        format!("../{name}"),
+        format!("/../{name}"),
+        format!("data/../../{name}"),
+        host_abs.clone(),
+        "data/out-rel".to_string(),
+        "data/out-abs".to_string(),
+        format!("data/magic{host_abs}"),
+        format!("/proc/self/root{host_abs}"),
+        format!("/proc/self/cwd/../{name}"),
+        format!("/proc/1/root{host_abs}"),
+        "/etc/hostname".to_string(),
+        "..".to_string(),
+        "/..".to_string(),
+    ];
+    let mut argv = vec!["escape"];
+    argv.extend(paths.iter().map(String::as_str));
+    let g = root.run(&argv, &[]);
+    // The same program on the host, unconfined, does reach it: the check
+    // below can fail.
+    let host = root.run_on_host(&argv, &[]);
+    let _ = std::fs::remove_file(&secret);
+    assert!(host.stdout.contains("HOST-SECRET"), "{}", host.stdout);
+    assert_eq!(g.status, 0, "{}", g.serial);
+    assert!(
+        !g.stdout.contains("HOST-SECRET"),
+        "a host file leaked:\n{}",
+        g.stdout
+    );
+    // Each outside path is simply not there (or a refused magic link).
+    for p in &paths[..11] {
+        let line = g
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("open {p}:")))
+            .unwrap_or_else(|| panic!("no open line for {p}:\n{}", g.stdout));
+        assert!(
+            line.ends_with("ENOENT") || line.ends_with("ELOOP") || line.ends_with("EXDEV"),
+            "{line}"
+        );
+        assert!(
+            g.stdout.contains(&format!("execv {p}: ")),
+            "execv of {p} must fail:\n{}",
+            g.stdout
+        );
+    }
+    // `..` of the root is the root: no secret in its listing.
+    assert!(
+        g.stdout.contains("opendir ..: 0 secret entries"),
+        "{}",
+        g.stdout
+    );
+    assert!(
+        g.stdout.contains("opendir /..: 0 secret entries"),
+        "{}",
+        g.stdout
+    );
+    assert!(g.stdout.contains("after climbing: /\n"), "{}", g.stdout);
+    assert!(g.stdout.contains("open SECRET: ENOENT"), "{}", g.stdout);
+}
+
+/// `isatty` tells the truth about the host's stdio: the daemon's stdin and
+/// stderr on a pseudo-terminal, its stdout on a pipe; the program sees the
+/// same as on the host with the same descriptors (spec: `dev-file-tty`).
+#[test]
+fn isatty_tells_the_truth_about_the_hosts_stdio() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two fds into our ints; no name, termios or size.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: openpty just returned these two fds, and nothing else owns them.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let run = |mut c: Command| {
+        c.stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(slave.try_clone().unwrap()));
+        let mut g = Group::spawn_keep_stdin(c);
+        let out = g.child.stdout.take().unwrap();
+        let out = std::thread::spawn(move || std::io::read_to_string(out).unwrap_or_default());
+        let status = g.wait_deadline(LIMIT).expect("finished in time");
+        (out.join().unwrap(), status_of(status))
+    };
+    let prog = program("isatty");
+    let host = run(Command::new(&prog));
+    assert_eq!(
+        host.0,
+        "fd 0: terminal, window size known\nfd 1: not a terminal\nfd 2: terminal, window size known\n"
+    );
+    let root = Root::new(&["isatty"]);
+    let mut c = Command::new(daemon_bin());
+    c.args(["run", "--accel", "tcg", "--root"])
+        .arg(&root.dir)
+        .arg("--kernel")
+        .arg(kernel())
+        .arg("isatty");
+    assert_eq!(run(c), host);
+    drop(master);
 }

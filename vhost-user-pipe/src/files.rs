@@ -370,6 +370,18 @@ pub fn null_stat() -> Stat {
     }
 }
 
+/// The status of a standard stream whose host end is a terminal: a
+/// character device of the pseudo-terminal major (136), as `/dev/pts/0`.
+pub fn terminal_stat() -> Stat {
+    Stat {
+        mode: U32::new(S_IFCHR | 0o620),
+        rdev: U64::new(rustix::fs::makedev(136, 0)),
+        nlink: U64::new(1),
+        blksize: I64::new(1024),
+        ..Stat::default()
+    }
+}
+
 /// The status of a pipe end: a FIFO, nothing else known.
 pub fn pipe_stat(id: usize) -> Stat {
     Stat {

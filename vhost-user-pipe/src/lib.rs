@@ -302,6 +302,7 @@ pub fn run(config: &Config, program: &Path, args: Vec<String>) -> Result<i32, Er
     )?);
     let _cleanup = CleanupOnSignal::install(run_dir.clone()).map_err(Error::Signals)?;
     let sup = Supervisor::builder(config.limits, Arc::new(launcher), run_dir.path().to_owned())
+        .host_terminals(stdio::host_terminals())
         .images(images)
         .root(Some(root))
         .kernel_image(Some(kernel.canonicalize().unwrap_or(kernel)))
@@ -408,6 +409,7 @@ pub fn serve(config: &Config, socket: &Path, once: bool, args: Vec<String>) -> R
         let dir = RunDir::create(Some(&dir), true)?.path().to_owned();
         let tree_root = root.as_deref().map(Root::open).transpose()?;
         let sup = Supervisor::builder(config.limits, launcher.clone(), dir)
+            .host_terminals(stdio::host_terminals())
             .images(images.clone())
             .root(tree_root)
             .kernel_image(kernel.clone())

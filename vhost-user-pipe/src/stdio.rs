@@ -19,6 +19,18 @@ use crate::io::HostIo;
 use crate::process::HOST_PID;
 use crate::supervisor::Supervisor;
 
+/// Which of the daemon's own stdin, stdout and stderr are terminals: the
+/// root's standard streams report it (spec: `dev-file-tty`), so a program's
+/// `isatty` tells the truth about the host's.
+pub fn host_terminals() -> [bool; 3] {
+    use std::io::IsTerminal;
+    [
+        std::io::stdin().is_terminal(),
+        std::io::stdout().is_terminal(),
+        std::io::stderr().is_terminal(),
+    ]
+}
+
 /// Bytes a pump moves per request.
 const CHUNK: usize = 64 * 1024;
 

@@ -105,12 +105,20 @@ pub struct Builder {
     start_deadline: Duration,
     root: Option<Root>,
     kernel_image: Option<PathBuf>,
+    host_ttys: [bool; 3],
 }
 
 impl Builder {
     /// The tree's root directory (spec: *Files*).
     pub fn root(mut self, root: Option<Root>) -> Self {
         self.root = root;
+        self
+    }
+
+    /// Which of the daemon's fds 0, 1 and 2 are terminals (the root's
+    /// standard streams then say so).
+    pub fn host_terminals(mut self, ttys: [bool; 3]) -> Self {
+        self.host_ttys = ttys;
         self
     }
 
@@ -142,7 +150,11 @@ impl Builder {
     pub fn build(self) -> Arc<Supervisor> {
         Arc::new_cyclic(|me| Supervisor {
             me: me.clone(),
-            kernel: Mutex::new(Kernel::with_root(self.limits, self.root)),
+            kernel: Mutex::new({
+                let mut k = Kernel::with_root(self.limits, self.root);
+                k.set_host_terminals(self.host_ttys);
+                k
+            }),
             kernel_image: self.kernel_image,
             launcher: self.launcher,
             connector: self.connector,
@@ -224,6 +236,7 @@ impl Supervisor {
             start_deadline: START_DEADLINE,
             root: None,
             kernel_image: None,
+            host_ttys: [false; 3],
         }
     }
 

@@ -3,7 +3,7 @@
 
 use crate::linux::{
     CloneArgs, Iovec, KernelSigaction, Pollfd, Rlimit, RtSigframe, Sigcontext, Siginfo, StackT,
-    Statx, Sysinfo, Timespec, Timeval, Ucontext, Utsname,
+    Statx, Sysinfo, Termios, Timespec, Timeval, Ucontext, Utsname, Winsize,
 };
 
 /// A type that may be copied to and from user memory byte for byte.
@@ -35,6 +35,8 @@ pod!(
     [u8; 512],
     [u64; 2],
     [i32; 2],
+    Termios,
+    Winsize,
     Timespec,
     Timeval,
     Iovec,

@@ -12,10 +12,10 @@ use crate::linux::fcntl::*;
 use crate::linux::ioctl::*;
 use crate::linux::poll::*;
 use crate::linux::sig::{SIGPIPE, SI_USER};
-use crate::linux::{Errno, Iovec, Pollfd, Siginfo, SysResult};
+use crate::linux::{Errno, Iovec, Pollfd, Siginfo, SysResult, Termios, Winsize};
 use crate::mem::address_space::Access;
 use crate::process::device;
-use virtio_pipe_protocol::fs::SEEK_CUR;
+use virtio_pipe_protocol::fs::{SEEK_CUR, S_IFCHR, S_IFMT};
 
 /// Bytes moved per device request: large enough that a big `write` takes
 /// few round trips, small enough for the kernel heap. Writes up to
@@ -293,16 +293,44 @@ pub fn fcntl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     }
 }
 
-/// `ioctl(fd, request, arg)`: no fd is a terminal in this phase (the
-/// daemon does not yet say whether the host's stdio is one), so terminal
-/// requests answer `ENOTTY` and `isatty` is false, which is also what a
-/// program sees on the host when its output goes to a pipe. `FIONBIO`
-/// sets `O_NONBLOCK`.
+/// The pseudo-terminal major the device reports a terminal stream with.
+const TTY_MAJOR: u64 = 136;
+
+/// `ioctl(fd, request, arg)`. An fd is a terminal when the device says
+/// so in its `FSTAT` (a standard stream whose host end is a terminal,
+/// spec `dev-file-tty`): then `TCGETS` answers a fresh terminal's modes and
+/// `TIOCGWINSZ` 80×24, so `isatty` tells the truth about the host's stdio;
+/// anything else is `ENOTTY`. Terminal control is not done yet (issue 15):
+/// `TCSETS*` are accepted on a terminal and change nothing, and there are
+/// no process groups (`TIOCGPGRP` is `ENOTTY`). `FIONBIO` sets
+/// `O_NONBLOCK`.
 pub fn ioctl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let (fd, req, arg) = (fd(a[0])?, a[1] as u32 as u64, a[2]);
     let flags = device::get_flags(fd)?;
+    let is_tty = || {
+        device::fstat(fd).is_ok_and(|st| {
+            st.mode.get() & S_IFMT == S_IFCHR && st.rdev.get() >> 8 & 0xfff == TTY_MAJOR
+        })
+    };
     match req {
-        TCGETS | TIOCGWINSZ | TIOCGPGRP => Err(Errno::ENOTTY),
+        TCGETS if is_tty() => {
+            cx.p.space.write(arg, &Termios::STANDARD)?;
+            Ok(0)
+        }
+        TIOCGWINSZ if is_tty() => {
+            let ws = Winsize {
+                ws_row: 24,
+                ws_col: 80,
+                ..Winsize::default()
+            };
+            cx.p.space.write(arg, &ws)?;
+            Ok(0)
+        }
+        TCSETS | TCSETSW | TCSETSF if is_tty() => {
+            let _: Termios = cx.p.space.read(arg)?;
+            Ok(0)
+        }
+        TCGETS | TIOCGWINSZ | TIOCGPGRP | TCSETS | TCSETSW | TCSETSF => Err(Errno::ENOTTY),
         FIONBIO => {
             let on: i32 = cx.p.space.read(arg)?;
             let nb = O_NONBLOCK as u32;

@@ -30,16 +30,6 @@ const PROC_SELF_EXE: &[u8] = b"/proc/self/exe";
 /// `dev-file-null`).
 const DEV_NULL: &[u8] = b"/dev/null";
 
-/// The status of an open file description: the host's for a file, the
-/// device's for a pipe end or `/dev/null`.
-fn stat_of(o: &Ofd) -> Result<Stat, Errno> {
-    match &o.what {
-        Open::File { file, .. } => file.stat(),
-        Open::Pipe { pipe, .. } => Ok(files::pipe_stat(*pipe)),
-        Open::Null { .. } => Ok(files::null_stat()),
-    }
-}
-
 /// Reads `file` into `io`'s buffer at `at`, or at the description's offset
 /// (which then advances), and completes it.
 pub(super) fn read(file: &OpenFile, offset: &AtomicU64, at: Option<u64>, mut io: Box<dyn Io>) {
@@ -76,6 +66,18 @@ fn stat_out(mut io: Box<dyn Io>, r: Result<Stat, Errno>) {
 }
 
 impl Kernel {
+    /// The status of an open file description: the host's for a file, the
+    /// device's for a pipe end (a terminal for a standard stream whose host
+    /// end is one) or `/dev/null`.
+    fn stat_of(&self, o: &Ofd) -> Result<Stat, Errno> {
+        match &o.what {
+            Open::File { file, .. } => file.stat(),
+            Open::Pipe { pipe, .. } if self.is_terminal(*pipe) => Ok(files::terminal_stat()),
+            Open::Pipe { pipe, .. } => Ok(files::pipe_stat(*pipe)),
+            Open::Null { .. } => Ok(files::null_stat()),
+        }
+    }
+
     fn root(&self) -> Result<&Root, Errno> {
         self.root.as_ref().ok_or(Errno::Enoent)
     }
@@ -163,7 +165,7 @@ impl Kernel {
                 done(io, self.lseek(pid, fd, offset, whence).map(|o| [o, 0, 0]))
             }
             Request::Fstat { fd } => {
-                let r = self.procs[&pid].fds.get(fd).and_then(|o| stat_of(o));
+                let r = self.procs[&pid].fds.get(fd).and_then(|o| self.stat_of(o));
                 stat_out(io, r)
             }
             Request::StatAt {
@@ -173,7 +175,7 @@ impl Kernel {
             } => {
                 let r = if path_len == 0 && flags & AT_EMPTY_PATH != 0 {
                     match dirfd {
-                        Dirfd::Fd(fd) => self.procs[&pid].fds.get(fd).and_then(|o| stat_of(o)),
+                        Dirfd::Fd(fd) => self.procs[&pid].fds.get(fd).and_then(|o| self.stat_of(o)),
                         Dirfd::Cwd => self
                             .root()
                             .and_then(|r| r.stat(&self.procs[&pid].cwd, false)),

@@ -97,6 +97,10 @@ pub struct Kernel {
     /// For each VM, the vfork children borrowing it, innermost last: its
     /// connection's requests are the last one's (spec: *VFORK*).
     borrowers: BTreeMap<Pid, Vec<Pid>>,
+    /// Which of the host's fds 0, 1 and 2 are terminals.
+    host_ttys: [bool; 3],
+    /// The root's standard-stream pipes whose host end is a terminal.
+    terminals: BTreeSet<PipeId>,
 }
 
 /// A request held while its process's device is stopped.
@@ -208,6 +212,8 @@ impl Kernel {
             root: None,
             open_files: 0,
             borrowers: BTreeMap::new(),
+            host_ttys: [false; 3],
+            terminals: BTreeSet::new(),
         }
     }
 
@@ -266,9 +272,25 @@ impl Kernel {
                 };
                 self.proc_mut(pid).fds.put(fd, Ofd::new(id, guest_end, 0));
                 self.host_mut().fds.put(fd, Ofd::new(id, host_end, 0));
+                if self.host_ttys[fd as usize] {
+                    self.terminals.insert(id);
+                }
             }
         }
         Ok(pid)
+    }
+
+    /// Which of the daemon's own fds 0, 1 and 2 are terminals: the root's
+    /// standard streams created after this say so in their `FSTAT`
+    /// (spec: `dev-file-tty`).
+    pub fn set_host_terminals(&mut self, ttys: [bool; 3]) {
+        self.host_ttys = ttys;
+    }
+
+    /// Whether pipe `id` is one of the root's standard streams whose host
+    /// end is a terminal.
+    pub fn is_terminal(&self, id: PipeId) -> bool {
+        self.terminals.contains(&id)
     }
 
     fn host_mut(&mut self) -> &mut Process {
