@@ -7,6 +7,9 @@
  *                                    and throughput against a spawned `echo`
  *   vupbench echo                    (child) serves the pingpong protocol
  *   vupbench spawn COUNT             (root) posix_spawn latency of `hello`
+ *                                    (musl's posix_spawn: a vfork and an exec)
+ *   vupbench exec COUNT              (root) execve latency: execs itself
+ *                                    COUNT times, from the call to main
  *   vupbench fork COUNT              (root) fork latency, or "fork_ns enosys"
  *   vupbench hello                   writes "!<ns since first instruction>\n"
  *   vupbench density                 (root) grows a tree of `idle` children
@@ -269,6 +272,63 @@ static int fork_bench(int argc, char **argv)
     return 0;
 }
 
+/* `exec COUNT`, then `exec-step LEFT T_CALL SAMPLES...` after each execve:
+ * each step takes one sample, from the execve call (T_CALL, carried in argv)
+ * to its own main, and execs again until LEFT reaches 0; the last prints
+ * them. The program is argv[0] as found from the working directory, or
+ * /proc/self/exe. */
+static int exec_bench(int argc, char **argv)
+{
+    long t_main = now_ns();
+    int left;
+    int first = strcmp(argv[1], "exec") == 0;
+    if (first) {
+        left = argc > 2 ? atoi(argv[2]) : 5;
+        if (left > 64)
+            left = 64;
+        if (left < 1)
+            left = 1;
+    } else {
+        if (argc < 4) {
+            fprintf(stderr, "vupbench: exec-step needs LEFT T_CALL\n");
+            return 2;
+        }
+        left = atoi(argv[2]);
+    }
+    /* argv of the next step: vupbench exec-step LEFT T_CALL SAMPLES... */
+    static char strings[80][24];
+    static char *next[84];
+    int n = 0;
+    next[n++] = "vupbench";
+    next[n++] = "exec-step";
+    int samples_from = first ? argc : 4;
+    if (!first) {
+        /* This step's sample, after the earlier ones. */
+        long t_call = atol(argv[3]);
+        snprintf(strings[0], sizeof strings[0], "%ld", t_main - t_call);
+    }
+    if (!first && left <= 0) {
+        printf("exec_ns");
+        for (int i = samples_from; i < argc; i++)
+            printf(" %s", argv[i]);
+        printf(" %s\n", strings[0]);
+        return 0;
+    }
+    snprintf(strings[1], sizeof strings[1], "%d", left - 1);
+    next[n++] = strings[1];
+    next[n++] = strings[2];
+    if (!first) {
+        for (int i = samples_from; i < argc && n < 80; i++)
+            next[n++] = argv[i];
+        next[n++] = strings[0];
+    }
+    next[n] = NULL;
+    snprintf(strings[2], sizeof strings[2], "%ld", now_ns());
+    execv("/proc/self/exe", next);
+    die("execv /proc/self/exe");
+    return 2;
+}
+
 /* Children hold the read end of `hold`; they end when it reaches EOF. */
 static int density(void)
 {
@@ -336,6 +396,8 @@ int main(int argc, char **argv)
         return spawn_bench(argc, argv);
     if (strcmp(mode, "fork") == 0)
         return fork_bench(argc, argv);
+    if (strcmp(mode, "exec") == 0 || strcmp(mode, "exec-step") == 0)
+        return exec_bench(argc, argv);
     if (strcmp(mode, "hello") == 0)
         return hello();
     if (strcmp(mode, "density") == 0)

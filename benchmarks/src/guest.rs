@@ -1,6 +1,9 @@
-//! Guest figures: unikernel VMs under QEMU (TCG), served by a daemon in
-//! this process. The guest program is `benchmarks/guest/vupbench.c`, built
-//! with `unikernel/bin/unikernel-cc` into `target/bench-images/`. Guests
+//! Guest figures: VMs under QEMU (TCG), served by a daemon in this
+//! process. The guest program is `benchmarks/guest/vupbench.c`, an ordinary
+//! static Linux program built with `musl-gcc -static` into
+//! `target/bench-programs/`, the tree's root; every VM boots the process
+//! kernel, which loads it. The same binary runs natively for the host
+//! rows that compare programs (exec). Guests
 //! time themselves with their CLOCK_MONOTONIC and print the samples on
 //! stdout, which this module reads through the root's host pipe (the same
 //! kernel calls the daemon's stdio pumps make). Cold boot is timed here,
@@ -13,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use vhost_user_pipe::image::ImageDir;
+use vhost_user_pipe::files::Root;
 use vhost_user_pipe::io::HostIo;
 use vhost_user_pipe::launcher::{LaunchError, LaunchSpec, Launcher, QemuLauncher, Vm};
 use vhost_user_pipe::process::{Pid, HOST_PID};
@@ -26,7 +29,7 @@ use crate::plan::Plan;
 use crate::proc;
 use crate::stats::{names, Row, Unit, Way};
 
-/// The image's name; SPAWN finds its children by this name too.
+/// The program's name; it starts its children by this name too.
 pub const IMAGE: &str = "vupbench";
 /// Guest RAM, as the daemon's default.
 const GUEST_MIB: u32 = 64;
@@ -60,37 +63,56 @@ fn mtime(p: &Path) -> Option<SystemTime> {
     std::fs::metadata(p).and_then(|m| m.modified()).ok()
 }
 
-/// Builds the guest image if it is missing or older than its source or
-/// the runtime library; returns its directory, or why there is none.
-pub fn build_image(paths: &Paths) -> Result<PathBuf, String> {
-    let cc = paths.root.join("unikernel/bin/unikernel-cc");
-    if !cc.is_file() {
-        return Err("no guest images yet: unikernel/bin/unikernel-cc is missing".into());
-    }
+/// Where the guests run from: the directory that is their tree's root
+/// (it holds `vupbench`), and the process kernel every VM boots.
+#[derive(Debug, Clone)]
+pub struct Programs {
+    /// The root directory.
+    pub dir: PathBuf,
+    /// The process kernel image (`guest-kernel/build-image`).
+    pub kernel: PathBuf,
+}
+
+/// Builds the guest program with `musl-gcc -static` if it is missing or
+/// older than its source; returns where it is, or why there is none.
+pub fn build_program(paths: &Paths) -> Result<Programs, String> {
+    let kernel = paths.target.join("images/guest-kernel");
     let src = paths.root.join("benchmarks/guest/vupbench.c");
-    let lib = paths.target.join("release/libunikernel.a");
-    let dir = paths.target.join("bench-images");
-    let image = dir.join(IMAGE);
-    let newest_input = [mtime(&src), mtime(&lib)].into_iter().flatten().max();
-    if mtime(&image).is_some_and(|m| Some(m) >= newest_input) {
-        return Ok(dir);
+    let dir = paths.target.join("bench-programs");
+    let program = dir.join(IMAGE);
+    let built = Programs {
+        dir: dir.clone(),
+        kernel,
+    };
+    if mtime(&program).is_some_and(|m| Some(m) >= mtime(&src)) {
+        return Ok(built);
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    eprintln!("building the guest image {} ...", image.display());
-    let mut cmd = Command::new(&cc);
-    cmd.args(["-O2", "-Wall", "-o"]).arg(&image).arg(&src);
-    if lib.is_file() {
-        cmd.env("UNIKERNEL_NO_BUILD", "1");
-    }
-    let out = cmd
+    eprintln!("building the guest program {} ...", program.display());
+    let out = Command::new("musl-gcc")
+        .args(["-static", "-O2", "-Wall", "-o"])
+        .arg(&program)
+        .arg(&src)
         .output()
-        .map_err(|e| format!("no guest images yet: cannot run unikernel-cc: {e}"))?;
+        .map_err(|e| format!("no guests yet: cannot run musl-gcc (Debian's musl-tools): {e}"))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let last = err.lines().last().unwrap_or("").to_owned();
-        return Err(format!("no guest images yet: unikernel-cc failed: {last}"));
+        return Err(format!("no guests yet: musl-gcc failed: {last}"));
     }
-    Ok(dir)
+    Ok(built)
+}
+
+/// The programs, and a process kernel to boot them on; or why not.
+pub fn guests_ready(paths: &Paths) -> Result<Programs, String> {
+    let p = build_program(paths)?;
+    if !p.kernel.is_file() {
+        return Err(format!(
+            "no guests yet: {} is missing (sh guest-kernel/build-image)",
+            p.kernel.display()
+        ));
+    }
+    Ok(p)
 }
 
 /// A QEMU launcher that records when each VM was started.
@@ -163,7 +185,7 @@ fn unique_run_dir() -> PathBuf {
 
 impl GuestTree {
     /// Boots `vupbench ARGS...` as the root of a new tree.
-    pub fn start(qemu: &Qemu, images: &Path, args: &[String]) -> Result<Self, String> {
+    pub fn start(qemu: &Qemu, programs: &Programs, args: &[String]) -> Result<Self, String> {
         let run_dir = unique_run_dir();
         std::fs::create_dir_all(&run_dir).map_err(|e| e.to_string())?;
         let launcher = Arc::new(TimedLauncher {
@@ -174,15 +196,18 @@ impl GuestTree {
             max_processes: 1024,
             ..Limits::default()
         };
-        let dir = ImageDir::new(images).map_err(|e| e.to_string())?;
-        let sup = Supervisor::new(limits, launcher.clone(), Some(dir), run_dir.clone());
+        let root = Root::open(&programs.dir).map_err(|e| e.to_string())?;
+        let sup = Supervisor::builder(limits, launcher.clone(), run_dir.clone())
+            .root(Some(root))
+            .kernel_image(Some(programs.kernel.clone()))
+            .build();
         let argv = std::iter::once(IMAGE.to_string())
             .chain(args.iter().cloned())
             .map(String::into_bytes)
             .collect();
         // The host ends of the root's stdio exist once the root does: start
         // the readers after it (the QEMU takes tens of ms to say anything).
-        sup.start_root(&images.join(IMAGE), argv, vec![])
+        sup.start_program(format!("/{IMAGE}").as_bytes(), argv, vec![])
             .map_err(|e| e.to_string())?;
         let (tx, lines) = mpsc::channel();
         let stderr = Arc::new(Mutex::new(Vec::new()));
@@ -337,8 +362,8 @@ fn numbers(text: &str) -> Vec<f64> {
         .collect()
 }
 
-/// What the guest rows need: the image directory and QEMU, or why not.
-pub type Ready = Result<(PathBuf, Qemu), String>;
+/// What the guest rows need: the programs and QEMU, or why not.
+pub type Ready = Result<(Programs, Qemu), String>;
 
 /// Guest pipe rows: round trip and throughput between two guests.
 pub fn pipe_rows(plan: &Plan, ready: &Ready) -> Vec<Row> {
@@ -363,7 +388,7 @@ pub fn pipe_rows(plan: &Plan, ready: &Ready) -> Vec<Row> {
         }
         rows
     };
-    let (images, qemu) = match ready {
+    let (programs, qemu) = match ready {
         Ok(r) => r,
         Err(why) => return missing(why),
     };
@@ -378,7 +403,7 @@ pub fn pipe_rows(plan: &Plan, ready: &Ready) -> Vec<Row> {
             .map(|t| format!("{}:{}", t.size, t.guest_total)),
     );
     let run = || -> Result<Vec<Row>, String> {
-        let tree = GuestTree::start(qemu, images, &args)?;
+        let tree = GuestTree::start(qemu, programs, &args)?;
         let (host0, guest0) = tree.tagged_at("clock", RUN_LIMIT)?;
         let rtt = numbers(&tree.tagged("rtt_ns", RUN_LIMIT)?);
         let mut rows = vec![Row::measured(
@@ -444,12 +469,13 @@ pub fn process_rows(plan: &Plan, ready: &Ready) -> Vec<Row> {
         names::SPAWN_RETURNS,
         names::SPAWN_RUNS,
         names::SPAWN_TOTAL,
+        names::EXEC,
         names::FORK_RETURNS,
         names::FORK_TOTAL,
         names::COLD_BOOT,
         COLD_BOOT_GUEST,
     ];
-    let (images, qemu) = match ready {
+    let (programs, qemu) = match ready {
         Ok(r) => r,
         Err(why) => {
             return all
@@ -460,7 +486,7 @@ pub fn process_rows(plan: &Plan, ready: &Ready) -> Vec<Row> {
     };
     let mut rows = Vec::new();
     let series = |tag: &str, count: usize| -> Result<String, String> {
-        let tree = GuestTree::start(qemu, images, &[tag.to_string(), count.to_string()])?;
+        let tree = GuestTree::start(qemu, programs, &[tag.to_string(), count.to_string()])?;
         let out = tree.tagged(&format!("{tag}_ns"), RUN_LIMIT)?;
         tree.wait(RUN_LIMIT);
         Ok(out)
@@ -500,6 +526,34 @@ pub fn process_rows(plan: &Plan, ready: &Ready) -> Vec<Row> {
                 ));
             }
         }
+    }
+    match series("exec", plan.guest_spawns.clamp(1, 64)) {
+        Ok(text) => {
+            let s: Vec<f64> = text
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            rows.push(
+                Row::measured(
+                    "process",
+                    names::EXEC,
+                    Way::Guest,
+                    Unit::Nanos,
+                    &s,
+                    format!("{} execs", s.len()),
+                )
+                .with_note(
+                    "guest clock; the kernel loads the program from the root through the device",
+                ),
+            );
+        }
+        Err(e) => rows.push(Row::missing(
+            "process",
+            names::EXEC,
+            Way::Guest,
+            Unit::Nanos,
+            e,
+        )),
     }
     let fork_names = [names::FORK_RETURNS, names::FORK_TOTAL];
     match series("fork", plan.guest_spawns) {
@@ -543,20 +597,20 @@ pub fn process_rows(plan: &Plan, ready: &Ready) -> Vec<Row> {
             }
         }
     }
-    rows.extend(cold_boot_rows(plan, images, qemu));
+    rows.extend(cold_boot_rows(plan, programs, qemu));
     rows
 }
 
 /// Guest-measured part of the cold boot.
 pub const COLD_BOOT_GUEST: &str = "cold boot: first guest instruction -> main";
 
-fn cold_boot_rows(plan: &Plan, images: &Path, qemu: &Qemu) -> Vec<Row> {
+fn cold_boot_rows(plan: &Plan, programs: &Programs, qemu: &Qemu) -> Vec<Row> {
     let mut total = Vec::new();
     let mut guest = Vec::new();
     let mut err = None;
     for _ in 0..plan.cold_boots {
         let r = (|| -> Result<(f64, f64), String> {
-            let tree = GuestTree::start(qemu, images, &["hello".to_string()])?;
+            let tree = GuestTree::start(qemu, programs, &["hello".to_string()])?;
             let (at, line) = tree.line(RUN_LIMIT)?;
             let start = tree.started(1).ok_or("the root was not launched")?;
             let ns: f64 = line
@@ -632,10 +686,10 @@ pub struct DensityStep {
 
 /// Grows one tree of blocked guests through `plan.density_qemu`.
 pub fn density(plan: &Plan, ready: &Ready) -> Result<Vec<DensityStep>, String> {
-    let (images, qemu) = ready.as_ref().map_err(Clone::clone)?;
+    let (programs, qemu) = ready.as_ref().map_err(Clone::clone)?;
     let me = std::process::id();
     let base = proc::vm_rss_kib(me).unwrap_or(0) as f64;
-    let tree = GuestTree::start(qemu, images, &["density".to_string()])?;
+    let tree = GuestTree::start(qemu, programs, &["density".to_string()])?;
     let mut steps = Vec::new();
     for &n in &plan.density_qemu {
         let t0 = Instant::now();

@@ -272,6 +272,51 @@ pub fn fork_rows(plan: &Plan) -> Vec<Row> {
     ]
 }
 
+/// execve in place: the guests' program itself (`vupbench exec N`, the
+/// same static binary) run natively; each step of its exec chain times the
+/// call to the next step's `main` with CLOCK_MONOTONIC.
+pub fn exec_rows(plan: &Plan, programs: Result<&crate::guest::Programs, &String>) -> Vec<Row> {
+    let missing = |why: String| {
+        vec![Row::missing(
+            "process",
+            names::EXEC,
+            Way::Host,
+            Unit::Nanos,
+            why,
+        )]
+    };
+    let programs = match programs {
+        Ok(p) => p,
+        Err(why) => return missing(why.clone()),
+    };
+    let count = plan.guest_spawns.clamp(1, 64);
+    let out = std::process::Command::new(programs.dir.join(crate::guest::IMAGE))
+        .args(["exec", &count.to_string()])
+        .current_dir(&programs.dir)
+        .output();
+    let text = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+        Ok(o) => return missing(format!("vupbench exec failed: {}", o.status)),
+        Err(e) => return missing(format!("cannot run vupbench: {e}")),
+    };
+    let samples: Vec<f64> = text
+        .trim()
+        .strip_prefix("exec_ns")
+        .unwrap_or("")
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    vec![Row::measured(
+        "process",
+        names::EXEC,
+        Way::Host,
+        Unit::Nanos,
+        &samples,
+        format!("{} execs", samples.len()),
+    )
+    .with_note("vupbench (musl, static) natively: execve(/proc/self/exe) chain")]
+}
+
 /// posix_spawn of `/bin/echo x` with its stdout on a pipe: until the call
 /// returns, until its output arrives (it ran user code), until it was reaped.
 pub fn spawn_rows(plan: &Plan) -> Vec<Row> {

@@ -67,7 +67,7 @@ fn main() {
     let ready: guest::Ready = if args.no_guests || !way("guest") {
         Err("guests skipped (--no-guests)".into())
     } else {
-        guest::Qemu::probe().and_then(|q| Ok((guest::build_image(&paths)?, q)))
+        guest::Qemu::probe().and_then(|q| Ok((guest::guests_ready(&paths)?, q)))
     };
     if let Err(why) = &ready {
         eprintln!("guest rows: n/a ({why})");
@@ -80,6 +80,8 @@ fn main() {
         step("host fork and spawn");
         rows.extend(host::fork_rows(&plan));
         rows.extend(host::spawn_rows(&plan));
+        let programs = guest::build_program(&paths);
+        rows.extend(host::exec_rows(&plan, programs.as_ref()));
     }
     if want("pipe") {
         let mut pipe = Vec::new();

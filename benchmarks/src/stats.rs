@@ -47,12 +47,15 @@ pub mod names {
     pub const FORK_RETURNS: &str = "fork: call returns";
     /// fork + exit in the child + wait in the parent.
     pub const FORK_TOTAL: &str = "fork + exit + wait";
-    /// posix_spawn until it returns in the parent.
-    pub const SPAWN_RETURNS: &str = "spawn: call returns";
+    /// posix_spawn (a vfork and an exec, in musl and glibc) until it
+    /// returns in the parent.
+    pub const SPAWN_RETURNS: &str = "vfork+exec (posix_spawn): call returns";
     /// posix_spawn until the child's first output reaches the parent.
-    pub const SPAWN_RUNS: &str = "spawn: child runs user code";
+    pub const SPAWN_RUNS: &str = "vfork+exec (posix_spawn): child runs user code";
     /// posix_spawn + exit + wait.
-    pub const SPAWN_TOTAL: &str = "spawn + exit + wait";
+    pub const SPAWN_TOTAL: &str = "vfork+exec + exit + wait";
+    /// execve in place, from the call to the new program's `main`.
+    pub const EXEC: &str = "exec: execve -> new program's main";
     /// VMM start until `main` of one guest.
     pub const COLD_BOOT: &str = "cold boot: QEMU start -> main";
 

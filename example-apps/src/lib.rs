@@ -1,15 +1,18 @@
-//! Example applications for the unikernel runtime.
+//! Example applications: ordinary static Linux programs, nothing in them
+//! is specific to vhost-user-pipe.
 //!
-//! * `parallel` (Rust): spawns N `worker`s, each summing the squares of a
-//!   slice of a range given in its argv and reporting through a shared pipe;
-//!   the root checks the total and every exit status.
+//! * `parallel` (Rust std): starts N `worker`s with `std::process::Command`,
+//!   each summing the squares of a slice of a range given in its argv and
+//!   reporting through a shared pipe; the root checks the total and every
+//!   exit status.
 //! * `pipeline` (C, `c/`): `producer | filter | consumer`, wired with
 //!   `posix_spawn` file actions; the consumer writes to stdout.
 //!
-//! Build every image into `target/images/` with `unikernel/build-images`,
-//! then run e.g. `vhost-user-pipe run target/images/parallel 4 1000000`.
+//! `example-apps/build` builds them all (C with `musl-gcc -static`, Rust
+//! with `-C target-feature=+crt-static`) into `target/programs/`; then
+//! e.g. `vhost-user-pipe run target/programs/parallel 4 1000000`.
 //!
-//! This library holds the arithmetic the images share, so it is tested on
+//! This library holds the arithmetic the programs share, so it is tested on
 //! the host:
 //!
 //! ```
@@ -17,8 +20,6 @@
 //! assert_eq!(sum_of_squares(1, 4), 1 + 4 + 9);
 //! assert_eq!(slice_of(10, 3, 2), (6, 10));
 //! ```
-
-#![cfg_attr(not(test), no_std)]
 
 /// Sum of `k * k` for `k` in `lo..hi`.
 pub fn sum_of_squares(lo: u64, hi: u64) -> u128 {

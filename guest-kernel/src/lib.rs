@@ -5,19 +5,19 @@
 //! virtio-pipe requests to the tree's daemon; the rest (memory, time,
 //! signals, identity) are answered here.
 //!
-//! # Running a program (phase 1)
+//! # Running a program
 //!
 //! ```sh
 //! guest-kernel/build-image                   # -> target/images/guest-kernel
-//! vhost-user-pipe serve --once --socket-path /tmp/vp.sock &
-//! qemu-system-x86_64 ... -kernel target/images/guest-kernel \
-//!     -initrd /bin/busybox -append "busybox echo hi"
+//! vhost-user-pipe run --root DIR sh -c 'echo hi | tr a-z A-Z'
 //! ```
 //!
-//! (the full QEMU line is `qemu-configs/README.md`'s). The program is the
-//! first PVH module (`-initrd`); its argv is the command line (`-append`,
-//! after any `kernel.*` options: `kernel.debug`, `kernel.strace`), or the
-//! device's `GET_ARGS` when there is none; its environment is `GET_ARGS`'.
+//! Every process VM boots this image; the program is the file of the
+//! tree's root the device names (`GET_EXE`), its argv and environment the
+//! device's `GET_ARGS`. A VM launched by hand (`serve`) takes the program
+//! from the first PVH module (`-initrd`) and argv from the command line
+//! (`-append`, after any `kernel.*` options: `kernel.debug`,
+//! `kernel.strace`); `qemu-configs/README.md` has the QEMU line.
 //!
 //! # Design
 //!
@@ -53,25 +53,34 @@
 //!   is unusable and libc picks SSE code; the 512-byte `fxsave` image is
 //!   then the whole FPU state, for syscalls, interrupts and signal frames.
 //!
-//! # Statics (what `fork` must carry, phase 2)
+//! * **Processes**: `fork` is a new VM on a copy of the RAM that resumes
+//!   from a record of the statics (`process::fork`); `vfork` runs the child
+//!   in this VM until it execs or exits (`process::vfork`); `execve`
+//!   replaces the program in place (`process::exec`). `README.md` has the
+//!   designs.
+//!
+//! # Statics (what `fork` carries)
 //!
 //! Kernel state lives on the heap and in frames, which a fork child's copy
 //! of RAM keeps. The statics, which QEMU's ELF loader rewrites in the
-//! child, are few:
+//! child, travel in the resume record (`arch::x86_64::resume`): all of
+//! `.data` and `.bss` except what belongs to the VM, which `link.ld` puts
+//! first in `.bss`.
 //!
 //! | static | where | in a fork child |
 //! |---|---|---|
-//! | boot page tables, boot stack, start info address, entry TSC | `arch::x86_64::boot` | new (the live page tables are in frames: `paging::move_to_frames`) |
-//! | the live PML4's address | `arch::x86_64::paging` | carry |
-//! | GDT, TSS, IST stacks; IDT; interrupt hooks | `arch::x86_64::{gdt, interrupts}` | rebuilt |
-//! | kernel stack, `syscall` scratch word | `arch::x86_64::syscall_entry` | rebuilt (the fork returns through a saved frame) |
-//! | TSC/LAPIC calibration, wall-clock epoch | `arch::x86_64::time` | carry |
-//! | LAPIC address, serial port | `arch::x86_64::{apic, serial}` | rebuilt |
-//! | heap allocator state | `mem::heap` | carry |
-//! | frame allocator (a pointer to its heap bitmap) | `mem::frames` | carry |
-//! | the device | `drivers::pipe` | forgotten, re-initialised |
-//! | the process (a heap pointer) | `process::CURRENT` | carry |
-//! | logger level | `logger` | rebuilt |
+//! | boot page tables, boot stack, start info address, entry TSC | `arch::x86_64::boot` (`.bss.boot`) | not carried: the child's own |
+//! | kernel stack, `syscall` scratch word | `arch::x86_64::syscall_entry` (`.bss.kstack`) | not carried: the child enters the program from a frame in the record |
+//! | the live PML4's address | `arch::x86_64::paging` | carried (the child's boot loads it into CR3) |
+//! | GDT, TSS, IST stacks; IDT; interrupt hooks | `arch::x86_64::{gdt, interrupts}` | carried, then loaded into this CPU again |
+//! | TSC/LAPIC calibration, wall-clock epoch, monotonic base | `arch::x86_64::time` | carried, then rebased |
+//! | LAPIC address, serial port | `arch::x86_64::{apic, serial}` | carried, then initialised again |
+//! | heap allocator state | `mem::heap` | carried |
+//! | frame allocator (a pointer to its heap bitmap) | `mem::frames` | carried |
+//! | the device | `drivers::pipe` | carried, forgotten, initialised from reset |
+//! | the process (a heap pointer; its lock, held by the parent's syscall) | `process::CURRENT` | carried, lock released |
+//! | the fork child entry | `process::fork` | carried |
+//! | logger level | `logger`, `log` | carried |
 
 #![cfg_attr(not(test), no_std)]
 

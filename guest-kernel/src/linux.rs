@@ -45,6 +45,8 @@ errnos! {
     EFAULT = 14,
     EEXIST = 17,
     ENODEV = 19,
+    ENOTDIR = 20,
+    EISDIR = 21,
     EINVAL = 22,
     ENFILE = 23,
     EMFILE = 24,
@@ -55,8 +57,10 @@ errnos! {
     ERANGE = 34,
     ENAMETOOLONG = 36,
     ENOSYS = 38,
+    ELOOP = 40,
     EOVERFLOW = 75,
     EOPNOTSUPP = 95,
+    ETIMEDOUT = 110,
 }
 
 impl fmt::Display for Errno {
@@ -298,6 +302,57 @@ pub mod fcntl {
     pub const FD_CLOEXEC: u64 = 1;
     /// `AT_FDCWD`.
     pub const AT_FDCWD: i64 = -100;
+    /// `O_WRONLY`.
+    pub const O_WRONLY: u64 = 1;
+    /// `O_RDWR`.
+    pub const O_RDWR: u64 = 2;
+    /// `O_CREAT`.
+    pub const O_CREAT: u64 = 0o100;
+    /// `O_TRUNC`.
+    pub const O_TRUNC: u64 = 0o1000;
+    /// `O_DSYNC`.
+    pub const O_DSYNC: u64 = 0o10_000;
+    /// `O_ASYNC`.
+    pub const O_ASYNC: u64 = 0o20_000;
+    /// `O_DIRECTORY`.
+    pub const O_DIRECTORY: u64 = 0o200_000;
+    /// `O_NOATIME`.
+    pub const O_NOATIME: u64 = 0o1_000_000;
+    /// `__O_SYNC` (with `O_DSYNC`: `O_SYNC`).
+    pub const O_SYNC_BIT: u64 = 0o4_000_000;
+    /// `O_PATH`.
+    pub const O_PATH: u64 = 0o10_000_000;
+    /// `__O_TMPFILE` (with `O_DIRECTORY`: `O_TMPFILE`).
+    pub const O_TMPFILE_BIT: u64 = 0o20_000_000;
+    /// `AT_SYMLINK_NOFOLLOW`.
+    pub const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+    /// `AT_EACCESS`.
+    pub const AT_EACCESS: u64 = 0x200;
+    /// `AT_NO_AUTOMOUNT` (nothing is automounted: ignored).
+    pub const AT_NO_AUTOMOUNT: u64 = 0x800;
+    /// `AT_EMPTY_PATH`.
+    pub const AT_EMPTY_PATH: u64 = 0x1000;
+    /// `AT_STATX_SYNC_TYPE` (how fresh `statx` must be: ignored).
+    pub const AT_STATX_SYNC_TYPE: u64 = 0x6000;
+
+    /// What an `open` of the tree's root asks the device: the `OPENAT`
+    /// flags, and whether the new fd is close-on-exec (the guest's
+    /// bookkeeping). Flags that change nothing for a read-only root are
+    /// dropped (`O_NOATIME`, the sync and async flags, `O_DIRECT`), as are
+    /// bits Linux does not define (`open` ignores them); `O_PATH` opens
+    /// for reading; `O_TMPFILE` would create a file: `EROFS`.
+    pub fn open_request(flags: u64) -> Result<(u32, bool), super::Errno> {
+        use virtio_pipe_protocol::fs::{OPEN_FLAGS, O_ACCMODE, O_RDONLY};
+        if flags & O_TMPFILE_BIT != 0 {
+            return Err(super::Errno::EROFS);
+        }
+        let cloexec = flags & O_CLOEXEC != 0;
+        let mut f = flags as u32 & OPEN_FLAGS & !(O_CLOEXEC as u32);
+        if flags & O_PATH != 0 {
+            f = (f & !O_ACCMODE) | O_RDONLY;
+        }
+        Ok((f, cloexec))
+    }
 }
 
 /// `ioctl` requests on terminals (`asm-generic/ioctls.h`).
@@ -358,14 +413,187 @@ pub mod wait {
     pub const P_PGID: u64 = 2;
 }
 
-/// `clone` flags the kernel looks at.
+/// `struct statx_timestamp`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatxTimestamp {
+    /// Seconds.
+    pub tv_sec: i64,
+    /// Nanoseconds.
+    pub tv_nsec: u32,
+    /// Reserved, zero.
+    pub reserved: i32,
+}
+
+/// `struct statx` (256 bytes).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Statx {
+    /// Which fields are filled (`STATX_*`).
+    pub stx_mask: u32,
+    /// Preferred I/O size.
+    pub stx_blksize: u32,
+    /// `STATX_ATTR_*` flags.
+    pub stx_attributes: u64,
+    /// Hard links.
+    pub stx_nlink: u32,
+    /// Owner.
+    pub stx_uid: u32,
+    /// Group.
+    pub stx_gid: u32,
+    /// Type and permissions.
+    pub stx_mode: u16,
+    /// Padding.
+    pub spare0: u16,
+    /// Inode.
+    pub stx_ino: u64,
+    /// Size.
+    pub stx_size: u64,
+    /// 512-byte blocks.
+    pub stx_blocks: u64,
+    /// Which attribute flags are supported.
+    pub stx_attributes_mask: u64,
+    /// Access time.
+    pub stx_atime: StatxTimestamp,
+    /// Creation time (not filled).
+    pub stx_btime: StatxTimestamp,
+    /// Status change time.
+    pub stx_ctime: StatxTimestamp,
+    /// Modification time.
+    pub stx_mtime: StatxTimestamp,
+    /// Device number of a special file: major.
+    pub stx_rdev_major: u32,
+    /// Minor.
+    pub stx_rdev_minor: u32,
+    /// The file system's device: major.
+    pub stx_dev_major: u32,
+    /// Minor.
+    pub stx_dev_minor: u32,
+    /// Mount id (not filled).
+    pub stx_mnt_id: u64,
+    /// Direct I/O alignment (not filled).
+    pub stx_dio_mem_align: u32,
+    /// Direct I/O alignment (not filled).
+    pub stx_dio_offset_align: u32,
+    /// Reserved, zero.
+    pub spare3: [u64; 12],
+}
+
+/// `STATX_BASIC_STATS`: what `struct stat` holds, and what `statx` fills.
+pub const STATX_BASIC_STATS: u32 = 0x7ff;
+
+/// Linux's `MAJOR` of a `dev_t`.
+pub const fn dev_major(dev: u64) -> u32 {
+    (((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff)) as u32
+}
+
+/// Linux's `MINOR` of a `dev_t`.
+pub const fn dev_minor(dev: u64) -> u32 {
+    ((dev & 0xff) | ((dev >> 12) & !0xff)) as u32
+}
+
+impl Statx {
+    /// The `statx` of a file whose `struct stat` the device gave.
+    pub fn from_stat(st: &virtio_pipe_protocol::Stat) -> Self {
+        let ts = |sec: i64, nsec: i64| StatxTimestamp {
+            tv_sec: sec,
+            tv_nsec: nsec as u32,
+            reserved: 0,
+        };
+        let (dev, rdev) = (st.dev.get(), st.rdev.get());
+        Self {
+            stx_mask: STATX_BASIC_STATS,
+            stx_blksize: st.blksize.get() as u32,
+            stx_nlink: st.nlink.get() as u32,
+            stx_uid: st.uid.get(),
+            stx_gid: st.gid.get(),
+            stx_mode: st.mode.get() as u16,
+            stx_ino: st.ino.get(),
+            stx_size: st.size.get() as u64,
+            stx_blocks: st.blocks.get() as u64,
+            stx_atime: ts(st.atime.get(), st.atime_nsec.get()),
+            stx_ctime: ts(st.ctime.get(), st.ctime_nsec.get()),
+            stx_mtime: ts(st.mtime.get(), st.mtime_nsec.get()),
+            stx_rdev_major: dev_major(rdev),
+            stx_rdev_minor: dev_minor(rdev),
+            stx_dev_major: dev_major(dev),
+            stx_dev_minor: dev_minor(dev),
+            ..Self::default()
+        }
+    }
+}
+
+/// `clone` and `clone3` flags.
 pub mod clone {
-    /// `CLONE_VM`.
+    /// The exit signal (`clone` only; `clone3` has a field for it).
+    pub const CSIGNAL: u64 = 0xff;
+    /// Share the address space.
     pub const CLONE_VM: u64 = 0x100;
-    /// `CLONE_VFORK`.
+    /// Share the working directory and umask.
+    pub const CLONE_FS: u64 = 0x200;
+    /// Share the fd table.
+    pub const CLONE_FILES: u64 = 0x400;
+    /// Share signal handlers.
+    pub const CLONE_SIGHAND: u64 = 0x800;
+    /// Return a pidfd.
+    pub const CLONE_PIDFD: u64 = 0x1000;
+    /// Let a tracer trace the child too.
+    pub const CLONE_PTRACE: u64 = 0x2000;
+    /// Suspend the parent until the child execs or exits.
     pub const CLONE_VFORK: u64 = 0x4000;
-    /// `CLONE_THREAD`.
+    /// The child's parent is the caller's parent.
+    pub const CLONE_PARENT: u64 = 0x8000;
+    /// A thread of the caller's process.
     pub const CLONE_THREAD: u64 = 0x1_0000;
+    /// New mount namespace (the lowest of the namespace flags).
+    pub const CLONE_NEWNS: u64 = 0x2_0000;
+    /// Share System V semaphore undo lists.
+    pub const CLONE_SYSVSEM: u64 = 0x4_0000;
+    /// The child's TLS (FS base).
+    pub const CLONE_SETTLS: u64 = 0x8_0000;
+    /// Store the child's tid in the parent's memory.
+    pub const CLONE_PARENT_SETTID: u64 = 0x10_0000;
+    /// Clear the child's tid in its memory when it exits.
+    pub const CLONE_CHILD_CLEARTID: u64 = 0x20_0000;
+    /// Ignored by Linux.
+    pub const CLONE_DETACHED: u64 = 0x40_0000;
+    /// A tracer may not force tracing.
+    pub const CLONE_UNTRACED: u64 = 0x80_0000;
+    /// Store the child's tid in the child's memory.
+    pub const CLONE_CHILD_SETTID: u64 = 0x100_0000;
+    /// The namespace flags (`CLONE_NEWCGROUP` .. `CLONE_NEWNET`) and
+    /// `CLONE_NEWTIME` (0x80).
+    pub const CLONE_NEW_ANY: u64 = 0x7e02_0080;
+    /// Share the I/O context.
+    pub const CLONE_IO: u64 = 0x8000_0000;
+    /// `clone3`: reset handled signals to the default in the child.
+    pub const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+    /// `clone3`: put the child in a cgroup.
+    pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    /// Bytes of the first version of `struct clone_args`.
+    pub const CLONE_ARGS_SIZE_VER0: u64 = 64;
+}
+
+/// `struct clone_args` of `clone3` (as far as the kernel reads it).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CloneArgs {
+    /// Flags.
+    pub flags: u64,
+    /// `CLONE_PIDFD`: where the pidfd goes.
+    pub pidfd: u64,
+    /// `CLONE_CHILD_SETTID`/`CLONE_CHILD_CLEARTID` address.
+    pub child_tid: u64,
+    /// `CLONE_PARENT_SETTID` address.
+    pub parent_tid: u64,
+    /// The signal the parent gets when the child ends.
+    pub exit_signal: u64,
+    /// The lowest byte of the child's stack (0: the caller's).
+    pub stack: u64,
+    /// Its size.
+    pub stack_size: u64,
+    /// `CLONE_SETTLS`: the child's TLS.
+    pub tls: u64,
 }
 
 /// `arch_prctl` codes.
@@ -544,6 +772,40 @@ pub struct Pollfd {
     pub events: i16,
     /// Returned events.
     pub revents: i16,
+}
+
+/// `struct sysinfo` (112 bytes on x86-64).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sysinfo {
+    /// Seconds since boot.
+    pub uptime: i64,
+    /// Load averages (1, 5, 15 minutes, fixed point).
+    pub loads: [u64; 3],
+    /// RAM, in `mem_unit`s.
+    pub totalram: u64,
+    /// Free RAM.
+    pub freeram: u64,
+    /// Shared RAM.
+    pub sharedram: u64,
+    /// Buffers.
+    pub bufferram: u64,
+    /// Swap.
+    pub totalswap: u64,
+    /// Free swap.
+    pub freeswap: u64,
+    /// Processes.
+    pub procs: u16,
+    /// Padding.
+    pub pad: [u16; 3],
+    /// High memory.
+    pub totalhigh: u64,
+    /// Free high memory.
+    pub freehigh: u64,
+    /// Bytes per unit of the RAM fields.
+    pub mem_unit: u32,
+    /// Padding.
+    pub pad2: u32,
 }
 
 /// `struct rlimit` (and `rlimit64`: the same on x86-64).
@@ -787,6 +1049,61 @@ mod tests {
         assert_eq!(size_of::<StackT>(), 24);
         assert_eq!(size_of::<Pollfd>(), 8);
         assert_eq!(size_of::<Timespec>(), 16);
+        assert_eq!(size_of::<Sysinfo>(), 112);
+        assert_eq!(core::mem::offset_of!(Sysinfo, mem_unit), 104);
+    }
+
+    #[test]
+    fn statx_has_the_linux_layout_and_takes_the_stat_fields() {
+        use core::mem::offset_of;
+        use virtio_pipe_protocol::Stat;
+        use zerocopy::little_endian::{I64, U32, U64};
+        assert_eq!(size_of::<Statx>(), 256);
+        assert_eq!(offset_of!(Statx, stx_mode), 28);
+        assert_eq!(offset_of!(Statx, stx_ino), 32);
+        assert_eq!(offset_of!(Statx, stx_atime), 64);
+        assert_eq!(offset_of!(Statx, stx_mtime), 112);
+        assert_eq!(offset_of!(Statx, stx_rdev_major), 128);
+        assert_eq!(offset_of!(Statx, stx_mnt_id), 144);
+        let st = Stat {
+            dev: U64::new(0x0803),
+            ino: U64::new(42),
+            nlink: U64::new(2),
+            mode: U32::new(0o100755),
+            size: I64::new(1234),
+            blksize: I64::new(4096),
+            blocks: I64::new(8),
+            mtime: I64::new(1_700_000_000),
+            mtime_nsec: I64::new(5),
+            ..Stat::default()
+        };
+        let x = Statx::from_stat(&st);
+        assert_eq!(x.stx_mask, STATX_BASIC_STATS);
+        assert_eq!((x.stx_mode, x.stx_ino, x.stx_size), (0o100755, 42, 1234));
+        assert_eq!((x.stx_dev_major, x.stx_dev_minor), (8, 3));
+        assert_eq!(
+            (x.stx_mtime.tv_sec, x.stx_mtime.tv_nsec),
+            (1_700_000_000, 5)
+        );
+    }
+
+    #[test]
+    fn open_flags_keep_what_the_device_knows_and_take_cloexec_out() {
+        use fcntl::*;
+        assert_eq!(open_request(O_CLOEXEC | O_DIRECTORY), Ok((0o200_000, true)));
+        assert_eq!(
+            open_request(O_NOATIME | O_DSYNC | O_SYNC_BIT),
+            Ok((0, false))
+        );
+        assert_eq!(open_request(O_PATH | O_RDWR), Ok((0, false)));
+        assert_eq!(
+            open_request(O_WRONLY | O_CREAT | O_TRUNC),
+            Ok((0o1101, false))
+        );
+        assert_eq!(
+            open_request(O_TMPFILE_BIT | O_DIRECTORY | O_RDWR),
+            Err(Errno::EROFS)
+        );
     }
 
     #[test]

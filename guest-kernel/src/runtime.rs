@@ -4,24 +4,29 @@
 //!
 //! Boot order: serial → GDT/TSS/IDT → memory (direct map trimmed to RAM,
 //! heap, frames) → log → APICs and clocks → `syscall` MSRs → the device
-//! (`START`, `GETPID`, `GET_ARGS`) → the program (ELF from the first PVH
-//! module, argv from the command line or `GET_ARGS`) → ring 3.
+//! (`START`, `GETPID`, `GET_ARGS`) → the program (the file of the tree's
+//! root that `GET_EXE` names, else the first PVH module; argv from the
+//! command line or `GET_ARGS`) → ring 3. A fork child's boot leaves this
+//! path before `rust_entry` (`arch::x86_64::resume`) and comes back in
+//! `fork_child_entry`.
 
 use alloc::vec::Vec;
 use core::panic::PanicInfo;
 
 use virtio_pipe_protocol::{ExitKind, StartKind};
 
-use crate::arch::x86_64::frame::{TrapFrame, RFLAGS_USER_START, USER_CS, USER_DS};
+use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::interrupts::{self, Hooks};
 use crate::arch::x86_64::{apic, boot, cpu, gdt, paging, random, serial, syscall_entry, time};
 use crate::drivers::{debug_exit, hal, pipe};
 use crate::linux::sig::SIGKILL;
+use crate::loader::load::Entry;
 use crate::loader::{self, cmdline, MemoryFile};
 use crate::mem::frames::{self, FrameBitmap};
-use crate::mem::layout::{page_up, phys_to_virt, IDENTITY_END, KERNEL_BASE};
+use crate::mem::layout::{page_up, phys_to_virt, IDENTITY_END, KERNEL_BASE, PAGE_SIZE};
 use crate::mem::{firmware, heap, start_info};
-use crate::process::{self, deliver, device, Process};
+use crate::process::device::Strings;
+use crate::process::{self, deliver, device, exec, fork, Process};
 use crate::{kprintln, logger, syscalls};
 
 /// Smallest kernel heap: the device's queues, bounce buffers, the area map.
@@ -77,7 +82,9 @@ fn init_memory() -> (u64, u64) {
 
     let image_end = page_up(core::ptr::addr_of!(__kernel_end) as u64).unwrap_or(IDENTITY_END);
     let heap_size = (top / HEAP_SHARE).clamp(HEAP_MIN, HEAP_MAX);
-    let (heap_lo, heap_hi) = (image_end, image_end + heap_size);
+    // The page after the image is the fork mailbox (`arch::x86_64::resume`).
+    let heap_lo = image_end + PAGE_SIZE;
+    let heap_hi = heap_lo + heap_size;
     if !ram().any(|(lo, hi)| lo <= heap_lo && heap_hi <= hi) {
         boot_failure(format_args!(
             "no room for a {heap_size:#x}-byte heap above the image in {top:#x} bytes of RAM"
@@ -98,7 +105,7 @@ fn init_memory() -> (u64, u64) {
     }
     // The firmware's boot scratch near the top of the RAM that holds the
     // kernel: kept free, so a fork child's copy of every frame survives
-    // its boot (phase 2).
+    // its boot (`process::fork`).
     let region_end = ram()
         .find(|&(lo, hi)| lo <= KERNEL_BASE && KERNEL_BASE < hi)
         .map_or(top, |r| r.1);
@@ -115,6 +122,22 @@ fn init_memory() -> (u64, u64) {
     (heap_lo, heap_hi)
 }
 
+/// Brings up what belongs to this VM's CPU rather than to the process:
+/// SMEP, the PICs off, the LAPIC, the `syscall` MSRs. Both a fresh boot
+/// and a fork child run it, after the GDT and IDT.
+fn init_cpu() {
+    if cpu::has_smep() {
+        const CR4_SMEP: u64 = 1 << 20;
+        // SAFETY: CPUID reports SMEP; the kernel never executes user pages.
+        unsafe { cpu::cr4_set(CR4_SMEP) };
+    }
+    apic::disable_pic();
+    let lapic = hal::map_mmio(apic::lapic_phys(), 0x1000)
+        .unwrap_or_else(|| boot_failure(format_args!("cannot map the LAPIC")));
+    apic::init_lapic(lapic);
+    syscall_entry::init();
+}
+
 /// Called by `boot` in long mode on the boot stack, interrupts off.
 #[no_mangle]
 extern "C" fn rust_entry() -> ! {
@@ -127,6 +150,7 @@ extern "C" fn rust_entry() -> ! {
         kernel_exception: on_kernel_exception,
         return_to_user: on_return_to_user,
     });
+    fork::set_child_entry(fork_child_entry);
     let (heap_lo, heap_hi) = init_memory();
     let line = start_info::cmdline();
     let cmd = cmdline::parse(&line);
@@ -135,17 +159,8 @@ extern "C" fn rust_entry() -> ! {
         "heap {heap_lo:#x}..{heap_hi:#x}, {} frames free",
         frames::free_frames()
     );
-    if cpu::has_smep() {
-        const CR4_SMEP: u64 = 1 << 20;
-        // SAFETY: CPUID reports SMEP; the kernel never executes user pages.
-        unsafe { cpu::cr4_set(CR4_SMEP) };
-    }
-    apic::disable_pic();
-    let lapic = hal::map_mmio(apic::lapic_phys(), 0x1000)
-        .unwrap_or_else(|| boot_failure(format_args!("cannot map the LAPIC")));
-    apic::init_lapic(lapic);
+    init_cpu();
     time::init();
-    syscall_entry::init();
     log::debug!(
         "TSC {} MHz, random source {:?}",
         time::tsc_hz() / 1_000_000,
@@ -157,8 +172,10 @@ extern "C" fn rust_entry() -> ! {
         Err(e) => boot_failure(format_args!("{e}")),
     }
     match device::start() {
-        Ok(StartKind::Fresh) => {}
-        Ok(StartKind::Forked) => fail(format_args!("forked start: fork is not implemented yet")),
+        Ok((StartKind::Fresh, _)) => {}
+        Ok((StartKind::Forked, at)) => fail(format_args!(
+            "START says forked (record {at:#x}) but no resume record was found"
+        )),
         Err(e) => fail(format_args!("START failed: {e}")),
     }
     let (pid, ppid) = device::getpid().unwrap_or_else(|e| fail(format_args!("GETPID failed: {e}")));
@@ -173,9 +190,76 @@ extern "C" fn rust_entry() -> ! {
     let mut p = Process::new(pid, ppid);
     p.strace = cmd.options.iter().any(|o| o == b"strace");
     p.mxcsr_mask = cpu::mxcsr_mask();
+    let entry = match device::get_exe() {
+        Ok(path) => load_from_root(&mut p, &path, argv, &env),
+        Err(e) => {
+            log::debug!("GET_EXE: {e}: the program is the first PVH module");
+            load_module(&mut p, argv, &env)
+        }
+    };
+    log::debug!(
+        "pid {pid}: entry {:#x}, stack {:#x}, brk {:#x}",
+        entry.rip,
+        entry.rsp,
+        p.space.brk
+    );
+    process::install(p);
+    let boot_ns = time::monotonic_ns();
+    let entry_us = time::tsc_to_ns(boot::entry_tsc()) / 1_000;
+    log::info!(
+        "boot-to-user {}.{:03} ms; TSC at entry {}.{:03} ms",
+        boot_ns / 1_000_000,
+        (boot_ns / 1_000) % 1_000,
+        entry_us / 1_000,
+        entry_us % 1_000
+    );
+    let frame = TrapFrame::program_start(entry.rip, entry.rsp);
+    // SAFETY: the frame is a ring-3 context in the program just loaded;
+    // the kernel stack is unused (this runs on the boot stack).
+    unsafe { interrupts::enter_user(&frame) }
+}
+
+/// A fork child's entry, called by `resume::resume_if_forked` on the boot
+/// stack with interrupts off, once the parent's statics are back: brings
+/// up this VM's CPU and device, takes the process's new identity and
+/// enters the program where the parent's syscall was, with 0 in `rax`.
+extern "C" fn fork_child_entry(record: u64) -> ! {
+    serial::init();
+    gdt::init(syscall_entry::kernel_stack_top());
+    interrupts::init();
+    init_cpu();
+    // SAFETY: the boot code resumed from this record, which the parent
+    // wrote on the heap this VM has a copy of.
+    let frame = unsafe { fork::resume_child(record) }
+        .unwrap_or_else(|e| fail(format_args!("fork child cannot resume: {e}")));
+    // SAFETY: the frame is the parent's ring-3 context at its syscall, in
+    // this copy of its address space; this runs on the boot stack.
+    unsafe { interrupts::enter_user(&frame) }
+}
+
+/// Loads the program the device names (`GET_EXE`) from the tree's root.
+fn load_from_root(p: &mut Process, path: &[u8], argv: Strings, env: &Strings) -> Entry {
+    let prog = exec::Program::open(path, argv).unwrap_or_else(|e| {
+        fail(format_args!(
+            "cannot open the program {}: {e}",
+            exec::Bytes(path)
+        ))
+    });
+    let argv = prog.argv_refs();
+    let env: Vec<&[u8]> = env.iter().map(Vec::as_slice).collect();
+    let entry = loader::load::load(&mut p.space, &prog.file, &argv, &env, path)
+        .unwrap_or_else(|e| fail(format_args!("cannot run {}: {e}", exec::Bytes(path))));
+    prog.close();
+    exec::set_names(p, path);
+    entry
+}
+
+/// Loads the program from the first PVH module (`-initrd`): a VM launched
+/// by hand, whose daemon serves no program.
+fn load_module(p: &mut Process, argv: Strings, env: &Strings) -> Entry {
     let Some((mod_pa, mod_size)) = start_info::module(0) else {
         fail(format_args!(
-            "no program: pass it as the first PVH module (-initrd)"
+            "no program: the device names none (GET_EXE) and there is no PVH module (-initrd)"
         ))
     };
     // SAFETY: the module is RAM the loader filled and the frame allocator
@@ -195,38 +279,8 @@ extern "C" fn rust_entry() -> ! {
         &execfn,
     )
     .unwrap_or_else(|e| fail(format_args!("cannot run the program: {e}")));
-    let base = execfn.rsplit(|&b| b == b'/').next().unwrap_or(&[]);
-    let n = base.len().min(p.comm.len() - 1);
-    p.comm[..n].copy_from_slice(&base[..n]);
-    p.exe = execfn;
-    log::debug!(
-        "pid {pid}: entry {:#x}, stack {:#x}, brk {:#x}",
-        entry.rip,
-        entry.rsp,
-        p.space.brk
-    );
-    process::install(p);
-    let boot_ns = time::monotonic_ns();
-    let entry_us = time::tsc_to_ns(boot::entry_tsc()) / 1_000;
-    log::info!(
-        "boot-to-user {}.{:03} ms; TSC at entry {}.{:03} ms",
-        boot_ns / 1_000_000,
-        (boot_ns / 1_000) % 1_000,
-        entry_us / 1_000,
-        entry_us % 1_000
-    );
-    let frame = TrapFrame {
-        fx: syscalls::signal::initial_fx(),
-        rip: entry.rip,
-        rsp: entry.rsp,
-        rflags: RFLAGS_USER_START,
-        cs: USER_CS,
-        ss: USER_DS,
-        ..TrapFrame::default()
-    };
-    // SAFETY: the frame is a ring-3 context in the program just loaded;
-    // the kernel stack is unused (this runs on the boot stack).
-    unsafe { interrupts::enter_user(&frame) }
+    exec::set_names(p, &execfn);
+    entry
 }
 
 fn with_process<R>(f: impl FnOnce(&mut Process) -> R) -> R {

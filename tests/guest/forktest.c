@@ -10,9 +10,11 @@
  *                 sink` (from pipe Q), fork while holding P's read end and
  *                 Q's write end; the child copies P to Q, both close
  *   limit         fork until it fails (run with --max-processes)
- *   bigheap       fill the heap with 1 MiB blocks of a pattern, fork, and
- *                 let the child check every byte (the child's firmware
- *                 must not have written into any of it)
+ *   bigheap       fill 44 MiB of heap (most of a 64 MiB VM) with 1 MiB
+ *                 blocks of a pattern, fork, and let the child check every
+ *                 byte (the child's firmware must not have written into any
+ *                 of it). Not "until malloc fails": the kernel overcommits,
+ *                 as Linux does, and a touch past the end of RAM is killed.
  *   bench N       time N forks and N spawns of `forktest ping`, interleaved
  *   source N      write N bytes to stdout
  *   sink          count stdin bytes until EOF: "sink got N bytes"
@@ -315,7 +317,7 @@ static unsigned pattern(unsigned block, unsigned word)
 
 static int mode_bigheap(void)
 {
-    enum { BLOCK = 1 << 20, MAX_BLOCKS = 1024 };
+    enum { BLOCK = 1 << 20, MAX_BLOCKS = 44 };
     static unsigned *blocks[MAX_BLOCKS];
     unsigned n = 0;
     while (n < MAX_BLOCKS && (blocks[n] = malloc(BLOCK)) != NULL) {

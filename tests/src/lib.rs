@@ -23,6 +23,6 @@
 
 pub mod frontend;
 pub mod fuzz;
-pub mod images;
+pub mod programs;
 pub mod qemu;
 pub mod tree;

@@ -16,7 +16,7 @@ use system_tests::tree::Tree;
 use virtio_pipe_protocol::fs::{
     dirents, ExecBlob, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CHDIR_F_FD, DT_DIR, DT_LNK,
     DT_REG, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, R_OK, SEEK_CUR,
-    SEEK_END, SEEK_SET, STAT_SIZE, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, W_OK, X_OK,
+    SEEK_END, SEEK_SET, STAT_SIZE, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, W_OK, X_OK,
 };
 use virtio_pipe_protocol::signal::{SIGKILL, SIGTERM};
 use virtio_pipe_protocol::{Errno, Event, Op, Stat};
@@ -625,6 +625,14 @@ fn get_exe_answers_the_program_path_from_the_root() {
     // After an EXEC through a link: the file it resolved to.
     exec(&mut root, b"/bin/sh", &[b"sh"], &[]).unwrap();
     assert_eq!(get_exe(&mut root, 100), Ok(b"/bin/prog".to_vec()));
+    // `/proc/self/exe` is the program for the ops that take a path.
+    let fd = open(&mut root, b"/proc/self/exe").unwrap();
+    assert_eq!(read_to_end(&mut root, fd, 64), b"\x7fELF program");
+    let st = statat(&mut root, AT_FDCWD, b"/proc/self/exe", 0).unwrap();
+    same_file(&st, &tree.root_dir().join("bin/prog"));
+    assert_eq!(accessat(&mut root, b"/proc/self/exe", X_OK, 0), Ok(()));
+    exec(&mut root, b"/proc/self/exe", &[b"again"], &[]).unwrap();
+    assert_eq!(get_exe(&mut root, 100), Ok(b"/bin/prog".to_vec()));
     // A vfork child runs its parent's program until it EXECs.
     let child = vfork(&mut root).unwrap();
     assert_eq!(root.getpid().0, child);
@@ -764,5 +772,67 @@ fn borrowing_children_end_with_the_vm_and_kills_wait_for_the_hand_back() {
             signo: SIGTERM,
             sender: other_pid
         })
+    );
+}
+
+// spec: dev-vfork-borrow
+#[test]
+fn a_borrowing_child_forks_from_the_vm_it_borrows() {
+    let tree = Tree::new();
+    populate(&tree);
+    let mut root = tree.root();
+    // A launched child: the daemon knows its VM's image, so FORK works.
+    let (c, _l, mut cg) = spawn_child(&tree, &mut root);
+    let g = vfork(&mut cg).unwrap();
+    let d = cg.call(Op::Fork, 0, [0x20_0000, 0, 0], &[], 0);
+    let f = d.result().expect("FORK of a borrowing child")[0] as u32;
+    let (l, mut fg) = tree.accept_child();
+    assert_eq!(l.spec.pid, f);
+    assert!(l.spec.memory.is_some(), "booted on a copy of the VM's RAM");
+    assert_eq!(fg.getpid(), (f, g), "the borrower's child");
+    fg.exit(0);
+    assert_eq!(cg.wait_child(f as i64, 0), Ok((f, 0)));
+    cg.exit(0).result().unwrap();
+    assert_eq!(cg.getpid(), (c, 1));
+}
+
+// spec: dev-file-null
+#[test]
+fn dev_null_is_the_devices_own() {
+    let tree = Tree::new();
+    populate(&tree);
+    // Even where the root holds a file of that name.
+    fs::create_dir_all(tree.root_dir().join("dev")).unwrap();
+    fs::write(tree.root_dir().join("dev/null"), b"not null").unwrap();
+    let mut root = tree.root();
+    let flags = O_WRONLY | O_CREAT | O_TRUNC;
+    let w = openat(&mut root, AT_FDCWD, b"/dev/null", flags).unwrap();
+    assert_eq!(root.write(w, &[7; 5000]), Ok(5000), "all of it, discarded");
+    assert_eq!(root.read(w, 10), Err(Errno::Ebadf), "opened write-only");
+    assert_eq!(get_flags(&mut root, w).unwrap().1, 1, "O_WRONLY");
+    let r = open(&mut root, b"/dev/null").unwrap();
+    assert_eq!(root.read(r, 100).unwrap(), b"");
+    assert_eq!(pread(&mut root, r, 10, 100).unwrap(), b"");
+    assert_eq!(root.write(r, b"x"), Err(Errno::Ebadf), "opened read-only");
+    assert_eq!(lseek(&mut root, r, 100, SEEK_SET), Ok(0));
+    let rw = openat(&mut root, AT_FDCWD, b"/dev/null", O_RDWR).unwrap();
+    assert_eq!(root.write(rw, b"abc"), Ok(3));
+    assert_eq!(root.read(rw, 3).unwrap(), b"");
+    for st in [
+        fstat(&mut root, r).unwrap(),
+        statat(&mut root, AT_FDCWD, b"/dev/null", 0).unwrap(),
+    ] {
+        assert_eq!(st.mode.get(), S_IFCHR | 0o666);
+        assert_eq!(st.rdev.get(), libc::makedev(1, 3));
+    }
+    assert_eq!(accessat(&mut root, b"/dev/null", R_OK | W_OK, 0), Ok(()));
+    // Relative to a working directory, it is the same path.
+    chdir(&mut root, b"/dev").unwrap();
+    let rel = open(&mut root, b"null").unwrap();
+    assert_eq!(root.read(rel, 10).unwrap(), b"", "dev/null from /dev");
+    // The root's own file is untouched.
+    assert_eq!(
+        fs::read(tree.root_dir().join("dev/null")).unwrap(),
+        b"not null"
     );
 }

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use system_tests::images;
+use system_tests::programs;
 use system_tests::qemu::{cpu_seconds, daemon_bin, qemu_of, run_with_deadline, Group};
 
 /// A tree of a few guests under TCG on a loaded 2-core machine finishes well within this.
@@ -14,9 +14,7 @@ const LIMIT: Duration = Duration::from_secs(120);
 
 fn daemon(args: &[&str]) -> Command {
     let mut c = Command::new(daemon_bin());
-    c.args(["run", "--accel", "tcg", "--image-dir"])
-        .arg(images::dir())
-        .args(args);
+    c.args(["run", "--accel", "tcg"]).args(args);
     c
 }
 
@@ -29,7 +27,7 @@ fn stdout(o: &Output) -> String {
 }
 
 fn image(name: &str) -> String {
-    images::image(name).display().to_string()
+    programs::program(name).display().to_string()
 }
 
 #[test]

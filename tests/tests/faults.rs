@@ -20,7 +20,7 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use system_tests::frontend::{TestGuest, DEADLINE};
-use system_tests::images;
+use system_tests::programs;
 use system_tests::qemu::{daemon_bin, qemu_of, Group};
 use system_tests::tree::Tree;
 use vhost_user_pipe::kernel::Stats;
@@ -507,11 +507,9 @@ impl Run {
             std::env::temp_dir().join(format!("vup-faults-{mode}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&run_dir);
         let mut c = Command::new(daemon_bin());
-        c.args(["run", "--accel", "tcg", "--image-dir"])
-            .arg(images::dir())
-            .arg("--run-dir")
+        c.args(["run", "--accel", "tcg", "--run-dir"])
             .arg(&run_dir)
-            .arg(images::image("faults"))
+            .arg(programs::program("faults"))
             .arg(mode)
             .stdout(Stdio::piped())
             .stderr(Stdio::null());

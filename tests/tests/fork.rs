@@ -6,7 +6,7 @@
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use system_tests::images;
+use system_tests::programs;
 use system_tests::qemu::{daemon_bin, run_with_deadline};
 
 /// A few forked guests under TCG on a loaded 2-core machine finish well within this.
@@ -16,10 +16,9 @@ const LIMIT_MANY: Duration = Duration::from_secs(240);
 
 fn daemon(machine: &str, extra: &[&str], image: &str, args: &[&str]) -> Command {
     let mut c = Command::new(daemon_bin());
-    c.args(["run", "--accel", "tcg", "--machine", machine, "--image-dir"])
-        .arg(images::dir())
+    c.args(["run", "--accel", "tcg", "--machine", machine])
         .args(extra)
-        .arg(images::image(image))
+        .arg(programs::program(image))
         .args(args);
     c
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use system_tests::images;
+use system_tests::programs;
 use system_tests::qemu::{daemon_bin, qemu_of, run_with_deadline, Group};
 
 /// A tree of two guests under TCG on a loaded 2-core machine finishes well within this.
@@ -27,14 +27,12 @@ fn scratch(tag: &str) -> PathBuf {
 
 fn daemon(args: &[&str]) -> Command {
     let mut c = Command::new(daemon_bin());
-    c.args(["run", "--accel", "tcg", "--image-dir"])
-        .arg(images::dir())
-        .args(args);
+    c.args(["run", "--accel", "tcg"]).args(args);
     c
 }
 
 fn image(name: &str) -> String {
-    images::image(name).display().to_string()
+    programs::program(name).display().to_string()
 }
 
 /// Runs `cmd` with umask 000, as the careless user did.
@@ -377,7 +375,9 @@ fn huge_and_unmapped_reads_fail_cleanly_and_lose_no_byte() {
 
 // ---- 6: serve, tree after tree ----
 
-fn qemu_by_hand(socket: &Path, kernel: &Path, dir: &Path, extra: &[&str]) -> Command {
+/// QEMU as `qemu-configs/README.md` launches a root by hand: the process
+/// kernel, with `program` as its PVH module (argv from the device).
+fn qemu_by_hand(socket: &Path, program: &Path, dir: &Path, extra: &[&str]) -> Command {
     let mut q = Command::new("qemu-system-x86_64");
     q.args([
         "-machine",
@@ -408,7 +408,9 @@ fn qemu_by_hand(socket: &Path, kernel: &Path, dir: &Path, extra: &[&str]) -> Com
     .arg("-chardev")
     .arg(format!("socket,id=vpipe,path={}", socket.display()))
     .arg("-kernel")
-    .arg(kernel)
+    .arg(programs::kernel())
+    .arg("-initrd")
+    .arg(program)
     .arg("-serial")
     .arg(format!("file:{}", dir.join("serial.log").display()))
     .args(extra)
@@ -421,8 +423,8 @@ fn serve(socket: &Path, run_dir: &Path, args: &[&str]) -> Group {
     let mut c = Command::new(daemon_bin());
     c.args(["serve", "--accel", "tcg", "--socket-path"])
         .arg(socket)
-        .arg("--image-dir")
-        .arg(images::dir())
+        .arg("--root")
+        .arg(programs::dir())
         .arg("--run-dir")
         .arg(run_dir)
         .args(args)
@@ -443,9 +445,9 @@ fn serve_serves_tree_after_tree_and_refuses_a_second_root() {
     let mut daemon = serve(&socket, &d.join("run"), &["reader"]);
     let mut stdin = daemon.child.stdin.take().unwrap();
     let mut out = BufReader::new(daemon.child.stdout.take().unwrap()).lines();
-    let kernel = images::image("probe");
+    let program = programs::program("probe");
     for tree in 1..=2 {
-        let mut qemu = Group::spawn(qemu_by_hand(&socket, &kernel, &d, &[]));
+        let mut qemu = Group::spawn(qemu_by_hand(&socket, &program, &d, &[]));
         // The root blocks reading the daemon's stdin; meanwhile a second
         // frontend is refused at once.
         std::thread::sleep(Duration::from_millis(500));
@@ -517,7 +519,7 @@ fn a_wait_pending_across_a_vm_pause_completes_after_it() {
     let qmp_arg = format!("unix:{},server=on,wait=off", qmp_socket.display());
     let mut root = Group::spawn(qemu_by_hand(
         &socket,
-        &images::image("faults"),
+        &programs::program("faults"),
         &d,
         &["-qmp", &qmp_arg],
     ));

@@ -3,19 +3,26 @@
 //! output and exit status (128 + signal for a death by signal) must be
 //! the same.
 //!
-//! Every test boots one VM under TCG the way `qemu-configs/README.md`
-//! launches one by hand: `vhost-user-pipe serve --once`, then QEMU with
-//! `-kernel target/images/guest-kernel -initrd PROGRAM -append "ARGV"`.
-//! The programs come from `tests/linux/` (`tests/linux/build`, into
-//! `target/linux/`) and from Debian's `busybox-static`; the kernel image
-//! from `guest-kernel/build-image`.
+//! Two ways to run one:
+//! * one process, booted the way `qemu-configs/README.md` launches a VM by
+//!   hand: `vhost-user-pipe serve --once`, then QEMU with `-kernel
+//!   target/images/guest-kernel -initrd PROGRAM -append "ARGV"`;
+//! * a tree of processes (fork, exec, vfork, files): `vhost-user-pipe run
+//!   --root DIR PROGRAM ARGS`, with a root directory built for the test
+//!   ([`Root`]: busybox and its applets, the test programs, data files);
+//!   the host runs the same binary from that directory.
+//!
+//! Every VM runs under TCG. The programs come from `tests/linux/`
+//! (`tests/linux/build`, into `target/linux/`) and from Debian's
+//! `busybox-static`; the kernel image from `guest-kernel/build-image`.
 
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use system_tests::images;
+use system_tests::programs;
 use system_tests::qemu::{daemon_bin, run_with_deadline, workspace, Group};
 
 /// One boot and run under TCG on a loaded 2-core machine takes a few
@@ -43,7 +50,7 @@ fn status_of(s: ExitStatus) -> i32 {
 }
 
 fn kernel() -> PathBuf {
-    let p = images::dir().join("guest-kernel");
+    let p = programs::images().join("guest-kernel");
     assert!(
         p.is_file(),
         "{} is missing: run `sh guest-kernel/build-image` first",
@@ -467,4 +474,296 @@ fn kernel_image_ends_below_the_user_half() {
             "segment {vaddr:#x}+{memsz:#x} reaches into the user half at {USER_START:#x}"
         );
     }
+}
+
+/// The busybox applets the test root has in `/bin`, as links to busybox.
+const APPLETS: &[&str] = &[
+    "sh", "echo", "tr", "wc", "sort", "ls", "cat", "true", "false", "seq", "head",
+];
+/// `PATH` for programs that look commands up (`execvp`, the shell).
+const PATH: &str = "PATH=/bin";
+
+/// A tree's root directory for `run --root`, removed when dropped:
+///
+/// ```text
+/// bin/busybox, bin/sh, bin/echo, ... -> busybox
+/// bin/PROGRAM          each test program it was made with
+/// bin/hello.sh         a `#!/bin/sh` script that exits with 5
+/// bin/noshebang        a script without `#!` (the shell runs it)
+/// etc/fruits           "pear\napple\nfig\n"
+/// data/a.txt           "hello, files\n"
+/// data/link -> a.txt, data/sub/
+/// dev/null             an empty file (the root serves no device nodes)
+/// ```
+struct Root {
+    dir: PathBuf,
+}
+
+impl Root {
+    fn new(programs: &[&str]) -> Self {
+        let dir = run_dir("root");
+        let bin = dir.join("bin");
+        for d in ["bin", "etc", "data/sub", "dev"] {
+            std::fs::create_dir_all(dir.join(d)).unwrap();
+        }
+        std::fs::copy(busybox(), bin.join("busybox")).unwrap();
+        for a in APPLETS {
+            std::os::unix::fs::symlink("busybox", bin.join(a)).unwrap();
+        }
+        for p in programs {
+            std::fs::copy(program(p), bin.join(p)).unwrap();
+        }
+        std::fs::write(dir.join("etc/fruits"), "pear\napple\nfig\n").unwrap();
+        std::fs::write(dir.join("data/a.txt"), "hello, files\n").unwrap();
+        std::os::unix::fs::symlink("a.txt", dir.join("data/link")).unwrap();
+        std::fs::write(dir.join("dev/null"), "").unwrap();
+        let script = |name: &str, text: &str| {
+            let p = bin.join(name);
+            std::fs::write(&p, text).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        script("hello.sh", "#!/bin/sh\necho \"script says $1\"\nexit 5\n");
+        script("noshebang", "echo \"no shebang: $1\"\n");
+        Self { dir }
+    }
+
+    /// Runs `argv` (`argv[0]` a program of the root's `/bin`) as the root
+    /// process of a tree in this root.
+    fn run(&self, argv: &[&str], env: &[&str]) -> Outcome {
+        let d = run_dir(argv[0]);
+        let run = d.join("run");
+        let mut c = Command::new(daemon_bin());
+        c.args(["run", "--accel", "tcg", "--root"])
+            .arg(&self.dir)
+            .arg("--kernel")
+            .arg(kernel())
+            .arg("--run-dir")
+            .arg(&run)
+            .env("RUST_LOG", "info");
+        for e in env {
+            c.arg("--env").arg(e);
+        }
+        c.args(argv);
+        let out = run_with_deadline(c, LIMIT);
+        let mut logs: Vec<PathBuf> = std::fs::read_dir(&run)
+            .map(|r| r.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        logs.sort();
+        let serial: String = logs
+            .iter()
+            .filter(|p| p.to_string_lossy().ends_with(".serial.log"))
+            .map(|p| {
+                format!(
+                    "== {}\n{}",
+                    p.file_name().unwrap().to_string_lossy(),
+                    std::fs::read_to_string(p).unwrap_or_default()
+                )
+            })
+            .collect();
+        let out =
+            out.unwrap_or_else(|| panic!("the tree did not finish in time; serial:\n{serial}"));
+        let _ = std::fs::remove_dir_all(&d);
+        Outcome {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            status: status_of(out.status),
+            serial: format!(
+                "{serial}\ndaemon:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
+
+    /// Runs `/bin/argv[0]` of the root natively, in the root directory.
+    fn run_on_host(&self, argv: &[&str], env: &[&str]) -> Outcome {
+        let mut c = Command::new(self.dir.join("bin").join(argv[0]));
+        c.arg0(argv[0])
+            .args(&argv[1..])
+            .current_dir(&self.dir)
+            .env_clear();
+        for e in env {
+            let (k, v) = e.split_once('=').expect("NAME=value");
+            if k == "PATH" {
+                // The root's programs first, as the tree sees them.
+                c.env(k, format!("{}:{v}", self.dir.join("bin").display()));
+            } else {
+                c.env(k, v);
+            }
+        }
+        let out = run_with_deadline(c, LIMIT).expect("the host run finished in time");
+        Outcome {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            status: status_of(out.status),
+            serial: String::new(),
+        }
+    }
+
+    /// Runs `argv` in a tree and on the host and checks that both print
+    /// the same and end the same; returns the tree's outcome.
+    fn same_as_host(&self, argv: &[&str], env: &[&str]) -> Outcome {
+        let host = self.run_on_host(argv, env);
+        let guest = self.run(argv, env);
+        assert_eq!(
+            guest.stdout, host.stdout,
+            "stdout differs from the host's\nguest serial:\n{}",
+            guest.serial
+        );
+        assert_eq!(
+            guest.status, host.status,
+            "exit status differs from the host's\nguest serial:\n{}",
+            guest.serial
+        );
+        guest
+    }
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// How many processes (VMs) a tree ran, from its serial logs.
+fn vms(o: &Outcome) -> usize {
+    o.serial.matches("== pid-").count()
+}
+
+#[test]
+fn musl_fork_pipe_and_waitpid() {
+    let g = Root::new(&["fork_pipe"]).same_as_host(&["fork_pipe"], &[]);
+    assert!(g.stdout.contains("hello from the child\n"), "{}", g.stdout);
+    assert!(g.stdout.contains("code 7"), "{}", g.stdout);
+    assert_eq!(vms(&g), 2, "{}", g.serial);
+}
+
+#[test]
+fn musl_fork_copies_unflushed_stdio() {
+    let g = Root::new(&["fork_stdio"]).same_as_host(&["fork_stdio"], &[]);
+    assert_eq!(
+        g.stdout,
+        "unflushed before fork; child\nunflushed before fork; parent\n"
+    );
+}
+
+#[test]
+fn musl_execv_execvp_and_dup2_onto_stdout_before_exec() {
+    let g = Root::new(&["exec"]).same_as_host(&["exec"], &[PATH]);
+    assert!(g.stdout.contains("from execvp\n"), "{}", g.stdout);
+    assert!(
+        g.stdout
+            .contains("read from the child's stdout: through the pipe"),
+        "{}",
+        g.stdout
+    );
+}
+
+#[test]
+fn musl_posix_spawn_with_file_actions_and_a_sigchld_handler() {
+    let g = Root::new(&["spawn"]).same_as_host(&["spawn"], &[]);
+    assert!(
+        g.stdout.contains("the child wrote: SPAWNED THROUGH A PIPE"),
+        "{}",
+        g.stdout
+    );
+    assert!(g.stdout.contains("SIGCHLD handled: yes"), "{}", g.stdout);
+}
+
+#[test]
+fn musl_vfork_then_exit_or_exec_resumes_the_parent() {
+    let g = Root::new(&["vfork"]).same_as_host(&["vfork"], &[]);
+    assert!(g.stdout.contains("code 42"), "{}", g.stdout);
+    assert!(
+        g.stdout
+            .contains("the child's write to memory is the parent's: yes"),
+        "{}",
+        g.stdout
+    );
+    // The exiting child borrowed the parent's VM; only the exec got one.
+    assert_eq!(vms(&g), 2, "{}", g.serial);
+}
+
+#[test]
+fn glibc_static_fork_and_exec() {
+    let g = Root::new(&["fork_exec-glibc"]).same_as_host(&["fork_exec-glibc"], &[]);
+    assert!(
+        g.stdout.contains("the child execs busybox\n"),
+        "{}",
+        g.stdout
+    );
+}
+
+#[test]
+fn rust_std_command_with_piped_stdio() {
+    let g = Root::new(&["rust_command"]).same_as_host(&["rust_command"], &[]);
+    assert!(
+        g.stdout.contains("child said: HELLO FROM RUST\n"),
+        "{}",
+        g.stdout
+    );
+}
+
+#[test]
+fn busybox_sh_three_stage_pipeline() {
+    let g = Root::new(&[]).same_as_host(&["sh", "-c", "echo a b c | tr a-z A-Z | wc -c"], &[PATH]);
+    assert_eq!(g.stdout.trim(), "6");
+    assert!(vms(&g) >= 4, "{}", g.serial);
+}
+
+#[test]
+fn busybox_sh_command_substitution_and_and_or() {
+    let g = Root::new(&[]).same_as_host(
+        &[
+            "sh",
+            "-c",
+            "x=$(echo inner | tr a-z A-Z); echo \"got $x\"; true && echo and; false || echo or; false && echo never; exit 3",
+        ],
+        &[PATH],
+    );
+    assert_eq!(g.stdout, "got INNER\nand\nor\n");
+    assert_eq!(g.status, 3);
+}
+
+#[test]
+fn busybox_sh_redirection_from_a_file_and_a_for_loop() {
+    let g = Root::new(&[]).same_as_host(
+        &[
+            "sh",
+            "-c",
+            "sort < etc/fruits; for f in etc/fruits data/a.txt; do cat $f | wc -l; done",
+        ],
+        &[PATH],
+    );
+    assert_eq!(g.stdout, "apple\nfig\npear\n3\n1\n");
+}
+
+#[test]
+fn busybox_sh_runs_scripts_with_and_without_a_shebang() {
+    let g = Root::new(&[]).same_as_host(
+        &[
+            "sh",
+            "-c",
+            "hello.sh one; echo \"status $?\"; noshebang two; echo \"status $?\"",
+        ],
+        &[PATH],
+    );
+    assert_eq!(
+        g.stdout,
+        "script says one\nstatus 5\nno shebang: two\nstatus 0\n"
+    );
+}
+
+#[test]
+fn busybox_ls_lists_a_tree() {
+    let g = Root::new(&[]).same_as_host(&["ls", "-ln", "data"], &["TZ=UTC"]);
+    assert!(g.stdout.contains("link -> a.txt"), "{}", g.stdout);
+}
+
+#[test]
+fn musl_files_open_read_lseek_fstat_list_readlink_and_cwd() {
+    let g = Root::new(&["files"]).same_as_host(&["files"], &[]);
+    assert!(!g.stdout.contains("no\n"), "{}", g.stdout);
+    assert!(
+        g.stdout.contains("data holds: . .. a.txt link sub\n"),
+        "{}",
+        g.stdout
+    );
 }

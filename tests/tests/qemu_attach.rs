@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use system_tests::images;
+use system_tests::programs;
 use system_tests::qemu::{daemon_bin, run_with_deadline, Group};
 
 /// A whole boot under TCG on a loaded 2-core machine takes well under this.
@@ -23,7 +23,7 @@ fn dir(tag: &str) -> PathBuf {
 
 fn qemu_by_hand(
     socket: &Path,
-    kernel: &Path,
+    program: &Path,
     serial: &Path,
     machine: &str,
     device: &[&str],
@@ -37,7 +37,9 @@ fn qemu_by_hand(
     .arg(format!("socket,id=vpipe,path={}", socket.display()))
     .args(device)
     .arg("-kernel")
-    .arg(kernel)
+    .arg(programs::kernel())
+    .arg("-initrd")
+    .arg(program)
     .arg("-serial")
     .arg(format!("file:{}", serial.display()))
     .args(["-device", "isa-debug-exit,iobase=0xf4,iosize=4"])
@@ -62,12 +64,12 @@ fn attach(tag: &str, machine: &str, device: &[&str]) {
     serve
         .args(["serve", "--once", "--accel", "tcg", "--socket-path"])
         .arg(&socket)
-        .arg("--image-dir")
-        .arg(images::dir())
+        .arg("--root")
+        .arg(programs::dir())
         .arg("--run-dir")
         .arg(d.join("run"))
         .env("RUST_LOG", "info");
-    let kernel = images::image("probe");
+    let program = programs::program("probe");
     // The daemon must be listening before QEMU connects.
     let daemon = std::thread::spawn(move || run_with_deadline(serve, LIMIT));
     let until = Instant::now() + LIMIT;
@@ -79,7 +81,7 @@ fn attach(tag: &str, machine: &str, device: &[&str]) {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let mut qemu = Group::spawn(qemu_by_hand(&socket, &kernel, &serial, machine, device));
+    let mut qemu = Group::spawn(qemu_by_hand(&socket, &program, &serial, machine, device));
     let qemu_err = qemu.child.stderr.take().unwrap();
     let qemu_err =
         std::thread::spawn(move || std::io::read_to_string(qemu_err).unwrap_or_default());

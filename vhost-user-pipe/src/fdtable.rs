@@ -43,6 +43,11 @@ pub enum Open {
         /// Where the next `READ` starts.
         offset: AtomicU64,
     },
+    /// The device's `/dev/null`: reads end at once, writes are discarded.
+    Null {
+        /// The access mode it was opened with (`O_RDONLY`, `O_WRONLY`, `O_RDWR`).
+        access: u32,
+    },
 }
 
 /// An open file description.
@@ -73,11 +78,30 @@ impl Ofd {
         })
     }
 
+    /// A description of the device's `/dev/null`.
+    pub fn null(access: u32, flags: u32) -> Arc<Self> {
+        Arc::new(Self {
+            what: Open::Null { access },
+            flags: AtomicU32::new(flags),
+        })
+    }
+
+    /// The access mode: `O_RDONLY` (0), `O_WRONLY` (1) or `O_RDWR` (2).
+    pub fn access(&self) -> u32 {
+        match self.what {
+            Open::Pipe {
+                end: End::Write, ..
+            } => 1,
+            Open::Null { access } => access,
+            Open::Pipe { .. } | Open::File { .. } => 0,
+        }
+    }
+
     /// The pipe end it is, if it is one.
     pub fn pipe_end(&self) -> Option<(PipeId, End)> {
         match self.what {
             Open::Pipe { pipe, end } => Some((pipe, end)),
-            Open::File { .. } => None,
+            Open::File { .. } | Open::Null { .. } => None,
         }
     }
 
@@ -85,7 +109,7 @@ impl Ofd {
     pub fn open_file(&self) -> Option<(&OpenFile, &AtomicU64)> {
         match &self.what {
             Open::File { file, offset } => Some((file, offset)),
-            Open::Pipe { .. } => None,
+            Open::Pipe { .. } | Open::Null { .. } => None,
         }
     }
 

@@ -23,7 +23,7 @@ use rustix::fs::{Dir, FileType, Mode, OFlags, ResolveFlags};
 use thiserror::Error;
 use virtio_pipe_protocol::fs::{
     put_dirent, DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK, DT_UNKNOWN, O_ACCMODE,
-    O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_RDONLY, O_TRUNC, S_IFIFO, W_OK,
+    O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_RDONLY, O_TRUNC, S_IFCHR, S_IFIFO, W_OK,
 };
 use virtio_pipe_protocol::{Errno, Stat};
 use zerocopy::little_endian::{I64, U32, U64};
@@ -354,6 +354,18 @@ fn to_stat(s: &rustix::fs::Stat) -> Stat {
         mtime_nsec: I64::new(s.st_mtime_nsec as i64),
         ctime: I64::new(s.st_ctime),
         ctime_nsec: I64::new(s.st_ctime_nsec as i64),
+        ..Stat::default()
+    }
+}
+
+/// The status of the device's `/dev/null`: Linux's character device 1:3,
+/// readable and writable by anyone.
+pub fn null_stat() -> Stat {
+    Stat {
+        mode: U32::new(S_IFCHR | 0o666),
+        rdev: U64::new(rustix::fs::makedev(1, 3)),
+        nlink: U64::new(1),
+        blksize: I64::new(4096),
         ..Stat::default()
     }
 }

@@ -47,6 +47,7 @@ pub mod run_dir;
 pub mod serve;
 pub mod signals;
 pub mod stdio;
+pub mod summary;
 pub mod supervisor;
 pub mod sync;
 #[cfg(any(test, feature = "test-utils"))]
@@ -114,6 +115,8 @@ pub struct Config {
     /// The process kernel Linux programs boot on (default:
     /// [`program::default_kernel`]).
     pub kernel: Option<PathBuf>,
+    /// `run`: print a one-line summary of the tree on stderr at the end.
+    pub summary: bool,
 }
 
 impl Default for Config {
@@ -131,6 +134,7 @@ impl Default for Config {
             start_deadline: supervisor::START_DEADLINE,
             root: None,
             kernel: None,
+            summary: false,
         }
     }
 }
@@ -321,6 +325,9 @@ pub fn run(config: &Config, program: &Path, args: Vec<String>) -> Result<i32, Er
     }
     .map_err(|e| root_refused(e, &argv, &env))?;
     let status = serve_tree(&sup);
+    if config.summary {
+        eprintln!("vhost-user-pipe: {}", sup.summary());
+    }
     let failures = sup.failures();
     if !failures.is_empty() {
         run_dir.keep_for("a VM failed (see its logs)");

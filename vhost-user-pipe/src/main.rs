@@ -105,6 +105,10 @@ enum Command {
         /// Rust, busybox), booted on the process kernel, or a unikernel
         /// image (a PVH ELF), booted by itself.
         program: PathBuf,
+        /// At the end, print on stderr how many processes and VMs the tree
+        /// had and how they ended.
+        #[arg(long)]
+        summary: bool,
         /// Arguments for the root process.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -157,6 +161,7 @@ impl From<Common> for Config {
             start_deadline: std::time::Duration::from_secs(c.start_timeout),
             root: c.root,
             kernel: c.kernel,
+            summary: false,
         }
     }
 }
@@ -168,8 +173,15 @@ fn main() -> ExitCode {
         Command::Run {
             common,
             program,
+            summary,
             args,
-        } => vhost_user_pipe::run(&common.into(), &program, args),
+        } => {
+            let config = Config {
+                summary,
+                ..common.into()
+            };
+            vhost_user_pipe::run(&config, &program, args)
+        }
         Command::Serve {
             common,
             socket_path,

@@ -56,7 +56,9 @@ impl RunDir {
                         std::io::ErrorKind::AlreadyExists => RunDirError::Exists(p.to_owned()),
                         _ => RunDirError::Create(p.to_owned(), e),
                     })?;
-                p.to_owned()
+                // Absolute: QEMU runs in it and finds the sockets by these
+                // paths (a relative one would be resolved from there).
+                std::path::absolute(p).map_err(|e| RunDirError::Create(p.to_owned(), e))?
             }
             None => tempfile::Builder::new()
                 .prefix("vhost-user-pipe.")

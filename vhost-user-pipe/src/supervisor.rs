@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -37,6 +38,7 @@ use crate::limits::Limits;
 use crate::process::{Pid, ROOT_PID};
 use crate::ram_copy::{self, RamCopy};
 use crate::requests::{Caller, Host};
+pub use crate::summary::Summary;
 use crate::sync::{lock, wait, wait_timeout};
 
 /// How long a VM that exited may take to power itself off.
@@ -153,6 +155,8 @@ impl Builder {
             tree_cv: Condvar::new(),
             failures: Mutex::new(Vec::new()),
             threads: Mutex::new(Vec::new()),
+            vms: AtomicUsize::new(0),
+            fork_copies: AtomicUsize::new(0),
         })
     }
 }
@@ -178,6 +182,9 @@ pub struct Supervisor {
     failures: Mutex<Vec<(Pid, String)>>,
     /// The start and reap threads of every VM launched.
     threads: Mutex<Vec<thread::JoinHandle<()>>>,
+    /// VMs launched, and how many of them on a copy of a parent's RAM.
+    vms: AtomicUsize,
+    fork_copies: AtomicUsize,
 }
 
 /// The last lines of the log at `path`, as a suffix for a message.
@@ -238,6 +245,15 @@ impl Supervisor {
     /// Object counts.
     pub fn stats(&self) -> Stats {
         self.kernel().stats()
+    }
+
+    /// What the tree did: its processes, their VMs and how they ended.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            tally: self.kernel().tally(),
+            vms: self.vms.load(Ordering::Relaxed),
+            fork_copies: self.fork_copies.load(Ordering::Relaxed),
+        }
     }
 
     /// The run directory.
@@ -425,6 +441,10 @@ impl Supervisor {
         if let Some(rec) = self.hosts().get_mut(&pid) {
             rec.vm = Some(vm.clone());
         }
+        self.vms.fetch_add(1, Ordering::Relaxed);
+        if spec.memory.is_some() {
+            self.fork_copies.fetch_add(1, Ordering::Relaxed);
+        }
         let sup = self.arc();
         let watch = vm.clone();
         let start = thread::Builder::new()
@@ -537,13 +557,16 @@ impl Supervisor {
         Ok(pid)
     }
 
+    /// FORK of `caller.pid`: a child booted on a copy of the VM's RAM. The
+    /// caller may be a vfork child borrowing the VM: the copy and the image
+    /// are the VM's, the new process the borrower's child.
     fn fork(&self, caller: &Caller, resume: u64) -> Result<Pid, Errno> {
         let parent = caller.pid;
         let negotiated = self
             .kernel()
-            .process(parent)
+            .process(caller.vm)
             .is_some_and(|p| p.has_feature(FEATURE_FORK));
-        let image = self.hosts().get(&parent).and_then(|r| r.image.clone());
+        let image = self.hosts().get(&caller.vm).and_then(|r| r.image.clone());
         let Some(image) = image.filter(|_| negotiated) else {
             return Err(Errno::Enosys);
         };

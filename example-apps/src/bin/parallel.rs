@@ -1,88 +1,74 @@
-//! `parallel [WORKERS [TOTAL]]`: spawns WORKERS `worker` processes (VMs),
-//! each summing the squares of its slice of `0..TOTAL` and writing the
-//! result into one shared pipe; reads all results, waits for every worker,
-//! checks their exit statuses and the total against the closed form.
+//! `parallel [WORKERS [TOTAL]]`: starts WORKERS `worker` processes (each
+//! its own VM under vhost-user-pipe), each summing the squares of its
+//! slice of `0..TOTAL` and writing the result into one shared pipe; reads
+//! all results, waits for every worker, checks their exit statuses and the
+//! total against the closed form. An ordinary Rust std program:
+//! `std::process::Command` (a vfork and an exec: `clone3` with
+//! `CLONE_VM | CLONE_VFORK`) and `std::io::pipe`.
 
-#![no_std]
-#![no_main]
-
-extern crate alloc;
-
-use alloc::format;
-use alloc::vec::Vec;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitCode, Stdio};
 
 use example_apps::{parse_u64, slice_of, sum_of_squares_closed};
-use unikernel::process::{self, args, FileAction};
-use unikernel::{eprintln, println};
 
 const DEFAULT_WORKERS: u64 = 4;
 const DEFAULT_TOTAL: u64 = 1_000_000;
 
-fn run() -> i32 {
-    let mut argv = args::argv().skip(1);
+fn main() -> ExitCode {
+    let mut argv = std::env::args().skip(1);
     let workers = argv
         .next()
-        .and_then(parse_u64)
+        .and_then(|a| parse_u64(a.as_bytes()))
         .unwrap_or(DEFAULT_WORKERS)
         .max(1);
-    let total = argv.next().and_then(parse_u64).unwrap_or(DEFAULT_TOTAL);
+    let total = argv
+        .next()
+        .and_then(|a| parse_u64(a.as_bytes()))
+        .unwrap_or(DEFAULT_TOTAL);
     match parallel(workers, total) {
-        Ok(true) => 0,
-        Ok(false) => 1,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("parallel: {e}");
-            1
+            ExitCode::FAILURE
         }
     }
 }
 
-fn parallel(workers: u64, total: u64) -> Result<bool, process::Errno> {
-    let [r, w] = process::pipe()?;
+fn parallel(workers: u64, total: u64) -> std::io::Result<bool> {
+    // The worker is the program next to this one.
+    let worker = std::env::current_exe()?.with_file_name("worker");
+    let (mut r, w) = std::io::pipe()?;
     let mut children = Vec::new();
     for i in 0..workers {
         let (lo, hi) = slice_of(total, workers, i);
-        let (lo_s, hi_s) = (format!("{lo}"), format!("{hi}"));
-        let argv: [&[u8]; 3] = [b"worker", lo_s.as_bytes(), hi_s.as_bytes()];
-        let actions = [
-            FileAction::Dup2 {
-                fd: w as u32,
-                newfd: 1,
-            },
-            FileAction::Close { fd: w as u32 },
-            FileAction::Close { fd: r as u32 },
-        ];
-        let pid = process::spawn("worker", &argv, &[], &actions)?;
-        println!("spawned worker {i} (pid {pid}) for {lo}..{hi}");
-        children.push(pid);
+        let child = Command::new(&worker)
+            .arg0("worker")
+            .args([lo.to_string(), hi.to_string()])
+            .stdout(Stdio::from(w.try_clone()?))
+            .spawn()?;
+        println!("spawned worker {i} (pid {}) for {lo}..{hi}", child.id());
+        children.push(child);
     }
-    process::close(w)?;
+    drop(w);
 
-    let mut out = Vec::new();
-    let mut buf = [0u8; 512];
-    loop {
-        let n = process::read(r, &mut buf)?;
-        if n == 0 {
-            break;
-        }
-        out.extend_from_slice(&buf[..n]);
-    }
-    process::close(r)?;
-
+    let mut out = String::new();
+    r.read_to_string(&mut out)?;
     let mut sum: u128 = 0;
     let mut reports = 0;
-    for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        let s = core::str::from_utf8(line).unwrap_or("");
-        if let Some(v) = s.split(' ').nth(2).and_then(|v| v.parse::<u128>().ok()) {
+    for line in out.lines() {
+        if let Some(v) = line.split(' ').nth(2).and_then(|v| v.parse::<u128>().ok()) {
             sum += v;
             reports += 1;
         }
     }
 
     let mut ok = true;
-    for pid in &children {
-        let (child, status) = process::waitpid(*pid, false)?.expect("blocking wait");
-        if !status.exited() || status.exit_code() != 0 {
-            eprintln!("worker pid {child} failed: status {:#x}", status.0);
+    for mut child in children {
+        let status = child.wait()?;
+        if !status.success() {
+            eprintln!("worker pid {} failed: {status}", child.id());
             ok = false;
         }
     }
@@ -94,5 +80,3 @@ fn parallel(workers: u64, total: u64) -> Result<bool, process::Errno> {
     println!("parallel: {}", if ok { "OK" } else { "FAILED" });
     Ok(ok)
 }
-
-unikernel::entry!(run);

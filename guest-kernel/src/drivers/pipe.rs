@@ -11,7 +11,7 @@ use core::ptr::NonNull;
 
 use guest_virtio_driver::transport::mmio::{PipeMmioTransport, MMIO_WINDOW_SIZE};
 use guest_virtio_driver::transport::pci::find_carrier;
-use guest_virtio_driver::{Completion, DriverError, VirtioPipe};
+use guest_virtio_driver::{Completion, DriverError, Features, VirtioPipe};
 use spinning_top::Spinlock;
 use virtio_drivers::transport::pci::PciTransport;
 use virtio_pipe_protocol::{Event, ReqHeader};
@@ -119,6 +119,25 @@ pub fn is_up() -> bool {
     DEVICE.lock().is_some()
 }
 
+/// Whether the device and the driver agreed on `feature`.
+pub fn has_feature(feature: Features) -> bool {
+    DEVICE
+        .lock()
+        .as_ref()
+        .is_some_and(|d| d.features().contains(feature))
+}
+
+/// A fork child's copy of its parent's device (carried with the statics)
+/// describes the device of another VM: forgets it without touching any
+/// register (the transports' `Drop` would reset this VM's device, which
+/// sits at the same address). Its queues and buffers leak: about 20 KiB
+/// of heap per generation of forks.
+pub fn forget_after_fork() {
+    if let Some(old) = DEVICE.lock().take() {
+        core::mem::forget(old);
+    }
+}
+
 /// Sends one request and sleeps (`hlt`) until it completes.
 pub fn request(
     hdr: &ReqHeader,
@@ -128,6 +147,15 @@ pub fn request(
     let mut guard = DEVICE.lock();
     let dev = guard.as_mut().ok_or(DriverError::DeviceBroken)?;
     dev.request(hdr, readable, writable, &mut || cpu::wait_for(&DEVICE_IRQ))
+}
+
+/// Sends a request and waits for it without touching `eventq`, allocating
+/// or freeing: `FORK` (spec `drv-fork-quiesce`). `EINVAL` if another
+/// request is in flight.
+pub fn request_quiesced(hdr: &ReqHeader) -> Result<Completion, DriverError> {
+    let mut guard = DEVICE.lock();
+    let dev = guard.as_mut().ok_or(DriverError::DeviceBroken)?;
+    dev.request_quiesced(hdr, &[], &mut [], &mut || cpu::wait_for(&DEVICE_IRQ))
 }
 
 /// Sends a request that is never answered because the device ends this VM

@@ -2,15 +2,17 @@
 //! headers ([`elf`]), its initial stack and auxiliary vector ([`stack`]),
 //! and the command line that gives its argv ([`cmdline`]).
 //!
-//! In this phase the program is the first PVH module (QEMU's `-initrd`),
-//! read through [`ProgramFile`]; when the device serves the tree's files
-//! (`OPEN`/`PREAD`/`FSTAT`), a device-backed `ProgramFile` replaces it
-//! without touching the ELF loader.
+//! The program is a file of the tree's root read with the device's
+//! `PREAD` (`process::exec::DeviceFile`), or the first PVH module (QEMU's
+//! `-initrd`, [`MemoryFile`]) in a VM launched by hand; both are a
+//! [`ProgramFile`] to the ELF loader. A `#!` script names its interpreter
+//! ([`script`]).
 
 pub mod cmdline;
 pub mod elf;
 #[cfg(not(test))]
 pub mod load;
+pub mod script;
 pub mod stack;
 
 use core::fmt;

@@ -182,6 +182,18 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// Unmaps everything (`execve`): the areas go and their frames are
+    /// freed; the page tables stay for the next program.
+    pub fn clear(&mut self) {
+        let areas: Vec<(u64, u64)> = self.vmas.iter().map(|v| (v.start, v.end)).collect();
+        for (start, end) in areas {
+            // Every range is one the map holds, so removing it cannot fail.
+            let _ = self.unmap(start, end);
+        }
+        self.brk_start = USER_START;
+        self.brk = USER_START;
+    }
+
     /// Removes the PTEs of `[start, end)` and frees their frames.
     fn drop_pages(&mut self, start: u64, end: u64) {
         let mut va = start;

@@ -1,5 +1,5 @@
 //! The RAM that QEMU's x86 firmware writes at every boot, which the heap
-//! and the frame allocator must leave alone for `fork()` (phase 2): a fork
+//! and the frame allocator must leave alone for `fork()` (`process::fork`): a fork
 //! child's VM boots on a copy of its parent's RAM, and whatever its
 //! firmware writes there is lost to it. Copied from the unikernel
 //! (`unikernel/src/mem/firmware.rs`), where it was measured.

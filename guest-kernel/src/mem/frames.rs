@@ -5,9 +5,9 @@
 //!
 //! What is never handed out (see `runtime` for the list it passes): low
 //! memory below 1 MiB (firmware, PVH start info), the kernel image, the
-//! kernel heap, the PVH modules (the program in this phase) and the RAM the
+//! kernel heap, the fork mailbox page, the PVH modules and the RAM the
 //! firmware writes at every boot (`firmware.rs`), so that a fork child's
-//! copy of every frame survives its boot (phase 2).
+//! copy of every frame survives its boot (`process::fork`).
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -112,6 +112,11 @@ impl FrameBitmap {
     pub fn free_frames(&self) -> usize {
         self.free
     }
+
+    /// Bytes the bitmap covers (RAM up to its top, holes included).
+    pub fn covered_bytes(&self) -> u64 {
+        self.frames as u64 * PAGE_SIZE
+    }
 }
 
 #[cfg(not(test))]
@@ -147,10 +152,15 @@ mod global {
     pub fn free_frames() -> usize {
         FRAMES.lock().as_ref().map_or(0, FrameBitmap::free_frames)
     }
+
+    /// Bytes of RAM the allocator covers.
+    pub fn covered_bytes() -> u64 {
+        FRAMES.lock().as_ref().map_or(0, FrameBitmap::covered_bytes)
+    }
 }
 
 #[cfg(not(test))]
-pub use global::{alloc_zeroed, free, free_frames, init};
+pub use global::{alloc_zeroed, covered_bytes, free, free_frames, init};
 
 #[cfg(test)]
 mod tests {

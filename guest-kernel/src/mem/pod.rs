@@ -2,8 +2,8 @@
 //! own as raw bytes.
 
 use crate::linux::{
-    Iovec, KernelSigaction, Pollfd, Rlimit, RtSigframe, Sigcontext, Siginfo, StackT, Timespec,
-    Timeval, Ucontext, Utsname,
+    CloneArgs, Iovec, KernelSigaction, Pollfd, Rlimit, RtSigframe, Sigcontext, Siginfo, StackT,
+    Statx, Sysinfo, Timespec, Timeval, Ucontext, Utsname,
 };
 
 /// A type that may be copied to and from user memory byte for byte.
@@ -38,6 +38,9 @@ pod!(
     Timespec,
     Timeval,
     Iovec,
+    CloneArgs,
+    Statx,
+    Sysinfo,
     Pollfd,
     Rlimit,
     Utsname,

@@ -1,6 +1,6 @@
 //! The PVH `hvm_start_info` (Xen's `arch-x86/hvm/start_info.h`): where RAM
-//! is, the command line, and the modules (QEMU's `-initrd`: the program,
-//! in this phase). Everything is read through the direct map.
+//! is, the command line, and the modules (QEMU's `-initrd`: the program
+//! of a VM launched by hand). Everything is read through the direct map.
 
 use crate::mem::layout::phys_to_virt;
 

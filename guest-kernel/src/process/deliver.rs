@@ -17,7 +17,7 @@ use core::sync::atomic::Ordering;
 use virtio_pipe_protocol::{Event, ExitKind};
 
 use super::signals::{build_frame, enter_handler, frame_layout, Delivery};
-use super::{device, Process};
+use super::{device, vfork, Process};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::interrupts::DEVICE_IRQ;
 use crate::drivers::pipe as dev;
@@ -36,16 +36,21 @@ pub fn collect_events(p: &mut Process) {
     take_events(p);
 }
 
-/// Turns the events the driver has collected into signals.
+/// Turns the events the driver has collected into signals. They are the
+/// VM owner's: while a vfork child borrows the VM, the outermost
+/// suspended parent's (the device holds the child's own, spec 1.6.22).
 fn take_events(p: &mut Process) {
+    let signals = match p.vfork_parents.first_mut() {
+        Some(owner) => &mut owner.signals,
+        None => &mut p.signals,
+    };
     while let Some(ev) = dev::pop_event() {
         match ev {
             Event::Signal { signo, sender } => {
                 if signo == SIGPIPE && sender == DEVICE_SENDER {
                     continue;
                 }
-                p.signals
-                    .raise(signo, Siginfo::kill(signo, SI_USER, sender, 0));
+                signals.raise(signo, Siginfo::kill(signo, SI_USER, sender, 0));
             }
             Event::ChildExit { pid, status } => {
                 let (code, value) = if status & 0x7f == 0 {
@@ -53,7 +58,7 @@ fn take_events(p: &mut Process) {
                 } else {
                     (CLD_KILLED, (status & 0x7f) as i32)
                 };
-                p.signals.raise(SIGCHLD, Siginfo::child(code, pid, value));
+                signals.raise(SIGCHLD, Siginfo::child(code, pid, value));
             }
         }
     }
@@ -69,12 +74,18 @@ pub fn interrupting_signal(p: &mut Process) -> bool {
     p.signals.has_deliverable()
 }
 
-/// Ends the process, killed by `signo`.
-pub fn die(p: &Process, signo: u32) -> ! {
+/// Ends the process, killed by `signo`. A vfork child's end resumes its
+/// parent, whose context `f` then holds; any other process's end powers
+/// the VM off.
+fn die(p: &mut Process, f: &mut TrapFrame, signo: u32) {
     log::info!("pid {}: killed by signal {signo}", p.pid);
     // The device knows signals 1..=31; a real-time signal ends the
     // process as SIGKILL would.
     let s = if signo <= 31 { signo } else { SIGKILL };
+    if vfork::is_child(p) {
+        vfork::exit(p, f, ExitKind::Signaled(s as u8));
+        return;
+    }
     device::exit(ExitKind::Signaled(s as u8))
 }
 
@@ -97,12 +108,13 @@ pub fn deliver(p: &mut Process, f: &mut TrapFrame) {
                         p.fault_addr
                     );
                 }
-                die(p, signo)
+                die(p, f, signo)
             }
             Delivery::Handle(act) => {
                 if act.flags & SA_RESTORER == 0 {
                     log::info!("pid {}: handler for {signo} without SA_RESTORER", p.pid);
-                    die(p, SIGSEGV);
+                    die(p, f, SIGSEGV);
+                    continue;
                 }
                 let layout = frame_layout(&p.signals, &act, f.rsp);
                 let cr2 = if is_fault(signo) { p.fault_addr } else { 0 };
@@ -118,7 +130,8 @@ pub fn deliver(p: &mut Process, f: &mut TrapFrame) {
                         p.pid,
                         layout.frame
                     );
-                    die(p, SIGSEGV);
+                    die(p, f, SIGSEGV);
+                    continue;
                 }
                 enter_handler(f, signo, &act, &layout);
             }
@@ -150,7 +163,7 @@ pub fn user_exception(p: &mut Process, f: &TrapFrame, cr2: u64) {
                 Err(Fault::Protection) => (SIGSEGV, SEGV_ACCERR, cr2),
                 Err(Fault::OutOfMemory) => {
                     log::warn!("pid {}: out of memory at {cr2:#x}", p.pid);
-                    die(p, SIGKILL);
+                    (SIGKILL, SI_KERNEL, cr2)
                 }
             }
         }

@@ -8,7 +8,11 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use virtio_pipe_protocol::{ArgsBlob, ExitKind, Request, StartKind, WaitTarget, O_NONBLOCK};
+use virtio_pipe_protocol::fs::{PATH_MAX, STAT_SIZE};
+use virtio_pipe_protocol::{
+    ArgsBlob, ChdirTarget, Dirfd, ExecBlob, ExitKind, Request, StartKind, Stat, WaitTarget,
+    O_NONBLOCK,
+};
 
 use crate::drivers::{debug_exit, pipe as dev};
 use crate::linux::Errno;
@@ -20,6 +24,22 @@ fn call(req: Request, readable: &[u8], writable: &mut [u8]) -> Result<[u64; 3], 
     let done =
         dev::request(&req.header(), readable, writable).map_err(|e| Errno::from(e.errno()))?;
     done.rets().map_err(Errno::from)
+}
+
+/// A request whose failure may still carry a result (`ERANGE` with the
+/// length needed): (status, rets).
+fn call_full(
+    req: Request,
+    readable: &[u8],
+    writable: &mut [u8],
+) -> Result<(Result<(), Errno>, [u64; 3]), Errno> {
+    let done =
+        dev::request(&req.header(), readable, writable).map_err(|e| Errno::from(e.errno()))?;
+    let r = &done.resp;
+    Ok((
+        r.result().map_err(Errno::from),
+        [r.ret(0), r.ret(1), r.ret(2)],
+    ))
 }
 
 fn simple(req: Request) -> Result<[u64; 3], Errno> {
@@ -38,13 +58,42 @@ fn len32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// `START`: how this process starts.
-pub fn start() -> Result<StartKind, Errno> {
+/// A path's length as the device takes it: 1 to `PATH_MAX` bytes.
+fn path_len(path: &[u8]) -> Result<u32, Errno> {
+    match path.len() {
+        0 => Err(Errno::ENOENT),
+        n if n > PATH_MAX => Err(Errno::ENAMETOOLONG),
+        n => Ok(n as u32),
+    }
+}
+
+/// Asks for a path the device writes (`GETCWD`, `GET_EXE`), growing the
+/// buffer when it answers `ERANGE` with the length it needs.
+fn fetch_path(make: impl Fn(u32) -> Request) -> Result<Vec<u8>, Errno> {
+    let mut buf = vec![0u8; 256];
+    loop {
+        let (status, r) = call_full(make(len32(buf.len())), &[], &mut buf)?;
+        match status {
+            Ok(()) => {
+                buf.truncate((r[0] as usize).min(buf.len()));
+                return Ok(buf);
+            }
+            Err(Errno::ERANGE) if r[0] as usize > buf.len() && r[0] as usize <= PATH_MAX + 1 => {
+                buf = vec![0u8; r[0] as usize];
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// `START`: how this process starts, and (forked) the resume record's
+/// address its parent passed to `FORK`.
+pub fn start() -> Result<(StartKind, u64), Errno> {
     let r = simple(Request::Start)?;
     Ok(if r[0] == StartKind::Forked as u64 {
-        StartKind::Forked
+        (StartKind::Forked, r[1])
     } else {
-        StartKind::Fresh
+        (StartKind::Fresh, 0)
     })
 }
 
@@ -138,6 +187,12 @@ pub fn get_flags(fd: u32) -> Result<u32, Errno> {
     simple(Request::GetFlags { fd: fd_arg(fd)? }).map(|r| r[0] as u32)
 }
 
+/// `GET_FLAGS`: the status flags and the access mode (`O_RDONLY`,
+/// `O_WRONLY`, `O_RDWR`), as `F_GETFL` returns them together.
+pub fn get_status(fd: u32) -> Result<u32, Errno> {
+    simple(Request::GetFlags { fd: fd_arg(fd)? }).map(|r| r[0] as u32 | (r[1] as u32 & 3))
+}
+
 /// `SET_FLAGS`.
 pub fn set_flags(fd: u32, flags: u32) -> Result<(), Errno> {
     simple(Request::SetFlags {
@@ -166,6 +221,158 @@ pub fn getpid() -> Result<(u32, u32), Errno> {
 /// `KILL` of another process (`signo` 0 probes).
 pub fn kill(pid: u32, signo: u32) -> Result<(), Errno> {
     simple(Request::Kill { pid, signo }).map(drop)
+}
+
+/// `OPENAT`: the lowest free fd, open on `path`.
+pub fn openat(dirfd: Dirfd, path: &[u8], flags: u32, mode: u32) -> Result<u32, Errno> {
+    let req = Request::OpenAt {
+        dirfd,
+        flags,
+        mode,
+        path_len: path_len(path)?,
+    };
+    call(req, path, &mut []).map(|r| r[0] as u32)
+}
+
+/// `PREAD` of up to `buf.len()` bytes at `offset`; 0 at the end.
+pub fn pread(fd: u32, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    let req = Request::Pread {
+        fd: fd_arg(fd)?,
+        offset,
+        len: len32(buf.len()),
+    };
+    let r = call(req, &[], buf)?;
+    Ok((r[0] as usize).min(buf.len()))
+}
+
+/// `LSEEK`: the new offset.
+pub fn lseek(fd: u32, offset: i64, whence: u32) -> Result<u64, Errno> {
+    simple(Request::Lseek {
+        fd: fd_arg(fd)?,
+        offset,
+        whence,
+    })
+    .map(|r| r[0])
+}
+
+fn stat_of(buf: &[u8; STAT_SIZE]) -> Result<Stat, Errno> {
+    Stat::parse(buf).ok_or(Errno::EIO)
+}
+
+/// `FSTAT`.
+pub fn fstat(fd: u32) -> Result<Stat, Errno> {
+    let mut buf = [0u8; STAT_SIZE];
+    call(Request::Fstat { fd: fd_arg(fd)? }, &[], &mut buf)?;
+    stat_of(&buf)
+}
+
+/// `STATAT` (`AT_SYMLINK_NOFOLLOW`, `AT_EMPTY_PATH`: an empty `path`
+/// then names `dirfd` itself).
+pub fn statat(dirfd: Dirfd, path: &[u8], flags: u32) -> Result<Stat, Errno> {
+    let path_len = if path.is_empty() && flags & virtio_pipe_protocol::fs::AT_EMPTY_PATH != 0 {
+        0
+    } else {
+        path_len(path)?
+    };
+    let mut buf = [0u8; STAT_SIZE];
+    let req = Request::StatAt {
+        dirfd,
+        flags,
+        path_len,
+    };
+    call(req, path, &mut buf)?;
+    stat_of(&buf)
+}
+
+/// `GETDENTS`: whole `linux_dirent64` records into `buf`; 0 at the end.
+pub fn getdents(fd: u32, buf: &mut [u8]) -> Result<usize, Errno> {
+    let req = Request::Getdents {
+        fd: fd_arg(fd)?,
+        len: len32(buf.len()),
+    };
+    let r = call(req, &[], buf)?;
+    Ok((r[0] as usize).min(buf.len()))
+}
+
+/// `ACCESSAT`.
+pub fn accessat(dirfd: Dirfd, path: &[u8], mode: u32, flags: u32) -> Result<(), Errno> {
+    let req = Request::AccessAt {
+        dirfd,
+        mode,
+        flags,
+        path_len: path_len(path)?,
+    };
+    call(req, path, &mut []).map(drop)
+}
+
+/// `READLINKAT`: the link's target, truncated to `buf`.
+pub fn readlinkat(dirfd: Dirfd, path: &[u8], buf: &mut [u8]) -> Result<usize, Errno> {
+    let req = Request::ReadlinkAt {
+        dirfd,
+        path_len: path_len(path)?,
+        len: len32(buf.len()),
+    };
+    let r = call(req, path, buf)?;
+    Ok((r[0] as usize).min(buf.len()))
+}
+
+/// `CHDIR` to a path.
+pub fn chdir(path: &[u8]) -> Result<(), Errno> {
+    let req = Request::Chdir {
+        target: ChdirTarget::Path(path_len(path)?),
+    };
+    call(req, path, &mut []).map(drop)
+}
+
+/// `CHDIR` to an open directory (`fchdir`).
+pub fn fchdir(fd: u32) -> Result<(), Errno> {
+    simple(Request::Chdir {
+        target: ChdirTarget::Fd(fd_arg(fd)?),
+    })
+    .map(drop)
+}
+
+/// `GETCWD` into `buf`: the bytes written, NUL included; `ERANGE` when
+/// it does not fit.
+pub fn getcwd(buf: &mut [u8]) -> Result<usize, Errno> {
+    let r = call(
+        Request::Getcwd {
+            len: len32(buf.len()),
+        },
+        &[],
+        buf,
+    )?;
+    Ok((r[0] as usize).min(buf.len()))
+}
+
+/// `GET_EXE`: the program's path.
+pub fn get_exe() -> Result<Vec<u8>, Errno> {
+    fetch_path(|len| Request::GetExe { len })
+}
+
+/// `EXEC`: the device's side of `execve` (spec 1.6.21): checks the
+/// program and makes it this process's (or, for a vfork child, launches
+/// the child's own VM running it).
+pub fn exec(path: &[u8], argv: &[&[u8]], env: &[&[u8]]) -> Result<(), Errno> {
+    let n = ExecBlob::encoded_len(path, argv, env).ok_or(Errno::E2BIG)?;
+    let mut blob = vec![0u8; n];
+    let n = ExecBlob::encode(path, argv, env, &mut blob).map_err(|e| Errno::from(e.errno()))?;
+    call(Request::Exec { len: len32(n) }, &blob[..n], &mut []).map(drop)
+}
+
+/// `VFORK`: the child's pid; from now on this VM's requests act for it
+/// until its `EXEC` or `EXIT` completes (spec 1.6.22).
+pub fn vfork() -> Result<u32, Errno> {
+    simple(Request::Vfork).map(|r| r[0] as u32)
+}
+
+/// `EXIT` of a vfork child: the device ends it and acts for the parent
+/// again; the VM goes on.
+pub fn exit_borrowed(kind: ExitKind) -> Result<(), Errno> {
+    simple(Request::Exit(kind)).map(drop)
 }
 
 /// Reports the end to the device (`EXIT`) and powers off. A process that

@@ -3,7 +3,7 @@
 //!
 //! The flag belongs to the fd (not to the open file description), so the
 //! device's `DUP`/`DUP2` results start without it and `CLOSE` forgets it.
-//! `execve` (phase 2) closes the fds that have it.
+//! `execve` closes the fds that have it (`exec::close_cloexec`).
 
 use alloc::collections::BTreeSet;
 

@@ -1,18 +1,28 @@
-//! The one process this VM runs: its address space, signal state, the
-//! per-fd flags the guest keeps itself, its ids, and the calls that go to
-//! the device ([`device`]). [`deliver`] turns device events and CPU faults
-//! into signals and delivers them on the way back to user mode.
+//! The process this VM runs: its address space, signal state, the per-fd
+//! flags the guest keeps itself, its ids, and the calls that go to the
+//! device ([`device`]). [`deliver`] turns device events and CPU faults
+//! into signals and delivers them on the way back to user mode. Creating
+//! processes and replacing programs: [`clone`] (what is asked), [`fork`],
+//! [`vfork`] (a child that borrows this VM: the process then is the
+//! child, its parents suspended), [`exec`].
 //!
 //! The process lives on the kernel heap ([`CURRENT`] holds only a
 //! pointer), so that a fork child, whose RAM is a copy of its parent's,
-//! finds it again (phase 2).
+//! finds it again.
 
+pub mod clone;
 #[cfg(not(test))]
 pub mod deliver;
 #[cfg(not(test))]
 pub mod device;
+#[cfg(not(test))]
+pub mod exec;
 pub mod fdflags;
+#[cfg(not(test))]
+pub mod fork;
 pub mod signals;
+#[cfg(not(test))]
+pub mod vfork;
 
 #[cfg(not(test))]
 pub use kernel::*;
@@ -57,6 +67,9 @@ mod kernel {
         pub fault_addr: u64,
         /// The program's path (`AT_EXECFN`).
         pub exe: Vec<u8>,
+        /// Parents suspended by `vfork` while their child borrows this VM,
+        /// outermost first (`vfork`).
+        pub vfork_parents: Vec<super::vfork::Suspended>,
     }
 
     impl Process {
@@ -76,6 +89,7 @@ mod kernel {
                 strace: false,
                 fault_addr: 0,
                 exe: Vec::new(),
+                vfork_parents: Vec::new(),
             }
         }
     }

@@ -197,6 +197,26 @@ impl SignalState {
         self.pending |= bit(signo);
     }
 
+    /// Forgets every pending signal (a fork child starts with none).
+    pub fn clear_pending(&mut self) {
+        self.pending = 0;
+    }
+
+    /// Resets every handled signal to its default action, keeping ignored
+    /// ones ignored (`execve`, `CLONE_CLEAR_SIGHAND`). A pending signal
+    /// whose default is to ignore it is discarded.
+    pub fn reset_handlers(&mut self) {
+        for signo in 1..=NSIG {
+            let i = signo as usize - 1;
+            if self.actions[i].handler != SIG_IGN {
+                self.actions[i] = KernelSigaction::default();
+            }
+            if self.ignores(signo) {
+                self.pending &= !bit(signo);
+            }
+        }
+    }
+
     /// Pending signals.
     pub fn pending(&self) -> u64 {
         self.pending
@@ -458,6 +478,24 @@ mod tests {
         assert_eq!(s.sigaction(0, None), Err(Errno::EINVAL));
         assert_eq!(s.sigaction(65, None), Err(Errno::EINVAL));
         assert_eq!(s.sigprocmask(7, Some(0)), Err(Errno::EINVAL));
+    }
+
+    #[test]
+    fn reset_handlers_keeps_ignored_signals_ignored_and_the_mask() {
+        let mut s = SignalState::default();
+        s.sigaction(SIGUSR1, Some(handler(HANDLER, SA_SIGINFO, 0)))
+            .unwrap();
+        s.sigaction(SIGINT, Some(handler(SIG_IGN, 0, 0))).unwrap();
+        s.sigaction(SIGCHLD, Some(handler(HANDLER, 0, 0))).unwrap();
+        s.sigprocmask(SIG_BLOCK, Some(bit(SIGUSR2))).unwrap();
+        s.raise(SIGCHLD, Siginfo::default());
+        s.raise(SIGUSR2, Siginfo::default());
+        s.reset_handlers();
+        assert_eq!(s.action(SIGUSR1).unwrap().handler, SIG_DFL);
+        assert_eq!(s.action(SIGUSR1).unwrap().flags, 0);
+        assert_eq!(s.action(SIGINT).unwrap().handler, SIG_IGN);
+        assert_eq!(s.mask, bit(SIGUSR2));
+        assert_eq!(s.pending(), bit(SIGUSR2), "SIGCHLD is now ignored");
     }
 
     #[test]

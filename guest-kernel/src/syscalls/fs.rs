@@ -15,6 +15,7 @@ use crate::linux::sig::{SIGPIPE, SI_USER};
 use crate::linux::{Errno, Iovec, Pollfd, Siginfo, SysResult};
 use crate::mem::address_space::Access;
 use crate::process::device;
+use virtio_pipe_protocol::fs::SEEK_CUR;
 
 /// Bytes moved per device request: large enough that a big `write` takes
 /// few round trips, small enough for the kernel heap. Writes up to
@@ -277,7 +278,7 @@ pub fn fcntl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
             cx.p.fd_flags.set_cloexec(fd, arg & FD_CLOEXEC != 0);
             Ok(0)
         }
-        F_GETFL => device::get_flags(fd).map(u64::from),
+        F_GETFL => device::get_status(fd).map(u64::from),
         F_SETFL => device::set_flags(fd, (arg & O_NONBLOCK) as u32).map(|()| 0),
         F_DUPFD | F_DUPFD_CLOEXEC => {
             let min = u32::try_from(arg as i32).map_err(|_| Errno::EINVAL)?;
@@ -350,12 +351,49 @@ pub fn poll(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     Ok(ready)
 }
 
-/// `getcwd(buf, size)`: the working directory is `/` in this phase.
-pub fn getcwd(cx: &mut Ctx<'_>, a: Args) -> SysResult {
-    let (buf, size) = (a[0], a[1]);
-    if size < 2 {
-        return Err(Errno::ERANGE);
+/// `sendfile(out_fd, in_fd, offset, count)`: up to [`CHUNK`] bytes read
+/// from `in_fd` (at `*offset` with `PREAD`, which then moves `*offset`
+/// and not the file's offset) and written to `out_fd`. A short write
+/// gives the unsent bytes back to a file's offset.
+pub fn sendfile(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (out, inp, off_at, count) = (fd(a[0])?, fd(a[1])?, a[2], a[3] as usize);
+    let n = count.min(CHUNK);
+    if n == 0 {
+        device::get_flags(inp)?;
+        device::get_flags(out)?;
+        return Ok(0);
     }
-    cx.p.space.copy_out(buf, b"/\0")?;
-    Ok(2)
+    let mut k = vec![0u8; n];
+    let offset = if off_at != 0 {
+        let off: i64 = cx.p.space.read(off_at)?;
+        Some(u64::try_from(off).map_err(|_| Errno::EINVAL)?)
+    } else {
+        None
+    };
+    let got = match offset {
+        Some(off) => device::pread(inp, off, &mut k)?,
+        None => device::read(inp, &mut k)?,
+    };
+    let mut done = 0;
+    while done < got {
+        match device_write(cx, out, &k[done..got]) {
+            Ok(0) => break,
+            Ok(w) => done += w,
+            Err(e) if done == 0 => {
+                if offset.is_none() {
+                    let _ = device::lseek(inp, -(got as i64), SEEK_CUR);
+                }
+                return Err(e);
+            }
+            Err(_) => break,
+        }
+    }
+    match offset {
+        Some(off) => cx.p.space.write(off_at, &((off + done as u64) as i64))?,
+        None if done < got => {
+            let _ = device::lseek(inp, -((got - done) as i64), SEEK_CUR);
+        }
+        None => {}
+    }
+    Ok(done as u64)
 }

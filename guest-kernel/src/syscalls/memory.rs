@@ -1,8 +1,9 @@
 //! Memory, all local: `brk`, anonymous `mmap`, `munmap`, `mprotect`,
 //! `mremap`, `madvise`. Pages get frames on first touch
-//! (`mem::address_space`). Without files in this phase, only anonymous
-//! mappings exist; `MAP_SHARED` anonymous memory behaves as private (no
-//! other process can share it until `fork` exists).
+//! (`mem::address_space`). Only anonymous mappings exist (mmap of a file
+//! is `ENODEV`); `MAP_SHARED` anonymous memory behaves as private: a
+//! `fork` child gets a copy of it, not a share (a vfork child shares all
+//! memory anyway).
 
 use super::{Args, Ctx};
 use crate::linux::mman::*;

@@ -3,13 +3,13 @@
 use alloc::vec;
 
 use super::{Args, Ctx};
-use crate::arch::x86_64::{cpu, random};
+use crate::arch::x86_64::{cpu, random, time};
 use crate::linux::arch_prctl::*;
 use crate::linux::clock::{GRND_INSECURE, GRND_NONBLOCK, GRND_RANDOM};
 use crate::linux::prctl::*;
 use crate::linux::rlimit::*;
-use crate::linux::{Errno, Rlimit, SysResult, Utsname};
-use crate::mem::layout::{STACK_SIZE, USER_END};
+use crate::linux::{Errno, Rlimit, SysResult, Sysinfo, Utsname};
+use crate::mem::layout::{PAGE_SIZE, STACK_SIZE, USER_END};
 
 /// `RLIMIT_NOFILE`: the daemon's default `--max-fds`.
 const NOFILE: u64 = 256;
@@ -216,4 +216,20 @@ pub fn getrandom(cx: &mut Ctx<'_>, a: Args) -> SysResult {
 /// carry on without them.
 pub fn rseq(_cx: &mut Ctx<'_>, _a: Args) -> SysResult {
     Err(Errno::ENOSYS)
+}
+
+/// `sysinfo(info)`: this VM's uptime and RAM (its frames); one process,
+/// no load, no swap.
+pub fn sysinfo(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    use crate::mem::frames;
+    let info = Sysinfo {
+        uptime: (time::monotonic_ns() / 1_000_000_000) as i64,
+        totalram: frames::covered_bytes(),
+        freeram: frames::free_frames() as u64 * PAGE_SIZE,
+        procs: 1,
+        mem_unit: 1,
+        ..Sysinfo::default()
+    };
+    cx.p.space.write(a[0], &info)?;
+    Ok(0)
 }

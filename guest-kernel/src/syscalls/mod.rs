@@ -1,6 +1,7 @@
 //! The Linux x86-64 system-call ABI: one table from syscall number to
 //! handler, handlers named as Linux names them, one file per family
-//! ([`fs`], [`process`], [`signal`], [`memory`], [`time`], [`misc`]).
+//! ([`fs`]: fds and pipes, [`file`](mod@file): the tree's files and the working
+//! directory, [`process`], [`signal`], [`memory`], [`time`], [`misc`]).
 //!
 //! Calling convention (as Linux): the number in `rax`, arguments in
 //! `rdi, rsi, rdx, r10, r8, r9`, the result in `rax` (`-errno` on
@@ -20,6 +21,8 @@
 
 pub mod names;
 
+#[cfg(not(test))]
+pub mod file;
 #[cfg(not(test))]
 pub mod fs;
 #[cfg(not(test))]
@@ -56,8 +59,13 @@ macro_rules! syscall_table {
 syscall_table! {
     0 => fs::read,
     1 => fs::write,
+    2 => file::open,
     3 => fs::close,
+    4 => file::stat,
+    5 => file::fstat,
+    6 => file::lstat,
     7 => fs::poll,
+    8 => file::lseek,
     9 => memory::mmap,
     10 => memory::mprotect,
     11 => memory::munmap,
@@ -66,8 +74,10 @@ syscall_table! {
     14 => signal::rt_sigprocmask,
     15 => signal::rt_sigreturn,
     16 => fs::ioctl,
+    17 => file::pread64,
     19 => fs::readv,
     20 => fs::writev,
+    21 => file::access,
     22 => fs::pipe,
     24 => misc::sched_yield,
     25 => memory::mremap,
@@ -76,6 +86,7 @@ syscall_table! {
     33 => fs::dup2,
     35 => time::nanosleep,
     39 => process::getpid,
+    40 => fs::sendfile,
     56 => process::clone,
     57 => process::fork,
     58 => process::vfork,
@@ -85,10 +96,15 @@ syscall_table! {
     62 => signal::kill,
     63 => misc::uname,
     72 => fs::fcntl,
-    79 => fs::getcwd,
+    79 => file::getcwd,
+    80 => file::chdir,
+    81 => file::fchdir,
+    85 => file::creat,
+    89 => file::readlink,
     95 => misc::umask,
     96 => time::gettimeofday,
     97 => misc::getrlimit,
+    99 => misc::sysinfo,
     102 => misc::getuid,
     104 => misc::getgid,
     107 => misc::geteuid,
@@ -102,7 +118,9 @@ syscall_table! {
     186 => process::gettid,
     200 => signal::tkill,
     201 => time::time,
+    202 => process::futex,
     204 => misc::sched_getaffinity,
+    217 => file::getdents64,
     218 => process::set_tid_address,
     228 => time::clock_gettime,
     229 => time::clock_getres,
@@ -110,13 +128,19 @@ syscall_table! {
     231 => process::exit_group,
     234 => signal::tgkill,
     247 => process::waitid,
+    257 => file::openat,
+    262 => file::newfstatat,
+    267 => file::readlinkat,
+    269 => file::faccessat,
     273 => process::set_robust_list,
     292 => fs::dup3,
     293 => fs::pipe2,
     302 => misc::prlimit64,
     318 => misc::getrandom,
+    332 => file::statx,
     334 => misc::rseq,
     435 => process::clone3,
+    439 => file::faccessat2,
 }
 
 #[cfg(not(test))]
@@ -218,7 +242,7 @@ mod tests {
     fn families_are_the_documented_files() {
         for &(_, family, name) in IMPLEMENTED {
             assert!(
-                ["fs", "process", "signal", "memory", "time", "misc"].contains(&family),
+                ["fs", "file", "process", "signal", "memory", "time", "misc"].contains(&family),
                 "{name} in {family}"
             );
         }

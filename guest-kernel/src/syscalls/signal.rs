@@ -5,11 +5,11 @@
 //! `KILL`, which the target receives as a `SIGNAL` event.
 
 use super::{Args, Ctx};
-use crate::arch::x86_64::frame::{FX_MXCSR, FX_SIZE};
+use crate::arch::x86_64::frame::{initial_fx, FX_SIZE};
 use crate::linux::sig::*;
 use crate::linux::{Errno, KernelSigaction, RtSigframe, Siginfo, StackT, SysResult};
+use crate::process::device;
 use crate::process::signals::{restore_context, UNBLOCKABLE};
-use crate::process::{deliver, device};
 
 /// The size of the kernel's `sigset_t`.
 const SIGSET_SIZE: u64 = 8;
@@ -67,14 +67,6 @@ pub fn rt_sigpending(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     Ok(0)
 }
 
-/// The FPU state of a fresh program: x87 control word 0x37f, MXCSR 0x1f80.
-pub fn initial_fx() -> [u8; FX_SIZE] {
-    let mut fx = [0u8; FX_SIZE];
-    fx[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
-    fx[FX_MXCSR..FX_MXCSR + 4].copy_from_slice(&0x1f80u32.to_le_bytes());
-    fx
-}
-
 /// `rt_sigreturn()`: the handler returned through `sa_restorer`, whose
 /// `syscall` finds the frame 8 bytes below its `rsp` (the handler's `ret`
 /// popped the return address). Restores registers, FPU state and mask;
@@ -128,33 +120,33 @@ fn raise_self(cx: &mut Ctx<'_>, sig: u32, code: i32) -> SysResult {
     if sig == 0 {
         return Ok(0);
     }
-    if sig == SIGKILL {
-        deliver::die(cx.p, SIGKILL);
-    }
     let pid = cx.p.pid;
+    if sig == SIGKILL {
+        // Delivered on the way out, which ends the process (or, for a
+        // vfork child, resumes its parent).
+        cx.p.signals
+            .force(SIGKILL, Siginfo::kill(sig, code, pid, 0));
+        return Ok(0);
+    }
     cx.p.signals.raise(sig, Siginfo::kill(sig, code, pid, 0));
     Ok(0)
 }
 
-/// `kill(pid, sig)`. Process groups do not exist yet: `kill(0, sig)`
-/// signals only the caller, and `pid < 0` is refused.
+/// `kill(pid, sig)` of one process. Process groups do not exist yet
+/// (issue 15): `kill(0, sig)` (the caller's group), `kill(-1, sig)`
+/// (everyone) and `kill(-pgid, sig)` are refused with `ENOSYS` and a log
+/// line, signalling no one.
 pub fn kill(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let (pid, sig) = (a[0] as i32, signo(a[1])?);
-    if pid == 0 {
+    if pid <= 0 {
         log::info!(
-            "pid {}: kill(0, {sig}): no process groups yet, signalling only the caller",
+            "pid {}: kill({pid}, {sig}): process groups are not supported yet: ENOSYS",
             cx.p.pid
         );
+        return Err(Errno::ENOSYS);
     }
-    if pid == 0 || pid as u32 == cx.p.pid {
+    if pid as u32 == cx.p.pid {
         return raise_self(cx, sig, SI_USER);
-    }
-    if pid < 0 {
-        log::info!(
-            "pid {}: kill({pid}, {sig}): process groups are not supported",
-            cx.p.pid
-        );
-        return Err(Errno::EINVAL);
     }
     device::kill(pid as u32, sig)?;
     Ok(0)

@@ -23,7 +23,7 @@ pub fn sleep(p: &mut Process, ns: Option<u64>) -> Option<u64> {
 }
 
 /// The value of clock `clk` in nanoseconds.
-fn now(clk: u64) -> Result<u64, Errno> {
+pub(super) fn now(clk: u64) -> Result<u64, Errno> {
     match clk {
         CLOCK_REALTIME | CLOCK_REALTIME_COARSE | 8 | 11 => Ok(clock_hw::realtime_ns()),
         CLOCK_MONOTONIC

@@ -8,7 +8,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use virtio_pipe_protocol::fs::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, SEEK_CUR, SEEK_END, SEEK_SET};
+use virtio_pipe_protocol::fs::{
+    AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, O_ACCMODE, SEEK_CUR, SEEK_END, SEEK_SET, X_OK,
+};
 use virtio_pipe_protocol::{ChdirTarget, Dirfd, Errno, Request, RespHeader, Stat, O_NONBLOCK};
 
 use super::{answer_bytes, done, Kernel};
@@ -23,6 +25,20 @@ const CHUNK: usize = 1 << 20;
 /// The path `/proc/self/exe` answers with the caller's program (spec:
 /// `dev-file-readlink`).
 const PROC_SELF_EXE: &[u8] = b"/proc/self/exe";
+
+/// The device's own `/dev/null`, whatever the root holds (spec:
+/// `dev-file-null`).
+const DEV_NULL: &[u8] = b"/dev/null";
+
+/// The status of an open file description: the host's for a file, the
+/// device's for a pipe end or `/dev/null`.
+fn stat_of(o: &Ofd) -> Result<Stat, Errno> {
+    match &o.what {
+        Open::File { file, .. } => file.stat(),
+        Open::Pipe { pipe, .. } => Ok(files::pipe_stat(*pipe)),
+        Open::Null { .. } => Ok(files::null_stat()),
+    }
+}
 
 /// Reads `file` into `io`'s buffer at `at`, or at the description's offset
 /// (which then advances), and completes it.
@@ -65,8 +81,29 @@ impl Kernel {
     }
 
     /// The path of the request's payload, absolute in the root: joined to
-    /// the working directory or to the open directory `dirfd`.
+    /// the working directory or to the open directory `dirfd`;
+    /// `/proc/self/exe` is the caller's program (spec: `dev-exe-path`).
     fn path_at(&self, pid: Pid, dirfd: Dirfd, io: &dyn Io, len: u32) -> Result<Vec<u8>, Errno> {
+        let path = self.link_path_at(pid, dirfd, io, len)?;
+        self.program_path(pid, path)
+    }
+
+    /// `path`, or the program of `pid` when it is `/proc/self/exe`.
+    pub(super) fn program_path(&self, pid: Pid, path: Vec<u8>) -> Result<Vec<u8>, Errno> {
+        if path == PROC_SELF_EXE {
+            return self.procs[&pid].exe.clone().ok_or(Errno::Enoent);
+        }
+        Ok(path)
+    }
+
+    /// Like [`Self::path_at`], `/proc/self/exe` kept as the link it is.
+    fn link_path_at(
+        &self,
+        pid: Pid,
+        dirfd: Dirfd,
+        io: &dyn Io,
+        len: u32,
+    ) -> Result<Vec<u8>, Errno> {
         let mut path = vec![0u8; len as usize];
         if io.read_payload(0, &mut path) != path.len() {
             return Err(Errno::Efault);
@@ -90,11 +127,13 @@ impl Kernel {
         }
     }
 
-    /// The open file behind `fd` of `pid`: `ESPIPE` for a pipe end.
-    fn file_of(&self, pid: Pid, fd: u32) -> Result<std::sync::Arc<Ofd>, Errno> {
+    /// The open file behind `fd` of `pid`: `ESPIPE` for a pipe end; `None`
+    /// for `/dev/null`.
+    fn file_of(&self, pid: Pid, fd: u32) -> Result<Option<std::sync::Arc<Ofd>>, Errno> {
         let ofd = self.procs[&pid].fds.get(fd)?.clone();
         match ofd.what {
-            Open::File { .. } => Ok(ofd),
+            Open::File { .. } => Ok(Some(ofd)),
+            Open::Null { .. } => Ok(None),
             Open::Pipe { .. } => Err(Errno::Espipe),
         }
     }
@@ -112,20 +151,19 @@ impl Kernel {
                 done(io, r.map(|fd| [fd as u64, 0, 0]))
             }
             Request::Pread { fd, offset, .. } => match self.file_of(pid, fd) {
-                Ok(ofd) => {
+                Ok(Some(ofd)) => {
                     let (file, off) = ofd.open_file().expect("a file");
                     read(file, off, Some(offset), io)
                 }
+                // `/dev/null`: nothing to read.
+                Ok(None) => done(io, Ok([0; 3])),
                 Err(e) => done(io, Err(e)),
             },
             Request::Lseek { fd, offset, whence } => {
                 done(io, self.lseek(pid, fd, offset, whence).map(|o| [o, 0, 0]))
             }
             Request::Fstat { fd } => {
-                let r = self.procs[&pid].fds.get(fd).and_then(|o| match &o.what {
-                    Open::File { file, .. } => file.stat(),
-                    Open::Pipe { pipe, .. } => Ok(files::pipe_stat(*pipe)),
-                });
+                let r = self.procs[&pid].fds.get(fd).and_then(|o| stat_of(o));
                 stat_out(io, r)
             }
             Request::StatAt {
@@ -135,17 +173,19 @@ impl Kernel {
             } => {
                 let r = if path_len == 0 && flags & AT_EMPTY_PATH != 0 {
                     match dirfd {
-                        Dirfd::Fd(fd) => self.procs[&pid].fds.get(fd).and_then(|o| match &o.what {
-                            Open::File { file, .. } => file.stat(),
-                            Open::Pipe { pipe, .. } => Ok(files::pipe_stat(*pipe)),
-                        }),
+                        Dirfd::Fd(fd) => self.procs[&pid].fds.get(fd).and_then(|o| stat_of(o)),
                         Dirfd::Cwd => self
                             .root()
                             .and_then(|r| r.stat(&self.procs[&pid].cwd, false)),
                     }
                 } else {
                     self.path_at(pid, dirfd, io.as_ref(), path_len)
-                        .and_then(|p| self.root()?.stat(&p, flags & AT_SYMLINK_NOFOLLOW != 0))
+                        .and_then(|p| {
+                            if p == DEV_NULL {
+                                return Ok(files::null_stat());
+                            }
+                            self.root()?.stat(&p, flags & AT_SYMLINK_NOFOLLOW != 0)
+                        })
                 };
                 stat_out(io, r)
             }
@@ -155,7 +195,8 @@ impl Kernel {
                     e => e,
                 });
                 match r {
-                    Ok(ofd) => {
+                    Ok(None) => done(io, Err(Errno::Enotdir)),
+                    Ok(Some(ofd)) => {
                         let (file, _) = ofd.open_file().expect("a file");
                         let mut buf = vec![0u8; len as usize];
                         match file.getdents(&mut buf) {
@@ -179,6 +220,14 @@ impl Kernel {
                 let r = self
                     .path_at(pid, dirfd, io.as_ref(), path_len)
                     .and_then(|p| {
+                        if p == DEV_NULL {
+                            // Anyone may read and write it; nobody execute it.
+                            return if mode & X_OK != 0 {
+                                Err(Errno::Eacces)
+                            } else {
+                                Ok(())
+                            };
+                        }
                         self.root()?
                             .access(&p, mode, flags & AT_SYMLINK_NOFOLLOW != 0)
                     });
@@ -188,7 +237,7 @@ impl Kernel {
                 dirfd, path_len, ..
             } => {
                 let r = self
-                    .path_at(pid, dirfd, io.as_ref(), path_len)
+                    .link_path_at(pid, dirfd, io.as_ref(), path_len)
                     .and_then(|p| {
                         if p == PROC_SELF_EXE {
                             self.procs[&pid].exe.clone().ok_or(Errno::Enoent)
@@ -242,6 +291,10 @@ impl Kernel {
         if self.procs[&pid].fds.free_slots(max) == 0 {
             return Err(Errno::Emfile);
         }
+        if path == DEV_NULL {
+            let ofd = Ofd::null(flags & O_ACCMODE, flags & O_NONBLOCK);
+            return self.proc_mut(pid).fds.insert_lowest(ofd, max);
+        }
         if self.open_files >= self.limits.max_open_files {
             return Err(Errno::Enfile);
         }
@@ -253,7 +306,10 @@ impl Kernel {
     }
 
     fn lseek(&mut self, pid: Pid, fd: u32, offset: i64, whence: u32) -> Result<u64, Errno> {
-        let ofd = self.file_of(pid, fd)?;
+        let Some(ofd) = self.file_of(pid, fd)? else {
+            // `/dev/null` stays at 0, as Linux's does.
+            return Ok(0);
+        };
         let (file, off) = ofd.open_file().expect("a file");
         if file.is_dir() {
             // Directories rewind (`rewinddir`), nothing else.

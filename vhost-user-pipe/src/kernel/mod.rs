@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use virtio_pipe_protocol::fs::{O_RDONLY, O_WRONLY};
 use virtio_pipe_protocol::signal::{SIGCHLD, SIGKILL, SIGPIPE, SIGSTOP};
 use virtio_pipe_protocol::FEATURE_SIGNALS;
 use virtio_pipe_protocol::{
@@ -63,6 +64,15 @@ pub struct Stats {
     pub waiting: usize,
 }
 
+/// What became of the tree's processes, for the summary `run` prints.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Processes created since the tree began, the root included.
+    pub created: usize,
+    /// How many processes ended with each wait status.
+    pub ended: BTreeMap<u32, usize>,
+}
+
 /// The state of one process tree.
 #[derive(Debug)]
 pub struct Kernel {
@@ -77,6 +87,8 @@ pub struct Kernel {
     effects: Vec<Effect>,
     /// The requests held for processes whose device is stopped.
     held: BTreeMap<Pid, Vec<Parked>>,
+    /// How many processes ended with each wait status (for the summary).
+    ended: BTreeMap<u32, usize>,
     /// The tree's root directory (spec: *Files*); none for a tree that
     /// serves no files.
     root: Option<Root>,
@@ -192,6 +204,7 @@ impl Kernel {
             limits,
             effects: Vec::new(),
             held: BTreeMap::new(),
+            ended: BTreeMap::new(),
             root: None,
             open_files: 0,
             borrowers: BTreeMap::new(),
@@ -323,6 +336,7 @@ impl Kernel {
                 }
             }
             Open::File { .. } => self.open_files += 1,
+            Open::Null { .. } => {}
         }
     }
 
@@ -336,6 +350,7 @@ impl Kernel {
                 self.free_if_unreferenced(*pipe);
             }
             Open::File { .. } => self.open_files -= 1,
+            Open::Null { .. } => {}
         }
     }
 
@@ -408,9 +423,8 @@ impl Kernel {
             }
             Request::GetFlags { fd } => {
                 let r = self.proc_mut(pid).fds.get(fd).map(|o| {
-                    // ret1 is the access mode: 0 = O_RDONLY, 1 = O_WRONLY.
-                    let wronly = matches!(o.pipe_end(), Some((_, End::Write)));
-                    [o.flags() as u64, wronly as u64, 0]
+                    // ret1 is the access mode: 0 = O_RDONLY, 1 = O_WRONLY, 2 = O_RDWR.
+                    [o.flags() as u64, o.access() as u64, 0]
                 });
                 done(io, r)
             }
@@ -492,6 +506,13 @@ impl Kernel {
             Open::Pipe { pipe, end } if *end == want => *pipe,
             Open::File { file, offset } if want == End::Read => {
                 return files::read(file, offset, None, io);
+            }
+            Open::Null { access } if want == End::Read && *access != O_WRONLY => {
+                return io.complete(RespHeader::ok([0; 3]), 0);
+            }
+            Open::Null { access } if want == End::Write && *access != O_RDONLY => {
+                let n = io.readable_len();
+                return io.complete(RespHeader::ok([n as u64, 0, 0]), 0);
             }
             // The root is read-only: no file is open for writing.
             _ => return done(io, Err(Errno::Ebadf)),
@@ -722,6 +743,7 @@ impl Kernel {
             return;
         };
         let status = wait_status(kind);
+        *self.ended.entry(status).or_default() += 1;
         let lender = p.lender.take();
         p.state = State::Zombie(status);
         p.waits.clear();
@@ -971,6 +993,14 @@ impl Kernel {
             waiting: pipes.iter().map(|p| p.waiting()).sum::<usize>()
                 + self.procs.values().map(|p| p.waits.len()).sum::<usize>()
                 + self.held.values().map(Vec::len).sum::<usize>(),
+        }
+    }
+
+    /// What became of the tree's processes so far.
+    pub fn tally(&self) -> Tally {
+        Tally {
+            created: self.next_pid.saturating_sub(ROOT_PID) as usize,
+            ended: self.ended.clone(),
         }
     }
 }

@@ -83,7 +83,7 @@ impl Kernel {
         if args_bytes(&argv, &env) > ARGS_MAX {
             return Err(Errno::E2big);
         }
-        let path = files::join(&self.procs[&pid].cwd, blob.path);
+        let path = self.program_path(pid, files::join(&self.procs[&pid].cwd, blob.path))?;
         let exe = self.root.as_ref().ok_or(Errno::Enoent)?.executable(&path)?;
         let p = self.proc_mut(pid);
         p.image =

@@ -20,7 +20,8 @@
 //! (CR0.WP, so the kernel cannot write a read-only user page by mistake),
 //! alignment checking for programs that set RFLAGS.AC (CR0.AM, as Linux:
 //! a misaligned access then raises #AC, SIGBUS), and calls `rust_entry`
-//! on the boot stack.
+//! on the boot stack, unless `resume::resume_if_forked` finds that this VM
+//! is a fork child and resumes the parent's kernel instead.
 
 use core::arch::global_asm;
 
@@ -186,6 +187,8 @@ pvh_long_mode:
     mov gs, ax
     mov rsp, offset boot_stack_top
     xor ebp, ebp
+    // A fork child resumes from its parent's record instead (resume.rs).
+    call resume_if_forked
     call rust_entry
     ud2
     "#,

@@ -41,6 +41,14 @@ pub const RFLAGS_USER_MASK: u64 = (1 << 18)
     | 1
     | (1 << 16);
 
+/// The FPU state of a fresh program: x87 control word 0x37f, MXCSR 0x1f80.
+pub fn initial_fx() -> [u8; FX_SIZE] {
+    let mut fx = [0u8; FX_SIZE];
+    fx[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+    fx[FX_MXCSR..FX_MXCSR + 4].copy_from_slice(&0x1f80u32.to_le_bytes());
+    fx
+}
+
 /// The saved state of the interrupted program (see the module docs).
 #[repr(C, align(16))]
 #[derive(Clone, Debug)]
@@ -104,6 +112,20 @@ impl Default for TrapFrame {
 }
 
 impl TrapFrame {
+    /// The registers a program starts with: its entry and stack, the
+    /// initial FPU state, every other register zero.
+    pub fn program_start(rip: u64, rsp: u64) -> Self {
+        Self {
+            fx: initial_fx(),
+            rip,
+            rsp,
+            rflags: RFLAGS_USER_START,
+            cs: USER_CS,
+            ss: USER_DS,
+            ..Self::default()
+        }
+    }
+
     /// Whether the frame was taken in ring 3.
     pub fn from_user(&self) -> bool {
         self.cs & 3 == 3

@@ -1,7 +1,8 @@
 //! x86-64: PVH boot into long mode, GDT/TSS, IDT and entry stubs, the
 //! `syscall` entry, APICs, timekeeping, paging, the serial console, random
-//! numbers and the CPU primitives. [`frame`] is pure data and builds on the
-//! host too.
+//! numbers and the CPU primitives, and the fork child's resume from its
+//! parent's record. [`frame`] and [`resume`]'s layout are pure data and
+//! build on the host too.
 
 pub mod frame;
 
@@ -23,6 +24,7 @@ pub mod pit;
 pub mod port;
 #[cfg(not(test))]
 pub mod random;
+pub mod resume;
 #[cfg(not(test))]
 pub mod rtc;
 #[cfg(not(test))]

@@ -16,6 +16,9 @@ static LAPIC_HZ: AtomicU64 = AtomicU64::new(1_000_000_000);
 /// The wall clock (ns since the Unix epoch) at TSC `TSC_AT_EPOCH_READ`.
 static EPOCH_NS: AtomicU64 = AtomicU64::new(0);
 static TSC_AT_EPOCH_READ: AtomicU64 = AtomicU64::new(0);
+/// The monotonic clock at this VM's first instruction: 0, or for a fork
+/// child its parent's clock at the fork.
+static MONO_AT_ENTRY_NS: AtomicU64 = AtomicU64::new(0);
 
 /// Calibrates the TSC and the LAPIC timer, and reads the RTC.
 pub fn init() {
@@ -51,9 +54,37 @@ pub fn tsc_to_ns(ticks: u64) -> u64 {
     (u128::from(ticks) * 1_000_000_000 / u128::from(tsc_hz())) as u64
 }
 
-/// Nanoseconds of the monotonic clock: since the guest's first instruction.
-pub fn monotonic_ns() -> u64 {
+/// Nanoseconds of this VM's run: since its first instruction.
+pub fn since_entry_ns() -> u64 {
     tsc_to_ns(cpu::rdtsc().wrapping_sub(super::boot::entry_tsc()))
+}
+
+/// Nanoseconds of the monotonic clock: since the process's first VM
+/// booted (a fork child continues its parent's clock).
+pub fn monotonic_ns() -> u64 {
+    MONO_AT_ENTRY_NS.load(Ordering::Relaxed) + since_entry_ns()
+}
+
+/// A fork child's clocks: the calibration is the parent's (carried with
+/// the statics); the monotonic clock continues from the parent's value at
+/// the fork (`parent_mono_ns`) plus this VM's own run time, and the wall
+/// clock is the later of the RTC and the parent's at the fork plus that
+/// run time (`fork::child_realtime_ns`).
+pub fn rebase_after_fork(parent_mono_ns: u64, parent_real_ns: u64) {
+    let since = since_entry_ns();
+    MONO_AT_ENTRY_NS.store(parent_mono_ns, Ordering::Relaxed);
+    let real = child_realtime_ns(rtc::unix_seconds(), parent_real_ns, since);
+    EPOCH_NS.store(real, Ordering::Relaxed);
+    TSC_AT_EPOCH_READ.store(cpu::rdtsc(), Ordering::Relaxed);
+}
+
+/// The child's wall clock at its resume: never earlier than the parent's at
+/// the fork plus the time the child has run (`since_entry_ns`), and never
+/// earlier than its own RTC reading (whole seconds).
+fn child_realtime_ns(rtc_seconds: u64, parent_real_ns: u64, since_entry_ns: u64) -> u64 {
+    rtc_seconds
+        .saturating_mul(1_000_000_000)
+        .max(parent_real_ns.saturating_add(since_entry_ns))
 }
 
 /// Nanoseconds since the Unix epoch (RTC at boot + TSC since).

@@ -1,8 +1,0 @@
-//! Device glue: the virtio `Hal`, PCI configuration access, transport
-//! discovery for the virtio-pipe device, and the debug-exit poweroff.
-
-pub mod debug_exit;
-pub mod hal;
-pub mod pci_cam;
-pub mod pipe;
-pub mod transport;
