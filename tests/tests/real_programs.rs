@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use system_tests::images;
+use system_tests::programs;
 use system_tests::qemu::{daemon_bin, have_qemu, workspace, Group};
 
 /// A run boots one VM per process under TCG; on a loaded 2-core machine a
@@ -179,16 +179,6 @@ fn root() -> Option<PathBuf> {
     Some(root)
 }
 
-fn kernel() -> PathBuf {
-    let p = images::dir().join("guest-kernel");
-    assert!(
-        p.is_file(),
-        "{} is missing: run `sh guest-kernel/build-image` first",
-        p.display()
-    );
-    p
-}
-
 fn stdin_of(root: &Path, case: &Case) -> Stdio {
     match case.stdin {
         Some(f) => Stdio::from(std::fs::File::open(root.join(f)).expect("stdin file")),
@@ -248,7 +238,7 @@ fn on_host(root: &Path, exe: &Path, case: &Case) -> Outcome {
 fn in_guest(root: &Path, case: &Case) -> Outcome {
     let mut c = Command::new(daemon_bin());
     c.args(["run", "--accel", "tcg", "--kernel"])
-        .arg(kernel())
+        .arg(programs::kernel())
         .arg("--root")
         .arg(root)
         .env_remove("RUST_LOG")
@@ -543,7 +533,6 @@ fn strtok3_example_splits_strings() {
 }
 
 #[test]
-#[ignore = "guest kernel and daemon: no /dev/null; musl's wordexp runs `sh -c '... 2>/dev/null'` and the open fails with EROFS, wordexp fails and the example (which does not check) dies of SIGSEGV"]
 fn wordexp3_example_expands_a_glob_through_the_shell() {
     // musl's wordexp runs /bin/sh (busybox in the root) in a child.
     let Some(root) = root() else { return };
