@@ -29,7 +29,7 @@
 //!   under KVM. One CPU, one user thread: the entry switches to a static
 //!   kernel stack without `swapgs` (`arch::x86_64::syscall_entry` says why);
 //!   the kernel never uses FS or GS, so the program's TLS base is its own.
-//! * **Memory** (`mem::layout`): the kernel is linked and loaded at 1 MiB,
+//! * **Memory** (`arch::layout`): the kernel is linked and loaded at 1 MiB,
 //!   identity-mapped and supervisor-only, and ends below 4 MiB (a
 //!   link-time `ASSERT` in `link.ld`, and a test); all RAM is also mapped
 //!   at `0xffff_8000_0000_0000` (supervisor, NX) for the heap, page tables

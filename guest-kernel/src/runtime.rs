@@ -15,6 +15,7 @@ use core::panic::PanicInfo;
 
 use virtio_pipe_protocol::{ExitKind, StartKind};
 
+use crate::arch::layout::{page_up, phys_to_virt, IDENTITY_END, KERNEL_BASE, PAGE_SIZE};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::interrupts::{self, Hooks};
 use crate::arch::x86_64::{apic, boot, cpu, gdt, paging, random, serial, syscall_entry, time};
@@ -23,7 +24,6 @@ use crate::linux::sig::SIGKILL;
 use crate::loader::load::Entry;
 use crate::loader::{self, cmdline, MemoryFile};
 use crate::mem::frames::{self, FrameBitmap};
-use crate::mem::layout::{page_up, phys_to_virt, IDENTITY_END, KERNEL_BASE, PAGE_SIZE};
 use crate::mem::{firmware, heap, start_info};
 use crate::process::device::Strings;
 use crate::process::{self, deliver, device, exec, fork, Process};

@@ -155,3 +155,44 @@ fn a_blocked_reader_uses_almost_no_host_cpu() {
     assert!(g.wait_deadline(LIMIT).is_some_and(|s| s.success()));
     let _ = std::fs::remove_dir_all(&run_dir);
 }
+
+/// The main job (`scripts/demo`): Debian's busybox-static runs an
+/// eight-stage pipeline, every process its own VM; the output is the host
+/// busybox's on the same files, and `--summary` accounts for every VM.
+#[test]
+fn the_demo_busybox_pipeline_matches_the_host_and_is_summarised() {
+    const SCRIPT: &str = "cat docs/*.md | tr -cs A-Za-z '\\n' | tr A-Z a-z | \
+                          grep -E '^.{6,}$' | sort | uniq -c | sort -rn | head -n 5";
+    let busybox = std::path::Path::new("/bin/busybox");
+    assert!(busybox.is_file(), "install Debian's busybox-static");
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("bin")).unwrap();
+    std::fs::create_dir_all(root.path().join("docs")).unwrap();
+    std::fs::copy(busybox, root.path().join("bin/busybox")).unwrap();
+    let ws = system_tests::qemu::workspace();
+    for doc in ["README.md", "ARCHITECTURE.md", "RELIABILITY.md"] {
+        std::fs::copy(ws.join(doc), root.path().join("docs").join(doc)).unwrap();
+    }
+    let mut host = Command::new(busybox);
+    host.args(["sh", "-c", SCRIPT]).current_dir(root.path());
+    let host = run_with_deadline(host, LIMIT).expect("the host's busybox finished");
+    assert!(host.status.success() && !host.stdout.is_empty());
+
+    let out = run(&[
+        "--summary",
+        "--root",
+        root.path().to_str().unwrap(),
+        "busybox",
+        "sh",
+        "-c",
+        SCRIPT,
+    ]);
+    assert_eq!(stdout(&out), String::from_utf8_lossy(&host.stdout));
+    assert!(out.status.success(), "{out:?}");
+    // The shell and eight stages, each forked: nine VMs, all exit 0.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("vhost-user-pipe: 9 processes, 9 VMs (8 forked); ended: 9 × exit 0"),
+        "{err}"
+    );
+}

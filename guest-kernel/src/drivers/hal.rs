@@ -11,9 +11,9 @@ use core::ptr::NonNull;
 
 use virtio_drivers::{BufferDirection, Hal, PhysAddr, PAGE_SIZE};
 
+use crate::arch::layout::kernel_virt_to_phys;
 use crate::arch::x86_64::paging;
 use crate::mem::frames;
-use crate::mem::layout::kernel_virt_to_phys;
 
 /// The kernel's [`Hal`].
 #[derive(Debug)]

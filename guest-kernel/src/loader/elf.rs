@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use super::ProgramFile;
-use crate::mem::layout::{is_user_range, page_down, page_up, PAGE_SIZE, PIE_BASE};
+use crate::arch::layout::{is_user_range, page_down, page_up, PAGE_SIZE, PIE_BASE};
 use crate::mem::vma::Prot;
 
 /// `ET_EXEC`.

@@ -10,10 +10,10 @@ use core::fmt;
 use super::elf::{self, ElfError, PHDR_SIZE};
 use super::stack::{self, AuxInputs};
 use super::ProgramFile;
+use crate::arch::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use crate::arch::x86_64::{cpu, random};
 use crate::linux::sig::MINSIGSTKSZ;
 use crate::mem::address_space::{AddressSpace, MemError};
-use crate::mem::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use crate::mem::vma::{Prot, VmaKind};
 
 /// Bytes read from the file at a time.

@@ -15,11 +15,11 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use super::frames;
-use super::layout::{
-    is_user_range, page_down, page_up, phys_to_virt, MMAP_TOP, PAGE_SIZE, USER_START,
-};
 use super::pod::{self, Pod};
 use super::vma::{Prot, Vma, VmaError, VmaKind, VmaMap};
+use crate::arch::layout::{
+    is_user_range, page_down, page_up, phys_to_virt, MMAP_TOP, PAGE_SIZE, USER_START,
+};
 use crate::arch::x86_64::paging::{self, ADDR_MASK, PTE_NX, PTE_P, PTE_SOFT_NONE, PTE_W};
 
 /// PTE accessed bit (set by the CPU).

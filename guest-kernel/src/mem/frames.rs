@@ -12,7 +12,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::layout::PAGE_SIZE;
+use crate::arch::layout::PAGE_SIZE;
 
 /// A bitmap of frames in `[base, base + 4096 * n)`.
 #[derive(Debug)]
@@ -124,7 +124,7 @@ mod global {
     use spinning_top::Spinlock;
 
     use super::FrameBitmap;
-    use crate::mem::layout::{phys_to_virt, PAGE_SIZE};
+    use crate::arch::layout::{phys_to_virt, PAGE_SIZE};
 
     static FRAMES: Spinlock<Option<FrameBitmap>> = Spinlock::new(None);
 

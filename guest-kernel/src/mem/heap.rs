@@ -9,7 +9,7 @@ use core::ptr::{self, NonNull};
 use linked_list_allocator::Heap;
 use spinning_top::Spinlock;
 
-use super::layout::phys_to_virt;
+use crate::arch::layout::phys_to_virt;
 
 /// The allocator.
 struct KernelAllocator(Spinlock<Heap>);

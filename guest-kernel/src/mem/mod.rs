@@ -1,9 +1,8 @@
-//! Memory: the virtual layout ([`layout`]), the PVH start info, the kernel
+//! Memory (on the virtual layout, `arch::layout`): the PVH start info, the kernel
 //! heap, the frame allocator, and the program's address space (areas in
 //! [`vma`], page tables kept in step by [`address_space`]).
 
 pub mod frames;
-pub mod layout;
 pub mod pod;
 pub mod vma;
 

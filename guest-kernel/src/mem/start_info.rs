@@ -2,7 +2,7 @@
 //! is, the command line, and the modules (QEMU's `-initrd`: the program
 //! of a VM launched by hand). Everything is read through the direct map.
 
-use crate::mem::layout::phys_to_virt;
+use crate::arch::layout::phys_to_virt;
 
 /// `XEN_HVM_START_MAGIC_VALUE`.
 const MAGIC: u32 = 0x336e_c578;

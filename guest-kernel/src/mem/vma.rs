@@ -10,7 +10,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
 
-use super::layout::PAGE_SIZE;
+use crate::arch::layout::PAGE_SIZE;
 
 /// Page protection: `PROT_READ | PROT_WRITE | PROT_EXEC` bits.
 #[derive(Clone, Copy, PartialEq, Eq, Default)]

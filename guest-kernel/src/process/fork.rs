@@ -39,12 +39,12 @@ use virtio_pipe_protocol::{Request, StartKind};
 
 use super::clone::CloneRequest;
 use super::{device, Process};
+use crate::arch::layout::kernel_virt_to_phys;
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::resume::{self, ResumeHeader, RECORD_MAGIC};
 use crate::arch::x86_64::{cpu, paging, time};
 use crate::drivers::pipe as dev;
 use crate::linux::Errno;
-use crate::mem::layout::kernel_virt_to_phys;
 
 /// The runtime's `extern "C" fn(record: u64) -> !` for a fork child (0:
 /// none registered, no fork).

@@ -6,10 +6,10 @@
 //! memory anyway).
 
 use super::{Args, Ctx};
+use crate::arch::layout::{is_user_range, page_up, PAGE_SIZE};
 use crate::linux::mman::*;
 use crate::linux::{Errno, SysResult};
 use crate::mem::address_space::Access;
-use crate::mem::layout::{is_user_range, page_up, PAGE_SIZE};
 use crate::mem::vma::{Prot, VmaKind};
 
 fn length(len: u64) -> Result<u64, Errno> {

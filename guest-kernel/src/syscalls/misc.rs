@@ -3,13 +3,13 @@
 use alloc::vec;
 
 use super::{Args, Ctx};
+use crate::arch::layout::{PAGE_SIZE, STACK_SIZE, USER_END};
 use crate::arch::x86_64::{cpu, random, time};
 use crate::linux::arch_prctl::*;
 use crate::linux::clock::{GRND_INSECURE, GRND_NONBLOCK, GRND_RANDOM};
 use crate::linux::prctl::*;
 use crate::linux::rlimit::*;
 use crate::linux::{Errno, Rlimit, SysResult, Sysinfo, Utsname};
-use crate::mem::layout::{PAGE_SIZE, STACK_SIZE, USER_END};
 
 /// `RLIMIT_NOFILE`: the daemon's default `--max-fds`.
 const NOFILE: u64 = 256;

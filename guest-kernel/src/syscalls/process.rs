@@ -8,11 +8,11 @@ use virtio_pipe_protocol::fs::PATH_MAX;
 use virtio_pipe_protocol::{ExitKind, ARGS_MAX};
 
 use super::{Args, Ctx};
+use crate::arch::layout::PAGE_SIZE;
 use crate::linux::clone::CLONE_ARGS_SIZE_VER0;
 use crate::linux::sig::{CLD_EXITED, CLD_KILLED};
 use crate::linux::wait::*;
 use crate::linux::{CloneArgs, Errno, Siginfo, SysResult, Timespec};
-use crate::mem::layout::PAGE_SIZE;
 use crate::process::clone::{CloneError, CloneKind, CloneRequest};
 use crate::process::{device, exec, fork, vfork};
 

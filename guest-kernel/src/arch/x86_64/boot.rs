@@ -25,7 +25,7 @@
 
 use core::arch::global_asm;
 
-use crate::mem::layout::DIRECT_MAP_BASE;
+use crate::arch::layout::DIRECT_MAP_BASE;
 
 /// Bytes of the boot stack (the kernel runs on it until the program starts).
 pub const BOOT_STACK_SIZE: usize = 64 * 1024;

@@ -11,7 +11,7 @@ use core::arch::asm;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use super::cpu;
-use crate::mem::layout::{
+use crate::arch::layout::{
     phys_to_virt, DIRECT_MAP_BASE, LARGE_PAGE_SIZE, MMIO_BASE, PAGE_SIZE, PHYS_LIMIT, USER_END,
 };
 

@@ -182,7 +182,7 @@ mod kernel {
     use core::ptr::addr_of;
 
     use super::*;
-    use crate::mem::layout::DIRECT_MAP_BASE;
+    use crate::arch::layout::DIRECT_MAP_BASE;
 
     global_asm!(
         r#"

@@ -29,7 +29,7 @@ use core::arch::global_asm;
 use super::cpu::{wrmsr, MSR_FMASK, MSR_LSTAR, MSR_STAR};
 use super::frame::{TrapFrame, SYSCALL_VECTOR};
 use super::gdt::{KERNEL_CS, USER32_CS};
-use crate::mem::layout::USER_END;
+use crate::arch::layout::USER_END;
 
 /// Bytes of the kernel stack (syscalls and interrupts from ring 3).
 pub const KERNEL_STACK_SIZE: usize = 64 * 1024;
