@@ -1,0 +1,1 @@
+/* cat.c: a file for wordexp(3)'s "[a-c]*.c" */
