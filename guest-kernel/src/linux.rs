@@ -768,6 +768,26 @@ pub struct Iovec {
     pub iov_len: u64,
 }
 
+/// `linux_dirent64` records (the device's) as the old `getdents`'s
+/// `linux_dirent`: `d_ino`, `d_off`, `d_reclen`, the name and its NUL,
+/// padding, and `d_type` in the record's last byte. Both round
+/// `20 + name length` up to 8, so each record keeps its length.
+pub fn dirents_to_old(new: &[u8]) -> alloc::vec::Vec<u8> {
+    let mut out = alloc::vec::Vec::with_capacity(new.len());
+    for d in virtio_pipe_protocol::fs::dirents(new) {
+        let len = virtio_pipe_protocol::fs::dirent_len(d.name.len());
+        let at = out.len();
+        out.resize(at + len, 0);
+        let rec = &mut out[at..];
+        rec[0..8].copy_from_slice(&d.ino.to_le_bytes());
+        rec[8..16].copy_from_slice(&d.off.to_le_bytes());
+        rec[16..18].copy_from_slice(&(len as u16).to_le_bytes());
+        rec[18..18 + d.name.len()].copy_from_slice(d.name);
+        rec[len - 1] = d.kind;
+    }
+    out
+}
+
 /// The kernel's `struct termios` (`asm-generic/termbits.h`: 36 bytes).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -1104,6 +1124,25 @@ mod tests {
         assert_eq!(size_of::<StackT>(), 24);
         assert_eq!(size_of::<Pollfd>(), 8);
         assert_eq!(size_of::<Termios>(), 36);
+        assert_eq!(size_of::<Winsize>(), 8);
+    }
+
+    #[test]
+    fn old_dirents_keep_each_records_length_and_put_the_type_last() {
+        use virtio_pipe_protocol::fs::{put_dirent, DT_DIR, DT_REG};
+        let mut new = [0u8; 96];
+        let a = put_dirent(&mut new, 7, 1, DT_DIR, b".").unwrap();
+        let b = put_dirent(&mut new[a..], 9, 2, DT_REG, b"hello.txt").unwrap();
+        let old = dirents_to_old(&new[..a + b]);
+        assert_eq!(old.len(), a + b);
+        assert_eq!(u64::from_le_bytes(old[0..8].try_into().unwrap()), 7);
+        assert_eq!(u16::from_le_bytes([old[16], old[17]]) as usize, a);
+        assert_eq!(&old[18..20], b".\0");
+        assert_eq!(old[a - 1], DT_DIR);
+        let r = &old[a..];
+        assert_eq!(u64::from_le_bytes(r[8..16].try_into().unwrap()), 2);
+        assert_eq!(&r[18..28], b"hello.txt\0");
+        assert_eq!(r[b - 1], DT_REG);
         assert_eq!(size_of::<Winsize>(), 8);
         assert_eq!(size_of::<Timespec>(), 16);
         assert_eq!(size_of::<Sysinfo>(), 112);

@@ -181,6 +181,25 @@ pub fn getdents64(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     Ok(got as u64)
 }
 
+/// `getdents(fd, dirp, count)`, the old form: the device's
+/// `linux_dirent64` records rewritten as `linux_dirent` (the type moves to
+/// the record's last byte, after the name's NUL). An old record is exactly
+/// as long as the new one for the same name, so what the device places in
+/// `count` bytes fits.
+pub fn getdents(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (fd, buf, count) = (fd(a[0])?, a[1], a[2] as usize);
+    if count == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let n = count.min(CHUNK);
+    cx.p.space.ensure(buf, n as u64, Access::Write)?;
+    let mut k = vec![0u8; n];
+    let got = device::getdents(fd, &mut k)?;
+    let out = crate::linux::dirents_to_old(&k[..got]);
+    cx.p.space.copy_out(buf, &out)?;
+    Ok(out.len() as u64)
+}
+
 fn access_at(cx: &mut Ctx<'_>, dir: Dirfd, at: u64, mode: u64, flags: u64) -> SysResult {
     if mode & !u64::from(R_OK | W_OK | X_OK) != 0
         || flags & !(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0

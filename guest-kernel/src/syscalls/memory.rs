@@ -9,8 +9,14 @@ use super::{Args, Ctx};
 use crate::arch::layout::{is_user_range, page_up, PAGE_SIZE};
 use crate::linux::mman::*;
 use crate::linux::{Errno, SysResult};
-use crate::mem::address_space::Access;
+use alloc::vec;
+
+use virtio_pipe_protocol::fs::{S_IFMT, S_IFREG};
+
+use super::fs::CHUNK;
+use crate::mem::address_space::{Access, AddressSpace};
 use crate::mem::vma::{Prot, VmaKind};
+use crate::process::device;
 
 fn length(len: u64) -> Result<u64, Errno> {
     if len == 0 {
@@ -47,16 +53,14 @@ pub fn mmap(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     ) {
         return Err(Errno::EINVAL);
     }
-    if flags & MAP_ANONYMOUS == 0 {
-        if fd < 0 {
-            return Err(Errno::EBADF);
-        }
-        log::info!(
-            "pid {}: mmap of fd {fd}: files cannot be mapped yet",
-            cx.p.pid
-        );
-        return Err(Errno::ENODEV);
-    }
+    // A file's bytes are copied in (below): first check it can be mapped.
+    let file = if flags & MAP_ANONYMOUS == 0 {
+        let fd = u32::try_from(fd).map_err(|_| Errno::EBADF)?;
+        let size = mappable(fd, flags, prot_bits)?;
+        Some((fd, size))
+    } else {
+        None
+    };
     let space = &mut cx.p.space;
     let start = if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0 {
         let at = aligned(addr)?;
@@ -83,11 +87,57 @@ pub fn mmap(cx: &mut Ctx<'_>, a: Args) -> SysResult {
             .map_err(|e| e.errno())?;
         at
     };
-    if flags & MAP_POPULATE != 0 && prot != Prot::NONE {
+    if let Some((fd, size)) = file {
+        if let Err(e) = copy_file(space, fd, start, len.min(size.saturating_sub(off)), off) {
+            let _ = space.unmap(start, start + len);
+            return Err(e);
+        }
+    } else if flags & MAP_POPULATE != 0 && prot != Prot::NONE {
         // Best effort, as on Linux: a failure shows up at first touch.
         let _ = space.ensure(start, len, Access::Read);
     }
     Ok(start)
+}
+
+/// Whether the file behind `fd` can be mapped so; its size. Files of the
+/// root are regular and open read-only: a private mapping of one is its
+/// bytes copied in, which is what a program can observe of it (the root is
+/// read-only, so nobody writes the file meanwhile); a shared one is the
+/// same as long as it cannot be written (`EACCES` with `PROT_WRITE`, as
+/// Linux answers for an fd not open for writing). Devices, pipes and
+/// directories are `ENODEV`, as on Linux.
+fn mappable(fd: u32, flags: u64, prot_bits: u64) -> Result<u64, Errno> {
+    let st = device::fstat(fd)?;
+    if st.mode.get() & S_IFMT != S_IFREG {
+        return Err(Errno::ENODEV);
+    }
+    if flags & MAP_TYPE != MAP_PRIVATE && prot_bits & PROT_WRITE != 0 {
+        return Err(Errno::EACCES);
+    }
+    Ok(st.size.get().max(0) as u64)
+}
+
+/// Copies `len` bytes of the file `fd` from `off` to `start`, whatever the
+/// mapping's protection; the rest of the mapping stays zero.
+fn copy_file(
+    space: &mut AddressSpace,
+    fd: u32,
+    start: u64,
+    len: u64,
+    off: u64,
+) -> Result<(), Errno> {
+    let mut buf = vec![0u8; CHUNK.min(len as usize)];
+    let mut done = 0u64;
+    while done < len {
+        let want = ((len - done) as usize).min(buf.len());
+        let n = device::pread(fd, off + done, &mut buf[..want])?;
+        if n == 0 {
+            break;
+        }
+        space.fill(start + done, &buf[..n]).map_err(|e| e.errno())?;
+        done += n as u64;
+    }
+    Ok(())
 }
 
 /// `munmap(addr, length)`.

@@ -96,6 +96,7 @@ syscall_table! {
     62 => signal::kill,
     63 => misc::uname,
     72 => fs::fcntl,
+    78 => file::getdents,
     79 => file::getcwd,
     80 => file::chdir,
     81 => file::fchdir,
