@@ -7,6 +7,11 @@
 //! writable: virtio_pipe_resp (32) [+ payload: READ buffer, GET_ARGS blob]
 //! ```
 //!
+//! A payload may be scattered over several buffers ([`VirtioPipe::submit_sg`]:
+//! a program's pages, passed in place), one descriptor each; the device
+//! sees each part as one run of bytes (the spec does not let it assume any
+//! framing).
+//!
 //! The device may use chains in any order. `eventq` holds 32-byte writable
 //! buffers that the device fills with `virtio_pipe_event`s; the driver hands
 //! each one back as soon as it has decoded it.
@@ -27,15 +32,25 @@ use virtio_pipe_protocol::{
 
 use crate::error::DriverError;
 use crate::features::Features;
-use crate::slots::{RequestId, SlotState, Slots};
+use crate::slots::{RequestId, SlotState, Slots, MAX_SEGMENTS};
 
-/// Descriptors in `requestq`: at most this many chains of up to 4 descriptors...
-/// in practice a chain takes 2 to 4, so 16 requests fit at once.
+/// Descriptors in `requestq`. The driver does not negotiate
+/// `VIRTIO_RING_F_INDIRECT_DESC` (virtio-drivers would then allocate an
+/// indirect table for every chain of more than one buffer, `FORK`'s too,
+/// which must allocate nothing: `drv-fork-quiesce`), so a chain takes one
+/// descriptor of this table per buffer: its two headers and its payload
+/// buffers. A request with at most one payload buffer each way takes 2 to
+/// 4, so [`MAX_IN_FLIGHT`] of them fit at once; one with [`MAX_SEGMENTS`]
+/// payload buffers takes 34, which leaves 30 for the others.
 pub const REQUEST_QUEUE_SIZE: usize = 64;
 /// Event buffers kept posted on `eventq`.
 pub const EVENT_QUEUE_SIZE: usize = 16;
-/// Requests that may be in flight at once (each takes up to 4 descriptors).
+/// Requests that may be in flight at once (a request of up to 4 descriptors
+/// each: `REQUEST_QUEUE_SIZE / 4`).
 const MAX_IN_FLIGHT: usize = REQUEST_QUEUE_SIZE / 4;
+/// Descriptors every chain takes besides its payload: the two headers.
+const HEADER_DESCRIPTORS: usize = 2;
+const _: () = assert!(HEADER_DESCRIPTORS + MAX_SEGMENTS <= REQUEST_QUEUE_SIZE);
 
 /// A used request: the response header and how much payload the device wrote.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,28 +179,79 @@ impl<H: Hal, T: Transport> VirtioPipe<H, T> {
         readable: &[u8],
         writable: &mut [u8],
     ) -> Result<RequestId, DriverError> {
+        // SAFETY: the caller's promise, for the one buffer of each part.
+        unsafe { self.submit_sg(hdr, &[readable], &mut [writable]) }
+    }
+
+    /// Submits a request whose payloads are scattered over several buffers
+    /// (the pages of a program's buffer, say), without waiting for it. The
+    /// chain is the request header, the `readable` buffers in order, the
+    /// response header, then the `writable` buffers in order: the device
+    /// sees each part as one run of bytes. Empty buffers are left out.
+    ///
+    /// At most [`MAX_SEGMENTS`] non-empty buffers (both parts together), or
+    /// [`DriverError::TooManySegments`]. Each buffer takes a descriptor
+    /// (the driver does not use indirect tables: see
+    /// [`REQUEST_QUEUE_SIZE`]), so the chain needs `2 +` that many free
+    /// descriptors, or it fails with [`DriverError::QueueFull`]; a caller
+    /// with one request in flight at a time always has them.
+    ///
+    /// # Safety
+    ///
+    /// Every buffer of `readable` and `writable` must stay valid, and must
+    /// not be accessed, until [`Self::take_completion`] has returned the
+    /// completion of the returned id (or the device has been reset).
+    pub unsafe fn submit_sg(
+        &mut self,
+        hdr: &ReqHeader,
+        readable: &[&[u8]],
+        writable: &mut [&mut [u8]],
+    ) -> Result<RequestId, DriverError> {
         if self.broken {
             return Err(DriverError::DeviceBroken);
         }
+        let n_readable = readable.iter().filter(|b| !b.is_empty()).count();
+        let n_writable = writable.iter().filter(|b| !b.is_empty()).count();
+        let segments = n_readable + n_writable;
+        if segments > MAX_SEGMENTS {
+            return Err(DriverError::TooManySegments(segments));
+        }
         // A descriptor's length is 32 bits; a chain's whole parts too
         // (virtio 1.2, 2.7.5.2). Callers clamp their transfers below that.
-        if u32::try_from(readable.len() + REQ_HEADER_SIZE).is_err()
-            || u32::try_from(writable.len() + RESP_HEADER_SIZE).is_err()
+        if !part_fits(REQ_HEADER_SIZE, readable.iter().map(|b| b.len()))
+            || !part_fits(RESP_HEADER_SIZE, writable.iter().map(|b| b.len()))
         {
             return Err(DriverError::Errno(Errno::Einval));
         }
+        let needed = HEADER_DESCRIPTORS + segments;
+        let free = self.requestq.available_desc();
+        if free < needed {
+            return Err(DriverError::QueueFull(needed, free));
+        }
         let (id, slot) = self.slots.claim().ok_or(DriverError::NoFreeSlot)?;
         slot.req = hdr.as_bytes_le();
-        slot.readable = (!readable.is_empty()).then(|| NonNull::from(readable));
-        slot.writable = (!writable.is_empty()).then(|| NonNull::from(&mut *writable));
-        let inputs: [&[u8]; 2] = [&slot.req, readable];
-        let n_in = if readable.is_empty() { 1 } else { 2 };
-        let mut outputs: [&mut [u8]; 2] = [&mut slot.resp, writable];
-        let n_out = if outputs[1].is_empty() { 1 } else { 2 };
+        slot.n_readable = n_readable;
+        slot.n_writable = n_writable;
+        // The chain in order, and the slot's copy of where each payload is.
+        let mut inputs: [&[u8]; 1 + MAX_SEGMENTS] = [&[]; 1 + MAX_SEGMENTS];
+        let mut outputs: [&mut [u8]; 1 + MAX_SEGMENTS] = core::array::from_fn(|_| &mut [][..]);
+        inputs[0] = &slot.req;
+        for (k, b) in readable.iter().filter(|b| !b.is_empty()).enumerate() {
+            slot.payload[k] = NonNull::from(*b);
+            inputs[1 + k] = b;
+        }
+        for (k, b) in writable.iter_mut().filter(|b| !b.is_empty()).enumerate() {
+            slot.payload[n_readable + k] = NonNull::from(&mut **b);
+            outputs[1 + k] = &mut **b;
+        }
+        outputs[0] = &mut slot.resp;
         // SAFETY: the headers live in the heap-allocated slot, which stays
         // put and untouched while the slot is in flight; the caller promises
         // the same for the payloads.
-        let added = unsafe { self.requestq.add(&inputs[..n_in], &mut outputs[..n_out]) };
+        let added = unsafe {
+            self.requestq
+                .add(&inputs[..1 + n_readable], &mut outputs[..1 + n_writable])
+        };
         match added {
             Ok(token) => {
                 slot.state = SlotState::InFlight(token);
@@ -235,30 +301,35 @@ impl<H: Hal, T: Transport> VirtioPipe<H, T> {
                 .slots
                 .by_token(token)
                 .ok_or(DriverError::UnknownToken(token))?;
-            let inputs_owned: [&[u8]; 2];
-            let n_in = match slot.readable {
-                Some(p) => {
-                    // SAFETY: the submitter promised the payload stays valid
-                    // and untouched until its completion is taken.
-                    inputs_owned = [&slot.req, unsafe { p.as_ref() }];
-                    2
-                }
-                None => {
-                    inputs_owned = [&slot.req, &[]];
-                    1
-                }
-            };
-            let mut writable_ptr = slot.writable;
-            let mut outputs_owned: [&mut [u8]; 2] = match writable_ptr.as_mut() {
-                // SAFETY: as above, for the writable payload.
-                Some(p) => [&mut slot.resp, unsafe { p.as_mut() }],
-                None => [&mut slot.resp, &mut []],
-            };
-            let n_out = if slot.writable.is_some() { 2 } else { 1 };
-            // SAFETY: these are exactly the buffers `submit` added under `token`.
+            let (n_readable, n_writable) = (slot.n_readable, slot.n_writable);
+            let payload = slot.payload;
+            let mut inputs: [&[u8]; 1 + MAX_SEGMENTS] = [&[]; 1 + MAX_SEGMENTS];
+            inputs[0] = &slot.req;
+            for (i, p) in payload[..n_readable].iter().enumerate() {
+                // SAFETY: the submitter promised the payload stays valid
+                // and untouched until its completion is taken.
+                inputs[1 + i] = unsafe { p.as_ref() };
+            }
+            let mut outputs: [&mut [u8]; 1 + MAX_SEGMENTS] = core::array::from_fn(|_| &mut [][..]);
+            outputs[0] = &mut slot.resp;
+            for (i, p) in payload[n_readable..n_readable + n_writable]
+                .iter()
+                .enumerate()
+            {
+                let mut p = *p;
+                // SAFETY: as above, for the writable payload; the buffers
+                // of one chain do not overlap (`submit_sg` took them as
+                // distinct `&mut` borrows).
+                outputs[1 + i] = unsafe { p.as_mut() };
+            }
+            // SAFETY: these are exactly the buffers `submit_sg` added under
+            // `token`, in the same order.
             let len = unsafe {
-                self.requestq
-                    .pop_used(token, &inputs_owned[..n_in], &mut outputs_owned[..n_out])
+                self.requestq.pop_used(
+                    token,
+                    &inputs[..1 + n_readable],
+                    &mut outputs[..1 + n_writable],
+                )
             }?;
             slot.state = SlotState::Done(len);
             used += 1;
@@ -349,10 +420,22 @@ impl<H: Hal, T: Transport> VirtioPipe<H, T> {
         writable: &mut [u8],
         wait: &mut dyn FnMut(),
     ) -> Result<Completion, DriverError> {
+        self.request_sg(hdr, &[readable], &mut [writable], wait)
+    }
+
+    /// Submits a request with scattered payloads ([`Self::submit_sg`]) and
+    /// waits for its completion like [`Self::request`].
+    pub fn request_sg(
+        &mut self,
+        hdr: &ReqHeader,
+        readable: &[&[u8]],
+        writable: &mut [&mut [u8]],
+        wait: &mut dyn FnMut(),
+    ) -> Result<Completion, DriverError> {
         // SAFETY: we return only once the device has used the chain (the
         // completion is taken below) or has been reset by `poll`, so the
         // borrowed payloads outlive the device's use of them.
-        let id = unsafe { self.submit(hdr, readable, writable) }?;
+        let id = unsafe { self.submit_sg(hdr, readable, writable) }?;
         loop {
             self.ack_interrupt();
             self.poll()?;
@@ -407,6 +490,13 @@ impl<H: Hal, T: Transport> VirtioPipe<H, T> {
     pub fn any_in_flight(&self) -> bool {
         self.slots.any_in_flight()
     }
+}
+
+/// Whether a chain part of a header and buffers of `lens` bytes stays
+/// within a descriptor chain's 32-bit length.
+fn part_fits(header: usize, mut lens: impl Iterator<Item = usize>) -> bool {
+    lens.try_fold(header, usize::checked_add)
+        .is_some_and(|n| u32::try_from(n).is_ok())
 }
 
 #[cfg(test)]
@@ -667,6 +757,136 @@ mod tests {
             .unwrap_err();
         assert_eq!(e, DriverError::Errno(Errno::Einval));
         assert_eq!(fake.avail_chains(QUEUE_REQUEST).len(), 1);
+    }
+
+    #[test]
+    fn scattered_write_puts_every_buffer_in_order_after_the_header() {
+        let (mut pipe, fake) = ready();
+        let hdr = ReqHeader::new(Op::Write, 0, [1, 0, 0]);
+        let parts: [&[u8]; 3] = [b"hel", b"lo, ", b"world"];
+        // SAFETY: the payloads are static literals and nothing is written.
+        unsafe { pipe.submit_sg(&hdr, &parts, &mut []) }.unwrap();
+        let chains = fake.avail_chains(QUEUE_REQUEST);
+        assert_eq!(chains[0].readable, vec![REQ_HEADER_SIZE, 3, 4, 5]);
+        assert_eq!(chains[0].writable, vec![RESP_HEADER_SIZE]);
+        assert_eq!(chains[0].readable_payload(), b"hello, world");
+    }
+
+    #[test]
+    fn scattered_read_fills_the_buffers_in_order() {
+        let (mut pipe, fake) = ready();
+        let (mut a, mut b) = ([0u8; 3], [0u8; 5]);
+        let hdr = ReqHeader::new(Op::Read, 0, [0, 0, 0]);
+        let id = {
+            let mut bufs: [&mut [u8]; 2] = [&mut a, &mut b];
+            // SAFETY: `a` and `b` are only read after the completion is taken.
+            unsafe { pipe.submit_sg(&hdr, &[], &mut bufs) }.unwrap()
+        };
+        let chains = fake.avail_chains(QUEUE_REQUEST);
+        assert_eq!(chains[0].writable, vec![RESP_HEADER_SIZE, 3, 5]);
+        fake.complete_next(QUEUE_REQUEST, RespHeader::ok([7, 0, 0]), b"abcdefg");
+        pipe.poll().unwrap();
+        assert_eq!(pipe.take_completion(id).unwrap().payload_written, 7);
+        assert_eq!((&a, &b[..4]), (b"abc", &b"defg"[..]));
+    }
+
+    #[test]
+    fn empty_buffers_are_left_out_of_a_scattered_chain() {
+        let (mut pipe, fake) = ready();
+        let mut buf = [0u8; 4];
+        let hdr = ReqHeader::new(Op::Read, 0, [0, 0, 0]);
+        let parts: [&[u8]; 2] = [b"", b"x"];
+        let mut bufs: [&mut [u8]; 2] = [&mut [], &mut buf];
+        // SAFETY: nothing reads `buf` while the chain is pending.
+        unsafe { pipe.submit_sg(&hdr, &parts, &mut bufs) }.unwrap();
+        let chains = fake.avail_chains(QUEUE_REQUEST);
+        assert_eq!(chains[0].readable, vec![REQ_HEADER_SIZE, 1]);
+        assert_eq!(chains[0].writable, vec![RESP_HEADER_SIZE, 4]);
+    }
+
+    #[test]
+    fn more_buffers_than_max_segments_are_refused_without_submitting() {
+        let (mut pipe, fake) = ready();
+        let parts: [&[u8]; MAX_SEGMENTS + 1] = [b"x"; MAX_SEGMENTS + 1];
+        let hdr = ReqHeader::new(Op::Write, 0, [1, 0, 0]);
+        // SAFETY: static payloads.
+        let e = unsafe { pipe.submit_sg(&hdr, &parts, &mut []) };
+        assert_eq!(e, Err(DriverError::TooManySegments(MAX_SEGMENTS + 1)));
+        assert!(fake.avail_chains(QUEUE_REQUEST).is_empty());
+    }
+
+    /// Two chains of `MAX_SEGMENTS` buffers do not fit the queue at once
+    /// (2 × 34 > 64 descriptors), so a third one after the first completes
+    /// proves its descriptors came back.
+    #[test]
+    fn a_used_scattered_chain_gives_its_descriptors_back() {
+        let (mut pipe, fake) = ready();
+        let parts: [&[u8]; MAX_SEGMENTS] = [b"x"; MAX_SEGMENTS];
+        let hdr = ReqHeader::new(Op::Write, 0, [1, 0, 0]);
+        for _ in 0..3 {
+            // SAFETY: static payloads.
+            let id = unsafe { pipe.submit_sg(&hdr, &parts, &mut []) }.unwrap();
+            fake.complete_next(
+                QUEUE_REQUEST,
+                RespHeader::ok([MAX_SEGMENTS as u64, 0, 0]),
+                &[],
+            );
+            pipe.poll().unwrap();
+            assert_eq!(pipe.take_completion(id).unwrap().rets().unwrap()[0], 32);
+        }
+    }
+
+    #[test]
+    fn a_scattered_chain_without_enough_free_descriptors_is_queue_full() {
+        let (mut pipe, fake) = ready();
+        let parts: [&[u8]; MAX_SEGMENTS] = [b"x"; MAX_SEGMENTS];
+        let hdr = ReqHeader::new(Op::Write, 0, [1, 0, 0]);
+        // SAFETY: static payloads.
+        unsafe { pipe.submit_sg(&hdr, &parts, &mut []) }.unwrap();
+        // SAFETY: static payloads.
+        let e = unsafe { pipe.submit_sg(&hdr, &parts, &mut []) };
+        let free = REQUEST_QUEUE_SIZE - HEADER_DESCRIPTORS - MAX_SEGMENTS;
+        assert_eq!(
+            e,
+            Err(DriverError::QueueFull(
+                HEADER_DESCRIPTORS + MAX_SEGMENTS,
+                free
+            ))
+        );
+        // SAFETY: no payloads.
+        unsafe { pipe.submit(&ReqHeader::new(Op::GetPid, 0, [0; 3]), &[], &mut []) }.unwrap();
+        assert_eq!(fake.avail_chains(QUEUE_REQUEST).len(), 2);
+    }
+
+    #[test]
+    fn a_part_longer_than_a_chain_may_be_is_einval() {
+        let (mut pipe, fake) = ready();
+        // 16 views of one lazily zeroed 256 MiB buffer: 4 GiB of payload.
+        const VIEW: usize = 256 << 20;
+        let big = vec![0u8; VIEW];
+        let parts: [&[u8]; 16] = [&big; 16];
+        let hdr = ReqHeader::new(Op::Write, 0, [1, 0, 0]);
+        // SAFETY: nothing is written; `big` outlives the call, which fails.
+        let e = unsafe { pipe.submit_sg(&hdr, &parts, &mut []) };
+        assert_eq!(e, Err(DriverError::Errno(Errno::Einval)));
+        assert!(fake.avail_chains(QUEUE_REQUEST).is_empty());
+    }
+
+    #[test]
+    fn blocking_scattered_request_returns_with_the_buffers_filled() {
+        let (mut pipe, fake) = ready();
+        let (mut a, mut b) = ([0u8; 2], [0u8; 2]);
+        let device = fake.clone();
+        let c = pipe
+            .request_sg(
+                &ReqHeader::new(Op::Read, 0, [0; 3]),
+                &[],
+                &mut [&mut a, &mut b],
+                &mut || device.complete_next(QUEUE_REQUEST, RespHeader::ok([4, 0, 0]), b"wxyz"),
+            )
+            .unwrap();
+        assert_eq!(c.payload_written, 4);
+        assert_eq!((a, b), (*b"wx", *b"yz"));
     }
 
     #[test]

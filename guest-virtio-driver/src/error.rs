@@ -17,6 +17,12 @@ pub enum DriverError {
     FeaturesRejected(u64),
     /// Every request slot is in flight or holds an untaken completion.
     NoFreeSlot,
+    /// A request has this many non-empty payload buffers, more than
+    /// [`crate::MAX_SEGMENTS`].
+    TooManySegments(usize),
+    /// `requestq` has too few free descriptors for the chain right now:
+    /// (needed, free).
+    QueueFull(usize, usize),
     /// The device returned a descriptor chain we never submitted (token).
     UnknownToken(u16),
     /// The device broke the queue protocol earlier and was reset; it is unusable.
@@ -42,7 +48,8 @@ impl DriverError {
     pub fn errno(&self) -> Errno {
         match self {
             DriverError::Errno(e) => *e,
-            DriverError::NoFreeSlot => Errno::Eagain,
+            DriverError::NoFreeSlot | DriverError::QueueFull(..) => Errno::Eagain,
+            DriverError::TooManySegments(_) => Errno::Einval,
             _ => Errno::Efault,
         }
     }
@@ -62,6 +69,14 @@ impl fmt::Display for DriverError {
                 write!(f, "device refused features {feat:#x}")
             }
             DriverError::NoFreeSlot => write!(f, "all request slots are busy"),
+            DriverError::TooManySegments(n) => write!(
+                f,
+                "{n} payload buffers in one request, more than {}",
+                crate::MAX_SEGMENTS
+            ),
+            DriverError::QueueFull(needed, free) => {
+                write!(f, "chain needs {needed} descriptors, {free} are free")
+            }
             DriverError::UnknownToken(t) => write!(f, "device used unknown chain {t}"),
             DriverError::DeviceBroken => write!(f, "device was reset after a protocol error"),
             DriverError::Errno(e) => write!(f, "device answered {e}"),

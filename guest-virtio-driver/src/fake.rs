@@ -99,6 +99,17 @@ impl Chain {
         // alive while the chain is available.
         unsafe { std::slice::from_raw_parts(self.readable_addrs[0] as *const u8, len) }.to_vec()
     }
+
+    /// The bytes of the readable descriptors after the header, joined: the
+    /// payload as the device reads it.
+    pub fn readable_payload(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (addr, len) in self.readable_addrs.iter().zip(&self.readable).skip(1) {
+            // SAFETY: as in `header_bytes`, for each readable descriptor.
+            out.extend_from_slice(unsafe { std::slice::from_raw_parts(*addr as *const u8, *len) });
+        }
+        out
+    }
 }
 
 /// The fake transport; clones share the same device state.

@@ -11,7 +11,8 @@
 //! * keeps `eventq` stocked with 32-byte buffers and decodes the events,
 //! * submits requests (header + readable payload, response + writable
 //!   payload) that may complete out of order, and lets the caller wait for
-//!   one request's completion.
+//!   one request's completion; a payload may be scattered over up to
+//!   [`MAX_SEGMENTS`] buffers, passed to the device in place.
 //!
 //! The platform boundary is virtio-drivers' [`Hal`] (implemented by the
 //! runtime); the transports are [`transport::mmio::PipeMmioTransport`] and
@@ -52,4 +53,4 @@ mod fake;
 pub use device::{Completion, VirtioPipe, EVENT_QUEUE_SIZE, REQUEST_QUEUE_SIZE};
 pub use error::DriverError;
 pub use features::Features;
-pub use slots::RequestId;
+pub use slots::{RequestId, MAX_SEGMENTS};

@@ -3,14 +3,26 @@
 //! Requests complete out of order (a `READ` on an empty pipe stays in the
 //! device while later requests complete), so each request lives in a slot
 //! until its caller takes the completion. A slot owns the 32-byte request and
-//! response headers and remembers where the caller's payloads are, so the
-//! chain can be given back to `VirtQueue::pop_used` whenever the device uses it.
+//! response headers and remembers where the caller's payload buffers are
+//! (up to [`MAX_SEGMENTS`], readable ones first), so the chain can be given
+//! back to `VirtQueue::pop_used`, buffer for buffer, whenever the device
+//! uses it.
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::ptr::NonNull;
 
 use virtio_pipe_protocol::{REQ_HEADER_SIZE, RESP_HEADER_SIZE};
+
+/// Most payload buffers (readable and writable together) one request may
+/// carry, besides its two headers; see [`crate::VirtioPipe::submit_sg`]
+/// for how it was chosen.
+pub const MAX_SEGMENTS: usize = 32;
+
+/// An empty buffer, for the unused entries of a slot's payload table.
+fn no_buffer() -> NonNull<[u8]> {
+    NonNull::slice_from_raw_parts(NonNull::dangling(), 0)
+}
 
 /// Names one submitted request. The generation makes a stale id useless
 /// once its slot has been reused.
@@ -34,8 +46,11 @@ pub(crate) enum SlotState {
 pub(crate) struct Slot {
     pub(crate) req: [u8; REQ_HEADER_SIZE],
     pub(crate) resp: [u8; RESP_HEADER_SIZE],
-    pub(crate) readable: Option<NonNull<[u8]>>,
-    pub(crate) writable: Option<NonNull<[u8]>>,
+    /// The payload buffers in chain order: `n_readable` readable ones,
+    /// then `n_writable` writable ones; none is empty.
+    pub(crate) payload: [NonNull<[u8]>; MAX_SEGMENTS],
+    pub(crate) n_readable: usize,
+    pub(crate) n_writable: usize,
     pub(crate) state: SlotState,
     generation: u32,
 }
@@ -53,8 +68,9 @@ impl Slots {
             .map(|_| Slot {
                 req: [0; REQ_HEADER_SIZE],
                 resp: [0; RESP_HEADER_SIZE],
-                readable: None,
-                writable: None,
+                payload: [no_buffer(); MAX_SEGMENTS],
+                n_readable: 0,
+                n_writable: 0,
                 state: SlotState::Free,
                 generation: 0,
             })
@@ -104,9 +120,7 @@ impl Slots {
     /// Marks every slot free: after a device reset nothing is in flight.
     pub(crate) fn clear(&mut self) {
         for s in self.slots.iter_mut() {
-            s.state = SlotState::Free;
-            s.readable = None;
-            s.writable = None;
+            s.release();
         }
     }
 }
@@ -114,8 +128,8 @@ impl Slots {
 impl Slot {
     pub(crate) fn release(&mut self) {
         self.state = SlotState::Free;
-        self.readable = None;
-        self.writable = None;
+        self.n_readable = 0;
+        self.n_writable = 0;
     }
 }
 
