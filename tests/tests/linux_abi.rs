@@ -634,6 +634,37 @@ fn musl_fork_pipe_and_waitpid() {
     assert_eq!(vms(&g), 2, "{}", g.serial);
 }
 
+/// The guest kernel hands a program's pages to the device in place, one
+/// descriptor per run of contiguous frames: buffers whose every page is a
+/// run of its own (many requests per call), 1024 one-byte `iovec`s (one
+/// atomic write still), overlapping `iovec`s, pages never touched,
+/// read-only and `PROT_NONE` pages, `pread64` and `mmap` of a file.
+#[test]
+fn musl_buffers_of_scattered_pages_go_to_the_device_in_place() {
+    let g = Root::new(&["scatter"]).same_as_host(&["scatter"], &[]);
+    assert!(
+        g.stdout.contains("1048576 bytes, 0 wrong, writer exit 0"),
+        "{}",
+        g.stdout
+    );
+    assert!(
+        g.stdout.contains("read back 1024, as written: yes"),
+        "{}",
+        g.stdout
+    );
+    assert!(
+        g.stdout
+            .contains("pread into scattered pages matches read: yes"),
+        "{}",
+        g.stdout
+    );
+    assert!(
+        g.stdout.contains("mmap of the file matches read: yes"),
+        "{}",
+        g.stdout
+    );
+}
+
 #[test]
 fn musl_fork_copies_unflushed_stdio() {
     let g = Root::new(&["fork_stdio"]).same_as_host(&["fork_stdio"], &[]);

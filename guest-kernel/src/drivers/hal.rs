@@ -2,9 +2,11 @@
 //! memory is the identity-mapped image or the direct map, so a buffer's
 //! physical address is its virtual address less the direct map's base
 //! ([`kernel_virt_to_phys`]); DMA memory is zeroed, page-aligned heap
-//! memory (the heap is physically contiguous). Programs' buffers are never
-//! shared with the device: syscalls copy them through kernel bounce
-//! buffers. Device registers are mapped into the uncached MMIO window.
+//! memory (the heap is physically contiguous). Programs' buffers reach the
+//! device as kernel slices over their frames through the direct map
+//! (`mem::segments`), so they translate the same way as the heap's:
+//! a RAM frame's direct-map address less the base. Device registers are
+//! mapped into the uncached MMIO window.
 
 use alloc::alloc::{alloc_zeroed, dealloc, Layout};
 use core::ptr::NonNull;

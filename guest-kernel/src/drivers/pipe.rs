@@ -149,6 +149,18 @@ pub fn request(
     dev.request(hdr, readable, writable, &mut || cpu::wait_for(&DEVICE_IRQ))
 }
 
+/// Sends one request whose payloads are scattered over several buffers
+/// (a program's pages, in place) and sleeps until it completes.
+pub fn request_sg(
+    hdr: &ReqHeader,
+    readable: &[&[u8]],
+    writable: &mut [&mut [u8]],
+) -> Result<Completion, DriverError> {
+    let mut guard = DEVICE.lock();
+    let dev = guard.as_mut().ok_or(DriverError::DeviceBroken)?;
+    dev.request_sg(hdr, readable, writable, &mut || cpu::wait_for(&DEVICE_IRQ))
+}
+
 /// Sends a request and waits for it without touching `eventq`, allocating
 /// or freeing: `FORK` (spec `drv-fork-quiesce`). `EINVAL` if another
 /// request is in flight.

@@ -1,10 +1,9 @@
 //! Maps a program into an address space: its `PT_LOAD` segments (bytes
-//! copied from the [`ProgramFile`] into fresh frames, the rest zero), the
-//! `brk` start after them, and the stack with argv, envp and the auxiliary
-//! vector at its top.
+//! read from the [`ProgramFile`] straight into fresh frames, the rest
+//! zero), the `brk` start after them, and the stack with argv, envp and
+//! the auxiliary vector at its top.
 
 use alloc::collections::BTreeMap;
-use alloc::vec;
 use core::fmt;
 
 use super::elf::{self, ElfError, PHDR_SIZE};
@@ -14,10 +13,15 @@ use crate::arch::layout::{PAGE_SIZE, STACK_SIZE, STACK_TOP};
 use crate::arch::x86_64::{cpu, random};
 use crate::linux::sig::MINSIGSTKSZ;
 use crate::mem::address_space::{AddressSpace, MemError};
+use crate::mem::segments::Segments;
 use crate::mem::vma::{Prot, VmaKind};
 
-/// Bytes read from the file at a time.
-const READ_CHUNK: usize = 64 * 1024;
+/// Bytes of a segment read from the file at a time, straight into its
+/// frames: one read per run of contiguous frames.
+const LOAD_CHUNK: u64 = 1 << 20;
+/// Runs of contiguous frames gathered at a time (fewer bytes when the
+/// frames are scattered).
+const LOAD_RUNS: usize = 32;
 
 /// Why a program could not be loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,15 +95,25 @@ pub fn load(
     if let Some((lo, hi, rp)) = run {
         space.map(lo, hi, rp, VmaKind::Image, false)?;
     }
-    let mut buf = vec![0u8; READ_CHUNK];
     for s in &plan.segments {
         let mut done = 0u64;
         while done < s.filesz {
-            let n = (s.filesz - done).min(READ_CHUNK as u64) as usize;
-            file.read_at(s.offset + done, &mut buf[..n])
-                .map_err(LoadError::Read)?;
-            space.fill(s.vaddr + done, &buf[..n])?;
-            done += n as u64;
+            // The file's bytes go straight into the segment's frames.
+            let mut frames = Segments::<LOAD_RUNS>::new();
+            let want = (s.filesz - done).min(LOAD_CHUNK);
+            let n = space
+                .gather(s.vaddr + done, want, None, &mut frames)
+                .map_err(|_| LoadError::Memory(MemError::OutOfMemory))?;
+            let mut at = s.offset + done;
+            for run in frames.as_slice() {
+                // SAFETY: frames of the address space being built, which
+                // only this loop reads or writes until the program runs;
+                // the runs of one range never share a byte.
+                let bytes = unsafe { run.as_mut_slice() };
+                file.read_at(at, bytes).map_err(LoadError::Read)?;
+                at += run.len as u64;
+            }
+            done += n;
         }
     }
     space.brk_start = plan.brk_start;

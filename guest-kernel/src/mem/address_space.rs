@@ -10,12 +10,18 @@
 //! with the needed protection and populate it, then copy through the
 //! user address (the kernel runs on the same page tables; SMAP is off).
 //! A bad user pointer is `EFAULT`, never a kernel page fault.
+//!
+//! Payloads for the device do not copy at all: [`AddressSpace::gather`]
+//! checks and populates a user range the same way and returns the frames
+//! behind it as runs of physically contiguous bytes ([`Segments`]), which
+//! the device reads or writes in place.
 
 use alloc::vec::Vec;
 use core::fmt;
 
 use super::frames;
 use super::pod::{self, Pod};
+use super::segments::Segments;
 use super::vma::{Prot, Vma, VmaError, VmaKind, VmaMap};
 use crate::arch::layout::{
     is_user_range, page_down, page_up, phys_to_virt, MMAP_TOP, PAGE_SIZE, USER_START,
@@ -234,8 +240,12 @@ impl AddressSpace {
     /// Gives the page at `va` a frame if it has none, with the protection
     /// of its area; returns the frame.
     fn populate(&mut self, va: u64, prot: Prot) -> Result<u64, Fault> {
+        self.populate_from(va, prot, paging::user_entry(page_down(va)))
+    }
+
+    /// [`Self::populate`] for a caller that has read the page's PTE `e`.
+    fn populate_from(&mut self, va: u64, prot: Prot, e: u64) -> Result<u64, Fault> {
         let page = page_down(va);
-        let e = paging::user_entry(page);
         if has_frame(e) {
             // Accessed and dirty are the CPU's; the rest must match the area.
             let want = (e & ADDR_MASK) | pte_flags(prot) | paging::PTE_U;
@@ -283,6 +293,65 @@ impl AddressSpace {
             }
         }
         Ok(())
+    }
+
+    /// Appends the frames behind `[addr, addr + len)` to `out`, as runs of
+    /// physically contiguous bytes, for the device to read (`Access::Read`:
+    /// a `write`) or write (`Access::Write`: a `read`) in place; `None`
+    /// takes any mapped range whatever its protection (the kernel filling
+    /// a read-only mapping, as [`Self::fill`] does).
+    ///
+    /// Each page is checked and populated as [`Self::ensure`] does (`EFAULT`
+    /// for a range that is not user memory mapped for `access`), so the
+    /// device always gets the process's own frames: a page that had none
+    /// gets a zeroed one first. There are no shared, copy-on-write or zero
+    /// pages in this kernel, so a populated page is the process's alone and
+    /// writing its frame is writing the page.
+    ///
+    /// Stops early when `out` is full (the next byte would need another
+    /// segment) and returns how many bytes it appended; the caller sends
+    /// the rest in a further request. On an error `out` is as it was.
+    pub fn gather<const N: usize>(
+        &mut self,
+        addr: u64,
+        len: u64,
+        access: Option<Access>,
+        out: &mut Segments<N>,
+    ) -> Result<u64, Errno> {
+        if len == 0 {
+            return Ok(0);
+        }
+        if !is_user_range(addr, len) {
+            return Err(Errno::EFAULT);
+        }
+        let before = out.bytes();
+        let end = addr + len;
+        let mut at = addr;
+        let mut ptes = paging::UserPtes::new();
+        while at < end {
+            let Some(vma) = self.vmas.find(at).copied() else {
+                out.truncate(before);
+                return Err(Errno::EFAULT);
+            };
+            if access.is_some_and(|a| !allowed(vma.prot, a)) {
+                out.truncate(before);
+                return Err(Errno::EFAULT);
+            }
+            while at < end && at < vma.end {
+                let e = ptes.entry(page_down(at));
+                let Ok(frame) = self.populate_from(at, vma.prot, e) else {
+                    out.truncate(before);
+                    return Err(Errno::EFAULT);
+                };
+                let off = at % PAGE_SIZE;
+                let n = (PAGE_SIZE - off).min(end - at);
+                if !out.push(frame + off, n as usize) {
+                    return Ok(at - addr);
+                }
+                at += n;
+            }
+        }
+        Ok(len)
     }
 
     /// Copies user memory at `addr` into `buf`.

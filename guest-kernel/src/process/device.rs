@@ -1,12 +1,16 @@
 //! The calls that need another process: each one is one virtio-pipe
 //! request on `requestq`, and the CPU sleeps in `hlt` until the device
-//! completes it. Buffers are kernel memory (the syscall layer copies the
-//! program's bytes through bounce buffers). Events that arrive meanwhile
-//! (signals, child exits) stay queued in the driver until the way back to
-//! user mode collects them (`process::deliver`).
+//! completes it. Buffers are kernel memory, or, for the payload of
+//! `READ`, `WRITE`, `PREAD` and `GETDENTS`, the program's own frames
+//! ([`UserSegments`], from `AddressSpace::gather`), which the device reads
+//! or writes in place. Events that arrive meanwhile (signals, child
+//! exits) stay queued in the driver until the way back to user mode
+//! collects them (`process::deliver`).
 
 use alloc::vec;
 use alloc::vec::Vec;
+
+use guest_virtio_driver::MAX_SEGMENTS;
 
 use virtio_pipe_protocol::fs::{PATH_MAX, STAT_SIZE};
 use virtio_pipe_protocol::{
@@ -16,6 +20,10 @@ use virtio_pipe_protocol::{
 
 use crate::drivers::{debug_exit, pipe as dev};
 use crate::linux::Errno;
+use crate::mem::segments::Segments;
+
+/// A program's buffer as frames, as many runs as one request carries.
+pub type UserSegments = Segments<MAX_SEGMENTS>;
 
 /// First guess at the args blob's size; the device says if it needs more.
 const ARGS_FIRST_TRY: usize = 4096;
@@ -40,6 +48,43 @@ fn call_full(
         r.result().map_err(Errno::from),
         [r.ret(0), r.ret(1), r.ret(2)],
     ))
+}
+
+/// A request whose payload is `segs`: the readable part for `WRITE`
+/// (`to_device`), else the writable part.
+///
+/// # Safety
+///
+/// Every segment must be RAM that nothing else reads or writes until this
+/// returns: frames of the calling process that `AddressSpace::gather` just
+/// checked and populated, which nothing unmaps while the syscall runs (one
+/// CPU, one thread, and the program does not run until it returns). For
+/// the device to write (`!to_device`), no two segments may share a byte.
+unsafe fn call_segments(
+    req: Request,
+    segs: &UserSegments,
+    to_device: bool,
+) -> Result<[u64; 3], Errno> {
+    let (hdr, n) = (req.header(), segs.as_slice().len());
+    let done = if to_device {
+        let mut bufs: [&[u8]; MAX_SEGMENTS] = [&[]; MAX_SEGMENTS];
+        for (b, s) in bufs.iter_mut().zip(segs.as_slice()) {
+            // SAFETY: the caller's promise (the device only reads them).
+            *b = unsafe { s.as_slice() };
+        }
+        dev::request_sg(&hdr, &bufs[..n], &mut [])
+    } else {
+        let mut bufs: [&mut [u8]; MAX_SEGMENTS] = core::array::from_fn(|_| &mut [][..]);
+        for (b, s) in bufs.iter_mut().zip(segs.as_slice()) {
+            // SAFETY: the caller's promise, which includes that no two
+            // segments share a byte.
+            *b = unsafe { s.as_mut_slice() };
+        }
+        dev::request_sg(&hdr, &[], &mut bufs[..n])
+    };
+    done.map_err(|e| Errno::from(e.errno()))?
+        .rets()
+        .map_err(Errno::from)
 }
 
 fn simple(req: Request) -> Result<[u64; 3], Errno> {
@@ -149,6 +194,45 @@ pub fn read(fd: u32, buf: &mut [u8]) -> Result<usize, Errno> {
     Ok((r[0] as usize).min(buf.len()))
 }
 
+/// `READ` of up to `segs.bytes()` bytes into a program's buffer, in
+/// place; 0 is end of file.
+///
+/// # Safety
+///
+/// As for [`call_segments`].
+pub unsafe fn read_segments(fd: u32, segs: &UserSegments) -> Result<usize, Errno> {
+    if segs.bytes() == 0 {
+        return Ok(0);
+    }
+    let req = Request::Read {
+        fd: fd_arg(fd)?,
+        len: len32(segs.bytes()),
+        nonblock: false,
+    };
+    // SAFETY: the caller's promise.
+    let r = unsafe { call_segments(req, segs, false) }?;
+    Ok((r[0] as usize).min(segs.bytes()))
+}
+
+/// `WRITE` of a program's buffer, in place: how many bytes the pipe took.
+///
+/// # Safety
+///
+/// As for [`call_segments`].
+pub unsafe fn write_segments(fd: u32, segs: &UserSegments) -> Result<usize, Errno> {
+    if segs.bytes() == 0 {
+        return Ok(0);
+    }
+    let req = Request::Write {
+        fd: fd_arg(fd)?,
+        len: len32(segs.bytes()),
+        nonblock: false,
+    };
+    // SAFETY: the caller's promise.
+    let r = unsafe { call_segments(req, segs, true) }?;
+    Ok((r[0] as usize).min(segs.bytes()))
+}
+
 /// `WRITE` of `buf`: how many bytes the pipe took.
 pub fn write(fd: u32, buf: &[u8]) -> Result<usize, Errno> {
     if buf.is_empty() {
@@ -248,6 +332,25 @@ pub fn pread(fd: u32, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
     Ok((r[0] as usize).min(buf.len()))
 }
 
+/// `PREAD` at `offset` into a program's buffer, in place; 0 at the end.
+///
+/// # Safety
+///
+/// As for [`call_segments`].
+pub unsafe fn pread_segments(fd: u32, offset: u64, segs: &UserSegments) -> Result<usize, Errno> {
+    if segs.bytes() == 0 {
+        return Ok(0);
+    }
+    let req = Request::Pread {
+        fd: fd_arg(fd)?,
+        offset,
+        len: len32(segs.bytes()),
+    };
+    // SAFETY: the caller's promise.
+    let r = unsafe { call_segments(req, segs, false) }?;
+    Ok((r[0] as usize).min(segs.bytes()))
+}
+
 /// `LSEEK`: the new offset.
 pub fn lseek(fd: u32, offset: i64, whence: u32) -> Result<u64, Errno> {
     simple(Request::Lseek {
@@ -295,6 +398,22 @@ pub fn getdents(fd: u32, buf: &mut [u8]) -> Result<usize, Errno> {
     };
     let r = call(req, &[], buf)?;
     Ok((r[0] as usize).min(buf.len()))
+}
+
+/// `GETDENTS` into a program's buffer, in place: whole `linux_dirent64`
+/// records; 0 at the end.
+///
+/// # Safety
+///
+/// As for [`call_segments`].
+pub unsafe fn getdents_segments(fd: u32, segs: &UserSegments) -> Result<usize, Errno> {
+    let req = Request::Getdents {
+        fd: fd_arg(fd)?,
+        len: len32(segs.bytes()),
+    };
+    // SAFETY: the caller's promise.
+    let r = unsafe { call_segments(req, segs, false) }?;
+    Ok((r[0] as usize).min(segs.bytes()))
 }
 
 /// `ACCESSAT`.

@@ -2,23 +2,25 @@
 //! seeking, status, directories, access checks, links and the working
 //! directory. The device resolves every path inside the root and keeps
 //! each process's working directory; these handlers read the program's
-//! arguments, make the device request, and copy the result out. The root
-//! is read-only in this phase: an open that asks to write answers `EROFS`.
-//! `read`, `readv` and `close` are the fd calls of `fs`.
+//! arguments, make the device request, and copy the result out (`pread64`
+//! and `getdents64` have the device write the program's buffer in place,
+//! as `read` does; the small results and the rewritten ones go through the
+//! bounce buffer). The root is read-only in this phase: an open that asks
+//! to write answers `EROFS`. `read`, `readv` and `close` are the fd calls
+//! of `fs`.
 
-use alloc::vec;
 use alloc::vec::Vec;
 
 use virtio_pipe_protocol::fs::{PATH_MAX, R_OK, SEEK_END, W_OK, X_OK};
 use virtio_pipe_protocol::Dirfd;
 
-use super::fs::CHUNK;
+use super::fs::{CHUNK, READ_MAX};
 use super::{fd, Args, Ctx};
 use crate::linux::fcntl::*;
 use crate::linux::{Errno, Statx, SysResult};
 use crate::mem::address_space::Access;
-use crate::mem::pod;
-use crate::process::device;
+use crate::mem::{bounce, pod};
+use crate::process::device::{self, UserSegments};
 
 /// The `dirfd` argument of an `*at` call (an `int`).
 fn dirfd(raw: u64) -> Result<Dirfd, Errno> {
@@ -73,7 +75,8 @@ pub fn creat(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     open_at(cx, Dirfd::Cwd, a[0], O_CREAT | O_WRONLY | O_TRUNC, a[1])
 }
 
-/// `pread64(fd, buf, count, offset)`: one `PREAD` of up to [`CHUNK`] bytes.
+/// `pread64(fd, buf, count, offset)`: one `PREAD` of up to [`READ_MAX`]
+/// bytes, into the program's buffer in place.
 pub fn pread64(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let (fd, buf, count, offset) = (fd(a[0])?, a[1], a[2] as usize, a[3] as i64);
     if offset < 0 {
@@ -83,11 +86,14 @@ pub fn pread64(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         device::get_flags(fd)?;
         return Ok(0);
     }
-    let n = count.min(CHUNK);
-    cx.p.space.ensure(buf, n as u64, Access::Write)?;
-    let mut k = vec![0u8; n];
-    let got = device::pread(fd, offset as u64, &mut k)?;
-    cx.p.space.copy_out(buf, &k[..got])?;
+    let mut segs = UserSegments::new();
+    let want = count.min(READ_MAX) as u64;
+    cx.p.space
+        .gather(buf, want, Some(Access::Write), &mut segs)?;
+    // SAFETY: `segs` was just gathered from this process's address space
+    // (one range: no byte twice), which nothing changes until the request
+    // completes: the program does not run during its own syscall.
+    let got = unsafe { device::pread_segments(fd, offset as u64, &segs) }?;
     Ok(got as u64)
 }
 
@@ -167,17 +173,18 @@ pub fn statx(cx: &mut Ctx<'_>, a: Args) -> SysResult {
 }
 
 /// `getdents64(fd, dirp, count)`: the device's `linux_dirent64` records,
-/// as many whole ones as fit in `count` (at most [`CHUNK`] bytes).
+/// as many whole ones as fit in `count` (at most [`CHUNK`] bytes), written
+/// into the program's buffer in place.
 pub fn getdents64(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let (fd, buf, count) = (fd(a[0])?, a[1], a[2] as usize);
     if count == 0 {
         return Err(Errno::EINVAL);
     }
-    let n = count.min(CHUNK);
-    cx.p.space.ensure(buf, n as u64, Access::Write)?;
-    let mut k = vec![0u8; n];
-    let got = device::getdents(fd, &mut k)?;
-    cx.p.space.copy_out(buf, &k[..got])?;
+    let mut segs = UserSegments::new();
+    cx.p.space
+        .gather(buf, count.min(CHUNK) as u64, Some(Access::Write), &mut segs)?;
+    // SAFETY: as in `pread64`.
+    let got = unsafe { device::getdents_segments(fd, &segs) }?;
     Ok(got as u64)
 }
 
@@ -193,9 +200,10 @@ pub fn getdents(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     }
     let n = count.min(CHUNK);
     cx.p.space.ensure(buf, n as u64, Access::Write)?;
-    let mut k = vec![0u8; n];
-    let got = device::getdents(fd, &mut k)?;
-    let out = crate::linux::dirents_to_old(&k[..got]);
+    let out = bounce::with(n, |k| {
+        let got = device::getdents(fd, k)?;
+        Ok::<_, Errno>(crate::linux::dirents_to_old(&k[..got]))
+    })?;
     cx.p.space.copy_out(buf, &out)?;
     Ok(out.len() as u64)
 }
@@ -250,10 +258,11 @@ fn readlink_at(cx: &mut Ctx<'_>, dir: Dirfd, at: u64, buf: u64, size: u64) -> Sy
     let path = path(cx, at)?;
     let n = (size as usize).min(PATH_MAX + 1);
     cx.p.space.ensure(buf, 1, Access::Write)?;
-    let mut k = vec![0u8; n];
-    let got = device::readlinkat(base(dir, &path), &path, &mut k)?;
-    cx.p.space.copy_out(buf, &k[..got])?;
-    Ok(got as u64)
+    bounce::with(n, |k| {
+        let got = device::readlinkat(base(dir, &path), &path, k)?;
+        cx.p.space.copy_out(buf, &k[..got])?;
+        Ok(got as u64)
+    })
 }
 
 /// `readlink(path, buf, bufsiz)` (`/proc/self/exe` is the device's
@@ -278,10 +287,11 @@ pub fn getcwd(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     // A bad buffer is EFAULT before the device is asked (the path's
     // length is not known yet, so only its first byte is checked).
     cx.p.space.ensure(buf, 1, Access::Write)?;
-    let mut k = vec![0u8; n];
-    let got = device::getcwd(&mut k)?;
-    cx.p.space.copy_out(buf, &k[..got])?;
-    Ok(got as u64)
+    bounce::with(n, |k| {
+        let got = device::getcwd(k)?;
+        cx.p.space.copy_out(buf, &k[..got])?;
+        Ok(got as u64)
+    })
 }
 
 /// `chdir(path)`.

@@ -1,10 +1,16 @@
 //! File descriptors: reading, writing, pipes, duplication, flags. Every fd
 //! lives in the device (the daemon holds each process's fd table), so
-//! these calls are device requests; the program's buffers travel through
-//! kernel bounce buffers of at most [`CHUNK`] bytes. `FD_CLOEXEC` is kept
-//! in the guest (`process::fdflags`).
+//! these calls are device requests. `read`, `write`, `readv`, `writev`
+//! (and `pread64`, `getdents64` in `file`) pass the program's own pages
+//! to the device in place (`AddressSpace::gather`: the frames behind the
+//! buffer, up to `MAX_SEGMENTS` runs per request), so the only copy of
+//! the payload is the daemon's, straight from the writer's RAM into the
+//! reader's. The kernel's reusable bounce buffer (`mem::bounce`) carries
+//! the rest: `sendfile`'s bytes (which never reach the program, [`CHUNK`]
+//! at a time), a small `writev` (one atomic request whatever its `iovec`s)
+//! and a `readv` into overlapping `iovec`s. `FD_CLOEXEC` is kept in the
+//! guest (`process::fdflags`).
 
-use alloc::vec;
 use alloc::vec::Vec;
 
 use super::{fd, Args, Ctx};
@@ -14,13 +20,28 @@ use crate::linux::poll::*;
 use crate::linux::sig::{SIGPIPE, SI_USER};
 use crate::linux::{Errno, Iovec, Pollfd, Siginfo, SysResult, Termios, Winsize};
 use crate::mem::address_space::Access;
-use crate::process::device;
+use crate::mem::bounce;
+use crate::process::device::{self, UserSegments};
 use virtio_pipe_protocol::fs::{SEEK_CUR, S_IFCHR, S_IFMT};
 
-/// Bytes moved per device request: large enough that a big `write` takes
-/// few round trips, small enough for the kernel heap. Writes up to
-/// `PIPE_BUF` (4096) are one request, hence atomic.
+/// Bytes moved per device request through the bounce buffer (`sendfile`,
+/// and in `file` and `memory` the calls that must copy): large enough that
+/// few round trips are needed, small enough for the kernel heap.
 pub const CHUNK: usize = 128 * 1024;
+/// Most bytes one `READ` (or `PREAD`, `GETDENTS`) into a program's buffer
+/// asks for. The device writes the program's frames, so every page of the
+/// range is populated first (an untouched page gets a zeroed frame), even
+/// if fewer bytes come: this bounds that work and memory for a large
+/// buffer. At 1 MiB a request's fixed cost (a round trip, about 100 us
+/// under TCG) is about as long as the device's copy of the bytes.
+pub const READ_MAX: usize = 1 << 20;
+/// Most bytes one `WRITE` from a program's buffer carries. Usually the
+/// segments bound it first (`MAX_SEGMENTS` runs of contiguous frames); the
+/// bound keeps the pages populated ahead of one request in proportion.
+pub const WRITE_MAX: usize = 16 << 20;
+/// `PIPE_BUF`: a write of at most this many bytes is one request, hence
+/// atomic (spec: a pipe takes a `WRITE` of up to `PIPE_BUF` bytes whole).
+const PIPE_BUF: usize = 4096;
 /// `IOV_MAX`.
 const IOV_MAX: usize = 1024;
 /// Most fds `poll` takes (Linux: `RLIMIT_NOFILE`).
@@ -28,36 +49,59 @@ const POLL_MAX: usize = 1024;
 /// How far `F_DUPFD` looks for a free fd above its minimum.
 const DUPFD_SEARCH: u32 = 1024;
 
-/// Writes `data` to `fd`; `EPIPE` raises `SIGPIPE` first (before the call
-/// returns, as on Linux).
-fn device_write(cx: &mut Ctx<'_>, fd: u32, data: &[u8]) -> Result<usize, Errno> {
-    match device::write(fd, data) {
-        Err(Errno::EPIPE) => {
-            let pid = cx.p.pid;
-            cx.p.signals
-                .raise(SIGPIPE, Siginfo::kill(SIGPIPE, SI_USER, pid, 0));
-            Err(Errno::EPIPE)
-        }
-        r => r,
+/// `EPIPE` raises `SIGPIPE` first (before the call returns, as on Linux).
+fn sigpipe_on_epipe(cx: &mut Ctx<'_>, r: Result<usize, Errno>) -> Result<usize, Errno> {
+    if r == Err(Errno::EPIPE) {
+        let pid = cx.p.pid;
+        cx.p.signals
+            .raise(SIGPIPE, Siginfo::kill(SIGPIPE, SI_USER, pid, 0));
     }
+    r
 }
 
-/// `read(fd, buf, count)`.
+/// Writes kernel bytes `data` to `fd` (`EPIPE` raises `SIGPIPE`).
+fn device_write(cx: &mut Ctx<'_>, fd: u32, data: &[u8]) -> Result<usize, Errno> {
+    let r = device::write(fd, data);
+    sigpipe_on_epipe(cx, r)
+}
+
+/// Writes the program's bytes `segs` to `fd` in place (`EPIPE` raises
+/// `SIGPIPE`).
+fn write_gathered(cx: &mut Ctx<'_>, fd: u32, segs: &UserSegments) -> Result<usize, Errno> {
+    // SAFETY: `segs` was just gathered from this process's address space,
+    // which nothing changes until the request completes: the program does
+    // not run during its own syscall, and nothing else touches its memory.
+    let r = unsafe { device::write_segments(fd, segs) };
+    sigpipe_on_epipe(cx, r)
+}
+
+/// Reads from `fd` into the program's bytes `segs` in place.
+fn read_gathered(fd: u32, segs: &UserSegments) -> Result<usize, Errno> {
+    // SAFETY: as in `write_gathered`; the caller passes segments of which
+    // none shares a byte with another (one range's frames, or `readv`'s
+    // checked with `Segments::overlapping`).
+    unsafe { device::read_segments(fd, segs) }
+}
+
+/// `read(fd, buf, count)`: one `READ` of up to [`READ_MAX`] bytes, into
+/// the program's buffer in place (a short read when the buffer's frames
+/// take more than `MAX_SEGMENTS` runs).
 pub fn read(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let (fd, buf, count) = (fd(a[0])?, a[1], a[2] as usize);
     if count == 0 {
         device::get_flags(fd)?;
         return Ok(0);
     }
-    let n = count.min(CHUNK);
-    cx.p.space.ensure(buf, n as u64, Access::Write)?;
-    let mut k = vec![0u8; n];
-    let got = device::read(fd, &mut k)?;
-    cx.p.space.copy_out(buf, &k[..got])?;
-    Ok(got as u64)
+    let mut segs = UserSegments::new();
+    let want = count.min(READ_MAX) as u64;
+    cx.p.space
+        .gather(buf, want, Some(Access::Write), &mut segs)?;
+    Ok(read_gathered(fd, &segs)? as u64)
 }
 
-/// `write(fd, buf, count)`.
+/// `write(fd, buf, count)`: from the program's buffer in place, one
+/// `WRITE` per [`WRITE_MAX`] bytes or `MAX_SEGMENTS` runs of frames; up to
+/// [`PIPE_BUF`] bytes (two pages at most) always one.
 pub fn write(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let (fd, buf, count) = (fd(a[0])?, a[1], a[2] as usize);
     if count == 0 {
@@ -65,13 +109,22 @@ pub fn write(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         return Ok(0);
     }
     let mut done = 0usize;
-    let mut k = vec![0u8; count.min(CHUNK)];
     while done < count {
-        let n = (count - done).min(CHUNK);
-        if let Err(e) = cx.p.space.copy_in(buf + done as u64, &mut k[..n]) {
-            return if done > 0 { Ok(done as u64) } else { Err(e) };
-        }
-        match device_write(cx, fd, &k[..n]) {
+        let mut segs = UserSegments::new();
+        let want = (count - done).min(WRITE_MAX) as u64;
+        let n = match cx
+            .p
+            .space
+            .gather(buf + done as u64, want, Some(Access::Read), &mut segs)
+        {
+            Ok(n) => n as usize,
+            Err(e) => return if done > 0 { Ok(done as u64) } else { Err(e) },
+        };
+        debug_assert!(
+            count > PIPE_BUF || n == count,
+            "a small write is one request"
+        );
+        match write_gathered(cx, fd, &segs) {
             Ok(w) => {
                 done += w;
                 if w < n {
@@ -91,11 +144,13 @@ fn iovecs(cx: &mut Ctx<'_>, iov: u64, count: u64) -> Result<Vec<Iovec>, Errno> {
         return Err(Errno::EINVAL);
     }
     let mut v = Vec::with_capacity(count);
+    let mut total = 0u64;
     for i in 0..count {
         let e: Iovec =
             cx.p.space
                 .read(iov + (i * core::mem::size_of::<Iovec>()) as u64)?;
-        if e.iov_len > isize::MAX as u64 {
+        total = total.saturating_add(e.iov_len);
+        if e.iov_len > isize::MAX as u64 || total > isize::MAX as u64 {
             return Err(Errno::EINVAL);
         }
         v.push(e);
@@ -103,38 +158,58 @@ fn iovecs(cx: &mut Ctx<'_>, iov: u64, count: u64) -> Result<Vec<Iovec>, Errno> {
     Ok(v)
 }
 
-/// `readv(fd, iov, iovcnt)`: one read of up to [`CHUNK`] bytes, scattered.
+/// `readv(fd, iov, iovcnt)`: one `READ` of up to [`READ_MAX`] bytes,
+/// scattered over the `iovec`s' pages in place (up to `MAX_SEGMENTS`
+/// runs). `iovec`s that overlap (which Linux fills one after the other,
+/// the later bytes winning) take the bounce buffer instead.
 pub fn readv(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let (fd, iov, cnt) = (fd(a[0])?, a[1], a[2]);
     let iovs = iovecs(cx, iov, cnt)?;
-    let total: u64 = iovs.iter().map(|v| v.iov_len).sum();
-    let n = total.min(CHUNK as u64) as usize;
-    let mut left = n as u64;
+    let mut segs = UserSegments::new();
+    let mut left = READ_MAX as u64;
     for v in &iovs {
         let take = v.iov_len.min(left);
-        cx.p.space.ensure(v.iov_base, take, Access::Write)?;
-        left -= take;
+        let got =
+            cx.p.space
+                .gather(v.iov_base, take, Some(Access::Write), &mut segs)?;
+        left -= got;
+        if got < take || left == 0 {
+            break;
+        }
     }
-    if n == 0 {
+    if segs.bytes() == 0 {
         device::get_flags(fd)?;
         return Ok(0);
     }
-    let mut k = vec![0u8; n];
-    let got = device::read(fd, &mut k)?;
-    let mut at = 0;
-    for v in &iovs {
-        if at == got {
-            break;
-        }
-        let take = (v.iov_len as usize).min(got - at);
-        cx.p.space.copy_out(v.iov_base, &k[at..at + take])?;
-        at += take;
+    if segs.overlapping() {
+        return readv_bounced(cx, fd, &iovs, segs.bytes().min(CHUNK));
     }
-    Ok(got as u64)
+    Ok(read_gathered(fd, &segs)? as u64)
 }
 
-/// `writev(fd, iov, iovcnt)`: gathered into chunks of up to [`CHUNK`]
-/// bytes, so a small `writev` is one atomic write.
+/// A `readv` into overlapping `iovec`s: one `READ` of `n` bytes into the
+/// bounce buffer, then copied out `iovec` by `iovec`, in order.
+fn readv_bounced(cx: &mut Ctx<'_>, fd: u32, iovs: &[Iovec], n: usize) -> SysResult {
+    bounce::with(n, |k| {
+        let got = device::read(fd, k)?;
+        let mut at = 0;
+        for v in iovs {
+            if at == got {
+                break;
+            }
+            let take = (v.iov_len as usize).min(got - at);
+            cx.p.space.copy_out(v.iov_base, &k[at..at + take])?;
+            at += take;
+        }
+        Ok(got as u64)
+    })
+}
+
+/// `writev(fd, iov, iovcnt)`: the `iovec`s' pages in place, one `WRITE`
+/// per [`WRITE_MAX`] bytes or `MAX_SEGMENTS` runs of frames. A `writev` of
+/// up to [`PIPE_BUF`] bytes is copied into the bounce buffer instead (its
+/// `iovec`s may be more runs than one request carries), so it stays one
+/// atomic write.
 pub fn writev(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let (fd, iov, cnt) = (fd(a[0])?, a[1], a[2]);
     let iovs = iovecs(cx, iov, cnt)?;
@@ -143,37 +218,49 @@ pub fn writev(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         device::get_flags(fd)?;
         return Ok(0);
     }
+    if total <= PIPE_BUF as u64 {
+        return writev_small(cx, fd, &iovs, total as usize);
+    }
     let mut done = 0u64;
-    let mut chunk: Vec<u8> = Vec::with_capacity(total.min(CHUNK as u64) as usize);
     let (mut i, mut off) = (0usize, 0u64);
-    while done < total {
-        chunk.clear();
-        while chunk.len() < CHUNK && i < iovs.len() {
+    while i < iovs.len() {
+        let mut segs = UserSegments::new();
+        let mut fault = None;
+        while i < iovs.len() && segs.bytes() < WRITE_MAX {
             let v = iovs[i];
-            let take = (v.iov_len - off).min((CHUNK - chunk.len()) as u64) as usize;
-            let start = chunk.len();
-            chunk.resize(start + take, 0);
-            if let Err(e) = cx.p.space.copy_in(v.iov_base + off, &mut chunk[start..]) {
-                if done == 0 && start == 0 {
-                    return Err(e);
+            let want = (v.iov_len - off).min((WRITE_MAX - segs.bytes()) as u64);
+            match cx
+                .p
+                .space
+                .gather(v.iov_base + off, want, Some(Access::Read), &mut segs)
+            {
+                Ok(n) => {
+                    off += n;
+                    if off == v.iov_len {
+                        i += 1;
+                        off = 0;
+                    }
+                    if n < want {
+                        break;
+                    }
                 }
-                chunk.truncate(start);
-                i = iovs.len();
-                break;
-            }
-            off += take as u64;
-            if off == v.iov_len {
-                i += 1;
-                off = 0;
+                Err(e) => {
+                    fault = Some(e);
+                    i = iovs.len();
+                    break;
+                }
             }
         }
-        if chunk.is_empty() {
-            break;
+        if segs.bytes() == 0 {
+            return match fault {
+                Some(e) if done == 0 => Err(e),
+                _ => Ok(done),
+            };
         }
-        match device_write(cx, fd, &chunk) {
+        match write_gathered(cx, fd, &segs) {
             Ok(w) => {
                 done += w as u64;
-                if w < chunk.len() {
+                if w < segs.bytes() {
                     break;
                 }
             }
@@ -182,6 +269,26 @@ pub fn writev(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         }
     }
     Ok(done)
+}
+
+/// A `writev` of `total` (at most [`PIPE_BUF`]) bytes: gathered into the
+/// bounce buffer and written in one request. An `iovec` that is not
+/// readable ends the gathering there (`EFAULT` if it is the first byte).
+fn writev_small(cx: &mut Ctx<'_>, fd: u32, iovs: &[Iovec], total: usize) -> SysResult {
+    bounce::with(total, |chunk| {
+        let mut len = 0;
+        for v in iovs {
+            let take = v.iov_len as usize;
+            if let Err(e) = cx.p.space.copy_in(v.iov_base, &mut chunk[len..len + take]) {
+                if len == 0 {
+                    return Err(e);
+                }
+                break;
+            }
+            len += take;
+        }
+        device_write(cx, fd, &chunk[..len]).map(|w| w as u64)
+    })
 }
 
 /// `close(fd)`.
@@ -381,8 +488,9 @@ pub fn poll(cx: &mut Ctx<'_>, a: Args) -> SysResult {
 
 /// `sendfile(out_fd, in_fd, offset, count)`: up to [`CHUNK`] bytes read
 /// from `in_fd` (at `*offset` with `PREAD`, which then moves `*offset`
-/// and not the file's offset) and written to `out_fd`. A short write
-/// gives the unsent bytes back to a file's offset.
+/// and not the file's offset) and written to `out_fd`, through the bounce
+/// buffer (the bytes never reach the program). A short write gives the
+/// unsent bytes back to a file's offset.
 pub fn sendfile(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let (out, inp, off_at, count) = (fd(a[0])?, fd(a[1])?, a[2], a[3] as usize);
     let n = count.min(CHUNK);
@@ -391,31 +499,33 @@ pub fn sendfile(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         device::get_flags(out)?;
         return Ok(0);
     }
-    let mut k = vec![0u8; n];
     let offset = if off_at != 0 {
         let off: i64 = cx.p.space.read(off_at)?;
         Some(u64::try_from(off).map_err(|_| Errno::EINVAL)?)
     } else {
         None
     };
-    let got = match offset {
-        Some(off) => device::pread(inp, off, &mut k)?,
-        None => device::read(inp, &mut k)?,
-    };
-    let mut done = 0;
-    while done < got {
-        match device_write(cx, out, &k[done..got]) {
-            Ok(0) => break,
-            Ok(w) => done += w,
-            Err(e) if done == 0 => {
-                if offset.is_none() {
-                    let _ = device::lseek(inp, -(got as i64), SEEK_CUR);
+    let (got, done) = bounce::with(n, |k| {
+        let got = match offset {
+            Some(off) => device::pread(inp, off, k)?,
+            None => device::read(inp, k)?,
+        };
+        let mut done = 0;
+        while done < got {
+            match device_write(cx, out, &k[done..got]) {
+                Ok(0) => break,
+                Ok(w) => done += w,
+                Err(e) if done == 0 => {
+                    if offset.is_none() {
+                        let _ = device::lseek(inp, -(got as i64), SEEK_CUR);
+                    }
+                    return Err(e);
                 }
-                return Err(e);
+                Err(_) => break,
             }
-            Err(_) => break,
         }
-    }
+        Ok((got, done))
+    })?;
     match offset {
         Some(off) => cx.p.space.write(off_at, &((off + done as u64) as i64))?,
         None if done < got => {

@@ -9,14 +9,13 @@ use super::{Args, Ctx};
 use crate::arch::layout::{is_user_range, page_up, PAGE_SIZE};
 use crate::linux::mman::*;
 use crate::linux::{Errno, SysResult};
-use alloc::vec;
 
 use virtio_pipe_protocol::fs::{S_IFMT, S_IFREG};
 
-use super::fs::CHUNK;
+use super::fs::READ_MAX;
 use crate::mem::address_space::{Access, AddressSpace};
 use crate::mem::vma::{Prot, VmaKind};
-use crate::process::device;
+use crate::process::device::{self, UserSegments};
 
 fn length(len: u64) -> Result<u64, Errno> {
     if len == 0 {
@@ -117,8 +116,10 @@ fn mappable(fd: u32, flags: u64, prot_bits: u64) -> Result<u64, Errno> {
     Ok(st.size.get().max(0) as u64)
 }
 
-/// Copies `len` bytes of the file `fd` from `off` to `start`, whatever the
-/// mapping's protection; the rest of the mapping stays zero.
+/// Reads `len` bytes of the file `fd` from `off` into the new mapping at
+/// `start`, whatever its protection, straight into its frames (`PREAD`s
+/// of up to [`READ_MAX`] bytes in place); the rest of the mapping stays
+/// zero.
 fn copy_file(
     space: &mut AddressSpace,
     fd: u32,
@@ -126,15 +127,21 @@ fn copy_file(
     len: u64,
     off: u64,
 ) -> Result<(), Errno> {
-    let mut buf = vec![0u8; CHUNK.min(len as usize)];
     let mut done = 0u64;
     while done < len {
-        let want = ((len - done) as usize).min(buf.len());
-        let n = device::pread(fd, off + done, &mut buf[..want])?;
+        let mut segs = UserSegments::new();
+        let want = (len - done).min(READ_MAX as u64);
+        // The range is mapped (just now): the only failure is memory.
+        space
+            .gather(start + done, want, None, &mut segs)
+            .map_err(|_| Errno::ENOMEM)?;
+        // SAFETY: `segs` are frames of the mapping just made, one range (no
+        // byte twice); nothing else reads or writes them, and the program
+        // does not run, until the request completes.
+        let n = unsafe { device::pread_segments(fd, off + done, &segs) }?;
         if n == 0 {
             break;
         }
-        space.fill(start + done, &buf[..n]).map_err(|e| e.errno())?;
         done += n as u64;
     }
     Ok(())

@@ -174,6 +174,52 @@ pub fn user_entry(va: u64) -> u64 {
     }
 }
 
+/// Reads the PTEs of user pages in order, walking the hierarchy once per
+/// level-0 table (2 MiB of pages) instead of once per page, for a caller
+/// that looks at many consecutive pages (`AddressSpace::gather`). Mapping
+/// pages meanwhile is fine: a walk only ever adds missing tables, so a
+/// table found once stays the table of its 2 MiB while the cursor lives.
+#[derive(Debug, Default)]
+pub struct UserPtes {
+    /// The 2 MiB region whose level-0 table `table` is.
+    region: u64,
+    table: Option<core::ptr::NonNull<u64>>,
+}
+
+impl UserPtes {
+    /// A cursor that has found no table yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The PTE of user address `va` (0 if there is none), as
+    /// [`user_entry`] reads it.
+    pub fn entry(&mut self, va: u64) -> u64 {
+        let region = va & !(LARGE_PAGE_SIZE - 1);
+        let table = match self.table {
+            Some(t) if self.region == region => t,
+            _ => {
+                // SAFETY: as in `user_entry`; no table is created.
+                let Ok(Some(e)) = (unsafe { walk(va, None, false) }) else {
+                    return 0;
+                };
+                // SAFETY: `e` is entry `index(va, 0)` of its table, so the
+                // table starts that many entries before it.
+                let t = unsafe { e.sub(index(va, 0)) };
+                let Some(t) = core::ptr::NonNull::new(t) else {
+                    return 0;
+                };
+                self.region = region;
+                self.table = Some(t);
+                t
+            }
+        };
+        // SAFETY: `table` is the live level-0 table of `va`'s 2 MiB region
+        // (see the type's comment) and the index is below 512.
+        unsafe { *table.as_ptr().add(index(va, 0)) }
+    }
+}
+
 /// Replaces the PTE of `va` with `entry` (0 to unmap) if a table exists;
 /// returns the old entry.
 pub fn set_user_entry(va: u64, entry: u64) -> u64 {
