@@ -337,12 +337,21 @@ impl AddressSpace {
                 out.truncate(before);
                 return Err(Errno::EFAULT);
             }
+            // What a populated page of this area holds besides its frame
+            // and the CPU's accessed and dirty bits.
+            let current = pte_flags(vma.prot) | paging::PTE_U;
             while at < end && at < vma.end {
                 let e = ptes.entry(page_down(at));
-                let Ok(frame) = self.populate_from(at, vma.prot, e) else {
-                    out.truncate(before);
-                    return Err(Errno::EFAULT);
-                };
+                let frame =
+                    if has_frame(e) && e & !(ADDR_MASK | PTE_ACCESSED | PTE_DIRTY) == current {
+                        e & ADDR_MASK
+                    } else {
+                        let Ok(frame) = self.populate_from(at, vma.prot, e) else {
+                            out.truncate(before);
+                            return Err(Errno::EFAULT);
+                        };
+                        frame
+                    };
                 let off = at % PAGE_SIZE;
                 let n = (PAGE_SIZE - off).min(end - at);
                 if !out.push(frame + off, n as usize) {

@@ -78,6 +78,7 @@ impl<const N: usize> Segments<N> {
     /// Appends `[phys, phys + len)`: onto the last segment when it ends at
     /// `phys`, else as a new one. `false`, and nothing changed, when that
     /// needs a new segment and all `N` are taken.
+    #[inline]
     pub fn push(&mut self, phys: u64, len: usize) -> bool {
         if len == 0 {
             return true;

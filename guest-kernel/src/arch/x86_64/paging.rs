@@ -194,6 +194,7 @@ impl UserPtes {
 
     /// The PTE of user address `va` (0 if there is none), as
     /// [`user_entry`] reads it.
+    #[inline]
     pub fn entry(&mut self, va: u64) -> u64 {
         let region = va & !(LARGE_PAGE_SIZE - 1);
         let table = match self.table {
