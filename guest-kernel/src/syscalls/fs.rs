@@ -21,7 +21,8 @@ use crate::linux::sig::{SIGPIPE, SI_USER};
 use crate::linux::{Errno, Iovec, Pollfd, Siginfo, SysResult, Termios, Winsize};
 use crate::mem::address_space::Access;
 use crate::mem::bounce;
-use crate::process::device::{self, UserSegments};
+use crate::mem::segments::Segments;
+use crate::process::device::{self, SmallSegments, UserSegments, SMALL_BYTES};
 use virtio_pipe_protocol::fs::{SEEK_CUR, S_IFCHR, S_IFMT};
 
 /// Bytes moved per device request through the bounce buffer (`sendfile`,
@@ -67,7 +68,11 @@ fn device_write(cx: &mut Ctx<'_>, fd: u32, data: &[u8]) -> Result<usize, Errno> 
 
 /// Writes the program's bytes `segs` to `fd` in place (`EPIPE` raises
 /// `SIGPIPE`).
-fn write_gathered(cx: &mut Ctx<'_>, fd: u32, segs: &UserSegments) -> Result<usize, Errno> {
+fn write_gathered<const N: usize>(
+    cx: &mut Ctx<'_>,
+    fd: u32,
+    segs: &Segments<N>,
+) -> Result<usize, Errno> {
     // SAFETY: `segs` was just gathered from this process's address space,
     // which nothing changes until the request completes: the program does
     // not run during its own syscall, and nothing else touches its memory.
@@ -76,7 +81,7 @@ fn write_gathered(cx: &mut Ctx<'_>, fd: u32, segs: &UserSegments) -> Result<usiz
 }
 
 /// Reads from `fd` into the program's bytes `segs` in place.
-fn read_gathered(fd: u32, segs: &UserSegments) -> Result<usize, Errno> {
+fn read_gathered<const N: usize>(fd: u32, segs: &Segments<N>) -> Result<usize, Errno> {
     // SAFETY: as in `write_gathered`; the caller passes segments of which
     // none shares a byte with another (one range's frames, or `readv`'s
     // checked with `Segments::overlapping`).
@@ -92,10 +97,23 @@ pub fn read(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         device::get_flags(fd)?;
         return Ok(0);
     }
-    let mut segs = UserSegments::new();
-    let want = count.min(READ_MAX) as u64;
+    if count <= SMALL_BYTES {
+        return read_into(cx, fd, buf, count, SmallSegments::new());
+    }
+    read_into(cx, fd, buf, count.min(READ_MAX), UserSegments::new())
+}
+
+/// One `READ` of up to `want` bytes into the program's buffer at `buf`,
+/// gathered into `segs`.
+fn read_into<const N: usize>(
+    cx: &mut Ctx<'_>,
+    fd: u32,
+    buf: u64,
+    want: usize,
+    mut segs: Segments<N>,
+) -> SysResult {
     cx.p.space
-        .gather(buf, want, Some(Access::Write), &mut segs)?;
+        .gather(buf, want as u64, Some(Access::Write), &mut segs)?;
     Ok(read_gathered(fd, &segs)? as u64)
 }
 
@@ -108,9 +126,24 @@ pub fn write(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         device::get_flags(fd)?;
         return Ok(0);
     }
+    if count <= SMALL_BYTES {
+        return write_from(cx, fd, buf, count, SmallSegments::new());
+    }
+    write_from(cx, fd, buf, count, UserSegments::new())
+}
+
+/// Writes `count` bytes of the program's buffer at `buf`, in requests of
+/// what `segs` (empty) holds; returns how many the pipe took.
+fn write_from<const N: usize>(
+    cx: &mut Ctx<'_>,
+    fd: u32,
+    buf: u64,
+    count: usize,
+    empty: Segments<N>,
+) -> SysResult {
     let mut done = 0usize;
     while done < count {
-        let mut segs = UserSegments::new();
+        let mut segs = empty;
         let want = (count - done).min(WRITE_MAX) as u64;
         let n = match cx
             .p
