@@ -15,7 +15,7 @@
 
 use std::sync::mpsc;
 
-use virtio_pipe_protocol::RespHeader;
+use virtio_pipe_protocol::{Errno, RespHeader};
 use vm_memory::VolatileSlice;
 
 /// Receives one piece of a writable payload and returns how many bytes it
@@ -40,6 +40,20 @@ pub trait Io: Send {
     /// Copies readable payload bytes from `off` into `out`; returns how many.
     fn read_payload(&self, off: usize, out: &mut [u8]) -> usize {
         self.read_into(off, &VolatileSlice::from(out))
+    }
+
+    /// The first `len` bytes of the readable payload, a blob of at most
+    /// `max` bytes (`SPAWN`, `EXEC`, a path): `E2BIG` beyond `max`, `EFAULT`
+    /// when the payload holds fewer.
+    fn read_blob(&self, len: usize, max: usize) -> Result<Vec<u8>, Errno> {
+        if len > max {
+            return Err(Errno::E2big);
+        }
+        let mut buf = vec![0u8; len];
+        if self.read_payload(0, &mut buf) != len {
+            return Err(Errno::Efault);
+        }
+        Ok(buf)
     }
 
     /// Copies `data` into the writable payload at `off`; returns how many.

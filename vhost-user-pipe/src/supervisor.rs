@@ -547,13 +547,7 @@ impl Supervisor {
         if !negotiated {
             return Err(Errno::Enosys);
         }
-        if len > SPAWN_MAX {
-            return Err(Errno::E2big);
-        }
-        let mut buf = vec![0u8; len];
-        if io.read_payload(0, &mut buf) != len {
-            return Err(Errno::Efault);
-        }
+        let buf = io.read_blob(len, SPAWN_MAX)?;
         let blob = SpawnBlob::parse(&buf).map_err(|e| e.errno())?;
         let images = self.images.as_ref().ok_or(Errno::Enoent)?;
         let path = images.resolve(blob.name)?;

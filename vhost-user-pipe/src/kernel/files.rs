@@ -9,7 +9,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use virtio_pipe_protocol::fs::{
-    AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, O_ACCMODE, SEEK_CUR, SEEK_END, SEEK_SET, X_OK,
+    AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, O_ACCMODE, PATH_MAX, SEEK_CUR, SEEK_END, SEEK_SET, X_OK,
 };
 use virtio_pipe_protocol::{ChdirTarget, Dirfd, Errno, Request, RespHeader, Stat, O_NONBLOCK};
 
@@ -106,10 +106,7 @@ impl Kernel {
         io: &dyn Io,
         len: u32,
     ) -> Result<Vec<u8>, Errno> {
-        let mut path = vec![0u8; len as usize];
-        if io.read_payload(0, &mut path) != path.len() {
-            return Err(Errno::Efault);
-        }
+        let path = io.read_blob(len as usize, PATH_MAX)?;
         if path.contains(&0) {
             return Err(Errno::Einval);
         }

@@ -70,13 +70,7 @@ impl Kernel {
         len: usize,
         io: &dyn Io,
     ) -> Result<ExecOutcome, Errno> {
-        if len > EXEC_MAX {
-            return Err(Errno::E2big);
-        }
-        let mut buf = vec![0u8; len];
-        if io.read_payload(0, &mut buf) != len {
-            return Err(Errno::Efault);
-        }
+        let buf = io.read_blob(len, EXEC_MAX)?;
         let blob = ExecBlob::parse(&buf).map_err(|e| e.errno())?;
         let argv: Vec<Vec<u8>> = blob.args.argv.iter().map(<[u8]>::to_vec).collect();
         let env: Vec<Vec<u8>> = blob.args.env.iter().map(<[u8]>::to_vec).collect();
