@@ -212,6 +212,12 @@ fn kill9_of_a_child_in_the_middle_of_a_transfer() {
     });
     let first = read_exact(&mut root, r, 100_000);
     kill9(&l, child);
+    // The kill is carried out by the daemon's reaper thread; until then a
+    // READ may still take the blocked WRITE's bytes straight from the
+    // child's memory (spec `dev-read-available`), as a read on Linux may
+    // win the race with a kill. Read the rest once the child has ended
+    // (regression: under load the whole write arrived and the test failed).
+    tree.wait_for("the child to end", |s| s.running == base.stats.running + 1);
     let rest = read_to_eof(&mut root, r);
     let got = [first, rest].concat();
     assert!(got.len() >= 100_000 && got.len() < data.len());
