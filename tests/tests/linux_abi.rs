@@ -920,3 +920,18 @@ fn isatty_tells_the_truth_about_the_hosts_stdio() {
     assert_eq!(run(c), host);
     drop(master);
 }
+
+/// Signals from another process: a handled SIGTERM runs the child's
+/// handler while it sleeps, an unhandled one kills it, and two SIGUSR1s
+/// run the handler twice; as on the host.
+#[test]
+fn musl_signals_from_another_process_run_handlers_or_kill() {
+    let g = Root::new(&["sigterm"]).same_as_host(&["sigterm"], &[]);
+    assert!(
+        g.stdout.contains("handled SIGTERM: exited 3\n")
+            && g.stdout.contains("default SIGTERM: killed by signal 15\n")
+            && g.stdout.contains("child: SIGUSR1 handler ran 2 times\n"),
+        "{}",
+        g.stdout
+    );
+}
