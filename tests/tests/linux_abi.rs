@@ -935,3 +935,22 @@ fn musl_signals_from_another_process_run_handlers_or_kill() {
         g.stdout
     );
 }
+
+/// Threads are not there yet: `clone` with `CLONE_THREAD` is `ENOSYS` with
+/// a log line that says so, `pthread_create` fails (musl reports
+/// `EAGAIN`), and the process goes on.
+#[test]
+fn threads_are_refused_cleanly_and_the_process_goes_on() {
+    let g = Root::new(&["threads"]).run(&["threads"], &[]);
+    assert_eq!(g.status, 0, "{}", g.serial);
+    assert_eq!(
+        g.stdout,
+        "pthread_create: Resource temporarily unavailable\nstill running\n"
+    );
+    assert!(
+        g.serial
+            .contains("clone: threads (CLONE_THREAD) are not supported: ENOSYS"),
+        "{}",
+        g.serial
+    );
+}
