@@ -15,6 +15,8 @@ pub enum Errno {
     Eintr = 4,
     /// Input/output error on the host.
     Eio = 5,
+    /// No such device or address (`/dev/tty` without a terminal).
+    Enxio = 6,
     /// Argument list too long.
     E2big = 7,
     /// Image is not bootable.
@@ -83,12 +85,13 @@ pub enum Errno {
 
 impl Errno {
     /// Every code, for tests and tables.
-    pub const ALL: [Errno; 37] = [
+    pub const ALL: [Errno; 38] = [
         Errno::Eperm,
         Errno::Enoent,
         Errno::Esrch,
         Errno::Eintr,
         Errno::Eio,
+        Errno::Enxio,
         Errno::E2big,
         Errno::Enoexec,
         Errno::Ebadf,
@@ -151,6 +154,7 @@ impl Errno {
             Errno::Esrch => "ESRCH",
             Errno::Eintr => "EINTR",
             Errno::Eio => "EIO",
+            Errno::Enxio => "ENXIO",
             Errno::E2big => "E2BIG",
             Errno::Enoexec => "ENOEXEC",
             Errno::Ebadf => "EBADF",

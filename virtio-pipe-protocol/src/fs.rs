@@ -108,6 +108,26 @@ pub const PATH_MAX: usize = 4095;
 /// `CHDIR`: `arg0` is an fd (`fchdir`) instead of a path payload.
 pub const CHDIR_F_FD: u32 = 1 << 0;
 
+/// `FSYNC`: the data only (`fdatasync`).
+pub const FSYNC_F_DATA: u32 = 1 << 0;
+
+/// `UNLINKAT`: remove a directory (`rmdir`).
+pub const AT_REMOVEDIR: u32 = 0x200;
+/// `LINKAT`: follow a final symbolic link of the old path.
+pub const AT_SYMLINK_FOLLOW: u32 = 0x400;
+/// `RENAMEAT`: fail if the new name exists.
+pub const RENAME_NOREPLACE: u32 = 1 << 0;
+/// `RENAMEAT`: exchange the two names.
+pub const RENAME_EXCHANGE: u32 = 1 << 1;
+/// `UTIMENSAT`: a `tv_nsec` meaning "now".
+pub const UTIME_NOW: i64 = (1 << 30) - 1;
+/// `UTIMENSAT`: a `tv_nsec` meaning "leave this time alone".
+pub const UTIME_OMIT: i64 = (1 << 30) - 2;
+/// Bytes of the two `struct timespec` that open a `UTIMENSAT` payload.
+pub const TIMES_SIZE: usize = 32;
+/// Permission bits and the set-id and sticky bits: what a mode may hold.
+pub const MODE_BITS: u32 = 0o7777;
+
 /// Bytes of [`Stat`] on the wire.
 pub const STAT_SIZE: usize = 144;
 
@@ -303,9 +323,99 @@ impl<'a> ExecBlob<'a> {
     }
 }
 
+/// Two paths in one payload (`RENAMEAT`, `LINKAT`, `SYMLINKAT`): `le32`
+/// length of the first, its bytes, then the second's bytes to the end.
+/// Each is 1 to [`PATH_MAX`] bytes without NUL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PathPair<'a> {
+    /// The first path (the old name; `SYMLINKAT`: the link's target).
+    pub first: &'a [u8],
+    /// The second path (the new name; `SYMLINKAT`: where the link goes).
+    pub second: &'a [u8],
+}
+
+impl<'a> PathPair<'a> {
+    /// Bytes the encoding takes.
+    pub fn encoded_len(first: &[u8], second: &[u8]) -> usize {
+        4 + first.len() + second.len()
+    }
+
+    /// Encodes into `out`; returns the bytes written.
+    pub fn encode(first: &[u8], second: &[u8], out: &mut [u8]) -> Result<usize, BlobError> {
+        for p in [first, second] {
+            if p.is_empty() || p.len() > PATH_MAX || p.contains(&0) {
+                return Err(BlobError::BadName);
+            }
+        }
+        let need = Self::encoded_len(first, second);
+        if out.len() < need {
+            return Err(BlobError::BufferTooSmall(need));
+        }
+        out[..4].copy_from_slice(U32::new(first.len() as u32).as_bytes());
+        out[4..4 + first.len()].copy_from_slice(first);
+        out[4 + first.len()..need].copy_from_slice(second);
+        Ok(need)
+    }
+
+    /// Parses a payload produced by [`Self::encode`].
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, BlobError> {
+        let len = bytes
+            .get(..4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .ok_or(BlobError::Short(4, bytes.len()))?;
+        let first = bytes
+            .get(4..4usize.saturating_add(len))
+            .ok_or(BlobError::Short(4usize.saturating_add(len), bytes.len()))?;
+        let second = &bytes[4 + len..];
+        for p in [first, second] {
+            if p.is_empty() || p.len() > PATH_MAX || p.contains(&0) {
+                return Err(BlobError::BadName);
+            }
+        }
+        Ok(Self { first, second })
+    }
+}
+
+/// The two times of `UTIMENSAT` (access, then modification), each seconds
+/// and nanoseconds as Linux's `struct timespec`; a nanosecond field of
+/// [`UTIME_NOW`] or [`UTIME_OMIT`] means now or leave it.
+pub fn parse_times(bytes: &[u8]) -> Option<[(i64, i64); 2]> {
+    let word = |i: usize| -> Option<i64> {
+        Some(i64::from_le_bytes(bytes.get(i * 8..i * 8 + 8)?.try_into().ok()?))
+    };
+    Some([(word(0)?, word(1)?), (word(2)?, word(3)?)])
+}
+
+/// Encodes the two times of `UTIMENSAT`.
+pub fn encode_times(times: [(i64, i64); 2]) -> [u8; TIMES_SIZE] {
+    let mut out = [0u8; TIMES_SIZE];
+    for (i, v) in [times[0].0, times[0].1, times[1].0, times[1].1]
+        .into_iter()
+        .enumerate()
+    {
+        out[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_pairs_round_trip_and_refuse_empty_or_nul_paths() {
+        let mut buf = [0u8; 64];
+        let n = PathPair::encode(b"old/name", b"new", &mut buf).unwrap();
+        assert_eq!(n, 4 + 8 + 3);
+        let p = PathPair::parse(&buf[..n]).unwrap();
+        assert_eq!((p.first, p.second), (&b"old/name"[..], &b"new"[..]));
+        assert_eq!(PathPair::parse(&buf[..12]), Err(BlobError::BadName), "no second path");
+        assert!(PathPair::parse(b"\xff\xff\xff\xffab").is_err());
+        assert!(PathPair::encode(b"a\0b", b"c", &mut buf).is_err());
+        let t = encode_times([(1, 2), (3, UTIME_OMIT)]);
+        assert_eq!(parse_times(&t), Some([(1, 2), (3, UTIME_OMIT)]));
+        assert_eq!(parse_times(&t[..31]), None);
+    }
 
     #[test]
     fn stat_has_the_linux_x86_64_layout() {

@@ -63,11 +63,31 @@ pub enum Op {
     Vfork = 28,
     /// Get the path of the program the process runs.
     GetExe = 29,
+    /// Write a file at an offset.
+    Pwrite = 30,
+    /// Set a file's length.
+    Ftruncate = 31,
+    /// Flush a file to the host's storage.
+    Fsync = 32,
+    /// Make a directory.
+    MkdirAt = 33,
+    /// Remove a name (a directory with `AT_REMOVEDIR`).
+    UnlinkAt = 34,
+    /// Rename (or exchange) two names.
+    RenameAt = 35,
+    /// Make a hard link.
+    LinkAt = 36,
+    /// Make a symbolic link.
+    SymlinkAt = 37,
+    /// Change a file's permission bits.
+    FchmodAt = 38,
+    /// Set a file's access and modification times.
+    UtimensAt = 39,
 }
 
 impl Op {
     /// Every op, in code order.
-    pub const ALL: [Op; 29] = [
+    pub const ALL: [Op; 39] = [
         Op::Pipe,
         Op::Read,
         Op::Write,
@@ -97,6 +117,16 @@ impl Op {
         Op::Exec,
         Op::Vfork,
         Op::GetExe,
+        Op::Pwrite,
+        Op::Ftruncate,
+        Op::Fsync,
+        Op::MkdirAt,
+        Op::UnlinkAt,
+        Op::RenameAt,
+        Op::LinkAt,
+        Op::SymlinkAt,
+        Op::FchmodAt,
+        Op::UtimensAt,
     ];
 
     /// Parses a wire op code.
@@ -119,7 +149,7 @@ mod tests {
     #[test]
     fn zero_and_unknown_op_codes_are_rejected() {
         assert_eq!(Op::from_code(0), None);
-        assert_eq!(Op::from_code(30), None);
+        assert_eq!(Op::from_code(40), None);
         assert_eq!(Op::from_code(u32::MAX), None);
     }
 }

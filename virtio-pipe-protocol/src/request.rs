@@ -3,8 +3,9 @@
 
 use crate::errno::Errno;
 use crate::fs::{
-    AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CHDIR_F_FD, OPEN_FLAGS, PATH_MAX,
-    R_OK, SEEK_END, STAT_SIZE, W_OK, X_OK,
+    AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW,
+    CHDIR_F_FD, FSYNC_F_DATA, MODE_BITS, OPEN_FLAGS, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPLACE,
+    R_OK, SEEK_END, STAT_SIZE, TIMES_SIZE, W_OK, X_OK,
 };
 use crate::op::Op;
 use crate::wire::ReqHeader;
@@ -212,6 +213,55 @@ pub enum Request {
     Vfork,
     /// `GET_EXE`: the program's path into `len` bytes of room.
     GetExe { len: u32 },
+    /// `PWRITE`: `arg0` = fd, `arg1` = offset; the `len` bytes of the
+    /// readable payload.
+    Pwrite { fd: u32, offset: u64, len: u32 },
+    /// `FTRUNCATE`: `arg0` = fd, `arg1` = the new length.
+    Ftruncate { fd: u32, length: u64 },
+    /// `FSYNC`: `arg0` = fd; `FSYNC_F_DATA` for `fdatasync`.
+    Fsync { fd: u32, data_only: bool },
+    /// `MKDIRAT`: `arg0` = dirfd, `arg1` = mode; the path is the payload.
+    MkdirAt {
+        dirfd: Dirfd,
+        mode: u32,
+        path_len: u32,
+    },
+    /// `UNLINKAT`: `arg0` = dirfd, `arg1` = `AT_REMOVEDIR` or 0; the path.
+    UnlinkAt {
+        dirfd: Dirfd,
+        flags: u32,
+        path_len: u32,
+    },
+    /// `RENAMEAT`: `arg0` = old dirfd, `arg1` = new dirfd, `arg2` =
+    /// `RENAME_*`; a path pair of `len` bytes.
+    RenameAt {
+        old: Dirfd,
+        new: Dirfd,
+        flags: u32,
+        len: u32,
+    },
+    /// `LINKAT`: `arg0` = old dirfd, `arg1` = new dirfd, `arg2` =
+    /// `AT_SYMLINK_FOLLOW` or 0; a path pair of `len` bytes.
+    LinkAt {
+        old: Dirfd,
+        new: Dirfd,
+        flags: u32,
+        len: u32,
+    },
+    /// `SYMLINKAT`: `arg0` = the new link's dirfd; a path pair (target,
+    /// link) of `len` bytes.
+    SymlinkAt { dirfd: Dirfd, len: u32 },
+    /// `FCHMODAT`: `arg0` = dirfd, `arg1` = mode, `arg2` = `AT_EMPTY_PATH`
+    /// (the fd itself, `path_len` 0) or 0; the path.
+    FchmodAt {
+        dirfd: Dirfd,
+        mode: u32,
+        flags: u32,
+        path_len: u32,
+    },
+    /// `UTIMENSAT`: `arg0` = dirfd, `arg1` = `AT_SYMLINK_NOFOLLOW`,
+    /// `AT_EMPTY_PATH`; the two times then the path, `len` bytes in all.
+    UtimensAt { dirfd: Dirfd, flags: u32, len: u32 },
 }
 
 /// Where `CHDIR` goes.
@@ -253,18 +303,36 @@ impl Request {
             Op::Wait => WAIT_F_NOHANG,
             Op::Exit => EXIT_F_SIGNALED,
             Op::Chdir => CHDIR_F_FD,
+            Op::Fsync => FSYNC_F_DATA,
             _ => 0,
         };
         if flags & !allowed != 0 {
             return Err(DecodeError::UnknownFlags(op, flags));
         }
-        let takes_path = matches!(op, Op::OpenAt | Op::StatAt | Op::AccessAt | Op::ReadlinkAt)
-            || (op == Op::Chdir && flags & CHDIR_F_FD == 0);
-        let takes_payload = takes_path || matches!(op, Op::Write | Op::Spawn | Op::Exec);
+        let takes_path = matches!(
+            op,
+            Op::OpenAt
+                | Op::StatAt
+                | Op::AccessAt
+                | Op::ReadlinkAt
+                | Op::MkdirAt
+                | Op::UnlinkAt
+                | Op::FchmodAt
+        ) || (op == Op::Chdir && flags & CHDIR_F_FD == 0);
+        let takes_pair = matches!(op, Op::RenameAt | Op::LinkAt | Op::SymlinkAt);
+        let takes_payload = takes_path
+            || takes_pair
+            || matches!(
+                op,
+                Op::Write | Op::Spawn | Op::Exec | Op::Pwrite | Op::UtimensAt
+            );
         if !takes_payload && readable_payload != 0 {
             return Err(DecodeError::UnexpectedPayload(op, readable_payload));
         }
         if takes_path && readable_payload > PATH_MAX {
+            return Err(DecodeError::BadPath(readable_payload));
+        }
+        if takes_pair && !(6..=4 + 2 * PATH_MAX).contains(&readable_payload) {
             return Err(DecodeError::BadPath(readable_payload));
         }
         let path = || -> Result<u32, DecodeError> {
@@ -462,6 +530,114 @@ impl Request {
             },
             Op::Vfork => Request::Vfork,
             Op::GetExe => Request::GetExe { len: room(1)? },
+            Op::Pwrite => Request::Pwrite {
+                fd: fd_arg(a(0))?,
+                offset: if (a(1) as i64) < 0 {
+                    return Err(DecodeError::BadArg(op, a(1)));
+                } else {
+                    a(1)
+                },
+                len: len32(readable_payload)?,
+            },
+            Op::Ftruncate => {
+                if (a(1) as i64) < 0 {
+                    return Err(DecodeError::BadArg(op, a(1)));
+                }
+                Request::Ftruncate {
+                    fd: fd_arg(a(0))?,
+                    length: a(1),
+                }
+            }
+            Op::Fsync => Request::Fsync {
+                fd: fd_arg(a(0))?,
+                data_only: flags & FSYNC_F_DATA != 0,
+            },
+            Op::MkdirAt => {
+                if a(1) > MODE_BITS as u64 {
+                    return Err(DecodeError::BadArg(op, a(1)));
+                }
+                Request::MkdirAt {
+                    dirfd: Dirfd::decode(a(0))?,
+                    mode: a(1) as u32,
+                    path_len: path()?,
+                }
+            }
+            Op::UnlinkAt => {
+                if a(1) & !(AT_REMOVEDIR as u64) != 0 {
+                    return Err(DecodeError::UnknownFlags(op, a(1) as u32));
+                }
+                Request::UnlinkAt {
+                    dirfd: Dirfd::decode(a(0))?,
+                    flags: a(1) as u32,
+                    path_len: path()?,
+                }
+            }
+            Op::RenameAt => {
+                let fl = a(2);
+                if fl & !((RENAME_NOREPLACE | RENAME_EXCHANGE) as u64) != 0
+                    || fl == (RENAME_NOREPLACE | RENAME_EXCHANGE) as u64
+                {
+                    return Err(DecodeError::UnknownFlags(op, fl as u32));
+                }
+                Request::RenameAt {
+                    old: Dirfd::decode(a(0))?,
+                    new: Dirfd::decode(a(1))?,
+                    flags: fl as u32,
+                    len: len32(readable_payload)?,
+                }
+            }
+            Op::LinkAt => {
+                if a(2) & !(AT_SYMLINK_FOLLOW as u64) != 0 {
+                    return Err(DecodeError::UnknownFlags(op, a(2) as u32));
+                }
+                Request::LinkAt {
+                    old: Dirfd::decode(a(0))?,
+                    new: Dirfd::decode(a(1))?,
+                    flags: a(2) as u32,
+                    len: len32(readable_payload)?,
+                }
+            }
+            Op::SymlinkAt => Request::SymlinkAt {
+                dirfd: Dirfd::decode(a(0))?,
+                len: len32(readable_payload)?,
+            },
+            Op::FchmodAt => {
+                if a(1) > MODE_BITS as u64 {
+                    return Err(DecodeError::BadArg(op, a(1)));
+                }
+                if a(2) & !(AT_EMPTY_PATH as u64) != 0 {
+                    return Err(DecodeError::UnknownFlags(op, a(2) as u32));
+                }
+                let empty_ok = a(2) & AT_EMPTY_PATH as u64 != 0;
+                Request::FchmodAt {
+                    dirfd: Dirfd::decode(a(0))?,
+                    mode: a(1) as u32,
+                    flags: a(2) as u32,
+                    path_len: if empty_ok && readable_payload == 0 {
+                        0
+                    } else {
+                        path()?
+                    },
+                }
+            }
+            Op::UtimensAt => {
+                let fl = a(1);
+                if fl & !((AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) as u64) != 0 {
+                    return Err(DecodeError::UnknownFlags(op, fl as u32));
+                }
+                let path_len = readable_payload.saturating_sub(TIMES_SIZE);
+                if readable_payload < TIMES_SIZE
+                    || path_len > PATH_MAX
+                    || (path_len == 0 && fl & AT_EMPTY_PATH as u64 == 0)
+                {
+                    return Err(DecodeError::BadPath(path_len));
+                }
+                Request::UtimensAt {
+                    dirfd: Dirfd::decode(a(0))?,
+                    flags: fl as u32,
+                    len: len32(readable_payload)?,
+                }
+            }
         })
     }
 
@@ -514,6 +690,25 @@ impl Request {
             | Request::Exec { .. }
             | Request::Vfork
             | Request::GetExe { .. } => (0, [0; 3]),
+            Request::Pwrite { fd, offset, .. } => (0, [fd as u64, offset, 0]),
+            Request::Ftruncate { fd, length } => (0, [fd as u64, length, 0]),
+            Request::Fsync { fd, data_only } => (
+                if data_only { FSYNC_F_DATA } else { 0 },
+                [fd as u64, 0, 0],
+            ),
+            Request::MkdirAt { dirfd, mode, .. } => (0, [dirfd.arg(), mode as u64, 0]),
+            Request::UnlinkAt { dirfd, flags, .. } => (0, [dirfd.arg(), flags as u64, 0]),
+            Request::RenameAt {
+                old, new, flags, ..
+            }
+            | Request::LinkAt {
+                old, new, flags, ..
+            } => (0, [old.arg(), new.arg(), flags as u64]),
+            Request::SymlinkAt { dirfd, .. } => (0, [dirfd.arg(), 0, 0]),
+            Request::FchmodAt {
+                dirfd, mode, flags, ..
+            } => (0, [dirfd.arg(), mode as u64, flags as u64]),
+            Request::UtimensAt { dirfd, flags, .. } => (0, [dirfd.arg(), flags as u64, 0]),
         };
         ReqHeader::new(self.op(), flags, args)
     }
@@ -550,6 +745,16 @@ impl Request {
             Request::Exec { .. } => Op::Exec,
             Request::Vfork => Op::Vfork,
             Request::GetExe { .. } => Op::GetExe,
+            Request::Pwrite { .. } => Op::Pwrite,
+            Request::Ftruncate { .. } => Op::Ftruncate,
+            Request::Fsync { .. } => Op::Fsync,
+            Request::MkdirAt { .. } => Op::MkdirAt,
+            Request::UnlinkAt { .. } => Op::UnlinkAt,
+            Request::RenameAt { .. } => Op::RenameAt,
+            Request::LinkAt { .. } => Op::LinkAt,
+            Request::SymlinkAt { .. } => Op::SymlinkAt,
+            Request::FchmodAt { .. } => Op::FchmodAt,
+            Request::UtimensAt { .. } => Op::UtimensAt,
         }
     }
 }
@@ -757,7 +962,15 @@ mod tests {
                 | Op::StatAt
                 | Op::AccessAt
                 | Op::ReadlinkAt
-                | Op::Chdir => 16,
+                | Op::Chdir
+                | Op::Pwrite
+                | Op::MkdirAt
+                | Op::UnlinkAt
+                | Op::RenameAt
+                | Op::LinkAt
+                | Op::SymlinkAt
+                | Op::FchmodAt => 16,
+                Op::UtimensAt => TIMES_SIZE + 4,
                 _ => 0,
             };
             let r = Request::decode(&hdr(op, 0, args), readable, 256).unwrap();
@@ -769,6 +982,50 @@ mod tests {
                 "{op:?}"
             );
         }
+    }
+
+    #[test]
+    fn write_side_ops_check_their_flags_modes_and_payloads() {
+        let bad = |op, flags, args: [u64; 3], readable| {
+            Request::decode(&hdr(op, flags, args), readable, 0).unwrap_err()
+        };
+        assert_eq!(
+            bad(Op::UnlinkAt, 0, [0, 1, 0], 4),
+            DecodeError::UnknownFlags(Op::UnlinkAt, 1)
+        );
+        assert_eq!(
+            bad(Op::MkdirAt, 0, [0, 0o10000, 0], 4),
+            DecodeError::BadArg(Op::MkdirAt, 0o10000)
+        );
+        let both = (RENAME_NOREPLACE | RENAME_EXCHANGE) as u64;
+        assert!(matches!(
+            bad(Op::RenameAt, 0, [0, 0, both], 8),
+            DecodeError::UnknownFlags(..)
+        ));
+        assert_eq!(bad(Op::RenameAt, 0, [0; 3], 5), DecodeError::BadPath(5));
+        assert_eq!(bad(Op::Pwrite, 0, [0, u64::MAX, 0], 4).errno(), Errno::Einval);
+        assert_eq!(bad(Op::Ftruncate, 0, [0, u64::MAX, 0], 0).errno(), Errno::Einval);
+        assert_eq!(bad(Op::Fsync, 2, [0; 3], 0), DecodeError::UnknownFlags(Op::Fsync, 2));
+        // UTIMENSAT: the two times, then a path (none only with AT_EMPTY_PATH).
+        assert_eq!(bad(Op::UtimensAt, 0, [0; 3], TIMES_SIZE), DecodeError::BadPath(0));
+        assert!(Request::decode(
+            &hdr(Op::UtimensAt, 0, [3, AT_EMPTY_PATH as u64, 0]),
+            TIMES_SIZE,
+            0
+        )
+        .is_ok());
+        assert_eq!(
+            bad(Op::FchmodAt, 0, [3, 0o644, 0], 0),
+            DecodeError::BadPath(0),
+            "a path, unless AT_EMPTY_PATH"
+        );
+        assert_eq!(
+            Request::decode(&hdr(Op::Fsync, FSYNC_F_DATA, [4, 0, 0]), 0, 0),
+            Ok(Request::Fsync {
+                fd: 4,
+                data_only: true
+            })
+        );
     }
 
     #[test]
