@@ -28,7 +28,6 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::FromRawFd;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use vhost_user_pipe::chain::{self, Part};
@@ -310,32 +309,39 @@ fn images() -> Option<&'static ImageDir> {
     .as_ref()
 }
 
-/// The tree's root: a program, a file, a directory, links in and out.
-fn root_dir() -> Option<&'static Path> {
-    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let d = std::env::temp_dir().join(format!("vup-fuzz-root-{}", std::process::id()));
-        let r = d.join("root");
-        std::fs::create_dir_all(r.join("bin")).ok()?;
-        std::fs::create_dir_all(r.join("etc/dir")).ok()?;
-        std::fs::write(d.join("secret"), b"outside").ok()?;
-        std::fs::write(r.join("etc/hosts"), b"127.0.0.1 localhost\n").ok()?;
-        std::fs::write(r.join("bin/prog"), b"\x7fELF").ok()?;
-        std::fs::set_permissions(
-            r.join("bin/prog"),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
+/// A fresh writable root for one input (what the input writes goes with
+/// it): a program, a file, a directory, links in and out; and a secret
+/// next to it, outside, that [`World::finish`] checks nothing touched.
+fn make_root() -> Option<tempfile::TempDir> {
+    let d = tempfile::Builder::new()
+        .prefix("vup-fuzz-root-")
+        .tempdir()
         .ok()?;
-        let _ = std::os::unix::fs::symlink("prog", r.join("bin/sh"));
-        let _ = std::os::unix::fs::symlink("../../secret", r.join("etc/out"));
-        Some(r)
-    })
-    .as_deref()
+    let r = d.path().join("root");
+    std::fs::create_dir_all(r.join("bin")).ok()?;
+    std::fs::create_dir_all(r.join("etc/dir")).ok()?;
+    std::fs::write(d.path().join("secret"), SECRET).ok()?;
+    std::fs::write(r.join("etc/hosts"), b"127.0.0.1 localhost\n").ok()?;
+    std::fs::write(r.join("bin/prog"), b"\x7fELF").ok()?;
+    std::fs::set_permissions(
+        r.join("bin/prog"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .ok()?;
+    let _ = std::os::unix::fs::symlink("prog", r.join("bin/sh"));
+    let _ = std::os::unix::fs::symlink("../../secret", r.join("etc/out"));
+    let _ = std::os::unix::fs::symlink(d.path(), r.join("up"));
+    Some(d)
 }
+
+/// What the file next to the root holds.
+const SECRET: &[u8] = b"outside";
 
 /// The daemon side of a fuzzed tree.
 struct World {
     sup: Arc<Supervisor>,
+    /// The root's parent directory (removed with the world).
+    root_dir: Option<tempfile::TempDir>,
     guests: BTreeMap<Pid, Guest>,
     malformed: RateLimited,
     features: BTreeMap<Pid, u64>,
@@ -344,7 +350,11 @@ struct World {
 
 impl World {
     fn new() -> Self {
-        let root = root_dir().and_then(|d| Root::open(d).ok());
+        let root_dir = make_root();
+        let root = root_dir
+            .as_ref()
+            .and_then(|d| Root::open(&d.path().join("root")).ok())
+            .map(|r| r.writable(true));
         let sup = Supervisor::builder(limits(), Arc::new(NullLauncher), "/nonexistent".into())
             .images(images().cloned())
             .root(root)
@@ -360,6 +370,7 @@ impl World {
         sup.kernel().set_features(1, ALL_FEATURES);
         Self {
             sup,
+            root_dir,
             guests: BTreeMap::new(),
             malformed: RateLimited::default(),
             features: BTreeMap::new(),
@@ -483,8 +494,8 @@ impl World {
         let place = inp.u8()?;
         let split = inp.u8()?;
         let code = if op & 0x80 == 0 {
-            // Every op (1 to 29) and a few codes past the last.
-            1 + (op % 32) as u32
+            // Every op (1 to 39) and one code past the last.
+            1 + (op % 40) as u32
         } else {
             op as u32
         };
@@ -711,6 +722,23 @@ impl World {
             (0, 0, 0, 0, 0),
             "leaked after every process ended: {s:?}"
         );
+        // Nothing the guests did reached outside the root.
+        if let Some(d) = &self.root_dir {
+            let mut names: Vec<_> = std::fs::read_dir(d.path())
+                .map(|r| r.flatten().map(|e| e.file_name()).collect())
+                .unwrap_or_default();
+            names.sort();
+            assert_eq!(
+                names,
+                ["root", "secret"],
+                "a name appeared outside the root"
+            );
+            assert_eq!(
+                std::fs::read(d.path().join("secret")).ok().as_deref(),
+                Some(SECRET),
+                "the file outside the root changed"
+            );
+        }
     }
 }
 

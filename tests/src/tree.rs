@@ -49,6 +49,15 @@ impl Tree {
 
     /// A tree with `limits`.
     pub fn with_limits(limits: Limits) -> Self {
+        Self::make(limits, false)
+    }
+
+    /// A tree whose processes may write its root (`run --writable`).
+    pub fn writable() -> Self {
+        Self::make(Limits::default(), true)
+    }
+
+    fn make(limits: Limits, writable: bool) -> Self {
         let dir = unique_dir();
         for name in IMAGES {
             std::fs::write(dir.join("images").join(name), b"not really an ELF").unwrap();
@@ -56,7 +65,7 @@ impl Tree {
         let (launcher, launches) = ChannelLauncher::new();
         std::fs::write(dir.join(KERNEL), b"not really a kernel").unwrap();
         let images = ImageDir::new(&dir.join("images")).unwrap();
-        let root = Root::open(&dir.join("root")).unwrap();
+        let root = Root::open(&dir.join("root")).unwrap().writable(writable);
         let sup = Supervisor::builder(limits, Arc::new(launcher), dir.join("run"))
             .images(Some(images))
             .root(Some(root))

@@ -7,16 +7,15 @@
 mod common;
 
 use std::fs;
-use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::os::unix::fs::{symlink, PermissionsExt};
 
+use common::files::*;
 use common::*;
-use system_tests::frontend::TestGuest;
 use system_tests::tree::Tree;
 use virtio_pipe_protocol::fs::{
-    dirents, ExecBlob, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, CHDIR_F_FD, DT_DIR, DT_LNK,
-    DT_REG, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, R_OK, SEEK_CUR,
-    SEEK_END, SEEK_SET, STAT_SIZE, S_IFCHR, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, W_OK, X_OK,
+    AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, DT_DIR, DT_LNK, DT_REG, O_CREAT, O_DIRECTORY,
+    O_NOFOLLOW, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, R_OK, SEEK_CUR, SEEK_END, SEEK_SET, S_IFCHR,
+    S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, W_OK, X_OK,
 };
 use virtio_pipe_protocol::signal::{SIGKILL, SIGTERM};
 use virtio_pipe_protocol::{Errno, Event, Op, Stat};
@@ -43,157 +42,6 @@ fn populate(tree: &Tree) -> std::path::PathBuf {
     symlink("../../secret", r.join("etc/escape")).unwrap();
     symlink(r.parent().unwrap().join("secret"), r.join("etc/host-abs")).unwrap();
     r
-}
-
-fn openat(g: &mut TestGuest, dirfd: i64, path: &[u8], flags: u32) -> Result<u32, Errno> {
-    g.call(Op::OpenAt, 0, [dirfd as u64, flags as u64, 0], path, 0)
-        .result()
-        .map(|r| r[0] as u32)
-}
-
-fn open(g: &mut TestGuest, path: &[u8]) -> Result<u32, Errno> {
-    openat(g, AT_FDCWD, path, O_RDONLY)
-}
-
-fn pread(g: &mut TestGuest, fd: u32, offset: u64, len: usize) -> Result<Vec<u8>, Errno> {
-    let d = g.call(Op::Pread, 0, [fd as u64, offset, 0], &[], len);
-    let n = d.result()?[0] as usize;
-    Ok(d.data[..n].to_vec())
-}
-
-fn lseek(g: &mut TestGuest, fd: u32, offset: i64, whence: u32) -> Result<u64, Errno> {
-    g.call(
-        Op::Lseek,
-        0,
-        [fd as u64, offset as u64, whence as u64],
-        &[],
-        0,
-    )
-    .result()
-    .map(|r| r[0])
-}
-
-fn stat_of(d: system_tests::frontend::Done) -> Result<Stat, Errno> {
-    d.result()?;
-    Ok(Stat::parse(&d.data).expect("a whole struct stat"))
-}
-
-fn fstat(g: &mut TestGuest, fd: u32) -> Result<Stat, Errno> {
-    stat_of(g.call(Op::Fstat, 0, [fd as u64, 0, 0], &[], STAT_SIZE))
-}
-
-fn statat(g: &mut TestGuest, dirfd: i64, path: &[u8], flags: u32) -> Result<Stat, Errno> {
-    stat_of(g.call(
-        Op::StatAt,
-        0,
-        [dirfd as u64, flags as u64, 0],
-        path,
-        STAT_SIZE,
-    ))
-}
-
-/// Every entry of the directory `fd`, listed with buffers of `len` bytes.
-fn list(g: &mut TestGuest, fd: u32, len: usize) -> Result<Vec<(Vec<u8>, u8)>, Errno> {
-    let mut all = Vec::new();
-    loop {
-        let d = g.call(Op::Getdents, 0, [fd as u64, 0, 0], &[], len);
-        let n = d.result()?[0] as usize;
-        if n == 0 {
-            return Ok(all);
-        }
-        all.extend(dirents(&d.data[..n]).map(|e| (e.name.to_vec(), e.kind)));
-    }
-}
-
-fn accessat(g: &mut TestGuest, path: &[u8], mode: u32, flags: u32) -> Result<(), Errno> {
-    g.call(
-        Op::AccessAt,
-        0,
-        [AT_FDCWD as u64, mode as u64, flags as u64],
-        path,
-        0,
-    )
-    .result()
-    .map(|_| ())
-}
-
-fn readlink(g: &mut TestGuest, path: &[u8], len: usize) -> Result<Vec<u8>, Errno> {
-    let d = g.call(Op::ReadlinkAt, 0, [AT_FDCWD as u64, 0, 0], path, len);
-    let n = d.result()?[0] as usize;
-    Ok(d.data[..n].to_vec())
-}
-
-fn chdir(g: &mut TestGuest, path: &[u8]) -> Result<(), Errno> {
-    g.call(Op::Chdir, 0, [0; 3], path, 0).result().map(|_| ())
-}
-
-fn fchdir(g: &mut TestGuest, fd: u32) -> Result<(), Errno> {
-    g.call(Op::Chdir, CHDIR_F_FD, [fd as u64, 0, 0], &[], 0)
-        .result()
-        .map(|_| ())
-}
-
-/// GETCWD into `len` bytes: the path without its NUL, or the error and the
-/// bytes it needs.
-fn getcwd(g: &mut TestGuest, len: usize) -> Result<Vec<u8>, (Errno, u64)> {
-    let d = g.call(Op::Getcwd, 0, [0; 3], &[], len);
-    match d.result() {
-        Ok(r) => {
-            let n = r[0] as usize;
-            assert_eq!(d.data[n - 1], 0, "GETCWD places a NUL");
-            Ok(d.data[..n - 1].to_vec())
-        }
-        Err(e) => Err((e, d.resp.ret(0))),
-    }
-}
-
-fn get_exe(g: &mut TestGuest, len: usize) -> Result<Vec<u8>, (Errno, u64)> {
-    let d = g.call(Op::GetExe, 0, [0; 3], &[], len);
-    match d.result() {
-        Ok(r) => Ok(d.data[..r[0] as usize].to_vec()),
-        Err(e) => Err((e, d.resp.ret(0))),
-    }
-}
-
-fn exec(g: &mut TestGuest, path: &[u8], argv: &[&[u8]], env: &[&[u8]]) -> Result<(), Errno> {
-    let mut blob = vec![0u8; ExecBlob::encoded_len(path, argv, env).unwrap()];
-    let n = ExecBlob::encode(path, argv, env, &mut blob).unwrap();
-    g.call(Op::Exec, 0, [0; 3], &blob[..n], 0)
-        .result()
-        .map(|_| ())
-}
-
-fn vfork(g: &mut TestGuest) -> Result<u32, Errno> {
-    g.call(Op::Vfork, 0, [0; 3], &[], 0)
-        .result()
-        .map(|r| r[0] as u32)
-}
-
-/// Reads `fd` to its end with READs of `chunk` bytes.
-fn read_to_end(g: &mut TestGuest, fd: u32, chunk: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let got = g.read(fd, chunk).unwrap();
-        if got.is_empty() {
-            return out;
-        }
-        out.extend(got);
-    }
-}
-
-/// Whether the wire `struct stat` says what the host says of `path`.
-fn same_file(st: &Stat, path: &Path) {
-    let m = fs::symlink_metadata(path).unwrap();
-    assert_eq!(
-        (st.dev.get(), st.ino.get(), st.mode.get(), st.size.get()),
-        (m.dev(), m.ino(), m.mode(), m.size() as i64),
-        "struct stat of {}",
-        path.display()
-    );
-    assert_eq!(
-        (st.nlink.get(), st.uid.get(), st.gid.get(), st.mtime.get()),
-        (m.nlink(), m.uid(), m.gid(), m.mtime())
-    );
 }
 
 // ---- 1.6.20 Files ----

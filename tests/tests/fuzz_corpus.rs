@@ -12,7 +12,9 @@ use system_tests::qemu::workspace;
 use virtio_bindings::bindings::virtio_ring::{
     VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT, VRING_DESC_F_WRITE,
 };
-use virtio_pipe_protocol::fs::{ExecBlob, AT_FDCWD, O_DIRECTORY, SEEK_SET, STAT_SIZE, X_OK};
+use virtio_pipe_protocol::fs::{
+    ExecBlob, PathPair, AT_FDCWD, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, SEEK_SET, STAT_SIZE, X_OK,
+};
 use virtio_pipe_protocol::{
     ArgsBlob, Errno, FileAction, Op, ReqHeader, EXIT_F_SIGNALED, O_NONBLOCK, REQ_F_NONBLOCK,
     WAIT_F_NOHANG,
@@ -390,6 +392,56 @@ fn seeds() -> Vec<(&'static str, Script)> {
                 ),
         ),
         (
+            "write-ops",
+            s().call(
+                1,
+                Op::OpenAt,
+                [AT_FDCWD as u64, (O_CREAT | O_RDWR) as u64, 0o644],
+                b"/new",
+                0,
+                0,
+            )
+            .call(1, Op::Write, [3, 0, 0], b"written", 0, 1)
+            .call(1, Op::Pwrite, [3, 0, 0], b"W", 0, 2)
+            .call(1, Op::Ftruncate, [3, 5, 0], &[], 0, 3)
+            .call(1, Op::MkdirAt, [AT_FDCWD as u64, 0o755, 0], b"/up/d", 0, 4)
+            .call(1, Op::MkdirAt, [AT_FDCWD as u64, 0o755, 0], b"/d", 0, 5)
+            .call(
+                1,
+                Op::RenameAt,
+                [AT_FDCWD as u64, AT_FDCWD as u64, 0],
+                &pair(b"/new", b"/d/n"),
+                0,
+                6,
+            )
+            .call(
+                1,
+                Op::SymlinkAt,
+                [AT_FDCWD as u64, 0, 0],
+                &pair(b"../../secret", b"/d/s"),
+                0,
+                7,
+            )
+            .call(
+                1,
+                Op::LinkAt,
+                [AT_FDCWD as u64, AT_FDCWD as u64, 0],
+                &pair(b"/d/n", b"/d/h"),
+                0,
+                8,
+            )
+            .call(1, Op::UnlinkAt, [AT_FDCWD as u64, 0, 0], b"/d/s", 0, 9)
+            .call(
+                1,
+                Op::OpenAt,
+                [AT_FDCWD as u64, O_RDONLY as u64, 0],
+                b"/dev/zero",
+                0,
+                10,
+            )
+            .call(1, Op::Read, [4, 0, 0], &[], 16, 11),
+        ),
+        (
             "vfork-exec-exit",
             s().call(1, Op::Vfork, [0; 3], &[], 0, 0)
                 .call(1, Op::GetPid, [0; 3], &[], 0, 1)
@@ -405,6 +457,12 @@ fn seeds() -> Vec<(&'static str, Script)> {
             s().blob(&child_blob(&[FileAction::Dup2 { fd: 1, newfd: 2 }])),
         ),
     ]
+}
+
+fn pair(a: &[u8], b: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; PathPair::encoded_len(a, b)];
+    PathPair::encode(a, b, &mut out).unwrap();
+    out
 }
 
 fn exec_blob(path: &[u8], argv: &[&[u8]]) -> Vec<u8> {
@@ -588,6 +646,27 @@ fn seeds_exercise_what_they_name() {
     assert_eq!(t[9].data, b"/etc\0", "GETCWD");
     assert_eq!(t[10].data, b"prog", "READLINKAT");
     assert_eq!(result(&t[11]), Ok([0, 0]), "ACCESSAT");
+
+    let t = trace("write-ops");
+    assert_eq!(result(&t[0]), Ok([3, 0]), "OPENAT with O_CREAT");
+    assert_eq!(result(&t[1]), Ok([7, 0]), "WRITE");
+    assert_eq!(result(&t[2]), Ok([1, 0]), "PWRITE");
+    assert_eq!(result(&t[3]), Ok([0, 0]), "FTRUNCATE");
+    assert_eq!(
+        result(&t[4]),
+        Err(Errno::Enoent),
+        "MKDIRAT through a link out"
+    );
+    for (i, what) in [
+        (5, "MKDIRAT"),
+        (6, "RENAMEAT"),
+        (7, "SYMLINKAT"),
+        (8, "LINKAT"),
+        (9, "UNLINKAT"),
+    ] {
+        assert_eq!(result(&t[i]), Ok([0, 0]), "{what}");
+    }
+    assert_eq!(t[11].data, vec![0u8; 16], "READ of /dev/zero");
 
     let t = trace("vfork-exec-exit");
     assert_eq!(result(&t[0]), Ok([2, 0]), "VFORK");

@@ -43,11 +43,48 @@ pub enum Open {
         /// Where the next `READ` starts.
         offset: AtomicU64,
     },
-    /// The device's `/dev/null`: reads end at once, writes are discarded.
-    Null {
+    /// A device the daemon serves itself (`/dev/null`, `/dev/zero`,
+    /// `/dev/urandom`).
+    Device {
+        /// Which.
+        dev: Device,
         /// The access mode it was opened with (`O_RDONLY`, `O_WRONLY`, `O_RDWR`).
         access: u32,
     },
+    /// The tree's terminal (`/dev/tty`): the root's standard streams whose
+    /// host end is a terminal, read from `input`, written to `output`.
+    Tty {
+        /// The standard input's pipe, if the access mode reads.
+        input: Option<PipeId>,
+        /// The standard error's (or output's) pipe, if it writes.
+        output: Option<PipeId>,
+    },
+    /// A listing the daemon makes (`/proc/self/fd`): entries (name, `DT_*`)
+    /// and how many `GETDENTS` returned.
+    Listing {
+        /// The entries, `.` and `..` first.
+        entries: Vec<(Vec<u8>, u8)>,
+        /// Entries returned so far.
+        next: AtomicU64,
+    },
+    /// Bytes the daemon makes (`/proc/self/cmdline`), read-only.
+    Bytes {
+        /// The content.
+        data: Vec<u8>,
+        /// Where the next `READ` starts.
+        offset: AtomicU64,
+    },
+}
+
+/// The devices the daemon serves itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Device {
+    /// `/dev/null`: nothing to read, writes discarded.
+    Null,
+    /// `/dev/zero`: zero bytes, writes discarded.
+    Zero,
+    /// `/dev/urandom` (and `/dev/random`): the host's random bytes.
+    Random,
 }
 
 /// An open file description.
@@ -78,22 +115,28 @@ impl Ofd {
         })
     }
 
-    /// A description of the device's `/dev/null`.
-    pub fn null(access: u32, flags: u32) -> Arc<Self> {
+    /// A description of anything else the daemon serves.
+    pub fn special(what: Open, flags: u32) -> Arc<Self> {
         Arc::new(Self {
-            what: Open::Null { access },
+            what,
             flags: AtomicU32::new(flags),
         })
     }
 
     /// The access mode: `O_RDONLY` (0), `O_WRONLY` (1) or `O_RDWR` (2).
     pub fn access(&self) -> u32 {
-        match self.what {
+        match &self.what {
             Open::Pipe {
                 end: End::Write, ..
             } => 1,
-            Open::Null { access } => access,
-            Open::Pipe { .. } | Open::File { .. } => 0,
+            Open::Pipe { .. } | Open::Listing { .. } | Open::Bytes { .. } => 0,
+            Open::File { file, .. } => file.access(),
+            Open::Device { access, .. } => *access,
+            Open::Tty { input, output } => match (input, output) {
+                (Some(_), Some(_)) => 2,
+                (None, Some(_)) => 1,
+                _ => 0,
+            },
         }
     }
 
@@ -101,7 +144,7 @@ impl Ofd {
     pub fn pipe_end(&self) -> Option<(PipeId, End)> {
         match self.what {
             Open::Pipe { pipe, end } => Some((pipe, end)),
-            Open::File { .. } | Open::Null { .. } => None,
+            _ => None,
         }
     }
 
@@ -109,7 +152,7 @@ impl Ofd {
     pub fn open_file(&self) -> Option<(&OpenFile, &AtomicU64)> {
         match &self.what {
             Open::File { file, offset } => Some((file, offset)),
-            Open::Pipe { .. } | Open::Null { .. } => None,
+            _ => None,
         }
     }
 
@@ -198,6 +241,15 @@ impl FdTable {
     /// Whether no fd is open.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The open fd numbers, lowest first.
+    pub fn numbers(&self) -> impl Iterator<Item = u32> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.is_some())
+            .map(|(fd, _)| fd as u32)
     }
 
     /// Every open description, once per fd.

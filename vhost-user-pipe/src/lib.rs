@@ -117,6 +117,9 @@ pub struct Config {
     pub kernel: Option<PathBuf>,
     /// `run`: print a one-line summary of the tree on stderr at the end.
     pub summary: bool,
+    /// Let the tree write its root (create, write, remove, rename files);
+    /// without it the root is read-only (`EROFS`).
+    pub writable: bool,
 }
 
 impl Default for Config {
@@ -135,6 +138,7 @@ impl Default for Config {
             root: None,
             kernel: None,
             summary: false,
+            writable: false,
         }
     }
 }
@@ -304,7 +308,7 @@ pub fn run(config: &Config, program: &Path, args: Vec<String>) -> Result<i32, Er
     let sup = Supervisor::builder(config.limits, Arc::new(launcher), run_dir.path().to_owned())
         .host_terminals(stdio::host_terminals())
         .images(images)
-        .root(Some(root))
+        .root(Some(root.writable(config.writable)))
         .kernel_image(Some(kernel.canonicalize().unwrap_or(kernel)))
         .start_deadline(config.start_deadline)
         .build();
@@ -407,7 +411,10 @@ pub fn serve(config: &Config, socket: &Path, once: bool, args: Vec<String>) -> R
     for tree in 1.. {
         let dir = run_dir.path().join(format!("tree-{tree}"));
         let dir = RunDir::create(Some(&dir), true)?.path().to_owned();
-        let tree_root = root.as_deref().map(Root::open).transpose()?;
+        let tree_root = root
+            .as_deref()
+            .map(|d| Root::open(d).map(|r| r.writable(config.writable)))
+            .transpose()?;
         let sup = Supervisor::builder(config.limits, launcher.clone(), dir)
             .host_terminals(stdio::host_terminals())
             .images(images.clone())

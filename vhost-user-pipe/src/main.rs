@@ -60,6 +60,11 @@ struct Common {
     /// directory is the root.
     #[arg(long)]
     root: Option<PathBuf>,
+    /// Let the tree write its root: create, write, remove and rename files
+    /// and directories in it. Without it the root is read-only and every
+    /// write fails with EROFS.
+    #[arg(long)]
+    writable: bool,
     /// The process kernel image Linux programs boot on (default:
     /// images/guest-kernel next to the directory of this binary, where
     /// guest-kernel/build-image puts it).
@@ -162,6 +167,7 @@ impl From<Common> for Config {
             root: c.root,
             kernel: c.kernel,
             summary: false,
+            writable: c.writable,
         }
     }
 }

@@ -114,7 +114,7 @@ pub fn resolve(
         }
     };
     let file = root
-        .open_file(&exe, virtio_pipe_protocol::fs::O_RDONLY)
+        .open_file(&exe, virtio_pipe_protocol::fs::O_RDONLY, 0)
         .map_err(|e| ProgramError::Unreadable(program.to_owned(), e))?;
     let boot = match kind(|buf, at| read_exact_at(&file, buf, at)) {
         Kind::Pvh => Boot::Image(root.host_path().join(Path::new(std::ffi::OsStr::from_bytes(

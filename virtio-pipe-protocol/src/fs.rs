@@ -381,7 +381,9 @@ impl<'a> PathPair<'a> {
 /// [`UTIME_NOW`] or [`UTIME_OMIT`] means now or leave it.
 pub fn parse_times(bytes: &[u8]) -> Option<[(i64, i64); 2]> {
     let word = |i: usize| -> Option<i64> {
-        Some(i64::from_le_bytes(bytes.get(i * 8..i * 8 + 8)?.try_into().ok()?))
+        Some(i64::from_le_bytes(
+            bytes.get(i * 8..i * 8 + 8)?.try_into().ok()?,
+        ))
     };
     Some([(word(0)?, word(1)?), (word(2)?, word(3)?)])
 }
@@ -409,7 +411,11 @@ mod tests {
         assert_eq!(n, 4 + 8 + 3);
         let p = PathPair::parse(&buf[..n]).unwrap();
         assert_eq!((p.first, p.second), (&b"old/name"[..], &b"new"[..]));
-        assert_eq!(PathPair::parse(&buf[..12]), Err(BlobError::BadName), "no second path");
+        assert_eq!(
+            PathPair::parse(&buf[..12]),
+            Err(BlobError::BadName),
+            "no second path"
+        );
         assert!(PathPair::parse(b"\xff\xff\xff\xffab").is_err());
         assert!(PathPair::encode(b"a\0b", b"c", &mut buf).is_err());
         let t = encode_times([(1, 2), (3, UTIME_OMIT)]);

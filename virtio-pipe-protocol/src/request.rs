@@ -692,10 +692,9 @@ impl Request {
             | Request::GetExe { .. } => (0, [0; 3]),
             Request::Pwrite { fd, offset, .. } => (0, [fd as u64, offset, 0]),
             Request::Ftruncate { fd, length } => (0, [fd as u64, length, 0]),
-            Request::Fsync { fd, data_only } => (
-                if data_only { FSYNC_F_DATA } else { 0 },
-                [fd as u64, 0, 0],
-            ),
+            Request::Fsync { fd, data_only } => {
+                (if data_only { FSYNC_F_DATA } else { 0 }, [fd as u64, 0, 0])
+            }
             Request::MkdirAt { dirfd, mode, .. } => (0, [dirfd.arg(), mode as u64, 0]),
             Request::UnlinkAt { dirfd, flags, .. } => (0, [dirfd.arg(), flags as u64, 0]),
             Request::RenameAt {
@@ -1003,11 +1002,23 @@ mod tests {
             DecodeError::UnknownFlags(..)
         ));
         assert_eq!(bad(Op::RenameAt, 0, [0; 3], 5), DecodeError::BadPath(5));
-        assert_eq!(bad(Op::Pwrite, 0, [0, u64::MAX, 0], 4).errno(), Errno::Einval);
-        assert_eq!(bad(Op::Ftruncate, 0, [0, u64::MAX, 0], 0).errno(), Errno::Einval);
-        assert_eq!(bad(Op::Fsync, 2, [0; 3], 0), DecodeError::UnknownFlags(Op::Fsync, 2));
+        assert_eq!(
+            bad(Op::Pwrite, 0, [0, u64::MAX, 0], 4).errno(),
+            Errno::Einval
+        );
+        assert_eq!(
+            bad(Op::Ftruncate, 0, [0, u64::MAX, 0], 0).errno(),
+            Errno::Einval
+        );
+        assert_eq!(
+            bad(Op::Fsync, 2, [0; 3], 0),
+            DecodeError::UnknownFlags(Op::Fsync, 2)
+        );
         // UTIMENSAT: the two times, then a path (none only with AT_EMPTY_PATH).
-        assert_eq!(bad(Op::UtimensAt, 0, [0; 3], TIMES_SIZE), DecodeError::BadPath(0));
+        assert_eq!(
+            bad(Op::UtimensAt, 0, [0; 3], TIMES_SIZE),
+            DecodeError::BadPath(0)
+        );
         assert!(Request::decode(
             &hdr(Op::UtimensAt, 0, [3, AT_EMPTY_PATH as u64, 0]),
             TIMES_SIZE,

@@ -3,6 +3,8 @@
 //! Not every file uses every helper.
 #![allow(dead_code)]
 
+pub mod files;
+
 use std::time::{Duration, Instant};
 
 use system_tests::frontend::{RawDesc, TestGuest, Ticket, DEADLINE};

@@ -1,34 +1,31 @@
-//! The file ops of the kernel (spec: *Files*, 1.6.20): paths resolved
-//! against a process's working directory or an open directory, inside the
-//! tree's root (`files.rs` does the resolving, confined by the host's
-//! kernel), and the open files in the fd table.
+//! The file ops of the kernel (spec: *Files*, 1.6.20, and *Writing
+//! files*, 1.6.23): paths resolved against a process's working directory
+//! or an open directory, inside the tree's root (`files/` does the
+//! resolving, confined by the host's kernel; `devices.rs` the paths the
+//! device serves itself), and the open files in the fd table.
 //!
-//! Host file I/O happens under the kernel lock, like every other op; a
-//! read is bounded by the request's buffer and done in chunks.
+//! Host file I/O happens under the kernel lock, like every other op (which
+//! also makes every `O_APPEND` write atomic against the others); a read or
+//! write is bounded by the request's buffer and done in chunks.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use virtio_pipe_protocol::fs::{
-    AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, O_ACCMODE, PATH_MAX, SEEK_CUR, SEEK_END, SEEK_SET, X_OK,
+    parse_times, PathPair, AT_EMPTY_PATH, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW,
+    PATH_MAX, SEEK_CUR, SEEK_END, SEEK_SET, TIMES_SIZE,
 };
 use virtio_pipe_protocol::{ChdirTarget, Dirfd, Errno, Request, RespHeader, Stat, O_NONBLOCK};
 
+use super::devices::{self, Special, PROC_SELF_EXE};
 use super::{answer_bytes, done, Kernel};
 use crate::fdtable::{Ofd, Open};
-use crate::files::{self, OpenFile, Root};
+use crate::files::{self, OpenFile, Root, Times};
 use crate::io::Io;
 use crate::process::Pid;
 
-/// Bytes a file read moves through the daemon at a time.
+/// Bytes a file read or write moves through the daemon at a time.
 const CHUNK: usize = 1 << 20;
-
-/// The path `/proc/self/exe` answers with the caller's program (spec:
-/// `dev-file-readlink`).
-const PROC_SELF_EXE: &[u8] = b"/proc/self/exe";
-
-/// The device's own `/dev/null`, whatever the root holds (spec:
-/// `dev-file-null`).
-const DEV_NULL: &[u8] = b"/dev/null";
 
 /// Reads `file` into `io`'s buffer at `at`, or at the description's offset
 /// (which then advances), and completes it.
@@ -55,6 +52,43 @@ pub(super) fn read(file: &OpenFile, offset: &AtomicU64, at: Option<u64>, mut io:
     io.complete(RespHeader::ok([got as u64, 0, 0]), got);
 }
 
+/// Writes `io`'s payload to `file` at `at`, or at the description's offset
+/// (which then advances; for `O_APPEND`, the host writes at the end and the
+/// offset becomes the end), and completes it. A failure after some bytes
+/// were written completes with those bytes, as Linux's `write` does.
+pub(super) fn write(file: &OpenFile, offset: &AtomicU64, at: Option<u64>, io: Box<dyn Io>) {
+    let want = io.readable_len();
+    let start = at.unwrap_or_else(|| offset.load(Ordering::Acquire));
+    let mut buf = vec![0u8; want.min(CHUNK)];
+    let mut put = 0;
+    while put < want {
+        let n = (want - put).min(CHUNK);
+        let got = io.read_payload(put, &mut buf[..n]);
+        let mut done_here = 0;
+        while done_here < got {
+            match file.write_at(&buf[done_here..got], start + (put + done_here) as u64) {
+                Ok(0) => break,
+                Ok(k) => done_here += k,
+                Err(e) if put + done_here == 0 => return done(io, Err(e)),
+                Err(_) => break,
+            }
+        }
+        put += done_here;
+        if done_here < got || got < n {
+            break;
+        }
+    }
+    if at.is_none() {
+        let end = if file.appends() {
+            file.size().unwrap_or(start + put as u64)
+        } else {
+            start + put as u64
+        };
+        offset.store(end, Ordering::Release);
+    }
+    io.complete(RespHeader::ok([put as u64, 0, 0]), 0);
+}
+
 fn stat_out(mut io: Box<dyn Io>, r: Result<Stat, Errno>) {
     match r {
         Ok(st) => {
@@ -66,28 +100,24 @@ fn stat_out(mut io: Box<dyn Io>, r: Result<Stat, Errno>) {
 }
 
 impl Kernel {
-    /// The status of an open file description: the host's for a file, the
-    /// device's for a pipe end (a terminal for a standard stream whose host
-    /// end is one) or `/dev/null`.
-    fn stat_of(&self, o: &Ofd) -> Result<Stat, Errno> {
-        match &o.what {
-            Open::File { file, .. } => file.stat(),
-            Open::Pipe { pipe, .. } if self.is_terminal(*pipe) => Ok(files::terminal_stat()),
-            Open::Pipe { pipe, .. } => Ok(files::pipe_stat(*pipe)),
-            Open::Null { .. } => Ok(files::null_stat()),
-        }
-    }
-
-    fn root(&self) -> Result<&Root, Errno> {
+    pub(super) fn root(&self) -> Result<&Root, Errno> {
         self.root.as_ref().ok_or(Errno::Enoent)
     }
 
     /// The path of the request's payload, absolute in the root: joined to
-    /// the working directory or to the open directory `dirfd`;
-    /// `/proc/self/exe` is the caller's program (spec: `dev-exe-path`).
+    /// the working directory or to the open directory `dirfd`.
     fn path_at(&self, pid: Pid, dirfd: Dirfd, io: &dyn Io, len: u32) -> Result<Vec<u8>, Errno> {
-        let path = self.link_path_at(pid, dirfd, io, len)?;
-        self.program_path(pid, path)
+        let path = io.read_blob(len as usize, PATH_MAX)?;
+        self.join_at(pid, dirfd, &path)
+    }
+
+    /// `path` (a guest's) joined to where `dirfd` says.
+    fn join_at(&self, pid: Pid, dirfd: Dirfd, path: &[u8]) -> Result<Vec<u8>, Errno> {
+        if path.contains(&0) {
+            return Err(Errno::Einval);
+        }
+        let base = self.base_of(pid, dirfd)?;
+        Ok(files::join(&base, path))
     }
 
     /// `path`, or the program of `pid` when it is `/proc/self/exe`.
@@ -96,22 +126,6 @@ impl Kernel {
             return self.procs[&pid].exe.clone().ok_or(Errno::Enoent);
         }
         Ok(path)
-    }
-
-    /// Like [`Self::path_at`], `/proc/self/exe` kept as the link it is.
-    fn link_path_at(
-        &self,
-        pid: Pid,
-        dirfd: Dirfd,
-        io: &dyn Io,
-        len: u32,
-    ) -> Result<Vec<u8>, Errno> {
-        let path = io.read_blob(len as usize, PATH_MAX)?;
-        if path.contains(&0) {
-            return Err(Errno::Einval);
-        }
-        let base = self.base_of(pid, dirfd)?;
-        Ok(files::join(&base, &path))
     }
 
     /// The directory a relative path of `pid` starts from.
@@ -126,15 +140,41 @@ impl Kernel {
         }
     }
 
-    /// The open file behind `fd` of `pid`: `ESPIPE` for a pipe end; `None`
-    /// for `/dev/null`.
-    fn file_of(&self, pid: Pid, fd: u32) -> Result<Option<std::sync::Arc<Ofd>>, Errno> {
+    /// The description behind `fd` of `pid` when it can be positioned: a
+    /// file, a device, a listing or made bytes; `ESPIPE` for a pipe end or
+    /// the terminal.
+    fn seekable(&self, pid: Pid, fd: u32) -> Result<Arc<Ofd>, Errno> {
         let ofd = self.procs[&pid].fds.get(fd)?.clone();
         match ofd.what {
-            Open::File { .. } => Ok(Some(ofd)),
-            Open::Null { .. } => Ok(None),
-            Open::Pipe { .. } => Err(Errno::Espipe),
+            Open::Pipe { .. } | Open::Tty { .. } => Err(Errno::Espipe),
+            _ => Ok(ofd),
         }
+    }
+
+    /// The host file behind `fd` of `pid` (`EINVAL` for anything else).
+    fn host_file(&self, pid: Pid, fd: u32) -> Result<Arc<Ofd>, Errno> {
+        let ofd = self.procs[&pid].fds.get(fd)?.clone();
+        match ofd.what {
+            Open::File { .. } => Ok(ofd),
+            _ => Err(Errno::Einval),
+        }
+    }
+
+    /// The two paths of a path-pair payload, each joined to its dirfd.
+    fn pair_at(
+        &self,
+        pid: Pid,
+        first: Dirfd,
+        second: Dirfd,
+        io: &dyn Io,
+        len: u32,
+    ) -> Result<(Vec<u8>, Vec<u8>), Errno> {
+        let buf = io.read_blob(len as usize, 4 + 2 * PATH_MAX)?;
+        let pair = PathPair::parse(&buf).map_err(|e| e.errno())?;
+        Ok((
+            self.join_at(pid, first, pair.first)?,
+            self.join_at(pid, second, pair.second)?,
+        ))
     }
 
     /// Runs a file op of `pid`.
@@ -143,19 +183,32 @@ impl Kernel {
             Request::OpenAt {
                 dirfd,
                 flags,
+                mode,
                 path_len,
-                ..
             } => {
-                let r = self.openat(pid, dirfd, flags, path_len, io.as_ref());
+                let r = self.openat(pid, dirfd, flags, mode, path_len, io.as_ref());
                 done(io, r.map(|fd| [fd as u64, 0, 0]))
             }
-            Request::Pread { fd, offset, .. } => match self.file_of(pid, fd) {
-                Ok(Some(ofd)) => {
-                    let (file, off) = ofd.open_file().expect("a file");
-                    read(file, off, Some(offset), io)
-                }
-                // `/dev/null`: nothing to read.
-                Ok(None) => done(io, Ok([0; 3])),
+            Request::Pread { fd, offset, .. } => match self.seekable(pid, fd) {
+                Ok(ofd) => match &ofd.what {
+                    Open::File { file, offset: off } => read(file, off, Some(offset), io),
+                    Open::Device { dev, .. } => devices::read_device(*dev, io),
+                    Open::Bytes { data, offset: off } => {
+                        devices::read_bytes(data, off, Some(offset), io)
+                    }
+                    _ => done(io, Err(Errno::Eisdir)),
+                },
+                Err(e) => done(io, Err(e)),
+            },
+            Request::Pwrite { fd, offset, .. } => match self.seekable(pid, fd) {
+                Ok(ofd) => match &ofd.what {
+                    Open::File { file, offset: off } => write(file, off, Some(offset), io),
+                    Open::Device { .. } => {
+                        let n = io.readable_len();
+                        io.complete(RespHeader::ok([n as u64, 0, 0]), 0)
+                    }
+                    _ => done(io, Err(Errno::Ebadf)),
+                },
                 Err(e) => done(io, Err(e)),
             },
             Request::Lseek { fd, offset, whence } => {
@@ -179,33 +232,29 @@ impl Kernel {
                     }
                 } else {
                     self.path_at(pid, dirfd, io.as_ref(), path_len)
-                        .and_then(|p| {
-                            if p == DEV_NULL {
-                                return Ok(files::null_stat());
-                            }
-                            self.root()?.stat(&p, flags & AT_SYMLINK_NOFOLLOW != 0)
+                        .and_then(|p| match Special::of(&p) {
+                            Some(s) => self.stat_special(pid, s),
+                            None => self.root()?.stat(&p, flags & AT_SYMLINK_NOFOLLOW != 0),
                         })
                 };
                 stat_out(io, r)
             }
             Request::Getdents { fd, len } => {
-                let r = self.file_of(pid, fd).map_err(|e| match e {
-                    Errno::Espipe => Errno::Enotdir,
-                    e => e,
-                });
+                let ofd = match self.procs[&pid].fds.get(fd) {
+                    Ok(o) => o.clone(),
+                    Err(e) => return done(io, Err(e)),
+                };
+                let mut buf = vec![0u8; len as usize];
+                let r = match &ofd.what {
+                    Open::File { file, .. } => file.getdents(&mut buf),
+                    Open::Listing { entries, next } => devices::list(entries, next, &mut buf),
+                    _ => Err(Errno::Enotdir),
+                };
                 match r {
-                    Ok(None) => done(io, Err(Errno::Enotdir)),
-                    Ok(Some(ofd)) => {
-                        let (file, _) = ofd.open_file().expect("a file");
-                        let mut buf = vec![0u8; len as usize];
-                        match file.getdents(&mut buf) {
-                            Ok(n) => {
-                                let mut io = io;
-                                let w = io.write_payload(0, &buf[..n]);
-                                io.complete(RespHeader::ok([n as u64, 0, 0]), w);
-                            }
-                            Err(e) => done(io, Err(e)),
-                        }
+                    Ok(n) => {
+                        let mut io = io;
+                        let w = io.write_payload(0, &buf[..n]);
+                        io.complete(RespHeader::ok([n as u64, 0, 0]), w);
                     }
                     Err(e) => done(io, Err(e)),
                 }
@@ -218,17 +267,11 @@ impl Kernel {
             } => {
                 let r = self
                     .path_at(pid, dirfd, io.as_ref(), path_len)
-                    .and_then(|p| {
-                        if p == DEV_NULL {
-                            // Anyone may read and write it; nobody execute it.
-                            return if mode & X_OK != 0 {
-                                Err(Errno::Eacces)
-                            } else {
-                                Ok(())
-                            };
-                        }
-                        self.root()?
-                            .access(&p, mode, flags & AT_SYMLINK_NOFOLLOW != 0)
+                    .and_then(|p| match Special::of(&p) {
+                        Some(s) => self.access_special(pid, s, mode),
+                        None => self
+                            .root()?
+                            .access(&p, mode, flags & AT_SYMLINK_NOFOLLOW != 0),
                     });
                 done(io, r.map(|_| [0; 3]))
             }
@@ -236,13 +279,10 @@ impl Kernel {
                 dirfd, path_len, ..
             } => {
                 let r = self
-                    .link_path_at(pid, dirfd, io.as_ref(), path_len)
-                    .and_then(|p| {
-                        if p == PROC_SELF_EXE {
-                            self.procs[&pid].exe.clone().ok_or(Errno::Enoent)
-                        } else {
-                            self.root()?.readlink(&p)
-                        }
+                    .path_at(pid, dirfd, io.as_ref(), path_len)
+                    .and_then(|p| match Special::of(&p) {
+                        Some(s) => self.readlink_special(pid, s),
+                        None => self.root()?.readlink(&p),
                     });
                 match r {
                     Ok(target) => {
@@ -270,10 +310,165 @@ impl Kernel {
                 let cwd = self.procs[&pid].cwd.clone();
                 answer_bytes(io, &cwd, true)
             }
+            Request::Ftruncate { fd, length } => {
+                let r = self.host_file(pid, fd).and_then(|o| {
+                    let (file, _) = o.open_file().expect("a file");
+                    file.truncate(length)
+                });
+                done(io, r.map(|_| [0; 3]))
+            }
+            Request::Fsync { fd, data_only } => {
+                let r = self.host_file(pid, fd).and_then(|o| {
+                    let (file, _) = o.open_file().expect("a file");
+                    file.sync(data_only)
+                });
+                done(io, r.map(|_| [0; 3]))
+            }
+            Request::MkdirAt {
+                dirfd,
+                mode,
+                path_len,
+            } => {
+                let r = self
+                    .path_at(pid, dirfd, io.as_ref(), path_len)
+                    .and_then(|p| match Special::of(&p) {
+                        Some(_) => Err(Errno::Eexist),
+                        None => self.root()?.mkdir(&p, mode),
+                    });
+                done(io, r.map(|_| [0; 3]))
+            }
+            Request::UnlinkAt {
+                dirfd,
+                flags,
+                path_len,
+            } => {
+                let r = self
+                    .path_at(pid, dirfd, io.as_ref(), path_len)
+                    .and_then(|p| {
+                        self.not_special(&p)?;
+                        self.root()?.unlink(&p, flags & AT_REMOVEDIR != 0)
+                    });
+                done(io, r.map(|_| [0; 3]))
+            }
+            Request::RenameAt {
+                old,
+                new,
+                flags,
+                len,
+            } => {
+                let r = self
+                    .pair_at(pid, old, new, io.as_ref(), len)
+                    .and_then(|(a, b)| {
+                        self.not_special(&a)?;
+                        self.not_special(&b)?;
+                        self.root()?.rename(&a, &b, flags)
+                    });
+                done(io, r.map(|_| [0; 3]))
+            }
+            Request::LinkAt {
+                old,
+                new,
+                flags,
+                len,
+            } => {
+                let r = self
+                    .pair_at(pid, old, new, io.as_ref(), len)
+                    .and_then(|(a, b)| {
+                        self.not_special(&a)?;
+                        self.not_special(&b)?;
+                        self.root()?.link(&a, &b, flags & AT_SYMLINK_FOLLOW != 0)
+                    });
+                done(io, r.map(|_| [0; 3]))
+            }
+            Request::SymlinkAt { dirfd, len } => {
+                let r = io
+                    .read_blob(len as usize, 4 + 2 * PATH_MAX)
+                    .and_then(|buf| {
+                        let pair = PathPair::parse(&buf).map_err(|e| e.errno())?;
+                        let link = self.join_at(pid, dirfd, pair.second)?;
+                        self.not_special(&link)?;
+                        self.root()?.symlink(pair.first, &link)
+                    });
+                done(io, r.map(|_| [0; 3]))
+            }
+            Request::FchmodAt {
+                dirfd,
+                mode,
+                flags,
+                path_len,
+            } => {
+                let r = if path_len == 0 && flags & AT_EMPTY_PATH != 0 {
+                    self.fd_attr(pid, dirfd, |f| f.chmod(mode))
+                } else {
+                    self.path_at(pid, dirfd, io.as_ref(), path_len)
+                        .and_then(|p| {
+                            self.not_special(&p)?;
+                            self.root()?.chmod(&p, mode)
+                        })
+                };
+                done(io, r.map(|_| [0; 3]))
+            }
+            Request::UtimensAt { dirfd, flags, len } => {
+                let r = io
+                    .read_blob(len as usize, TIMES_SIZE + PATH_MAX)
+                    .and_then(|buf| {
+                        let [access, modification] =
+                            parse_times(&buf[..TIMES_SIZE]).ok_or(Errno::Einval)?;
+                        let times = Times {
+                            access,
+                            modification,
+                        };
+                        if !times.is_valid() {
+                            return Err(Errno::Einval);
+                        }
+                        let path = &buf[TIMES_SIZE..];
+                        if path.is_empty() {
+                            return self.fd_attr(pid, dirfd, |f| f.set_times(&times));
+                        }
+                        let p = self.join_at(pid, dirfd, path)?;
+                        self.not_special(&p)?;
+                        self.root()?
+                            .set_times(&p, &times, flags & AT_SYMLINK_NOFOLLOW != 0)
+                    });
+                done(io, r.map(|_| [0; 3]))
+            }
             other => {
                 log::warn!("pid {pid}: {:?} reached the file ops", other.op());
                 done(io, Err(Errno::Enosys))
             }
+        }
+    }
+
+    /// `EACCES` for a path the device serves itself: it cannot be removed,
+    /// renamed, linked or changed.
+    fn not_special(&self, path: &[u8]) -> Result<(), Errno> {
+        match Special::of(path) {
+            Some(_) => Err(Errno::Eacces),
+            None => Ok(()),
+        }
+    }
+
+    /// Applies an attribute change to the host file behind the fd `dirfd`
+    /// (`AT_EMPTY_PATH`); on a read-only root `EROFS`. What the device
+    /// serves itself (pipes, devices) keeps no attributes: nothing changes.
+    fn fd_attr(
+        &self,
+        pid: Pid,
+        dirfd: Dirfd,
+        f: impl FnOnce(&OpenFile) -> Result<(), Errno>,
+    ) -> Result<(), Errno> {
+        let ofd = match dirfd {
+            Dirfd::Fd(fd) => self.procs[&pid].fds.get(fd)?.clone(),
+            Dirfd::Cwd => return Err(Errno::Enoent),
+        };
+        match &ofd.what {
+            Open::File { file, .. } => {
+                if !self.root()?.is_writable() {
+                    return Err(Errno::Erofs);
+                }
+                f(file)
+            }
+            _ => Ok(()),
         }
     }
 
@@ -282,6 +477,7 @@ impl Kernel {
         pid: Pid,
         dirfd: Dirfd,
         flags: u32,
+        mode: u32,
         path_len: u32,
         io: &dyn Io,
     ) -> Result<u32, Errno> {
@@ -290,26 +486,42 @@ impl Kernel {
         if self.procs[&pid].fds.free_slots(max) == 0 {
             return Err(Errno::Emfile);
         }
-        if path == DEV_NULL {
-            let ofd = Ofd::null(flags & O_ACCMODE, flags & O_NONBLOCK);
-            return self.proc_mut(pid).fds.insert_lowest(ofd, max);
-        }
         if self.open_files >= self.limits.max_open_files {
             return Err(Errno::Enfile);
         }
-        let file = self.root()?.open_file(&path, flags)?;
-        let ofd = Ofd::file(file, flags & O_NONBLOCK);
+        let ofd = match Special::of(&path) {
+            Some(s) => self.open_special(pid, s, flags, mode)?,
+            None => Ofd::file(
+                self.root()?.open_file(&path, flags, mode)?,
+                flags & O_NONBLOCK,
+            ),
+        };
         let fd = self.proc_mut(pid).fds.insert_lowest(ofd.clone(), max)?;
         self.add_ref(&ofd);
         Ok(fd)
     }
 
     fn lseek(&mut self, pid: Pid, fd: u32, offset: i64, whence: u32) -> Result<u64, Errno> {
-        let Some(ofd) = self.file_of(pid, fd)? else {
-            // `/dev/null` stays at 0, as Linux's does.
-            return Ok(0);
+        let ofd = self.seekable(pid, fd)?;
+        let (size, off) = match &ofd.what {
+            Open::File { file, offset } if !file.is_dir() => (None, offset),
+            Open::File { .. } => (Some(0), &AtomicU64::new(0)),
+            Open::Bytes { data, offset } => (Some(data.len() as u64), offset),
+            Open::Listing { next, .. } => {
+                // A listing rewinds, nothing else.
+                return if whence == SEEK_SET && offset == 0 {
+                    next.store(0, Ordering::Release);
+                    Ok(0)
+                } else {
+                    Err(Errno::Einval)
+                };
+            }
+            // The devices stay at 0, as Linux's do.
+            _ => return Ok(0),
         };
-        let (file, off) = ofd.open_file().expect("a file");
+        let Open::File { file, .. } = &ofd.what else {
+            return seek_to(off, size.unwrap_or(0), offset, whence);
+        };
         if file.is_dir() {
             // Directories rewind (`rewinddir`), nothing else.
             return if whence == SEEK_SET && offset == 0 {
@@ -319,17 +531,23 @@ impl Kernel {
                 Err(Errno::Einval)
             };
         }
-        let base = match whence {
-            SEEK_SET => 0,
-            SEEK_CUR => off.load(Ordering::Acquire) as i64,
-            SEEK_END => file.size()? as i64,
-            _ => return Err(Errno::Einval),
-        };
-        let new = base
-            .checked_add(offset)
-            .filter(|n| *n >= 0)
-            .ok_or(Errno::Einval)?;
-        off.store(new as u64, Ordering::Release);
-        Ok(new as u64)
+        seek_to(off, file.size()?, offset, whence)
     }
+}
+
+/// Moves `off` by `offset` from the start, itself or `size` as `whence`
+/// says; `EINVAL` below 0.
+fn seek_to(off: &AtomicU64, size: u64, offset: i64, whence: u32) -> Result<u64, Errno> {
+    let base = match whence {
+        SEEK_SET => 0,
+        SEEK_CUR => off.load(Ordering::Acquire) as i64,
+        SEEK_END => size as i64,
+        _ => return Err(Errno::Einval),
+    };
+    let new = base
+        .checked_add(offset)
+        .filter(|n| *n >= 0)
+        .ok_or(Errno::Einval)?;
+    off.store(new as u64, Ordering::Release);
+    Ok(new as u64)
 }

@@ -29,6 +29,7 @@ use crate::process::{
     wait_status, PendingWait, Pid, Process, Start, State, Waker, HOST_PID, ROOT_PID,
 };
 
+mod devices;
 mod files;
 mod vfork;
 
@@ -101,6 +102,8 @@ pub struct Kernel {
     host_ttys: [bool; 3],
     /// The root's standard-stream pipes whose host end is a terminal.
     terminals: BTreeSet<PipeId>,
+    /// The root's standard-stream pipes, by fd (0, 1, 2), for `/dev/tty`.
+    stdio_ids: [Option<PipeId>; 3],
 }
 
 /// A request held while its process's device is stopped.
@@ -214,6 +217,7 @@ impl Kernel {
             borrowers: BTreeMap::new(),
             host_ttys: [false; 3],
             terminals: BTreeSet::new(),
+            stdio_ids: [None; 3],
         }
     }
 
@@ -275,6 +279,7 @@ impl Kernel {
                 if self.host_ttys[fd as usize] {
                     self.terminals.insert(id);
                 }
+                self.stdio_ids[fd as usize] = Some(id);
             }
         }
         Ok(pid)
@@ -358,7 +363,15 @@ impl Kernel {
                 }
             }
             Open::File { .. } => self.open_files += 1,
-            Open::Null { .. } => {}
+            Open::Tty { input, output } => {
+                if let Some(id) = input {
+                    self.pipe_mut(*id).readers += 1;
+                }
+                if let Some(id) = output {
+                    self.pipe_mut(*id).writers += 1;
+                }
+            }
+            Open::Device { .. } | Open::Listing { .. } | Open::Bytes { .. } => {}
         }
     }
 
@@ -372,7 +385,17 @@ impl Kernel {
                 self.free_if_unreferenced(*pipe);
             }
             Open::File { .. } => self.open_files -= 1,
-            Open::Null { .. } => {}
+            Open::Tty { input, output } => {
+                for (id, end) in [(*input, End::Read), (*output, End::Write)] {
+                    if let Some(id) = id {
+                        let (p, mut notes) = self.pipe_and_notes(id);
+                        p.release(end);
+                        p.pump(&mut notes);
+                        self.free_if_unreferenced(id);
+                    }
+                }
+            }
+            Open::Device { .. } | Open::Listing { .. } | Open::Bytes { .. } => {}
         }
     }
 
@@ -524,19 +547,32 @@ impl Kernel {
             Ok(o) => o.clone(),
             Err(e) => return done(io, Err(e)),
         };
-        let pipe = match &ofd.what {
-            Open::Pipe { pipe, end } if *end == want => *pipe,
-            Open::File { file, offset } if want == End::Read => {
+        let pipe = match (&ofd.what, want) {
+            (Open::Pipe { pipe, end }, _) if *end == want => *pipe,
+            (Open::File { file, offset }, End::Read) => {
                 return files::read(file, offset, None, io);
             }
-            Open::Null { access } if want == End::Read && *access != O_WRONLY => {
-                return io.complete(RespHeader::ok([0; 3]), 0);
+            (Open::File { file, offset }, End::Write) => {
+                return files::write(file, offset, None, io);
             }
-            Open::Null { access } if want == End::Write && *access != O_RDONLY => {
+            (Open::Tty { input: Some(p), .. }, End::Read) => *p,
+            (
+                Open::Tty {
+                    output: Some(p), ..
+                },
+                End::Write,
+            ) => *p,
+            (Open::Device { dev, access }, End::Read) if *access != O_WRONLY => {
+                return devices::read_device(*dev, io);
+            }
+            (Open::Device { access, .. }, End::Write) if *access != O_RDONLY => {
                 let n = io.readable_len();
                 return io.complete(RespHeader::ok([n as u64, 0, 0]), 0);
             }
-            // The root is read-only: no file is open for writing.
+            (Open::Bytes { data, offset }, End::Read) => {
+                return devices::read_bytes(data, offset, None, io);
+            }
+            (Open::Listing { .. }, End::Read) => return done(io, Err(Errno::Eisdir)),
             _ => return done(io, Err(Errno::Ebadf)),
         };
         let nonblock = nonblock || ofd.flags() & O_NONBLOCK != 0;

@@ -10,8 +10,15 @@
 //! an open directory's path, then the guest's path) as plain byte strings
 //! and handed whole to `openat2`; nothing here interprets `..` or links.
 //!
-//! The root is read-only in this version: whatever asks to write is
-//! `EROFS` before the host is asked anything.
+//! The root is read-only unless the tree may write it (`run --writable`):
+//! on a read-only root whatever asks to write is `EROFS` before the host is
+//! asked anything. The ops on a path's final component (create, remove,
+//! rename, link) are in `names.rs`: they resolve the directory that holds
+//! the name the same way and then act on the name without following it.
+
+mod names;
+
+pub use names::Times;
 
 use std::ffi::OsStr;
 use std::os::fd::{AsFd, OwnedFd};
@@ -22,8 +29,9 @@ use std::sync::Mutex;
 use rustix::fs::{Dir, FileType, Mode, OFlags, ResolveFlags};
 use thiserror::Error;
 use virtio_pipe_protocol::fs::{
-    put_dirent, DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK, DT_UNKNOWN, O_ACCMODE,
-    O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_RDONLY, O_TRUNC, S_IFCHR, S_IFIFO, W_OK,
+    put_dirent, DT_BLK, DT_CHR, DT_DIR, DT_FIFO, DT_LNK, DT_REG, DT_SOCK, DT_UNKNOWN, MODE_BITS,
+    O_ACCMODE, O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_RDWR, O_TRUNC,
+    O_WRONLY, S_IFCHR, S_IFIFO, W_OK,
 };
 use virtio_pipe_protocol::{Errno, Stat};
 use zerocopy::little_endian::{I64, U32, U64};
@@ -44,10 +52,17 @@ pub struct Root {
     fd: OwnedFd,
     /// Its canonical host path, to show paths as seen from the root.
     host: PathBuf,
+    /// Whether the tree may write it.
+    writable: bool,
 }
 
+/// A host error as the guest's: Linux numbers pass through, but the device
+/// never answers `EPERM` (spec `dev-err-values`), which becomes `EACCES`.
 fn errno(e: rustix::io::Errno) -> Errno {
-    Errno::from_host(e.raw_os_error())
+    match Errno::from_host(e.raw_os_error()) {
+        Errno::Eperm => Errno::Eacces,
+        e => e,
+    }
 }
 
 /// How every guest path is resolved: inside the root, no magic links.
@@ -81,7 +96,30 @@ impl Root {
             Mode::empty(),
         )
         .map_err(|e| err(e.into()))?;
-        Ok(Self { fd, host })
+        Ok(Self {
+            fd,
+            host,
+            writable: false,
+        })
+    }
+
+    /// Lets the tree write the root (`run --writable`), or not.
+    pub fn writable(self, writable: bool) -> Self {
+        Self { writable, ..self }
+    }
+
+    /// Whether the tree may write the root.
+    pub fn is_writable(&self) -> bool {
+        self.writable
+    }
+
+    /// `EROFS` unless the tree may write the root.
+    fn check_writable(&self) -> Result<(), Errno> {
+        if self.writable {
+            Ok(())
+        } else {
+            Err(Errno::Erofs)
+        }
     }
 
     /// The host directory.
@@ -100,24 +138,42 @@ impl Root {
         .map_err(errno)
     }
 
-    /// Opens `path` (absolute in the root) for reading with the guest's
-    /// `O_*` flags; anything that would write is `EROFS`. Only regular
-    /// files and directories open: a FIFO would block the daemon in
-    /// `open`, and a device node is the host's hardware, not the tree's
-    /// files (`EACCES`). The host open never blocks and never acquires a
-    /// controlling terminal.
-    pub fn open_file(&self, path: &[u8], flags: u32) -> Result<OpenFile, Errno> {
-        if flags & O_ACCMODE != O_RDONLY || flags & (O_CREAT | O_TRUNC) != 0 {
-            return Err(Errno::Erofs);
+    /// Opens `path` (absolute in the root) with the guest's `O_*` flags and,
+    /// for `O_CREAT`, `mode`; anything that would write is `EROFS` on a
+    /// read-only root. Only regular files and directories open: a FIFO
+    /// would block the daemon in `open`, and a device node is the host's
+    /// hardware, not the tree's files (`EACCES`). The host open never blocks
+    /// and never acquires a controlling terminal.
+    pub fn open_file(&self, path: &[u8], flags: u32, mode: u32) -> Result<OpenFile, Errno> {
+        let access = flags & O_ACCMODE;
+        if access != O_RDONLY || flags & (O_CREAT | O_TRUNC) != 0 {
+            self.check_writable()?;
         }
-        let mut o = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY;
-        if flags & O_DIRECTORY != 0 {
-            o |= OFlags::DIRECTORY;
+        let mut o = OFlags::NONBLOCK | OFlags::NOCTTY;
+        o |= match access {
+            O_WRONLY => OFlags::WRONLY,
+            O_RDWR => OFlags::RDWR,
+            _ => OFlags::RDONLY,
+        };
+        for (guest, host) in [
+            (O_DIRECTORY, OFlags::DIRECTORY),
+            (O_NOFOLLOW, OFlags::NOFOLLOW),
+            (O_TRUNC, OFlags::TRUNC),
+            (O_APPEND, OFlags::APPEND),
+        ] {
+            if flags & guest != 0 {
+                o |= host;
+            }
         }
-        if flags & O_NOFOLLOW != 0 {
-            o |= OFlags::NOFOLLOW;
-        }
-        let fd = self.at(path, o)?;
+        let fd = if flags & O_CREAT != 0 {
+            self.create(path, o, flags & O_EXCL != 0, mode)?
+        } else {
+            // A FIFO opened for writing with no reader is ENXIO: not a file.
+            self.at(path, o).map_err(|e| match e {
+                Errno::Enxio => Errno::Eacces,
+                e => e,
+            })?
+        };
         let st = rustix::fs::fstat(&fd).map_err(errno)?;
         let is_dir = match FileType::from_raw_mode(st.st_mode) {
             FileType::Directory => true,
@@ -128,8 +184,40 @@ impl Root {
             path: self.shown(&fd).unwrap_or_else(|| path.to_vec()),
             fd,
             is_dir,
+            access,
+            append: flags & O_APPEND != 0,
             dir: Mutex::new(None),
         })
+    }
+
+    /// Opens `path` with `O_CREAT`: a new file gets exactly `mode` (the
+    /// daemon's own umask must not filter what the guest asked for, so it is
+    /// created with `O_EXCL` and then `fchmod`ed); without `O_EXCL`, an
+    /// existing one opens as it is.
+    fn create(&self, path: &[u8], o: OFlags, excl: bool, mode: u32) -> Result<OwnedFd, Errno> {
+        for _ in 0..2 {
+            let made = rustix::fs::openat2(
+                &self.fd,
+                OsStr::from_bytes(path),
+                o | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC,
+                Mode::from_raw_mode(mode & MODE_BITS),
+                resolve(),
+            );
+            match made {
+                Ok(fd) => {
+                    rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode & MODE_BITS))
+                        .map_err(errno)?;
+                    return Ok(fd);
+                }
+                Err(rustix::io::Errno::EXIST) if !excl => match self.at(path, o) {
+                    // Removed in between: try to create it again.
+                    Err(Errno::Enoent) => continue,
+                    r => return r,
+                },
+                Err(e) => return Err(errno(e)),
+            }
+        }
+        Err(Errno::Enoent)
     }
 
     /// The host descriptor of `path` itself (`O_PATH`), following a final
@@ -153,7 +241,7 @@ impl Root {
     pub fn access(&self, path: &[u8], mode: u32, nofollow: bool) -> Result<(), Errno> {
         let fd = self.path_fd(path, nofollow)?;
         if mode & W_OK != 0 {
-            return Err(Errno::Erofs);
+            self.check_writable()?;
         }
         check_access(&fd, rustix::fs::Access::from_bits_truncate(mode))
     }
@@ -222,6 +310,10 @@ pub struct OpenFile {
     /// The path it was opened by, as seen from the root.
     pub path: Vec<u8>,
     is_dir: bool,
+    /// `O_RDONLY`, `O_WRONLY` or `O_RDWR`.
+    access: u32,
+    /// Opened `O_APPEND`: every write goes to the end.
+    append: bool,
     /// The directory stream, for `GETDENTS`.
     dir: Mutex<Option<DirStream>>,
 }
@@ -250,12 +342,64 @@ impl OpenFile {
         }
     }
 
-    /// Reads into `buf` at `offset`; returns how many bytes.
+    /// The access mode it was opened with.
+    pub fn access(&self) -> u32 {
+        self.access
+    }
+
+    /// Whether every write goes to the end (`O_APPEND`).
+    pub fn appends(&self) -> bool {
+        self.append
+    }
+
+    /// Reads into `buf` at `offset`; returns how many bytes (`EBADF` when
+    /// it was opened write-only).
     pub fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize, Errno> {
         if self.is_dir {
             return Err(Errno::Eisdir);
         }
+        if self.access == O_WRONLY {
+            return Err(Errno::Ebadf);
+        }
         rustix::io::pread(&self.fd, buf, offset).map_err(errno)
+    }
+
+    /// Writes `buf` at `offset` (at the end when opened `O_APPEND`: the
+    /// host appends, atomically with every other write of the daemon,
+    /// which holds the kernel lock); returns how many bytes (`EBADF` when
+    /// it was opened read-only).
+    pub fn write_at(&self, buf: &[u8], offset: u64) -> Result<usize, Errno> {
+        if self.access == O_RDONLY {
+            return Err(Errno::Ebadf);
+        }
+        rustix::io::pwrite(&self.fd, buf, offset).map_err(errno)
+    }
+
+    /// Sets its length (`EINVAL` unless it is a regular file open for writing).
+    pub fn truncate(&self, len: u64) -> Result<(), Errno> {
+        if self.is_dir || self.access == O_RDONLY {
+            return Err(Errno::Einval);
+        }
+        rustix::fs::ftruncate(&self.fd, len).map_err(errno)
+    }
+
+    /// Flushes it (its data only with `data_only`).
+    pub fn sync(&self, data_only: bool) -> Result<(), Errno> {
+        if data_only {
+            rustix::fs::fdatasync(&self.fd).map_err(errno)
+        } else {
+            rustix::fs::fsync(&self.fd).map_err(errno)
+        }
+    }
+
+    /// Sets its permission bits (`fchmod`).
+    pub fn chmod(&self, mode: u32) -> Result<(), Errno> {
+        rustix::fs::fchmod(&self.fd, Mode::from_raw_mode(mode & MODE_BITS)).map_err(errno)
+    }
+
+    /// Sets its access and modification times (`futimens`).
+    pub fn set_times(&self, times: &Times) -> Result<(), Errno> {
+        rustix::fs::futimens(&self.fd, &times.host()).map_err(errno)
     }
 
     /// Its status.
@@ -358,18 +502,6 @@ fn to_stat(s: &rustix::fs::Stat) -> Stat {
     }
 }
 
-/// The status of the device's `/dev/null`: Linux's character device 1:3,
-/// readable and writable by anyone.
-pub fn null_stat() -> Stat {
-    Stat {
-        mode: U32::new(S_IFCHR | 0o666),
-        rdev: U64::new(rustix::fs::makedev(1, 3)),
-        nlink: U64::new(1),
-        blksize: I64::new(4096),
-        ..Stat::default()
-    }
-}
-
 /// The status of a standard stream whose host end is a terminal: a
 /// character device of the pseudo-terminal major (136), as `/dev/pts/0`.
 pub fn terminal_stat() -> Stat {
@@ -434,7 +566,7 @@ mod tests {
     #[test]
     fn a_file_in_the_root_is_read() {
         let (_d, root) = tree();
-        let f = root.open_file(b"/etc/hosts", O_RDONLY).unwrap();
+        let f = root.open_file(b"/etc/hosts", O_RDONLY, 0).unwrap();
         assert_eq!(read_all(&f), b"127.0.0.1 localhost\n");
         assert_eq!(f.path, b"/etc/hosts");
     }
@@ -443,23 +575,23 @@ mod tests {
     fn dotdot_and_links_never_leave_the_root() {
         let (_d, root) = tree();
         // `..` at the root stays at the root.
-        let f = root.open_file(b"/../../etc/hosts", O_RDONLY).unwrap();
+        let f = root.open_file(b"/../../etc/hosts", O_RDONLY, 0).unwrap();
         assert_eq!(read_all(&f), b"127.0.0.1 localhost\n");
         assert_eq!(
-            root.open_file(b"/../secret", O_RDONLY).unwrap_err(),
+            root.open_file(b"/../secret", O_RDONLY, 0).unwrap_err(),
             Errno::Enoent
         );
         // A relative link out of the root lands inside it (and finds nothing).
         assert_eq!(
-            root.open_file(b"/etc/escape", O_RDONLY).unwrap_err(),
+            root.open_file(b"/etc/escape", O_RDONLY, 0).unwrap_err(),
             Errno::Enoent
         );
         // An absolute link resolves from the root, not the host's /.
-        let f = root.open_file(b"/bin/hosts-link", O_RDONLY).unwrap();
+        let f = root.open_file(b"/bin/hosts-link", O_RDONLY, 0).unwrap();
         assert_eq!(read_all(&f), b"127.0.0.1 localhost\n");
         // Magic links are refused.
         assert!(root
-            .open_file(b"/proc/self/root/etc/passwd", O_RDONLY)
+            .open_file(b"/proc/self/root/etc/passwd", O_RDONLY, 0)
             .is_err());
     }
 
@@ -467,7 +599,10 @@ mod tests {
     fn anything_that_writes_is_erofs() {
         let (_d, root) = tree();
         for fl in [O_WRONLY, O_RDWR, O_CREAT, O_TRUNC] {
-            assert_eq!(root.open_file(b"/etc/hosts", fl).unwrap_err(), Errno::Erofs);
+            assert_eq!(
+                root.open_file(b"/etc/hosts", fl, 0).unwrap_err(),
+                Errno::Erofs
+            );
         }
         assert_eq!(root.access(b"/etc/hosts", W_OK, false), Err(Errno::Erofs));
         assert_eq!(root.access(b"/etc/hosts", R_OK, false), Ok(()));
@@ -479,15 +614,18 @@ mod tests {
     #[test]
     fn magic_links_are_never_followed() {
         let root = Root::open(Path::new("/")).unwrap();
-        assert!(root.open_file(b"/etc/passwd", O_RDONLY).is_ok());
+        assert!(root.open_file(b"/etc/passwd", O_RDONLY, 0).is_ok());
         for magic in [
             &b"/proc/self/root/etc/passwd"[..],
             b"/proc/self/cwd/etc/passwd",
         ] {
-            assert_eq!(root.open_file(magic, O_RDONLY).unwrap_err(), Errno::Eloop);
+            assert_eq!(
+                root.open_file(magic, O_RDONLY, 0).unwrap_err(),
+                Errno::Eloop
+            );
             assert_eq!(root.stat(magic, false).unwrap_err(), Errno::Eloop);
         }
-        let exe = root.open_file(b"/proc/self/exe", O_RDONLY);
+        let exe = root.open_file(b"/proc/self/exe", O_RDONLY, 0);
         assert_eq!(exe.unwrap_err(), Errno::Eloop);
     }
 
@@ -506,14 +644,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            root.open_file(b"/etc/fifo", O_RDONLY).unwrap_err(),
+            root.open_file(b"/etc/fifo", O_RDONLY, 0).unwrap_err(),
             Errno::Eacces
         );
         // A device node reached through an absolute link is the root's
         // (missing) one, and the host's never opens.
         symlink("/dev/zero", d.path().join("root/etc/zero")).unwrap();
         assert_eq!(
-            root.open_file(b"/etc/zero", O_RDONLY).unwrap_err(),
+            root.open_file(b"/etc/zero", O_RDONLY, 0).unwrap_err(),
             Errno::Enoent
         );
         // A device node inside the root (a copied root file system) is
@@ -529,7 +667,7 @@ mod tests {
         );
         if made.is_ok() {
             assert_eq!(
-                root.open_file(b"/etc/null", O_RDONLY).unwrap_err(),
+                root.open_file(b"/etc/null", O_RDONLY, 0).unwrap_err(),
                 Errno::Eacces
             );
         }
@@ -539,14 +677,15 @@ mod tests {
     fn nofollow_and_directory_flags_are_honoured() {
         let (_d, root) = tree();
         assert_eq!(
-            root.open_file(b"/bin/hosts-link", O_NOFOLLOW).unwrap_err(),
+            root.open_file(b"/bin/hosts-link", O_NOFOLLOW, 0)
+                .unwrap_err(),
             Errno::Eloop
         );
         assert_eq!(
-            root.open_file(b"/etc/hosts", O_DIRECTORY).unwrap_err(),
+            root.open_file(b"/etc/hosts", O_DIRECTORY, 0).unwrap_err(),
             Errno::Enotdir
         );
-        assert!(root.open_file(b"/etc", O_DIRECTORY).unwrap().is_dir());
+        assert!(root.open_file(b"/etc", O_DIRECTORY, 0).unwrap().is_dir());
     }
 
     #[test]
@@ -573,7 +712,7 @@ mod tests {
     #[test]
     fn a_directory_lists_every_entry_once_across_small_buffers() {
         let (_d, root) = tree();
-        let dir = root.open_file(b"/etc", O_RDONLY).unwrap();
+        let dir = root.open_file(b"/etc", O_RDONLY, 0).unwrap();
         let mut names = Vec::new();
         let mut buf = [0u8; 40];
         loop {
@@ -586,7 +725,7 @@ mod tests {
         names.sort();
         assert_eq!(names, [&b"."[..], b"..", b"escape", b"hosts"]);
         let mut tiny = [0u8; 8];
-        let again = root.open_file(b"/etc", O_RDONLY).unwrap();
+        let again = root.open_file(b"/etc", O_RDONLY, 0).unwrap();
         assert_eq!(again.getdents(&mut tiny), Err(Errno::Einval));
     }
 
