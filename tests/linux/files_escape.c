@@ -431,6 +431,7 @@ static int readonly(void)
     report("ro_utimens_link", utimensat(AT_FDCWD, "ro-link", EPOCH, AT_SYMLINK_NOFOLLOW));
     report("ro_access_w", access("ro-file", W_OK));
     report("ro_mknod", mknod("nod", S_IFCHR | 0600, makedev(1, 3)));
+    report("ro_mknod_reg", mknod("nod-reg", S_IFREG | 0600, 0));
     int fd = open("ro-file", O_RDONLY);
     report("ro_open_rdonly", fd);
     report("ro_fchmod", fchmod(fd, 0600));

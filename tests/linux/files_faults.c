@@ -115,6 +115,7 @@ static int small_file(const char *who)
     close(fd);
     unlink("small");
     printf("%s: %s", who, buf);
+    fflush(stdout);
     return 0;
 }
 
