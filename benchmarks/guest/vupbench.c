@@ -15,11 +15,19 @@
  *   vupbench density                 (root) grows a tree of `idle` children
  *                                    on command from stdin
  *   vupbench idle                    (child) says ready, then blocks on stdin
+ *   vupbench file DIR SAMPLES SIZE:TOTAL...
+ *                                    file throughput: per SIZE:TOTAL, SAMPLES
+ *                                    times (after one warm-up) writes TOTAL
+ *                                    bytes into DIR/vupbench-file in writes of
+ *                                    SIZE (O_CREAT|O_TRUNC), then reads them
+ *                                    back in reads of SIZE; removes the file.
+ *                                    Prints "clock NS" first and last
  *
  * Protocol between pingpong and echo, on two pipes: 'p' is echoed back as
  * one byte; 't' + u64 total + u64 chunk: echo reads `total` bytes in reads
  * of `chunk`, then answers one byte; 'q': echo exits. */
 #include <errno.h>
+#include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -385,6 +393,70 @@ static int idle(void)
     return 0;
 }
 
+/* One timed pass over the file: writing (created empty) or reading it, in
+ * calls of `size` bytes; the nanoseconds from the open to the close. */
+static long file_pass(const char *path, int writing, unsigned long size, unsigned long total)
+{
+    long t0 = now_ns();
+    int fd = writing ? open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644) : open(path, O_RDONLY);
+    if (fd < 0)
+        die("open");
+    for (unsigned long done = 0; done < total; done += size) {
+        if (writing)
+            write_all(fd, buf, size);
+        else
+            read_exact(fd, buf, size);
+    }
+    if (close(fd) < 0)
+        die("close");
+    return now_ns() - t0;
+}
+
+static int file_bench(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "vupbench: file DIR SAMPLES SIZE:TOTAL...\n");
+        return 2;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/vupbench-file", argv[2]);
+    int nsamples = atoi(argv[3]);
+    if (nsamples > MAX_ITERS / 2)
+        nsamples = MAX_ITERS / 2;
+    for (unsigned long i = 0; i < sizeof buf; i++)
+        buf[i] = (unsigned char)(i * 7 + 1);
+    /* As in pingpong: the host checks the guest clock against its own. */
+    printf("clock %ld\n", now_ns());
+    fflush(stdout);
+    for (int a = 4; a < argc; a++) {
+        unsigned long size = strtoul(argv[a], NULL, 10);
+        char *colon = strchr(argv[a], ':');
+        unsigned long total = colon ? strtoul(colon + 1, NULL, 10) : size * 64;
+        if (size == 0 || size > MAX_CHUNK)
+            continue;
+        total -= total % size;
+        long *w = samples, *r = samples + nsamples;
+        for (int s = 0; s < 1 + nsamples; s++) {
+            long tw = file_pass(path, 1, size, total);
+            long tr = file_pass(path, 0, size, total);
+            if (s > 0) {
+                w[s - 1] = tw;
+                r[s - 1] = tr;
+            }
+        }
+        char tag[64];
+        snprintf(tag, sizeof tag, "fwrite %lu %lu", size, total);
+        print_samples(tag, w, nsamples);
+        snprintf(tag, sizeof tag, "fread %lu %lu", size, total);
+        print_samples(tag, r, nsamples);
+        fflush(stdout);
+    }
+    unlink(path);
+    printf("clock %ld\n", now_ns());
+    fflush(stdout);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "";
@@ -404,6 +476,8 @@ int main(int argc, char **argv)
         return density();
     if (strcmp(mode, "idle") == 0)
         return idle();
+    if (strcmp(mode, "file") == 0)
+        return file_bench(argc, argv);
     fprintf(stderr, "vupbench: unknown mode '%s'\n", mode);
     return 2;
 }

@@ -186,6 +186,18 @@ fn unique_run_dir() -> PathBuf {
 impl GuestTree {
     /// Boots `vupbench ARGS...` as the root of a new tree.
     pub fn start(qemu: &Qemu, programs: &Programs, args: &[String]) -> Result<Self, String> {
+        Self::start_in(qemu, programs, &programs.dir, false, args)
+    }
+
+    /// Boots `vupbench ARGS...` as the root of a new tree whose root
+    /// directory is `dir` (it must hold `vupbench`), writable or not.
+    pub fn start_in(
+        qemu: &Qemu,
+        programs: &Programs,
+        dir: &Path,
+        writable: bool,
+        args: &[String],
+    ) -> Result<Self, String> {
         let run_dir = unique_run_dir();
         std::fs::create_dir_all(&run_dir).map_err(|e| e.to_string())?;
         let launcher = Arc::new(TimedLauncher {
@@ -196,7 +208,9 @@ impl GuestTree {
             max_processes: 1024,
             ..Limits::default()
         };
-        let root = Root::open(&programs.dir).map_err(|e| e.to_string())?;
+        let root = Root::open(dir)
+            .map_err(|e| e.to_string())?
+            .writable(writable);
         let sup = Supervisor::builder(limits, launcher.clone(), run_dir.clone())
             .root(Some(root))
             .kernel_image(Some(programs.kernel.clone()))

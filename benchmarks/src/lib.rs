@@ -1,5 +1,6 @@
 //! vhost-user-pipe-bench: pipe latency and throughput, fork and spawn
-//! latency and density of vhost-user-pipe, each side by side with the host
+//! latency, density and file throughput ([`file`]) of vhost-user-pipe,
+//! each side by side with the host
 //! measured in the same run. A program that prints numbers, not a test.
 //!
 //! ```text
@@ -22,6 +23,7 @@
 
 pub mod backend;
 pub mod density;
+pub mod file;
 pub mod floor;
 pub mod guest;
 pub mod host;

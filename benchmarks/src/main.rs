@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 use vhost_user_pipe_bench::proc::{Placement, Setup};
 use vhost_user_pipe_bench::stats::{Row, Unit, Way};
-use vhost_user_pipe_bench::{backend, density, floor, guest, host, plan::Plan, report};
+use vhost_user_pipe_bench::{backend, density, file, floor, guest, host, plan::Plan, report};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -22,7 +22,7 @@ struct Args {
     /// Where results.json and results.svg go.
     #[arg(long, default_value = "target/bench-results")]
     out: PathBuf,
-    /// Only these groups, comma-separated: pipe, process, density.
+    /// Only these groups, comma-separated: pipe, process, density, file.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Skip everything that boots QEMU.
@@ -144,6 +144,26 @@ fn main() {
             rows.extend(guest::process_rows(&plan, &ready));
         }
         sort_process_rows(&mut rows);
+    }
+    if want("file") {
+        if way("host") {
+            step("host file read and write");
+            let programs = guest::build_program(&paths);
+            rows.extend(file::host_rows(&plan, programs.as_ref()));
+        }
+        if way("guest") {
+            step("guest file read and write");
+            rows.extend(file::guest_rows(&plan, &ready));
+        }
+        // Each benchmark's host row, then its guest row.
+        let start = rows.iter().position(|r| r.group == "file").unwrap_or(0);
+        let mut names: Vec<String> = Vec::new();
+        for r in &rows[start..] {
+            if !names.contains(&r.name) {
+                names.push(r.name.clone());
+            }
+        }
+        rows[start..].sort_by_key(|r| (names.iter().position(|n| *n == r.name), way_order(r.way)));
     }
     let mut density_json = json!({});
     if want("density") {

@@ -53,6 +53,10 @@ pub struct Plan {
     pub density_qemu: Vec<usize>,
     /// Seconds over which idle CPU is measured at each step.
     pub idle_window_s: f64,
+    /// Passes over the file per size (file rows, host and guest alike).
+    pub file_samples: usize,
+    /// File rows: (bytes per `write`/`read` call, file size).
+    pub file_transfers: Vec<(usize, u64)>,
 }
 
 const KIB: usize = 1024;
@@ -84,6 +88,8 @@ impl Plan {
                 density_backend: vec![1, 16, 64],
                 density_qemu: vec![1, 2, 4],
                 idle_window_s: 1.0,
+                file_samples: 3,
+                file_transfers: vec![(4 * KIB, 16 * MIB as u64), (MIB, 64 * MIB as u64)],
             }
         } else {
             Self {
@@ -103,6 +109,8 @@ impl Plan {
                 density_backend: vec![1, 16, 64, 256],
                 density_qemu: vec![1, 2, 4, 8, 16, 32, 64],
                 idle_window_s: 3.0,
+                file_samples: 10,
+                file_transfers: vec![(4 * KIB, 16 * MIB as u64), (MIB, 64 * MIB as u64)],
             }
         }
     }
