@@ -377,6 +377,55 @@ fn the_working_directory_starts_at_the_root_and_is_inherited() {
     assert_eq!(getcwd(&mut root, 100), Ok(b"/".to_vec()));
 }
 
+// spec: dev-file-cwd
+/// The working directory and an open directory are the directories, not
+/// their names: renamed, they are found under the new name (as Linux
+/// finds them by inode); removed, relative paths and `GETCWD` are
+/// `ENOENT`.
+#[test]
+fn a_renamed_working_directory_is_followed_and_a_removed_one_is_enoent() {
+    let tree = Tree::writable();
+    let r = tree.root_dir();
+    fs::create_dir_all(r.join("a/d")).unwrap();
+    let mut root = tree.root();
+    chdir(&mut root, b"/a/d").unwrap();
+    let dirfd = open(&mut root, b"/a").unwrap();
+    let (_, _l, mut child) = spawn_child(&tree, &mut root);
+    // Renamed by another process of the tree, and by the host.
+    rename(&mut child, b"/a/d", b"/a/e", 0).unwrap();
+    fs::rename(r.join("a"), r.join("b")).unwrap();
+    assert_eq!(getcwd(&mut root, 100), Ok(b"/b/e".to_vec()));
+    assert_eq!(getcwd(&mut child, 100), Ok(b"/b/e".to_vec()), "inherited");
+    let fd = create(&mut root, b"made", O_CREAT | O_WRONLY, 0o644).unwrap();
+    root.close(fd).unwrap();
+    assert!(r.join("b/e/made").is_file());
+    let fd = create_at(
+        &mut root,
+        dirfd as i64,
+        b"e/via-fd",
+        O_CREAT | O_WRONLY,
+        0o644,
+    )
+    .unwrap();
+    root.close(fd).unwrap();
+    assert!(r.join("b/e/via-fd").is_file(), "an open directory too");
+    // Removed: nothing relative resolves, and nothing is made.
+    fs::remove_file(r.join("b/e/made")).unwrap();
+    fs::remove_file(r.join("b/e/via-fd")).unwrap();
+    fs::remove_dir(r.join("b/e")).unwrap();
+    assert_eq!(getcwd(&mut root, 100), Err((Errno::Enoent, 0)));
+    assert_eq!(
+        create(&mut root, b"late", O_CREAT | O_WRONLY, 0o644),
+        Err(Errno::Enoent)
+    );
+    assert_eq!(
+        create(&mut root, b"/late", O_CREAT | O_WRONLY, 0o644).map(|_| ()),
+        Ok(()),
+        "an absolute path still works"
+    );
+    assert_eq!(fs::read_dir(r.join("b")).unwrap().count(), 0);
+}
+
 // ---- 1.6.21 EXEC ----
 
 // spec: dev-exec-check

@@ -176,10 +176,20 @@ pub fn same_file(st: &Stat, path: &Path) {
 
 /// `OPENAT` with a mode (for `O_CREAT`).
 pub fn create(g: &mut TestGuest, path: &[u8], flags: u32, mode: u32) -> Result<u32, Errno> {
+    create_at(g, AT_FDCWD, path, flags, mode)
+}
+
+pub fn create_at(
+    g: &mut TestGuest,
+    dirfd: i64,
+    path: &[u8],
+    flags: u32,
+    mode: u32,
+) -> Result<u32, Errno> {
     g.call(
         Op::OpenAt,
         0,
-        [AT_FDCWD as u64, flags as u64, mode as u64],
+        [dirfd as u64, flags as u64, mode as u64],
         path,
         0,
     )
