@@ -44,6 +44,7 @@ errnos! {
     EACCES = 13,
     EFAULT = 14,
     EEXIST = 17,
+    EXDEV = 18,
     ENODEV = 19,
     ENOTDIR = 20,
     EISDIR = 21,
@@ -51,12 +52,14 @@ errnos! {
     ENFILE = 23,
     EMFILE = 24,
     ENOTTY = 25,
+    ENOSPC = 28,
     ESPIPE = 29,
     EROFS = 30,
     EPIPE = 32,
     ERANGE = 34,
     ENAMETOOLONG = 36,
     ENOSYS = 38,
+    ENOTEMPTY = 39,
     ELOOP = 40,
     EOVERFLOW = 75,
     EOPNOTSUPP = 95,
@@ -298,6 +301,22 @@ pub mod fcntl {
     pub const F_SETFL: u64 = 4;
     /// `F_DUPFD_CLOEXEC`.
     pub const F_DUPFD_CLOEXEC: u64 = 1030;
+    /// `F_GETLK`.
+    pub const F_GETLK: u64 = 5;
+    /// `F_SETLK`.
+    pub const F_SETLK: u64 = 6;
+    /// `F_SETLKW`.
+    pub const F_SETLKW: u64 = 7;
+    /// `F_OFD_GETLK`.
+    pub const F_OFD_GETLK: u64 = 36;
+    /// `F_OFD_SETLK`.
+    pub const F_OFD_SETLK: u64 = 37;
+    /// `F_OFD_SETLKW`.
+    pub const F_OFD_SETLKW: u64 = 38;
+    /// `F_UNLCK`.
+    pub const F_UNLCK: i16 = 2;
+    /// `O_APPEND`.
+    pub const O_APPEND: u64 = 0o2000;
     /// `FD_CLOEXEC`.
     pub const FD_CLOEXEC: u64 = 1;
     /// `AT_FDCWD`.
@@ -340,11 +359,13 @@ pub mod fcntl {
     /// bookkeeping). Flags that change nothing for a read-only root are
     /// dropped (`O_NOATIME`, the sync and async flags, `O_DIRECT`), as are
     /// bits Linux does not define (`open` ignores them); `O_PATH` opens
-    /// for reading; `O_TMPFILE` would create a file: `EROFS`.
+    /// for reading; `O_TMPFILE` is `EOPNOTSUPP`.
     pub fn open_request(flags: u64) -> Result<(u32, bool), super::Errno> {
         use virtio_pipe_protocol::fs::{OPEN_FLAGS, O_ACCMODE, O_RDONLY};
         if flags & O_TMPFILE_BIT != 0 {
-            return Err(super::Errno::EROFS);
+            // An unnamed file needs the host's O_TMPFILE, which the
+            // device does not offer: callers fall back to a named one.
+            return Err(super::Errno::EOPNOTSUPP);
         }
         let cloexec = flags & O_CLOEXEC != 0;
         let mut f = flags as u32 & OPEN_FLAGS & !(O_CLOEXEC as u32);
@@ -1198,7 +1219,7 @@ mod tests {
         );
         assert_eq!(
             open_request(O_TMPFILE_BIT | O_DIRECTORY | O_RDWR),
-            Err(Errno::EROFS)
+            Err(Errno::EOPNOTSUPP)
         );
     }
 

@@ -90,6 +90,45 @@ fn fd_limit_is_emfile_and_fds_at_or_beyond_it_are_not_open() {
     );
 }
 
+// spec: dev-limit-files
+#[test]
+fn open_files_are_emfile_per_process_and_enfile_per_tree() {
+    let tree = Tree::with_limits(Limits {
+        max_fds: 6,
+        max_open_files: 4,
+        ..Limits::default()
+    });
+    std::fs::write(tree.root_dir().join("f"), b"x").unwrap();
+    let mut root = tree.root();
+    let opened: Vec<u32> = (0..3)
+        .map(|_| common::files::open(&mut root, b"/f").unwrap())
+        .collect();
+    assert_eq!(opened, [3, 4, 5]);
+    assert_eq!(
+        common::files::open(&mut root, b"/f"),
+        Err(Errno::Emfile),
+        "no fd left in the process"
+    );
+    // The child inherits three more references (inheriting checks no
+    // limit, as fork does not); once it closes them, one more file fills
+    // the tree.
+    let (_pid, _l, mut c) = spawn_child(&tree, &mut root);
+    for fd in [3, 4, 5] {
+        c.close(fd).unwrap();
+    }
+    assert_eq!(common::files::open(&mut c, b"/f"), Ok(3));
+    assert_eq!(
+        common::files::open(&mut c, b"/f"),
+        Err(Errno::Enfile),
+        "the limit is the tree's"
+    );
+    root.close(5).unwrap();
+    assert!(
+        common::files::open(&mut c, b"/f").is_ok(),
+        "a closed reference no longer counts"
+    );
+}
+
 // spec: dev-limit-pipes
 #[test]
 fn pipe_limit_is_enfile_and_the_standard_streams_are_not_pipes() {

@@ -17,8 +17,8 @@ use vhost_user_pipe::io::HostIo;
 use vhost_user_pipe::process::HOST_PID;
 use virtio_pipe_protocol::fs::{
     AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, DT_DIR, DT_LNK, O_APPEND, O_CREAT, O_DIRECTORY,
-    O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, RENAME_EXCHANGE, RENAME_NOREPLACE, SEEK_CUR,
-    SEEK_SET, S_IFCHR, UTIME_NOW, UTIME_OMIT,
+    O_EXCL, O_NOFOLLOW, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY, RENAME_EXCHANGE, RENAME_NOREPLACE,
+    SEEK_CUR, SEEK_SET, S_IFCHR, UTIME_NOW, UTIME_OMIT,
 };
 use virtio_pipe_protocol::{Errno, Op, Request};
 
@@ -135,6 +135,41 @@ fn o_creat_makes_a_file_with_exactly_its_mode_excl_and_trunc_as_linux() {
         Err(Errno::Eexist)
     );
     assert!(!r.join("nowhere").exists());
+    // Without O_EXCL, a dangling link has its target made, as on Linux:
+    // resolved from the root like any path (`..` of the root is the root).
+    let fd = create(&mut root, b"/dangling", O_CREAT | O_WRONLY, 0o640).unwrap();
+    assert_eq!(root.write(fd, b"via link"), Ok(8));
+    root.close(fd).unwrap();
+    assert_eq!(fs::read(r.join("nowhere")).unwrap(), b"via link");
+    assert_eq!(
+        fs::metadata(r.join("nowhere")).unwrap().mode() & 0o777,
+        0o640
+    );
+    assert!(fs::symlink_metadata(r.join("dangling"))
+        .unwrap()
+        .is_symlink());
+    symlink("../escaped", r.join("up-link")).unwrap();
+    create(&mut root, b"/up-link", O_CREAT | O_WRONLY, 0o644).unwrap();
+    assert!(r.join("escaped").is_file() && !r.parent().unwrap().join("escaped").exists());
+    // O_NOFOLLOW: a link is not opened, and nothing is made.
+    symlink("nothing", r.join("nofollow")).unwrap();
+    assert_eq!(
+        create(
+            &mut root,
+            b"/nofollow",
+            O_CREAT | O_WRONLY | O_NOFOLLOW,
+            0o644
+        ),
+        Err(Errno::Eloop)
+    );
+    assert!(!r.join("nothing").exists());
+    // A loop of links: ELOOP, as Linux.
+    symlink("loop-b", r.join("loop-a")).unwrap();
+    symlink("loop-a", r.join("loop-b")).unwrap();
+    assert_eq!(
+        create(&mut root, b"/loop-a", O_CREAT | O_WRONLY, 0o644),
+        Err(Errno::Eloop)
+    );
     // O_TRUNC empties it.
     let fd = create(&mut root, b"/f", O_WRONLY | O_TRUNC, 0).unwrap();
     assert_eq!(fs::read(r.join("f")).unwrap(), b"");
@@ -202,6 +237,12 @@ fn writes_go_at_the_offset_append_at_the_end_and_pwrite_leaves_the_offset() {
     assert_eq!(root.write(ro, b"x"), Err(Errno::Ebadf));
     assert_eq!(root.read(a, 4), Err(Errno::Ebadf));
     assert_eq!(get_flags(&mut root, a).unwrap().1, 1, "O_WRONLY");
+    // spec: dev-flags-get: an appending file says so in its status flags.
+    assert_eq!(
+        get_flags(&mut root, a).unwrap().0 & O_APPEND as u64,
+        O_APPEND as u64
+    );
+    assert_eq!(get_flags(&mut root, fd).unwrap().0 & O_APPEND as u64, 0);
     assert_eq!(get_flags(&mut root, fd).unwrap().1, 2, "O_RDWR");
     // A large write moves all its bytes.
     let big = create(&mut root, b"/big", O_CREAT | O_WRONLY, 0o644).unwrap();

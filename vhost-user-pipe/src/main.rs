@@ -98,6 +98,9 @@ struct Common {
     /// Capacity of each pipe in bytes.
     #[arg(long, default_value_t = Limits::default().pipe_capacity)]
     pipe_capacity: usize,
+    /// Most fds of the tree's processes that refer to files of the root.
+    #[arg(long, default_value_t = Limits::default().max_open_files)]
+    max_open_files: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,7 +160,7 @@ impl From<Common> for Config {
                 max_pipes: c.max_pipes,
                 max_buffered: c.max_buffered,
                 pipe_capacity: c.pipe_capacity,
-                ..Limits::default()
+                max_open_files: c.max_open_files,
             },
             image_dir: c.image_dir,
             run_dir: c.run_dir,

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 
 use guest_virtio_driver::MAX_SEGMENTS;
 
-use virtio_pipe_protocol::fs::{PATH_MAX, STAT_SIZE};
+use virtio_pipe_protocol::fs::{encode_times, PathPair, PATH_MAX, STAT_SIZE, TIMES_SIZE};
 use virtio_pipe_protocol::{
     ArgsBlob, ChdirTarget, Dirfd, ExecBlob, ExitKind, Request, StartKind, Stat, WaitTarget,
     O_NONBLOCK,
@@ -362,6 +362,175 @@ pub unsafe fn pread_segments<const N: usize>(
     // SAFETY: the caller's promise.
     let r = unsafe { call_segments(req, segs, false) }?;
     Ok((r[0] as usize).min(segs.bytes()))
+}
+
+/// `PWRITE` of a program's buffer at `offset`, in place: how many bytes
+/// the file took.
+///
+/// # Safety
+///
+/// As for [`call_segments`].
+pub unsafe fn pwrite_segments<const N: usize>(
+    fd: u32,
+    offset: u64,
+    segs: &Segments<N>,
+) -> Result<usize, Errno> {
+    if segs.bytes() == 0 {
+        return Ok(0);
+    }
+    let req = Request::Pwrite {
+        fd: fd_arg(fd)?,
+        offset,
+        len: len32(segs.bytes()),
+    };
+    // SAFETY: the caller's promise.
+    let r = unsafe { call_segments(req, segs, true) }?;
+    Ok((r[0] as usize).min(segs.bytes()))
+}
+
+/// `PWRITE` of kernel bytes `buf` at `offset`.
+pub fn pwrite(fd: u32, offset: u64, buf: &[u8]) -> Result<usize, Errno> {
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    let req = Request::Pwrite {
+        fd: fd_arg(fd)?,
+        offset,
+        len: len32(buf.len()),
+    };
+    let r = call(req, buf, &mut [])?;
+    Ok((r[0] as usize).min(buf.len()))
+}
+
+/// `FTRUNCATE` to `length` bytes.
+pub fn ftruncate(fd: u32, length: u64) -> Result<(), Errno> {
+    simple(Request::Ftruncate {
+        fd: fd_arg(fd)?,
+        length,
+    })
+    .map(drop)
+}
+
+/// `FSYNC` (`data_only`: `fdatasync`).
+pub fn fsync(fd: u32, data_only: bool) -> Result<(), Errno> {
+    simple(Request::Fsync {
+        fd: fd_arg(fd)?,
+        data_only,
+    })
+    .map(drop)
+}
+
+/// `MKDIRAT` with exactly `mode` (the caller applied the umask).
+pub fn mkdirat(dirfd: Dirfd, path: &[u8], mode: u32) -> Result<(), Errno> {
+    let req = Request::MkdirAt {
+        dirfd,
+        mode,
+        path_len: path_len(path)?,
+    };
+    call(req, path, &mut []).map(drop)
+}
+
+/// `UNLINKAT` (`AT_REMOVEDIR` in `flags` removes a directory).
+pub fn unlinkat(dirfd: Dirfd, path: &[u8], flags: u32) -> Result<(), Errno> {
+    let req = Request::UnlinkAt {
+        dirfd,
+        flags,
+        path_len: path_len(path)?,
+    };
+    call(req, path, &mut []).map(drop)
+}
+
+/// A request whose payload is the path pair (`first`, `second`).
+fn call_pair(make: impl FnOnce(u32) -> Request, first: &[u8], second: &[u8]) -> Result<(), Errno> {
+    path_len(first)?;
+    path_len(second)?;
+    let mut blob = vec![0u8; PathPair::encoded_len(first, second)];
+    let n = PathPair::encode(first, second, &mut blob).map_err(|e| Errno::from(e.errno()))?;
+    call(make(len32(n)), &blob[..n], &mut []).map(drop)
+}
+
+/// `RENAMEAT` (`RENAME_NOREPLACE`, `RENAME_EXCHANGE` in `flags`).
+pub fn renameat(
+    old: Dirfd,
+    old_path: &[u8],
+    new: Dirfd,
+    new_path: &[u8],
+    flags: u32,
+) -> Result<(), Errno> {
+    call_pair(
+        |len| Request::RenameAt {
+            old,
+            new,
+            flags,
+            len,
+        },
+        old_path,
+        new_path,
+    )
+}
+
+/// `LINKAT` (`AT_SYMLINK_FOLLOW` in `flags`).
+pub fn linkat(
+    old: Dirfd,
+    old_path: &[u8],
+    new: Dirfd,
+    new_path: &[u8],
+    flags: u32,
+) -> Result<(), Errno> {
+    call_pair(
+        |len| Request::LinkAt {
+            old,
+            new,
+            flags,
+            len,
+        },
+        old_path,
+        new_path,
+    )
+}
+
+/// `SYMLINKAT`: a link at `path` (from `dirfd`) holding `target`.
+pub fn symlinkat(target: &[u8], dirfd: Dirfd, path: &[u8]) -> Result<(), Errno> {
+    call_pair(|len| Request::SymlinkAt { dirfd, len }, target, path)
+}
+
+/// `FCHMODAT`; with `AT_EMPTY_PATH` and an empty `path`, `dirfd` itself.
+pub fn fchmodat(dirfd: Dirfd, path: &[u8], mode: u32, flags: u32) -> Result<(), Errno> {
+    let path_len = if path.is_empty() && flags & virtio_pipe_protocol::fs::AT_EMPTY_PATH != 0 {
+        0
+    } else {
+        path_len(path)?
+    };
+    let req = Request::FchmodAt {
+        dirfd,
+        mode,
+        flags,
+        path_len,
+    };
+    call(req, path, &mut []).map(drop)
+}
+
+/// `UTIMENSAT`: the access and modification times (`UTIME_NOW`,
+/// `UTIME_OMIT` in a nanosecond field); with `AT_EMPTY_PATH` and an empty
+/// `path`, `dirfd` itself.
+pub fn utimensat(
+    dirfd: Dirfd,
+    path: &[u8],
+    times: [(i64, i64); 2],
+    flags: u32,
+) -> Result<(), Errno> {
+    if !(path.is_empty() && flags & virtio_pipe_protocol::fs::AT_EMPTY_PATH != 0) {
+        path_len(path)?;
+    }
+    let mut blob = vec![0u8; TIMES_SIZE + path.len()];
+    blob[..TIMES_SIZE].copy_from_slice(&encode_times(times));
+    blob[TIMES_SIZE..].copy_from_slice(path);
+    let req = Request::UtimensAt {
+        dirfd,
+        flags,
+        len: len32(blob.len()),
+    };
+    call(req, &blob, &mut []).map(drop)
 }
 
 /// `LSEEK`: the new offset.

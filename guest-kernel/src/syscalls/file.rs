@@ -5,9 +5,10 @@
 //! arguments, make the device request, and copy the result out (`pread64`
 //! and `getdents64` have the device write the program's buffer in place,
 //! as `read` does; the small results and the rewritten ones go through the
-//! bounce buffer). The root is read-only in this phase: an open that asks
-//! to write answers `EROFS`. `read`, `readv` and `close` are the fd calls
-//! of `fs`.
+//! bounce buffer). An open that creates, truncates or asks to write
+//! answers `EROFS` unless the tree's root is writable (spec 1.6.23); the
+//! calls that change files are in [`tree`](super::tree). `read`, `write`,
+//! `readv`, `writev` and `close` are the fd calls of `fs`.
 
 use alloc::vec::Vec;
 
@@ -23,7 +24,7 @@ use crate::mem::{bounce, pod};
 use crate::process::device::{self, UserSegments};
 
 /// The `dirfd` argument of an `*at` call (an `int`).
-fn dirfd(raw: u64) -> Result<Dirfd, Errno> {
+pub(super) fn dirfd(raw: u64) -> Result<Dirfd, Errno> {
     match raw as i32 {
         fd if fd as i64 == AT_FDCWD => Ok(Dirfd::Cwd),
         fd if fd >= 0 => Ok(Dirfd::Fd(fd as u32)),
@@ -33,7 +34,7 @@ fn dirfd(raw: u64) -> Result<Dirfd, Errno> {
 
 /// The program's path argument at `addr`: 1 to `PATH_MAX` bytes
 /// (`ENOENT` for an empty one, as Linux).
-fn path(cx: &mut Ctx<'_>, addr: u64) -> Result<Vec<u8>, Errno> {
+pub(super) fn path(cx: &mut Ctx<'_>, addr: u64) -> Result<Vec<u8>, Errno> {
     let p = cx.p.space.read_cstr(addr, PATH_MAX)?;
     if p.len() > PATH_MAX {
         return Err(Errno::ENAMETOOLONG);
@@ -42,7 +43,7 @@ fn path(cx: &mut Ctx<'_>, addr: u64) -> Result<Vec<u8>, Errno> {
 }
 
 /// An absolute path ignores `dirfd`, as on Linux, whatever it holds.
-fn base(dir: Dirfd, path: &[u8]) -> Dirfd {
+pub(super) fn base(dir: Dirfd, path: &[u8]) -> Dirfd {
     if path.first() == Some(&b'/') {
         Dirfd::Cwd
     } else {
@@ -53,7 +54,10 @@ fn base(dir: Dirfd, path: &[u8]) -> Dirfd {
 fn open_at(cx: &mut Ctx<'_>, dir: Dirfd, at: u64, flags: u64, mode: u64) -> SysResult {
     let path = path(cx, at)?;
     let (flags, cloexec) = open_request(flags)?;
-    let fd = device::openat(base(dir, &path), &path, flags, mode as u32 & 0o7777)?;
+    // The device creates with exactly the mode it is given (spec
+    // `dev-write-create`): the umask is the process's, applied here.
+    let mode = mode as u32 & 0o7777 & !cx.p.umask;
+    let fd = device::openat(base(dir, &path), &path, flags, mode)?;
     cx.p.fd_flags.set_cloexec(fd, cloexec);
     Ok(u64::from(fd))
 }
@@ -69,8 +73,7 @@ pub fn openat(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     open_at(cx, dir, a[1], a[2], a[3])
 }
 
-/// `creat(path, mode)`: an open for writing, so `EROFS` on the read-only
-/// root (or the lookup's error).
+/// `creat(path, mode)`: `open(path, O_CREAT | O_WRONLY | O_TRUNC, mode)`.
 pub fn creat(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     open_at(cx, Dirfd::Cwd, a[0], O_CREAT | O_WRONLY | O_TRUNC, a[1])
 }

@@ -400,8 +400,9 @@ fn dup_at_least(fd: u32, min: u32) -> Result<u32, Errno> {
 }
 
 /// `fcntl(fd, cmd, arg)`: `F_GETFD`/`F_SETFD` (guest-kept `FD_CLOEXEC`),
-/// `F_GETFL`/`F_SETFL` (`O_NONBLOCK`, in the device), `F_DUPFD`,
-/// `F_DUPFD_CLOEXEC`. Others: `EINVAL`.
+/// `F_GETFL`/`F_SETFL` (`O_NONBLOCK`, in the device; `O_APPEND` is fixed
+/// at open), `F_DUPFD`, `F_DUPFD_CLOEXEC`, and the record locks, granted
+/// and not enforced (`syscalls::tree`). Others: `EINVAL`.
 pub fn fcntl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let (fd, cmd, arg) = (fd(a[0])?, a[1], a[2]);
     match cmd {
@@ -419,7 +420,26 @@ pub fn fcntl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
             Ok(0)
         }
         F_GETFL => device::get_status(fd).map(u64::from),
-        F_SETFL => device::set_flags(fd, (arg & O_NONBLOCK) as u32).map(|()| 0),
+        F_SETFL => {
+            let was = device::get_status(fd)?;
+            if (u64::from(was) ^ arg) & O_APPEND != 0 {
+                // The device fixes O_APPEND when it opens the file.
+                log::info!("pid {}: F_SETFL cannot change O_APPEND: ignored", cx.p.pid);
+            }
+            device::set_flags(fd, (arg & O_NONBLOCK) as u32).map(|()| 0)
+        }
+        F_GETLK | F_OFD_GETLK => {
+            // Nothing holds a lock against anyone (see `tree`): the
+            // request's `l_type` (the first field) becomes `F_UNLCK`.
+            device::get_flags(fd)?;
+            cx.p.space.write(arg, &F_UNLCK)?;
+            Ok(0)
+        }
+        F_SETLK | F_SETLKW | F_OFD_SETLK | F_OFD_SETLKW => {
+            device::get_flags(fd)?;
+            let _: [u8; 32] = cx.p.space.read(arg)?;
+            Ok(0)
+        }
         F_DUPFD | F_DUPFD_CLOEXEC => {
             let min = u32::try_from(arg as i32).map_err(|_| Errno::EINVAL)?;
             let new = dup_at_least(fd, min)?;

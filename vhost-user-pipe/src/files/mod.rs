@@ -65,6 +65,9 @@ fn errno(e: rustix::io::Errno) -> Errno {
     }
 }
 
+/// Symbolic links followed in one path before `ELOOP` (Linux's 40).
+const MAX_LINKS: usize = 40;
+
 /// How every guest path is resolved: inside the root, no magic links.
 fn resolve() -> ResolveFlags {
     ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS
@@ -193,12 +196,17 @@ impl Root {
     /// Opens `path` with `O_CREAT`: a new file gets exactly `mode` (the
     /// daemon's own umask must not filter what the guest asked for, so it is
     /// created with `O_EXCL` and then `fchmod`ed); without `O_EXCL`, an
-    /// existing one opens as it is.
+    /// existing one opens as it is, and a dangling symbolic link (without
+    /// `O_NOFOLLOW`) has its target created, as on Linux: the target is
+    /// joined to the link's directory and resolved from the root again, so
+    /// it stays inside the root like any other path.
     fn create(&self, path: &[u8], o: OFlags, excl: bool, mode: u32) -> Result<OwnedFd, Errno> {
-        for _ in 0..2 {
+        let mut path = path.to_vec();
+        let mut links = 0;
+        for _ in 0..MAX_LINKS + 2 {
             let made = rustix::fs::openat2(
                 &self.fd,
-                OsStr::from_bytes(path),
+                OsStr::from_bytes(&path),
                 o | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC,
                 Mode::from_raw_mode(mode & MODE_BITS),
                 resolve(),
@@ -209,9 +217,22 @@ impl Root {
                         .map_err(errno)?;
                     return Ok(fd);
                 }
-                Err(rustix::io::Errno::EXIST) if !excl => match self.at(path, o) {
-                    // Removed in between: try to create it again.
-                    Err(Errno::Enoent) => continue,
+                Err(rustix::io::Errno::EXIST) if !excl => match self.at(&path, o) {
+                    Err(Errno::Enoent) if !o.contains(OFlags::NOFOLLOW) => {
+                        // Removed in between (try again), or a dangling
+                        // link, whose target is made next.
+                        if let Ok(target) = self.readlink(&path) {
+                            links += 1;
+                            if links > MAX_LINKS {
+                                return Err(Errno::Eloop);
+                            }
+                            let dir = match path.iter().rposition(|&b| b == b'/') {
+                                Some(i) => path[..i.max(1)].to_vec(),
+                                None => b"/".to_vec(),
+                            };
+                            path = join(&dir, &target);
+                        }
+                    }
                     r => return r,
                 },
                 Err(e) => return Err(errno(e)),

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use virtio_pipe_protocol::fs::{O_RDONLY, O_WRONLY};
+use virtio_pipe_protocol::fs::{O_APPEND, O_RDONLY, O_WRONLY};
 use virtio_pipe_protocol::signal::{SIGCHLD, SIGKILL, SIGPIPE, SIGSTOP};
 use virtio_pipe_protocol::FEATURE_SIGNALS;
 use virtio_pipe_protocol::{
@@ -468,8 +468,12 @@ impl Kernel {
             }
             Request::GetFlags { fd } => {
                 let r = self.proc_mut(pid).fds.get(fd).map(|o| {
+                    // An appending file says so with its status flags
+                    // (fixed at open: `SET_FLAGS` leaves it).
+                    let append = o.open_file().is_some_and(|(f, _)| f.appends());
+                    let flags = o.flags() | if append { O_APPEND } else { 0 };
                     // ret1 is the access mode: 0 = O_RDONLY, 1 = O_WRONLY, 2 = O_RDWR.
-                    [o.flags() as u64, o.access() as u64, 0]
+                    [flags as u64, o.access() as u64, 0]
                 });
                 done(io, r)
             }
