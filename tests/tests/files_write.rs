@@ -659,11 +659,11 @@ top=$(pwd)
 mkdir -p a/b/c
 mkdir -p a/b/c
 cd a/b
-echo "${PWD#$top}"
+echo "${PWD#"${top%/}"}"
 echo deep > c/file
 mkdir ../d
 cd ..
-echo "$(pwd | sed "s|^$top||")"
+pwd | sed "s|^${top%/}||"
 echo rel > d/rel.txt
 cp d/rel.txt b/c/copy.txt
 cd ..
@@ -786,7 +786,7 @@ chmod +x run.sh
 readlink link; readlink d/up; readlink dangling
 "#);
     let out = g.stdout();
-    assert!(out.contains("-rwxr-----    1 "), "{out}");
+    assert!(out.contains("-rwx------    1 "), "{out}");
     assert!(out.contains("May  6  2020 link -> f\n"), "{out}");
     assert!(out.contains("-rw-------"), "{out}");
     assert!(
@@ -875,10 +875,19 @@ fn moreutils_sponge_soaks_up_stdin_and_replaces_the_file() {
     let p = Pair::new(Some(&tools), &["sponge"], |root| {
         put(root, "log", b"first entry\n", 0o640);
     });
-    // sponge writes a temporary file in $TMPDIR (a relative path on both
+    // The shell runs `bin/sponge` by its path (a bare name would be looked
+    // up in the host's /bin on the host). sponge writes a temporary file in $TMPDIR (a relative path on both
     // sides: tmp/ of the root), then renames it over the target.
     const TMP: &[&str] = &["TMPDIR=tmp"];
-    p.same(Cmd::new(&["busybox", "sh", "-c", "sort etc/fruits | sponge etc/fruits"]).env(TMP));
+    p.same(
+        Cmd::new(&[
+            "busybox",
+            "sh",
+            "-c",
+            "sort etc/fruits | bin/sponge etc/fruits",
+        ])
+        .env(TMP),
+    );
     assert_eq!(
         fs::read_to_string(p.guest.join("etc/fruits")).unwrap(),
         "apple\nfig\npear\n"
@@ -897,7 +906,7 @@ fn moreutils_sponge_soaks_up_stdin_and_replaces_the_file() {
             "busybox",
             "sh",
             "-c",
-            "ln -s log link && echo via link | sponge link",
+            "ln -s log link && echo via link | bin/sponge link",
         ])
         .env(TMP),
     );
@@ -948,29 +957,47 @@ fn gnu_ed_edits_and_writes_files() {
         put(root, "new.ed", b"a\nmade by ed\n.\nw\nq\n", 0o644);
     })
     .clock_only(&["tmp"]);
-    let g = p.same(Cmd::new(&["ed", "text"]).stdin("script.ed"));
+    // The shell runs `bin/ed` by its path: a bare `ed` would be busybox's
+    // own applet. The scripts are redirected inside the tree: ed tells a script in a
+    // regular file (it stops at the first error) from a pipe or terminal
+    // (it goes on), and the root's stdin reaches the guest through a pipe
+    // (see `ed_sees_a_regular_file_on_stdin_as_on_linux`).
+    let sh = |script| p.same(Cmd::new(&["busybox", "sh", "-c", script]));
+    let g = sh("bin/ed text < script.ed");
     assert_eq!(
         fs::read_to_string(p.guest.join("text")).unwrap(),
         "PEAR\ninserted\nAPPLE\nfig\nkiwi\n"
     );
     assert!(g.stdout().starts_with("15\n"), "{}", g.stdout());
-    // A file that is not there yet, and an error: a write to a directory.
-    p.same(Cmd::new(&["ed", "new"]).stdin("new.ed"));
+    // A file that is not there: a script from a file stops (status 2),
+    // one from a pipe makes it.
+    let g = sh("bin/ed new < new.ed; echo \"ed status $?\"");
+    assert_eq!(g.stdout(), "ed status 2\n");
+    sh("cat new.ed | bin/ed new");
     assert_eq!(
         fs::read_to_string(p.guest.join("new")).unwrap(),
         "made by ed\n"
     );
-    p.same(Cmd::new(&[
-        "busybox",
-        "sh",
-        "-c",
-        "printf 'a\\nx\\n.\\nw tmp\\nq\\n' | ed -s; echo \"ed status $?\"",
-    ]));
+    // An error: a write to a directory.
+    sh("printf 'a\\nx\\n.\\nw tmp\\nq\\n' | bin/ed -s; echo \"ed status $?\"");
 }
 
-/// What [`gnu_ed_edits_and_writes_files`] feeds ed: substitutions, an
-/// insertion, a read of another file, writes of the buffer and of part of
-/// it (`w`, `W` appends), then `wq`.
+#[test]
+#[ignore = "daemon: the root's stdin reaches the guest through the daemon's stdio pump, a pipe, so fstat(0) is S_IFIFO where Linux gives the regular file the shell redirected; GNU ed then takes a script file for an interactive session (it goes on after errors)"]
+fn ed_sees_a_regular_file_on_stdin_as_on_linux() {
+    let Some(tools) = tools() else { return };
+    let p = Pair::new(Some(&tools), &["ed"], |root| {
+        put(root, "new.ed", b"a\nmade by ed\n.\nw\nq\n", 0o644);
+    })
+    .clock_only(&["tmp"]);
+    // On Linux: "new: No such file or directory", exit 2, nothing written.
+    let g = p.same(Cmd::new(&["ed", "new"]).stdin("new.ed"));
+    assert_eq!(g.status, 2);
+}
+
+/// What [`gnu_ed_edits_and_writes_files`] feeds ed: substitutions,
+/// insertions, writes of part of the buffer (`w`, and `W`, which appends),
+/// a print, a write to another file, then `wq`.
 const ED_SCRIPT: &str = r#"H
 ,s/pear/PEAR/
 ,s/apple/APPLE/
