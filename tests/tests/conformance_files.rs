@@ -522,7 +522,7 @@ fn vfork_creates_a_child_without_a_vm() {
     assert_eq!(root.getpid(), (grandchild, child));
 }
 
-// spec: dev-vfork-borrow
+// spec: dev-vfork-borrow, dev-exec-umask
 #[test]
 fn requests_act_for_the_child_until_it_execs_or_exits() {
     let tree = Tree::new();
@@ -544,12 +544,29 @@ fn requests_act_for_the_child_until_it_execs_or_exits() {
     let (r, w) = root.pipe(0).unwrap();
     let child = vfork(&mut root).unwrap();
     root.close(r).unwrap();
-    exec(&mut root, b"/bin/sh", &[b"sh", b"-c", b"x"], &[b"E=1"]).unwrap();
+    exec_umask(
+        &mut root,
+        b"/bin/sh",
+        &[b"sh", b"-c", b"x"],
+        &[b"E=1"],
+        0o027,
+    )
+    .unwrap();
     assert_eq!(root.getpid(), (1, 0), "the parent again");
     let (l, mut c) = tree.accept_child();
     assert_eq!(l.spec.pid, child);
     assert_eq!(l.spec.image, tree.kernel_image(), "the process kernel");
     assert_eq!(c.getpid(), (child, 1));
+    // spec: dev-exec-umask: the new VM starts with the umask EXEC passed.
+    assert_eq!(
+        common::status(&mut c, Op::Start, 0, [0; 3]),
+        Ok([0, 0, 0o027])
+    );
+    assert_eq!(
+        common::status(&mut root, Op::Start, 0, [0; 3]).map(|r| r[2]),
+        Ok(0o022),
+        "the parent's is its own"
+    );
     assert_eq!(get_exe(&mut c, 100), Ok(b"/bin/prog".to_vec()));
     assert_eq!(
         c.get_args(4096).unwrap(),

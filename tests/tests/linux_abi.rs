@@ -686,6 +686,24 @@ fn musl_execv_execvp_and_dup2_onto_stdout_before_exec() {
     );
 }
 
+/// A process's umask reaches its children however they start: a VM that
+/// an exec launched (posix_spawn, vfork + exec) gets it from the device
+/// (spec `dev-exec-umask`), a forked one has it in its copied memory.
+#[test]
+fn musl_umask_is_inherited_by_spawn_vfork_fork_and_exec() {
+    let g = Root::new(&["umask"]).same_as_host(&["umask"], &["PATH=/bin"]);
+    assert!(
+        g.stdout.contains("posix_spawnp child: umask 027\n"),
+        "{}",
+        g.stdout
+    );
+    assert!(
+        g.stdout.contains("fork+exec child: umask 077\n"),
+        "{}",
+        g.stdout
+    );
+}
+
 #[test]
 fn musl_posix_spawn_with_file_actions_and_a_sigchld_handler() {
     let g = Root::new(&["spawn"]).same_as_host(&["spawn"], &[]);

@@ -92,6 +92,9 @@ pub struct Process {
     pub frozen: bool,
     /// Its working directory, absolute in the tree's root.
     pub cwd: Vec<u8>,
+    /// Its umask as the device knows it: its parent's, or what its last
+    /// `EXEC` passed (`START` gives it to a VM that an `EXEC` launched).
+    pub umask: u32,
     /// The path of its program in the root (`GET_EXE`); none for a
     /// process that boots an image of its own.
     pub exe: Option<Vec<u8>>,
@@ -141,6 +144,7 @@ impl Process {
             features: 0,
             frozen: false,
             cwd: b"/".to_vec(),
+            umask: virtio_pipe_protocol::fs::DEFAULT_UMASK,
             exe: None,
             lender: None,
             deferred_kill: None,

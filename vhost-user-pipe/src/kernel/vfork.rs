@@ -68,6 +68,7 @@ impl Kernel {
         &mut self,
         pid: Pid,
         len: usize,
+        umask: u32,
         io: &dyn Io,
     ) -> Result<ExecOutcome, Errno> {
         let buf = io.read_blob(len, EXEC_MAX)?;
@@ -85,6 +86,7 @@ impl Kernel {
         p.exe = Some(exe);
         p.argv = argv;
         p.env = env;
+        p.umask = umask;
         let Some(vm) = p.lender.take() else {
             return Ok(ExecOutcome::InPlace);
         };
