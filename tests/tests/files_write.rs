@@ -23,7 +23,7 @@
 //!   permission bits, and a file's size and content or a link's target,
 //!   and its modification time: every file starts with a fixed one
 //!   ([`FIXED`]), which must stay where nothing changed it or where a
-//!   command sets a time of its own (`touch -d`, `cp -p`, `fromdos -p`,
+//!   command sets a time of its own (`touch -d`, `cp -a`, `fromdos -p`,
 //!   `bzip2` copying the input's time); a time set by the clock during the
 //!   run is shown as `new` on both sides (the two runs are seconds apart).
 //!
@@ -31,8 +31,13 @@
 //! differs by nature (a `mktemp` name, the absolute working directory) it
 //! prints something derived from it that must not differ.
 //!
-//! A last test runs a writing script on a root without `--writable`: every
-//! write fails with "Read-only file system" and the tree is unchanged.
+//! Shell scripts run the C tools as `bin/NAME`: a bare name would be a
+//! busybox applet (`ed`) or, on the host, a program of the host's `/bin`.
+//!
+//! One test runs a writing script on a root without `--writable`: every
+//! write fails with "Read-only file system" and the tree is unchanged. One
+//! is ignored: it shows the one difference found, the root's stdin (a
+//! regular file on the host) reaching the guest as a pipe.
 //!
 //! The tests skip (pass, with a line on stderr) when QEMU, Debian's
 //! busybox-static or, for the C tools, `musl-gcc` is missing.
@@ -367,8 +372,8 @@ impl<'a> Cmd<'a> {
     /// How a failure message names it.
     fn shown(&self) -> String {
         let s = self.argv.join(" ");
-        let s = if s.len() > 300 {
-            format!("{}...", &s[..300])
+        let s = if s.chars().count() > 300 {
+            format!("{}...", s.chars().take(300).collect::<String>())
         } else {
             s
         };
@@ -764,6 +769,9 @@ echo secret > private
 mkdir privdir
 umask 022
 umask
+umask 027
+bin/busybox sh -c 'echo exec > umask-exec; mkdir umask-dir; umask'
+umask 022
 touch -c notmade
 chmod 4755 new
 chmod g+s privdir
@@ -795,6 +803,10 @@ readlink link; readlink d/up; readlink dangling
     );
     assert!(out.contains("made, then run: ok\n"), "{out}");
     assert!(p.guest.join("tmp/job.done").is_file());
+    // The umask reached the exec'd shell (a VM of its own).
+    assert!(out.contains("0022\n0027\n"), "{out}");
+    let mode = |f: &str| fs::metadata(p.guest.join(f)).unwrap().mode() & 0o7777;
+    assert_eq!((mode("umask-exec"), mode("umask-dir")), (0o640, 0o750));
 }
 
 #[test]
