@@ -171,13 +171,17 @@ extern "C" fn rust_entry() -> ! {
         Ok(at) => log::debug!("virtio-pipe at {at:?}"),
         Err(e) => boot_failure(format_args!("{e}")),
     }
-    match device::start() {
-        Ok((StartKind::Fresh, _)) => {}
-        Ok((StartKind::Forked, at)) => fail(format_args!(
-            "START says forked (record {at:#x}) but no resume record was found"
+    let umask = match device::start() {
+        Ok(device::Started {
+            kind: StartKind::Fresh,
+            umask,
+            ..
+        }) => umask,
+        Ok(device::Started { record, .. }) => fail(format_args!(
+            "START says forked (record {record:#x}) but no resume record was found"
         )),
         Err(e) => fail(format_args!("START failed: {e}")),
-    }
+    };
     let (pid, ppid) = device::getpid().unwrap_or_else(|e| fail(format_args!("GETPID failed: {e}")));
     let (dev_argv, env) =
         device::get_args().unwrap_or_else(|e| fail(format_args!("GET_ARGS failed: {e}")));
@@ -188,6 +192,7 @@ extern "C" fn rust_entry() -> ! {
     };
 
     let mut p = Process::new(pid, ppid);
+    p.umask = umask;
     p.strace = cmd.options.iter().any(|o| o == b"strace");
     p.mxcsr_mask = cpu::mxcsr_mask();
     let entry = match device::get_exe() {

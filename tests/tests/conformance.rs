@@ -295,14 +295,14 @@ fn start_and_other_requests_work_after_repeated_resets() {
     let tree = Tree::new();
     let mut root = tree.root();
     for _ in 0..3 {
-        assert_eq!(status(&mut root, Op::Start, 0, [0; 3]), Ok([0, 0, 0]));
+        assert_eq!(status(&mut root, Op::Start, 0, [0; 3]), Ok([0, 0, 0o022]));
         assert_eq!(root.getpid(), (1, 0));
         let (r, w) = root.pipe(0).unwrap();
         assert_eq!(root.write(w, b"ok").unwrap(), 2);
         assert_eq!(root.read(r, 2).unwrap(), b"ok");
         root.reset();
     }
-    assert_eq!(status(&mut root, Op::Start, 0, [0; 3]), Ok([0, 0, 0]));
+    assert_eq!(status(&mut root, Op::Start, 0, [0; 3]), Ok([0, 0, 0o022]));
 }
 
 // spec: dev-reset-persist
@@ -433,7 +433,7 @@ fn start_drops_requests_left_pending_by_an_earlier_driver() {
     let stale = root.submit_read(r, 16, 0);
     tree.wait_for("a blocked read", |s| s.waiting == 1);
     // A driver that booted again without the device seeing a reset.
-    assert_eq!(status(&mut root, Op::Start, 0, [0; 3]), Ok([0, 0, 0]));
+    assert_eq!(status(&mut root, Op::Start, 0, [0; 3]), Ok([0, 0, 0o022]));
     tree.wait_for("the stale read to go", |s| s.waiting == 0);
     assert_eq!(root.write(w, b"fresh").unwrap(), 5);
     assert_eq!(
@@ -536,7 +536,7 @@ fn arguments_an_op_does_not_use_are_ignored() {
     );
     assert_eq!(
         status(&mut root, Op::Start, 0, [junk, junk, junk]),
-        Ok([0, 0, 0])
+        Ok([0, 0, 0o022])
     );
     assert_eq!(
         status(&mut root, Op::GetFlags, 0, [r as u64, junk, junk]),

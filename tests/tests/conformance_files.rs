@@ -377,6 +377,55 @@ fn the_working_directory_starts_at_the_root_and_is_inherited() {
     assert_eq!(getcwd(&mut root, 100), Ok(b"/".to_vec()));
 }
 
+// spec: dev-file-cwd
+/// The working directory and an open directory are the directories, not
+/// their names: renamed, they are found under the new name (as Linux
+/// finds them by inode); removed, relative paths and `GETCWD` are
+/// `ENOENT`.
+#[test]
+fn a_renamed_working_directory_is_followed_and_a_removed_one_is_enoent() {
+    let tree = Tree::writable();
+    let r = tree.root_dir();
+    fs::create_dir_all(r.join("a/d")).unwrap();
+    let mut root = tree.root();
+    chdir(&mut root, b"/a/d").unwrap();
+    let dirfd = open(&mut root, b"/a").unwrap();
+    let (_, _l, mut child) = spawn_child(&tree, &mut root);
+    // Renamed by another process of the tree, and by the host.
+    rename(&mut child, b"/a/d", b"/a/e", 0).unwrap();
+    fs::rename(r.join("a"), r.join("b")).unwrap();
+    assert_eq!(getcwd(&mut root, 100), Ok(b"/b/e".to_vec()));
+    assert_eq!(getcwd(&mut child, 100), Ok(b"/b/e".to_vec()), "inherited");
+    let fd = create(&mut root, b"made", O_CREAT | O_WRONLY, 0o644).unwrap();
+    root.close(fd).unwrap();
+    assert!(r.join("b/e/made").is_file());
+    let fd = create_at(
+        &mut root,
+        dirfd as i64,
+        b"e/via-fd",
+        O_CREAT | O_WRONLY,
+        0o644,
+    )
+    .unwrap();
+    root.close(fd).unwrap();
+    assert!(r.join("b/e/via-fd").is_file(), "an open directory too");
+    // Removed: nothing relative resolves, and nothing is made.
+    fs::remove_file(r.join("b/e/made")).unwrap();
+    fs::remove_file(r.join("b/e/via-fd")).unwrap();
+    fs::remove_dir(r.join("b/e")).unwrap();
+    assert_eq!(getcwd(&mut root, 100), Err((Errno::Enoent, 0)));
+    assert_eq!(
+        create(&mut root, b"late", O_CREAT | O_WRONLY, 0o644),
+        Err(Errno::Enoent)
+    );
+    assert_eq!(
+        create(&mut root, b"/late", O_CREAT | O_WRONLY, 0o644).map(|_| ()),
+        Ok(()),
+        "an absolute path still works"
+    );
+    assert_eq!(fs::read_dir(r.join("b")).unwrap().count(), 0);
+}
+
 // ---- 1.6.21 EXEC ----
 
 // spec: dev-exec-check
@@ -522,7 +571,7 @@ fn vfork_creates_a_child_without_a_vm() {
     assert_eq!(root.getpid(), (grandchild, child));
 }
 
-// spec: dev-vfork-borrow
+// spec: dev-vfork-borrow, dev-exec-umask
 #[test]
 fn requests_act_for_the_child_until_it_execs_or_exits() {
     let tree = Tree::new();
@@ -544,12 +593,29 @@ fn requests_act_for_the_child_until_it_execs_or_exits() {
     let (r, w) = root.pipe(0).unwrap();
     let child = vfork(&mut root).unwrap();
     root.close(r).unwrap();
-    exec(&mut root, b"/bin/sh", &[b"sh", b"-c", b"x"], &[b"E=1"]).unwrap();
+    exec_umask(
+        &mut root,
+        b"/bin/sh",
+        &[b"sh", b"-c", b"x"],
+        &[b"E=1"],
+        0o027,
+    )
+    .unwrap();
     assert_eq!(root.getpid(), (1, 0), "the parent again");
     let (l, mut c) = tree.accept_child();
     assert_eq!(l.spec.pid, child);
     assert_eq!(l.spec.image, tree.kernel_image(), "the process kernel");
     assert_eq!(c.getpid(), (child, 1));
+    // spec: dev-exec-umask: the new VM starts with the umask EXEC passed.
+    assert_eq!(
+        common::status(&mut c, Op::Start, 0, [0; 3]),
+        Ok([0, 0, 0o027])
+    );
+    assert_eq!(
+        common::status(&mut root, Op::Start, 0, [0; 3]).map(|r| r[2]),
+        Ok(0o022),
+        "the parent's is its own"
+    );
     assert_eq!(get_exe(&mut c, 100), Ok(b"/bin/prog".to_vec()));
     assert_eq!(
         c.get_args(4096).unwrap(),

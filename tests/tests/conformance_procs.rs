@@ -59,12 +59,12 @@ fn blob(hdr: [u32; 4], actions: &[[u32; 4]], name: &[u8], strings: &[u8]) -> Vec
 fn start_reports_fresh_for_the_root_and_spawned_children_every_time() {
     let tree = Tree::new();
     let mut root = tree.root();
-    assert_eq!(start(&mut root), [0, 0, 0]);
-    assert_eq!(start(&mut root), [0, 0, 0], "the same each time");
+    assert_eq!(start(&mut root), [0, 0, 0o022]);
+    assert_eq!(start(&mut root), [0, 0, 0o022], "the same each time");
     let (_pid, _l, mut c) = spawn_child(&tree, &mut root);
-    assert_eq!(start(&mut c), [0, 0, 0]);
+    assert_eq!(start(&mut c), [0, 0, 0o022]);
     c.reset();
-    assert_eq!(start(&mut c), [0, 0, 0], "and after a reset");
+    assert_eq!(start(&mut c), [0, 0, 0o022], "and after a reset");
 }
 
 // ---- 1.6.13 GET_ARGS ----
@@ -368,7 +368,7 @@ fn spawn_creates_a_live_child_of_the_caller_and_completes_before_it_boots() {
     );
     let mut c = TestGuest::connect(&l.spec.socket);
     assert_eq!(c.getpid(), (pid, 1));
-    assert_eq!(start(&mut c), [0, 0, 0]);
+    assert_eq!(start(&mut c), [0, 0, 0o022]);
     assert_eq!(
         c.get_args(4096),
         Ok((
@@ -433,9 +433,13 @@ fn fork_child_gets_the_callers_fds_args_and_parent_and_nothing_else() {
     let fc = status(&mut c, Op::Fork, 0, [RECORD_AT, 0, 0]).unwrap()[0] as u32;
     let (_l, mut f) = tree.accept_child_with(ALL_FEATURES);
     assert_eq!(f.getpid(), (fc, pid), "the caller is the parent");
-    assert_eq!(start(&mut f), [1, RECORD_AT, 0], "forked, with the record");
+    assert_eq!(
+        start(&mut f),
+        [1, RECORD_AT, 0o022],
+        "forked, with the record"
+    );
     f.reset();
-    assert_eq!(start(&mut f), [1, RECORD_AT, 0], "every time");
+    assert_eq!(start(&mut f), [1, RECORD_AT, 0o022], "every time");
     assert_eq!(
         f.get_args(4096),
         Ok((

@@ -497,6 +497,8 @@ const PATH: &str = "PATH=/bin";
 /// (`/dev/null` is the device's own.)
 struct Root {
     dir: PathBuf,
+    /// Runs with `--writable`.
+    writable: bool,
 }
 
 impl Root {
@@ -523,7 +525,16 @@ impl Root {
         };
         script("hello.sh", "#!/bin/sh\necho \"script says $1\"\nexit 5\n");
         script("noshebang", "echo \"no shebang: $1\"\n");
-        Self { dir }
+        Self {
+            dir,
+            writable: false,
+        }
+    }
+
+    /// The same root, which the tree may write (`run --writable`).
+    fn writable(mut self) -> Self {
+        self.writable = true;
+        self
     }
 
     /// Runs `argv` (`argv[0]` a program of the root's `/bin`) as the root
@@ -539,6 +550,9 @@ impl Root {
             .arg("--run-dir")
             .arg(&run)
             .env("RUST_LOG", "info");
+        if self.writable {
+            c.arg("--writable");
+        }
         for e in env {
             c.arg("--env").arg(e);
         }
@@ -681,6 +695,44 @@ fn musl_execv_execvp_and_dup2_onto_stdout_before_exec() {
     assert!(
         g.stdout
             .contains("read from the child's stdout: through the pipe"),
+        "{}",
+        g.stdout
+    );
+}
+
+/// Files written by several processes of a writable root: a description
+/// opened before fork shares its offset, `O_APPEND` lines of four writers
+/// (forked and spawned) all arrive whole, `pwrite` leaves the offset,
+/// `ftruncate` cuts and a seek past the end leaves a hole.
+#[test]
+fn musl_processes_share_offsets_and_append_whole_lines() {
+    let root = Root::new(&["write_share"]).writable();
+    let g = root.same_as_host(&["write_share"], &["PATH=/bin"]);
+    assert!(g.stdout.contains("child\nparent after\n"), "{}", g.stdout);
+    assert!(
+        g.stdout
+            .contains("200 whole lines, 0 broken, in order per writer: yes"),
+        "{}",
+        g.stdout
+    );
+    for f in ["shared.txt", "log.txt", "edit.bin"] {
+        assert!(!root.dir.join(f).exists(), "{f} was removed");
+    }
+}
+
+/// A process's umask reaches its children however they start: a VM that
+/// an exec launched (posix_spawn, vfork + exec) gets it from the device
+/// (spec `dev-exec-umask`), a forked one has it in its copied memory.
+#[test]
+fn musl_umask_is_inherited_by_spawn_vfork_fork_and_exec() {
+    let g = Root::new(&["umask"]).same_as_host(&["umask"], &["PATH=/bin"]);
+    assert!(
+        g.stdout.contains("posix_spawnp child: umask 027\n"),
+        "{}",
+        g.stdout
+    );
+    assert!(
+        g.stdout.contains("fork+exec child: umask 077\n"),
         "{}",
         g.stdout
     );

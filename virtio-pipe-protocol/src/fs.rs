@@ -127,6 +127,11 @@ pub const UTIME_OMIT: i64 = (1 << 30) - 2;
 pub const TIMES_SIZE: usize = 32;
 /// Permission bits and the set-id and sticky bits: what a mode may hold.
 pub const MODE_BITS: u32 = 0o7777;
+/// The bits of a file mode creation mask (`umask`): `EXEC`'s `arg0` and
+/// `START`'s ret2.
+pub const UMASK_BITS: u32 = 0o777;
+/// The umask of the first process.
+pub const DEFAULT_UMASK: u32 = 0o022;
 
 /// Bytes of [`Stat`] on the wire.
 pub const STAT_SIZE: usize = 144;

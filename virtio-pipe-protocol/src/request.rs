@@ -5,7 +5,7 @@ use crate::errno::Errno;
 use crate::fs::{
     AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW, AT_SYMLINK_NOFOLLOW,
     CHDIR_F_FD, FSYNC_F_DATA, MODE_BITS, OPEN_FLAGS, PATH_MAX, RENAME_EXCHANGE, RENAME_NOREPLACE,
-    R_OK, SEEK_END, STAT_SIZE, TIMES_SIZE, W_OK, X_OK,
+    R_OK, SEEK_END, STAT_SIZE, TIMES_SIZE, UMASK_BITS, W_OK, X_OK,
 };
 use crate::op::Op;
 use crate::wire::ReqHeader;
@@ -207,8 +207,9 @@ pub enum Request {
     Chdir { target: ChdirTarget },
     /// `GETCWD`: the working directory into `len` bytes of room.
     Getcwd { len: u32 },
-    /// `EXEC`: an exec blob of `len` bytes is the readable payload.
-    Exec { len: u32 },
+    /// `EXEC`: an exec blob of `len` bytes is the readable payload;
+    /// `arg0` = the caller's umask, which the process keeps.
+    Exec { len: u32, umask: u32 },
     /// `VFORK`.
     Vfork,
     /// `GET_EXE`: the program's path into `len` bytes of room.
@@ -525,9 +526,15 @@ impl Request {
                 },
             },
             Op::Getcwd => Request::Getcwd { len: room(2)? },
-            Op::Exec => Request::Exec {
-                len: len32(readable_payload)?,
-            },
+            Op::Exec => {
+                if a(0) > UMASK_BITS as u64 {
+                    return Err(DecodeError::BadArg(op, a(0)));
+                }
+                Request::Exec {
+                    len: len32(readable_payload)?,
+                    umask: a(0) as u32,
+                }
+            }
             Op::Vfork => Request::Vfork,
             Op::GetExe => Request::GetExe { len: room(1)? },
             Op::Pwrite => Request::Pwrite {
@@ -685,9 +692,9 @@ impl Request {
             Request::Chdir {
                 target: ChdirTarget::Fd(fd),
             } => (CHDIR_F_FD, [fd as u64, 0, 0]),
+            Request::Exec { umask, .. } => (0, [umask as u64, 0, 0]),
             Request::Chdir { .. }
             | Request::Getcwd { .. }
-            | Request::Exec { .. }
             | Request::Vfork
             | Request::GetExe { .. } => (0, [0; 3]),
             Request::Pwrite { fd, offset, .. } => (0, [fd as u64, offset, 0]),
@@ -764,6 +771,23 @@ mod tests {
 
     fn hdr(op: Op, flags: u32, args: [u64; 3]) -> ReqHeader {
         ReqHeader::new(op, flags, args)
+    }
+
+    #[test]
+    fn exec_carries_the_umask_and_refuses_bits_beyond_it() {
+        let r = Request::decode(&hdr(Op::Exec, 0, [0o077, 0, 0]), 40, 0).unwrap();
+        assert_eq!(
+            r,
+            Request::Exec {
+                len: 40,
+                umask: 0o077
+            }
+        );
+        assert_eq!(r.header(), hdr(Op::Exec, 0, [0o077, 0, 0]));
+        assert_eq!(
+            Request::decode(&hdr(Op::Exec, 0, [0o1000, 0, 0]), 40, 0),
+            Err(DecodeError::BadArg(Op::Exec, 0o1000))
+        );
     }
 
     #[test]

@@ -140,14 +140,34 @@ fn fetch_path(make: impl Fn(u32) -> Request) -> Result<Vec<u8>, Errno> {
     }
 }
 
-/// `START`: how this process starts, and (forked) the resume record's
-/// address its parent passed to `FORK`.
-pub fn start() -> Result<(StartKind, u64), Errno> {
+/// How a process starts (`START`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Started {
+    /// Fresh or forked.
+    pub kind: StartKind,
+    /// A forked child's resume record (its parent's `FORK` argument).
+    pub record: u64,
+    /// The umask the device keeps for the process (what its last `EXEC`
+    /// passed: a VM that an `EXEC` launched starts with it).
+    pub umask: u32,
+}
+
+/// `START`: how this process starts.
+pub fn start() -> Result<Started, Errno> {
     let r = simple(Request::Start)?;
+    let umask = r[2] as u32 & virtio_pipe_protocol::fs::UMASK_BITS;
     Ok(if r[0] == StartKind::Forked as u64 {
-        (StartKind::Forked, r[1])
+        Started {
+            kind: StartKind::Forked,
+            record: r[1],
+            umask,
+        }
     } else {
-        (StartKind::Fresh, 0)
+        Started {
+            kind: StartKind::Fresh,
+            record: 0,
+            umask,
+        }
     })
 }
 
@@ -659,12 +679,16 @@ pub fn get_exe() -> Result<Vec<u8>, Errno> {
 
 /// `EXEC`: the device's side of `execve` (spec 1.6.21): checks the
 /// program and makes it this process's (or, for a vfork child, launches
-/// the child's own VM running it).
-pub fn exec(path: &[u8], argv: &[&[u8]], env: &[&[u8]]) -> Result<(), Errno> {
+/// the child's own VM running it, which starts with `umask`).
+pub fn exec(path: &[u8], argv: &[&[u8]], env: &[&[u8]], umask: u32) -> Result<(), Errno> {
     let n = ExecBlob::encoded_len(path, argv, env).ok_or(Errno::E2BIG)?;
     let mut blob = vec![0u8; n];
     let n = ExecBlob::encode(path, argv, env, &mut blob).map_err(|e| Errno::from(e.errno()))?;
-    call(Request::Exec { len: len32(n) }, &blob[..n], &mut []).map(drop)
+    let req = Request::Exec {
+        len: len32(n),
+        umask: umask & virtio_pipe_protocol::fs::UMASK_BITS,
+    };
+    call(req, &blob[..n], &mut []).map(drop)
 }
 
 /// `VFORK`: the child's pid; from now on this VM's requests act for it

@@ -203,7 +203,7 @@ pub fn exec_in_place(
 ) -> Result<(), Errno> {
     let argv = prog.argv_refs();
     let env: Vec<&[u8]> = env.iter().map(Vec::as_slice).collect();
-    if let Err(e) = device::exec(&prog.path, &argv, &env) {
+    if let Err(e) = device::exec(&prog.path, &argv, &env, p.umask) {
         prog.close();
         return Err(e);
     }

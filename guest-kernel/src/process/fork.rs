@@ -232,8 +232,17 @@ pub unsafe fn resume_child(record: u64) -> Result<TrapFrame, ResumeError> {
     dev::init().map_err(|_| ResumeError::Device)?;
     let t_dev = cpu::rdtsc();
     match device::start() {
-        Ok((StartKind::Forked, at)) if at == c.record_phys => {}
-        other => return Err(ResumeError::Start(other, c.record_phys)),
+        Ok(device::Started {
+            kind: StartKind::Forked,
+            record,
+            ..
+        }) if record == c.record_phys => {}
+        other => {
+            return Err(ResumeError::Start(
+                other.map(|s| (s.kind, s.record)),
+                c.record_phys,
+            ))
+        }
     }
     let (pid, ppid) = device::getpid().map_err(ResumeError::GetPid)?;
     {

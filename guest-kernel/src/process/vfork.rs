@@ -149,7 +149,7 @@ pub fn exec(
     exec::close_cloexec(p);
     let argv: Vec<&[u8]> = argv_owned.iter().map(Vec::as_slice).collect();
     let env: Vec<&[u8]> = env.iter().map(Vec::as_slice).collect();
-    device::exec(&path, &argv, &env)?;
+    device::exec(&path, &argv, &env, p.umask)?;
     Ok(resume_parent(p, f))
 }
 

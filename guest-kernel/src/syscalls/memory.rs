@@ -1,7 +1,7 @@
 //! Memory, all local: `brk`, anonymous `mmap`, `munmap`, `mprotect`,
 //! `mremap`, `madvise`. Pages get frames on first touch
-//! (`mem::address_space`). Only anonymous mappings exist (mmap of a file
-//! is `ENODEV`); `MAP_SHARED` anonymous memory behaves as private: a
+//! (`mem::address_space`). A mapping of a file is a copy of its bytes
+//! ([`mappable`]); `MAP_SHARED` anonymous memory behaves as private: a
 //! `fork` child gets a copy of it, not a share (a vfork child shares all
 //! memory anyway).
 
@@ -98,20 +98,26 @@ pub fn mmap(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     Ok(start)
 }
 
-/// Whether the file behind `fd` can be mapped so; its size. Files of the
-/// root are regular and open read-only: a private mapping of one is its
-/// bytes copied in, which is what a program can observe of it (the root is
-/// read-only, so nobody writes the file meanwhile); a shared one is the
-/// same as long as it cannot be written (`EACCES` with `PROT_WRITE`, as
-/// Linux answers for an fd not open for writing). Devices, pipes and
-/// directories are `ENODEV`, as on Linux.
+/// Whether the file behind `fd` can be mapped so; its size. A private
+/// mapping of a regular file is its bytes copied in at `mmap`. A shared
+/// one is the same as long as it cannot be written; later writes to the
+/// file by anyone do not show in it (there is no memory shared with the
+/// host's file). A shared writable mapping is `EACCES` for an fd not open
+/// for writing, as on Linux, and `ENODEV` otherwise (what Linux answers
+/// for a file system that cannot map): its stores could never reach the
+/// file. Devices, pipes and directories are `ENODEV`, as on Linux.
 fn mappable(fd: u32, flags: u64, prot_bits: u64) -> Result<u64, Errno> {
     let st = device::fstat(fd)?;
     if st.mode.get() & S_IFMT != S_IFREG {
         return Err(Errno::ENODEV);
     }
     if flags & MAP_TYPE != MAP_PRIVATE && prot_bits & PROT_WRITE != 0 {
-        return Err(Errno::EACCES);
+        let access = device::get_status(fd)? & 3;
+        if access != 2 {
+            return Err(Errno::EACCES);
+        }
+        log::info!("mmap: a shared writable mapping of a file is not supported: ENODEV");
+        return Err(Errno::ENODEV);
     }
     Ok(st.size.get().max(0) as u64)
 }

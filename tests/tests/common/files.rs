@@ -123,9 +123,20 @@ pub fn get_exe(g: &mut TestGuest, len: usize) -> Result<Vec<u8>, (Errno, u64)> {
 }
 
 pub fn exec(g: &mut TestGuest, path: &[u8], argv: &[&[u8]], env: &[&[u8]]) -> Result<(), Errno> {
+    exec_umask(g, path, argv, env, 0)
+}
+
+/// EXEC passing the caller's umask.
+pub fn exec_umask(
+    g: &mut TestGuest,
+    path: &[u8],
+    argv: &[&[u8]],
+    env: &[&[u8]],
+    umask: u32,
+) -> Result<(), Errno> {
     let mut blob = vec![0u8; ExecBlob::encoded_len(path, argv, env).unwrap()];
     let n = ExecBlob::encode(path, argv, env, &mut blob).unwrap();
-    g.call(Op::Exec, 0, [0; 3], &blob[..n], 0)
+    g.call(Op::Exec, 0, [umask as u64, 0, 0], &blob[..n], 0)
         .result()
         .map(|_| ())
 }
@@ -165,10 +176,20 @@ pub fn same_file(st: &Stat, path: &Path) {
 
 /// `OPENAT` with a mode (for `O_CREAT`).
 pub fn create(g: &mut TestGuest, path: &[u8], flags: u32, mode: u32) -> Result<u32, Errno> {
+    create_at(g, AT_FDCWD, path, flags, mode)
+}
+
+pub fn create_at(
+    g: &mut TestGuest,
+    dirfd: i64,
+    path: &[u8],
+    flags: u32,
+    mode: u32,
+) -> Result<u32, Errno> {
     g.call(
         Op::OpenAt,
         0,
-        [AT_FDCWD as u64, flags as u64, mode as u64],
+        [dirfd as u64, flags as u64, mode as u64],
         path,
         0,
     )

@@ -24,7 +24,7 @@ use std::ffi::OsStr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rustix::fs::{Dir, FileType, Mode, OFlags, ResolveFlags};
 use thiserror::Error;
@@ -284,6 +284,33 @@ impl Root {
         Ok(self.shown(&fd).unwrap_or_else(|| path.to_vec()))
     }
 
+    /// The directory `path`, held open: a working directory that is found
+    /// where it is now after a rename ([`Root::path_now`]).
+    pub fn hold_directory(&self, path: &[u8]) -> Result<HeldDir, Errno> {
+        let fd = self.at(path, OFlags::PATH | OFlags::DIRECTORY)?;
+        Ok(HeldDir(Arc::new(fd)))
+    }
+
+    /// Where a held directory is now, as seen from the root: `ENOENT` once
+    /// it was removed, or if it is no longer in the root (moved away by
+    /// the host), as Linux answers for a removed working directory.
+    pub fn path_now(&self, dir: &HeldDir) -> Result<Vec<u8>, Errno> {
+        self.current(&dir.0)
+    }
+
+    /// Where an open directory is now, as seen from the root.
+    pub fn dir_path_now(&self, file: &OpenFile) -> Result<Vec<u8>, Errno> {
+        self.current(&file.fd)
+    }
+
+    fn current(&self, fd: &OwnedFd) -> Result<Vec<u8>, Errno> {
+        let st = rustix::fs::fstat(fd).map_err(errno)?;
+        if st.st_nlink == 0 {
+            return Err(Errno::Enoent);
+        }
+        self.shown(fd).ok_or(Errno::Enoent)
+    }
+
     /// Checks that `path` is a regular file the daemon's user may execute;
     /// returns it as seen from the root.
     pub fn executable(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {
@@ -321,6 +348,11 @@ fn check_access(fd: &OwnedFd, mode: rustix::fs::Access) -> Result<(), Errno> {
     let path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(fd));
     rustix::fs::access(path.as_str(), mode).map_err(errno)
 }
+
+/// A directory of the root held open (`O_PATH`), shared by the processes
+/// that inherited it as their working directory.
+#[derive(Debug, Clone)]
+pub struct HeldDir(Arc<OwnedFd>);
 
 /// A file or directory opened in the root: what an fd of a process refers
 /// to besides a pipe end. Its offset is the open file description's, shared

@@ -112,9 +112,13 @@ impl Kernel {
     }
 
     /// `path` (a guest's) joined to where `dirfd` says.
-    fn join_at(&self, pid: Pid, dirfd: Dirfd, path: &[u8]) -> Result<Vec<u8>, Errno> {
+    pub(super) fn join_at(&self, pid: Pid, dirfd: Dirfd, path: &[u8]) -> Result<Vec<u8>, Errno> {
         if path.contains(&0) {
             return Err(Errno::Einval);
+        }
+        if path.first() == Some(&b'/') {
+            // Where the base is (or whether it still is) does not matter.
+            return Ok(path.to_vec());
         }
         let base = self.base_of(pid, dirfd)?;
         Ok(files::join(&base, path))
@@ -128,13 +132,24 @@ impl Kernel {
         Ok(path)
     }
 
-    /// The directory a relative path of `pid` starts from.
+    /// The working directory of `pid` where it is now, as seen from the
+    /// root (a directory renamed meanwhile is found under its new name, as
+    /// Linux finds it by its inode; a removed one is `ENOENT`).
+    pub(super) fn cwd_now(&self, pid: Pid) -> Result<Vec<u8>, Errno> {
+        let p = &self.procs[&pid];
+        match &p.cwd_dir {
+            Some(dir) => self.root()?.path_now(dir),
+            None => Ok(p.cwd.clone()),
+        }
+    }
+
+    /// The directory a relative path of `pid` starts from, where it is now.
     fn base_of(&self, pid: Pid, dirfd: Dirfd) -> Result<Vec<u8>, Errno> {
         let p = &self.procs[&pid];
         match dirfd {
-            Dirfd::Cwd => Ok(p.cwd.clone()),
+            Dirfd::Cwd => self.cwd_now(pid),
             Dirfd::Fd(fd) => match p.fds.get(fd)?.open_file() {
-                Some((f, _)) if f.is_dir() => Ok(f.path.clone()),
+                Some((f, _)) if f.is_dir() => self.root()?.dir_path_now(f),
                 _ => Err(Errno::Enotdir),
             },
         }
@@ -226,9 +241,7 @@ impl Kernel {
                 let r = if path_len == 0 && flags & AT_EMPTY_PATH != 0 {
                     match dirfd {
                         Dirfd::Fd(fd) => self.procs[&pid].fds.get(fd).and_then(|o| self.stat_of(o)),
-                        Dirfd::Cwd => self
-                            .root()
-                            .and_then(|r| r.stat(&self.procs[&pid].cwd, false)),
+                        Dirfd::Cwd => self.root().and_then(|r| r.stat(&self.cwd_now(pid)?, false)),
                     }
                 } else {
                     self.path_at(pid, dirfd, io.as_ref(), path_len)
@@ -295,21 +308,25 @@ impl Kernel {
             }
             Request::Chdir { target } => {
                 let r = match target {
-                    ChdirTarget::Path(len) => self
-                        .path_at(pid, Dirfd::Cwd, io.as_ref(), len)
-                        .and_then(|p| self.root()?.directory(&p)),
+                    ChdirTarget::Path(len) => self.path_at(pid, Dirfd::Cwd, io.as_ref(), len),
                     ChdirTarget::Fd(fd) => self.base_of(pid, Dirfd::Fd(fd)),
                 };
-                let r = r.map(|cwd| {
-                    self.proc_mut(pid).cwd = cwd;
+                let r = r.and_then(|p| {
+                    let root = self.root()?;
+                    Ok((root.directory(&p)?, root.hold_directory(&p)?))
+                });
+                let r = r.map(|(cwd, held)| {
+                    let p = self.proc_mut(pid);
+                    p.cwd = cwd;
+                    p.cwd_dir = Some(held);
                     [0; 3]
                 });
                 done(io, r)
             }
-            Request::Getcwd { .. } => {
-                let cwd = self.procs[&pid].cwd.clone();
-                answer_bytes(io, &cwd, true)
-            }
+            Request::Getcwd { .. } => match self.cwd_now(pid) {
+                Ok(cwd) => answer_bytes(io, &cwd, true),
+                Err(e) => done(io, Err(e)),
+            },
             Request::Ftruncate { fd, length } => {
                 let r = self.host_file(pid, fd).and_then(|o| {
                     let (file, _) = o.open_file().expect("a file");

@@ -485,9 +485,10 @@ impl Kernel {
                     self.cancel_pending(pid);
                 }
                 self.end_borrowers(pid);
-                let rets = match self.procs[&pid].start {
-                    Start::Fresh => [StartKind::Fresh as u64, 0, 0],
-                    Start::Forked(at) => [StartKind::Forked as u64, at, 0],
+                let p = &self.procs[&pid];
+                let rets = match p.start {
+                    Start::Fresh => [StartKind::Fresh as u64, 0, p.umask as u64],
+                    Start::Forked(at) => [StartKind::Forked as u64, at, p.umask as u64],
                 };
                 done(io, Ok(rets))
             }
@@ -520,9 +521,9 @@ impl Kernel {
             Request::Spawn { .. } | Request::Fork { .. } => done(io, Err(Errno::Enosys)),
             Request::Vfork => done(io, self.vfork(pid).map(|c| [c as u64, 0, 0])),
             // A borrowing child's EXEC needs a VM: the supervisor's.
-            Request::Exec { len } => {
+            Request::Exec { len, umask } => {
                 let r = self
-                    .exec_blob(pid, len as usize, io.as_ref())
+                    .exec_blob(pid, len as usize, umask, io.as_ref())
                     .map(|_| [0; 3]);
                 done(io, r)
             }
@@ -770,6 +771,8 @@ impl Kernel {
         let mut child = Process::new(pid, parent, image.into(), argv, env, start);
         child.fds = fds;
         child.cwd = self.procs[&parent].cwd.clone();
+        child.cwd_dir = self.procs[&parent].cwd_dir.clone();
+        child.umask = self.procs[&parent].umask;
         child.exe = self.procs[&parent].exe.clone();
         self.procs.insert(pid, child);
         self.proc_mut(parent).children.insert(pid);

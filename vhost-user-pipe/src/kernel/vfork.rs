@@ -10,10 +10,9 @@
 //! EXEC or EXIT tells the guest to resume the parent.
 
 use virtio_pipe_protocol::signal::SIGKILL;
-use virtio_pipe_protocol::{Errno, ExecBlob, ExitKind, ARGS_MAX};
+use virtio_pipe_protocol::{Dirfd, Errno, ExecBlob, ExitKind, ARGS_MAX};
 
 use super::{Effect, Kernel};
-use crate::files;
 use crate::io::Io;
 use crate::limits::args_bytes;
 use crate::process::{Pid, Start};
@@ -68,6 +67,7 @@ impl Kernel {
         &mut self,
         pid: Pid,
         len: usize,
+        umask: u32,
         io: &dyn Io,
     ) -> Result<ExecOutcome, Errno> {
         let buf = io.read_blob(len, EXEC_MAX)?;
@@ -77,7 +77,7 @@ impl Kernel {
         if args_bytes(&argv, &env) > ARGS_MAX {
             return Err(Errno::E2big);
         }
-        let path = self.program_path(pid, files::join(&self.procs[&pid].cwd, blob.path))?;
+        let path = self.program_path(pid, self.join_at(pid, Dirfd::Cwd, blob.path)?)?;
         let exe = self.root.as_ref().ok_or(Errno::Enoent)?.executable(&path)?;
         let p = self.proc_mut(pid);
         p.image =
@@ -85,6 +85,7 @@ impl Kernel {
         p.exe = Some(exe);
         p.argv = argv;
         p.env = env;
+        p.umask = umask;
         let Some(vm) = p.lender.take() else {
             return Ok(ExecOutcome::InPlace);
         };
