@@ -54,7 +54,7 @@ fn blob(hdr: [u32; 4], actions: &[[u32; 4]], name: &[u8], strings: &[u8]) -> Vec
 
 // ---- 1.6.12 START ----
 
-// spec: dev-start-kind
+// spec: dev-start-kind, dev-exec-umask
 #[test]
 fn start_reports_fresh_for_the_root_and_spawned_children_every_time() {
     let tree = Tree::new();

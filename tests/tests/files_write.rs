@@ -972,8 +972,8 @@ fn gnu_ed_edits_and_writes_files() {
     // The shell runs `bin/ed` by its path: a bare `ed` would be busybox's
     // own applet. The scripts are redirected inside the tree: ed tells a script in a
     // regular file (it stops at the first error) from a pipe or terminal
-    // (it goes on), and the root's stdin reaches the guest through a pipe
-    // (see `ed_sees_a_regular_file_on_stdin_as_on_linux`).
+    // (it goes on); the root's own stdin is covered by
+    // `ed_sees_a_regular_file_on_stdin_as_on_linux`.
     let sh = |script| p.same(Cmd::new(&["busybox", "sh", "-c", script]));
     let g = sh("bin/ed text < script.ed");
     assert_eq!(
@@ -994,8 +994,35 @@ fn gnu_ed_edits_and_writes_files() {
     sh("printf 'a\\nx\\n.\\nw tmp\\nq\\n' | bin/ed -s; echo \"ed status $?\"");
 }
 
+/// `run PROGRAM < FILE` gives the root the file as fd 0 (spec
+/// `dev-stdio-root`): it stats as a regular file, its size and offset are
+/// the file's, `/dev/stdin` and `/proc/self/fd/0` open it anew (for
+/// reading only: the host's file is not the tree's to write); a pipe stays
+/// a pipe.
+// spec: dev-stdio-root
 #[test]
-#[ignore = "daemon: the root's stdin reaches the guest through the daemon's stdio pump, a pipe, so fstat(0) is S_IFIFO where Linux gives the regular file the shell redirected; GNU ed then takes a script file for an interactive session (it goes on after errors)"]
+fn a_file_on_the_roots_stdin_is_that_file() {
+    let p = Pair::busybox(|root| put(root, "input", b"one\ntwo\nthree\n", 0o644));
+    let script = "[ -f /dev/stdin ] && echo regular; [ -p /dev/stdin ] && echo fifo; \
+                  wc -c; tail -n 1 /dev/stdin; head -c 3 /dev/stdin; echo; \
+                  cat /proc/self/fd/0 | wc -l";
+    let g = p.same(Cmd::new(&["busybox", "sh", "-c", script]).stdin("input"));
+    assert_eq!(g.stdout(), "regular\n14\nthree\none\n3\n");
+    let (g, _) = p.in_guest(
+        Cmd::new(&["busybox", "sh", "-c", "echo x > /dev/stdin || echo refused"]).stdin("input"),
+        true,
+    );
+    assert_eq!(g.stdout(), "refused\n");
+    assert_eq!(
+        fs::read(p.guest.join("input")).unwrap(),
+        b"one\ntwo\nthree\n"
+    );
+}
+
+/// `run PROGRAM < FILE`: the root's fd 0 is the file itself (spec
+/// `dev-stdio-root`), as on Linux, so ed tells a script in a file (it stops
+/// at the first error) from an interactive session.
+#[test]
 fn ed_sees_a_regular_file_on_stdin_as_on_linux() {
     let Some(tools) = tools() else { return };
     let p = Pair::new(Some(&tools), &["ed"], |root| {

@@ -723,6 +723,7 @@ fn musl_processes_share_offsets_and_append_whole_lines() {
 /// A process's umask reaches its children however they start: a VM that
 /// an exec launched (posix_spawn, vfork + exec) gets it from the device
 /// (spec `dev-exec-umask`), a forked one has it in its copied memory.
+// spec: dev-exec-umask
 #[test]
 fn musl_umask_is_inherited_by_spawn_vfork_fork_and_exec() {
     let g = Root::new(&["umask"]).same_as_host(&["umask"], &["PATH=/bin"]);

@@ -106,10 +106,15 @@ impl Ofd {
 
     /// A description of an open file, at offset 0.
     pub fn file(file: OpenFile, flags: u32) -> Arc<Self> {
+        Self::file_at(file, flags, 0)
+    }
+
+    /// A description of an open file, at `offset`.
+    pub fn file_at(file: OpenFile, flags: u32, offset: u64) -> Arc<Self> {
         Arc::new(Self {
             what: Open::File {
                 file,
-                offset: AtomicU64::new(0),
+                offset: AtomicU64::new(offset),
             },
             flags: AtomicU32::new(flags),
         })

@@ -305,8 +305,13 @@ pub fn run(config: &Config, program: &Path, args: Vec<String>) -> Result<i32, Er
         config.keep_run_dir,
     )?);
     let _cleanup = CleanupOnSignal::install(run_dir.clone()).map_err(Error::Signals)?;
+    // A regular file on the daemon's stdin is the root's fd 0 as a file
+    // (seekable, as on Linux); anything else is pumped as a stream.
+    let stdin_file = files::OpenFile::host_stdin();
+    let pump_stdin = stdin_file.is_none();
     let sup = Supervisor::builder(config.limits, Arc::new(launcher), run_dir.path().to_owned())
         .host_terminals(stdio::host_terminals())
+        .host_stdin(stdin_file)
         .images(images)
         .root(Some(root.writable(config.writable)))
         .kernel_image(Some(kernel.canonicalize().unwrap_or(kernel)))
@@ -329,7 +334,7 @@ pub fn run(config: &Config, program: &Path, args: Vec<String>) -> Result<i32, Er
         Boot::Program { exe, .. } => sup.start_program(exe, argv.clone(), env.clone()),
     }
     .map_err(|e| root_refused(e, &argv, &env))?;
-    let status = serve_tree(&sup);
+    let status = serve_tree(&sup, pump_stdin);
     if config.summary {
         eprintln!("vhost-user-pipe: {}", sup.summary());
     }
@@ -358,8 +363,8 @@ fn image_dir(config: &Config) -> Result<Option<ImageDir>, Error> {
 
 /// Pumps the root's stdio until the tree ends; then ends every VM left and
 /// drains the root's output. Returns the root's wait status.
-fn serve_tree(sup: &Arc<Supervisor>) -> u32 {
-    let pumps = stdio::start(sup);
+fn serve_tree(sup: &Arc<Supervisor>, pump_stdin: bool) -> u32 {
+    let pumps = stdio::start(sup, pump_stdin);
     let status = sup.wait_tree(None).unwrap_or(0);
     sup.wait_disconnected(
         supervisor::ROOT,
@@ -427,7 +432,7 @@ pub fn serve(config: &Config, socket: &Path, once: bool, args: Vec<String>) -> R
         // Wait for the root's frontend; then refuse any other until the tree ends.
         sup.wait_connected(supervisor::ROOT, None);
         let refuser = listener.refuse_others()?;
-        let status = serve_tree(&sup);
+        let status = serve_tree(&sup, true);
         drop(refuser);
         info!("tree {tree} ended with wait status {status:#x}");
         if !sup.failures().is_empty() {

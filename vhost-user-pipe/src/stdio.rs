@@ -178,8 +178,9 @@ fn pump_in(sup: &Supervisor) {
     close(sup, 0);
 }
 
-/// Starts the pumps for the daemon's own stdio.
-pub fn start(sup: &Arc<Supervisor>) -> Pumps {
+/// Starts the pumps for the daemon's own stdio (stdin only with
+/// `pump_stdin`: a redirected file is the root's fd 0 itself).
+pub fn start(sup: &Arc<Supervisor>, pump_stdin: bool) -> Pumps {
     let (tx, done) = mpsc::channel();
     for fd in [1u32, 2] {
         let (sup, tx) = (sup.clone(), tx.clone());
@@ -192,8 +193,10 @@ pub fn start(sup: &Arc<Supervisor>) -> Pumps {
             let _ = tx.send(());
         });
     }
-    let sup = sup.clone();
-    thread::spawn(move || pump_in(&sup));
+    if pump_stdin {
+        let sup = sup.clone();
+        thread::spawn(move || pump_in(&sup));
+    }
     Pumps { done, outputs: 2 }
 }
 

@@ -29,7 +29,7 @@ use virtio_pipe_protocol::{
 use vm_memory::{GuestAddress, GuestMemoryBackend};
 
 use crate::connection::{ConnectionError, Connector, Endpoint, Events, VhostUserConnector};
-use crate::files::Root;
+use crate::files::{OpenFile, Root};
 use crate::image::ImageDir;
 use crate::io::Io;
 use crate::kernel::{Effect, Kernel, Stats};
@@ -106,9 +106,17 @@ pub struct Builder {
     root: Option<Root>,
     kernel_image: Option<PathBuf>,
     host_ttys: [bool; 3],
+    host_stdin: Option<(OpenFile, u64)>,
 }
 
 impl Builder {
+    /// The daemon's standard input as a file, when the host redirected one
+    /// (`OpenFile::host_stdin`): the root's fd 0 is then that file.
+    pub fn host_stdin(mut self, file: Option<(OpenFile, u64)>) -> Self {
+        self.host_stdin = file;
+        self
+    }
+
     /// The tree's root directory (spec: *Files*).
     pub fn root(mut self, root: Option<Root>) -> Self {
         self.root = root;
@@ -153,6 +161,7 @@ impl Builder {
             kernel: Mutex::new({
                 let mut k = Kernel::with_root(self.limits, self.root);
                 k.set_host_terminals(self.host_ttys);
+                k.set_host_stdin(self.host_stdin);
                 k
             }),
             kernel_image: self.kernel_image,
@@ -237,6 +246,7 @@ impl Supervisor {
             root: None,
             kernel_image: None,
             host_ttys: [false; 3],
+            host_stdin: None,
         }
     }
 

@@ -190,6 +190,7 @@ impl Root {
             access,
             append: flags & O_APPEND != 0,
             dir: Mutex::new(None),
+            host_stream: false,
         })
     }
 
@@ -369,6 +370,9 @@ pub struct OpenFile {
     append: bool,
     /// The directory stream, for `GETDENTS`.
     dir: Mutex<Option<DirStream>>,
+    /// The daemon's own standard input (a regular file the host
+    /// redirected), not a file of the root: it reopens only for reading.
+    host_stream: bool,
 }
 
 #[derive(Debug)]
@@ -381,6 +385,67 @@ struct DirStream {
 }
 
 impl OpenFile {
+    /// The daemon's standard input as the root's fd 0, when the host
+    /// redirected a regular file there (`run PROGRAM < FILE`): a program
+    /// sees the file, as on Linux (`fstat`, `lseek`), read-only. `None`
+    /// for anything else (a terminal or a pipe stays a stream).
+    pub fn host_stdin() -> Option<(OpenFile, u64)> {
+        let stdin = std::io::stdin();
+        let st = rustix::fs::fstat(&stdin).ok()?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return None;
+        }
+        let access = rustix::fs::fcntl_getfl(&stdin).ok()? & OFlags::RWMODE;
+        if access == OFlags::WRONLY {
+            return None;
+        }
+        let offset = rustix::fs::seek(&stdin, rustix::fs::SeekFrom::Current(0)).ok()?;
+        let fd = rustix::io::fcntl_dupfd_cloexec(&stdin, 3).ok()?;
+        Some((
+            OpenFile {
+                fd,
+                path: b"/dev/stdin".to_vec(),
+                is_dir: false,
+                access: O_RDONLY,
+                append: false,
+                dir: Mutex::new(None),
+                host_stream: true,
+            },
+            offset,
+        ))
+    }
+
+    /// Opens the same file anew (`/proc/self/fd/N` of a process): only the
+    /// host's standard input needs this; it opens for reading only
+    /// (`EACCES` otherwise), whatever the host would allow.
+    pub fn reopen_host_stream(&self, flags: u32) -> Result<Option<OpenFile>, Errno> {
+        if !self.host_stream {
+            return Ok(None);
+        }
+        if flags & O_ACCMODE != O_RDONLY || flags & (O_CREAT | O_TRUNC | O_APPEND) != 0 {
+            return Err(Errno::Eacces);
+        }
+        let path = format!(
+            "/proc/self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(&self.fd)
+        );
+        let fd = rustix::fs::open(
+            path.as_str(),
+            OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
+            Mode::empty(),
+        )
+        .map_err(errno)?;
+        Ok(Some(OpenFile {
+            fd,
+            path: self.path.clone(),
+            is_dir: false,
+            access: O_RDONLY,
+            append: false,
+            dir: Mutex::new(None),
+            host_stream: true,
+        }))
+    }
+
     /// Whether it is a directory.
     pub fn is_dir(&self) -> bool {
         self.is_dir

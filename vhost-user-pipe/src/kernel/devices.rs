@@ -265,10 +265,13 @@ impl Kernel {
                     .map_err(|_| Errno::Enoent)?
                     .clone();
                 match &old.what {
-                    Open::File { file, .. } => {
-                        let path = file.path.clone();
-                        Ofd::file(self.root()?.open_file(&path, flags, mode)?, nonblock)
-                    }
+                    Open::File { file, .. } => match file.reopen_host_stream(flags)? {
+                        Some(again) => Ofd::file(again, nonblock),
+                        None => {
+                            let path = file.path.clone();
+                            Ofd::file(self.root()?.open_file(&path, flags, mode)?, nonblock)
+                        }
+                    },
                     Open::Pipe { pipe, .. } => {
                         let end = match access {
                             O_RDONLY => End::Read,

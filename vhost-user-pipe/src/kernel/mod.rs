@@ -21,7 +21,7 @@ use virtio_pipe_protocol::{
 };
 
 use crate::fdtable::{End, FdTable, Ofd, Open, PipeId};
-use crate::files::Root;
+use crate::files::{OpenFile, Root};
 use crate::io::Io;
 use crate::limits::{args_bytes, Limits};
 use crate::pipe::{Note, Notes, Pipe, Waiter};
@@ -83,6 +83,8 @@ pub struct Kernel {
     /// The pipes behind the root's standard streams: they are not pipes
     /// for the limits (spec: *Limits*).
     stdio_pipes: BTreeSet<PipeId>,
+    /// The daemon's stdin as the root's fd 0, until the root is created.
+    host_stdin: Option<(OpenFile, u64)>,
     reserved: usize,
     limits: Limits,
     effects: Vec<Effect>,
@@ -207,6 +209,7 @@ impl Kernel {
             next_pid: ROOT_PID,
             pipes: Vec::new(),
             stdio_pipes: BTreeSet::new(),
+            host_stdin: None,
             reserved: 0,
             limits,
             effects: Vec::new(),
@@ -268,6 +271,15 @@ impl Kernel {
         self.host_mut().children.insert(pid);
         if stdio {
             for fd in 0..3u32 {
+                if fd == 0 {
+                    if let Some((file, offset)) = self.host_stdin.take() {
+                        // The host redirected a file: fd 0 is that file.
+                        let ofd = Ofd::file_at(file, 0, offset);
+                        self.proc_mut(pid).fds.put(0, ofd.clone());
+                        self.add_ref(&ofd);
+                        continue;
+                    }
+                }
                 let id = self.new_stdio_pipe();
                 let (guest_end, host_end) = if fd == 0 {
                     (End::Read, End::Write)
@@ -283,6 +295,13 @@ impl Kernel {
             }
         }
         Ok(pid)
+    }
+
+    /// The daemon's standard input as a file (and its offset), when the
+    /// host redirected a regular file there: the root's fd 0 created after
+    /// this is that file, not a stream (spec: `dev-stdio-root`).
+    pub fn set_host_stdin(&mut self, file: Option<(OpenFile, u64)>) {
+        self.host_stdin = file;
     }
 
     /// Which of the daemon's own fds 0, 1 and 2 are terminals: the root's
