@@ -110,13 +110,20 @@ fn o_creat_makes_a_file_with_exactly_its_mode_excl_and_trunc_as_linux() {
     let r = populate(&tree);
     let mut root = tree.root();
     // Whatever the daemon's umask: exactly the mode asked for.
-    for (name, mode) in [(&b"/a"[..], 0o666), (b"/b", 0o600), (b"/c", 0o4751)] {
+    // Set-user-ID and set-group-ID are never given to a file.
+    for (name, mode, got) in [
+        (&b"/a"[..], 0o666, 0o666),
+        (b"/b", 0o600, 0o600),
+        (b"/c", 0o1751, 0o1751),
+        (b"/suid", 0o4755, 0o755),
+        (b"/sgid", 0o6711, 0o711),
+    ] {
         let fd = create(&mut root, name, O_CREAT | O_WRONLY, mode).unwrap();
         root.close(fd).unwrap();
         let host = r.join(std::str::from_utf8(&name[1..]).unwrap());
         assert_eq!(
             fs::metadata(host).unwrap().mode() & 0o7777,
-            mode,
+            got,
             "{mode:o}"
         );
     }
@@ -406,6 +413,16 @@ fn chmod_and_times_change_the_file_or_the_link_itself() {
     symlink("f", r.join("s")).unwrap();
     chmod(&mut root, b"/s", 0o600).unwrap();
     assert_eq!(fs::metadata(r.join("f")).unwrap().mode() & 0o7777, 0o600);
+    // No set-user-ID or set-group-ID file, by path or by fd; a directory
+    // keeps set-group-ID (it only passes the group on) and the sticky bit.
+    chmod(&mut root, b"/f", 0o6755).unwrap();
+    assert_eq!(fs::metadata(r.join("f")).unwrap().mode() & 0o7777, 0o755);
+    fchmod(&mut root, fd, 0o4700).unwrap();
+    assert_eq!(fs::metadata(r.join("f")).unwrap().mode() & 0o7777, 0o700);
+    chmod(&mut root, b"/d", 0o7755).unwrap();
+    assert_eq!(fs::metadata(r.join("d")).unwrap().mode() & 0o7777, 0o3755);
+    mkdir(&mut root, b"/sd", 0o6777).unwrap();
+    assert_eq!(fs::metadata(r.join("sd")).unwrap().mode() & 0o7777, 0o2777);
     // Times: as given, OMIT leaves one alone, NOW is now.
     utimens(&mut root, AT_FDCWD, b"/f", [(1000, 5), (2000, 7)], 0).unwrap();
     let m = fs::metadata(r.join("f")).unwrap();

@@ -773,7 +773,7 @@ umask 027
 bin/busybox sh -c 'echo exec > umask-exec; mkdir umask-dir; umask'
 umask 022
 touch -c notmade
-chmod 4755 new
+chmod 755 new
 chmod g+s privdir
 touch -h -d '2020-05-06 07:08:09' f new link dangling private privdir d d/up
 ls -ln f new link dangling private

@@ -65,6 +65,23 @@ fn errno(e: rustix::io::Errno) -> Errno {
     }
 }
 
+/// `S_ISUID`.
+const S_ISUID: u32 = 0o4000;
+/// `S_ISGID`.
+const S_ISGID: u32 = 0o2000;
+
+/// The permission bits the daemon gives a file or directory it creates or
+/// changes for a guest: what was asked, except set-user-ID, and
+/// set-group-ID except on a directory (where it only passes the group on
+/// to new entries). The tree's processes are not the host's users: a
+/// set-user-ID file in the root would run as the daemon's user (root,
+/// where the daemon runs as root) for any host user who can reach it
+/// (spec `dev-write-create`, `dev-write-attrs`).
+pub(crate) fn granted_mode(mode: u32, is_dir: bool) -> u32 {
+    let strip = if is_dir { S_ISUID } else { S_ISUID | S_ISGID };
+    mode & MODE_BITS & !strip
+}
+
 /// Symbolic links followed in one path before `ELOOP` (Linux's 40).
 const MAX_LINKS: usize = 40;
 
@@ -202,6 +219,7 @@ impl Root {
     /// joined to the link's directory and resolved from the root again, so
     /// it stays inside the root like any other path.
     fn create(&self, path: &[u8], o: OFlags, excl: bool, mode: u32) -> Result<OwnedFd, Errno> {
+        let mode = granted_mode(mode, false);
         let mut path = path.to_vec();
         let mut links = 0;
         for _ in 0..MAX_LINKS + 2 {
@@ -512,7 +530,8 @@ impl OpenFile {
 
     /// Sets its permission bits (`fchmod`).
     pub fn chmod(&self, mode: u32) -> Result<(), Errno> {
-        rustix::fs::fchmod(&self.fd, Mode::from_raw_mode(mode & MODE_BITS)).map_err(errno)
+        let mode = granted_mode(mode, self.is_dir);
+        rustix::fs::fchmod(&self.fd, Mode::from_raw_mode(mode)).map_err(errno)
     }
 
     /// Sets its access and modification times (`futimens`).

@@ -22,12 +22,10 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
 use rustix::fs::{AtFlags, Mode, OFlags, RenameFlags, Timespec, Timestamps, CWD};
-use virtio_pipe_protocol::fs::{
-    MODE_BITS, RENAME_EXCHANGE, RENAME_NOREPLACE, UTIME_NOW, UTIME_OMIT,
-};
+use virtio_pipe_protocol::fs::{RENAME_EXCHANGE, RENAME_NOREPLACE, UTIME_NOW, UTIME_OMIT};
 use virtio_pipe_protocol::Errno;
 
-use super::{errno, Root};
+use super::{errno, granted_mode, Root};
 
 /// The two times of `UTIMENSAT`: (seconds, nanoseconds) of the last access
 /// and of the last modification, a nanosecond field of `UTIME_NOW` or
@@ -109,7 +107,7 @@ impl Root {
         if is_dot(&name) {
             return Err(Errno::Eexist);
         }
-        let mode = Mode::from_raw_mode(mode & MODE_BITS);
+        let mode = Mode::from_raw_mode(granted_mode(mode, true));
         rustix::fs::mkdirat(&dir, OsStr::from_bytes(&name), mode).map_err(errno)?;
         let made = rustix::fs::openat(
             &dir,
@@ -210,9 +208,11 @@ impl Root {
     pub fn chmod(&self, path: &[u8], mode: u32) -> Result<(), Errno> {
         self.check_writable()?;
         let file = self.at(path, OFlags::PATH)?;
+        let st = rustix::fs::fstat(&file).map_err(errno)?;
+        let is_dir = rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir();
         rustix::fs::chmod(
             proc_path(&file).as_str(),
-            Mode::from_raw_mode(mode & MODE_BITS),
+            Mode::from_raw_mode(granted_mode(mode, is_dir)),
         )
         .map_err(errno)
     }
