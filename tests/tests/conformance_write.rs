@@ -121,11 +121,7 @@ fn o_creat_makes_a_file_with_exactly_its_mode_excl_and_trunc_as_linux() {
         let fd = create(&mut root, name, O_CREAT | O_WRONLY, mode).unwrap();
         root.close(fd).unwrap();
         let host = r.join(std::str::from_utf8(&name[1..]).unwrap());
-        assert_eq!(
-            fs::metadata(host).unwrap().mode() & 0o7777,
-            got,
-            "{mode:o}"
-        );
+        assert_eq!(fs::metadata(host).unwrap().mode() & 0o7777, got, "{mode:o}");
     }
     // An existing file opens as it is, mode and content kept.
     let fd = create(&mut root, b"/f", O_CREAT | O_RDWR, 0o600).unwrap();

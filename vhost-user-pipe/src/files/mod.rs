@@ -34,6 +34,7 @@ use virtio_pipe_protocol::fs::{
     O_WRONLY, S_IFCHR, S_IFIFO, W_OK,
 };
 use virtio_pipe_protocol::{Errno, Stat};
+use vm_memory::VolatileSlice;
 use zerocopy::little_endian::{I64, U32, U64};
 
 use crate::sync::lock;
@@ -498,6 +499,40 @@ impl OpenFile {
             return Err(Errno::Ebadf);
         }
         rustix::io::pread(&self.fd, buf, offset).map_err(errno)
+    }
+
+    /// Reads at `offset` straight into `dst` (a request's payload: guest
+    /// memory, with no bounce buffer between the file and the guest);
+    /// returns how many bytes, 0 at the end.
+    pub fn read_at_volatile(&self, dst: &VolatileSlice<'_>, offset: u64) -> Result<usize, Errno> {
+        if self.is_dir {
+            return Err(Errno::Eisdir);
+        }
+        if self.access == O_WRONLY {
+            return Err(Errno::Ebadf);
+        }
+        let offset = i64::try_from(offset).map_err(|_| Errno::Einval)?;
+        let guard = dst.ptr_guard_mut();
+        // SAFETY: `guard` keeps `dst`'s `len()` bytes mapped and writable
+        // while the call runs; the host kernel writes at most that many
+        // bytes there (as a copy into volatile memory: no Rust reference
+        // to them exists), and a fault in them is an `EFAULT` answer, not
+        // a signal.
+        let n = unsafe {
+            libc::pread(
+                std::os::fd::AsRawFd::as_raw_fd(&self.fd),
+                guard.as_ptr().cast(),
+                guard.len(),
+                offset,
+            )
+        };
+        if n < 0 {
+            let e = std::io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO);
+            return Err(errno(rustix::io::Errno::from_raw_os_error(e)));
+        }
+        Ok(n as usize)
     }
 
     /// Writes `buf` at `offset` (at the end when opened `O_APPEND`: the

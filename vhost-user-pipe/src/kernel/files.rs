@@ -28,23 +28,30 @@ use crate::process::Pid;
 const CHUNK: usize = 1 << 20;
 
 /// Reads `file` into `io`'s buffer at `at`, or at the description's offset
-/// (which then advances), and completes it.
+/// (which then advances), and completes it. The host reads straight into
+/// the request's buffer (the reader's memory), one `pread` per contiguous
+/// piece.
 pub(super) fn read(file: &OpenFile, offset: &AtomicU64, at: Option<u64>, mut io: Box<dyn Io>) {
     let want = io.writable_len();
     let start = at.unwrap_or_else(|| offset.load(Ordering::Acquire));
-    let mut buf = vec![0u8; want.min(CHUNK)];
+    let mut failed = None;
     let mut got = 0;
-    while got < want {
-        let n = (want - got).min(CHUNK);
-        match file.read_at(&mut buf[..n], start + got as u64) {
-            Ok(0) => break,
+    io.fill_writable(
+        0,
+        want,
+        &mut |piece| match file.read_at_volatile(piece, start + got as u64) {
             Ok(k) => {
-                io.write_payload(got, &buf[..k]);
                 got += k;
+                k
             }
-            Err(e) if got == 0 => return done(io, Err(e)),
-            Err(_) => break,
-        }
+            Err(e) => {
+                failed = Some(e);
+                0
+            }
+        },
+    );
+    if let (0, Some(e)) = (got, failed) {
+        return done(io, Err(e));
     }
     if at.is_none() {
         offset.store(start + got as u64, Ordering::Release);
