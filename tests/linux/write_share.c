@@ -5,12 +5,16 @@
  *     overwrite each other: every line arrives whole.
  *  3. pwrite leaves the offset; ftruncate cuts; lseek past the end makes
  *     a hole.
+ *  4. copy_file_range and sendfile between two files, with and without
+ *     offsets.
  * Prints what the files hold, then removes them. */
+#define _GNU_SOURCE
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -127,6 +131,24 @@ int main(int argc, char **argv) {
     if (open("edit.bin", O_RDWR | O_CREAT | O_EXCL, 0600) < 0) {
         perror("O_EXCL again");
     }
+
+    /* 4. copy_file_range and sendfile. */
+    int in = open("shared.txt", O_RDONLY);
+    int out = open("copy.txt", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    off_t off_in = 13, off_out = 0;
+    ssize_t n = copy_file_range(in, &off_in, out, &off_out, 6, 0);
+    printf("copy_file_range: %zd, offsets %lld %lld, in's own %ld\n", n, (long long)off_in,
+           (long long)off_out, (long)lseek(in, 0, SEEK_CUR));
+    n = copy_file_range(in, NULL, out, NULL, 13, 0);
+    printf("copy_file_range by the fds' offsets: %zd, now %ld %ld\n", n,
+           (long)lseek(in, 0, SEEK_CUR), (long)lseek(out, 0, SEEK_CUR));
+    off_t soff = 19;
+    n = sendfile(out, in, &soff, 100);
+    printf("sendfile: %zd, offset %ld\n", n, (long)soff);
+    close(in);
+    close(out);
+    dump("copy.txt");
+    unlink("copy.txt");
     unlink("shared.txt");
     unlink("log.txt");
     unlink("edit.bin");

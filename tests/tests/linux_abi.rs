@@ -703,7 +703,9 @@ fn musl_execv_execvp_and_dup2_onto_stdout_before_exec() {
 /// Files written by several processes of a writable root: a description
 /// opened before fork shares its offset, `O_APPEND` lines of four writers
 /// (forked and spawned) all arrive whole, `pwrite` leaves the offset,
-/// `ftruncate` cuts and a seek past the end leaves a hole.
+/// `ftruncate` cuts and a seek past the end leaves a hole;
+/// `copy_file_range` and `sendfile` between two files, with offsets given
+/// or the fds' own.
 #[test]
 fn musl_processes_share_offsets_and_append_whole_lines() {
     let root = Root::new(&["write_share"]).writable();
@@ -715,7 +717,18 @@ fn musl_processes_share_offsets_and_append_whole_lines() {
         "{}",
         g.stdout
     );
-    for f in ["shared.txt", "log.txt", "edit.bin"] {
+    assert!(
+        g.stdout
+            .contains("copy_file_range: 6, offsets 19 6, in's own 0\n"),
+        "{}",
+        g.stdout
+    );
+    assert!(
+        g.stdout.contains("sendfile: 13, offset 32\n"),
+        "{}",
+        g.stdout
+    );
+    for f in ["shared.txt", "log.txt", "edit.bin", "copy.txt"] {
         assert!(!root.dir.join(f).exists(), "{f} was removed");
     }
 }
