@@ -28,6 +28,18 @@ pub fn program(name: &str) -> PathBuf {
     p
 }
 
+/// The Linux test program `name` of `tests/linux/build` (`target/linux`);
+/// panics with the command that builds it when missing.
+pub fn linux(name: &str) -> PathBuf {
+    let p = target_dir().join("linux").join(name);
+    assert!(
+        p.is_file(),
+        "{} is missing: run `sh tests/linux/build` first",
+        p.display()
+    );
+    p
+}
+
 /// The image directory of `guest-kernel/build-image`: `target/images`.
 pub fn images() -> PathBuf {
     target_dir().join("images")

@@ -113,6 +113,25 @@ fn read_all(mut r: impl std::io::Read) -> Vec<u8> {
     v
 }
 
+/// Every guest's serial log in the run directory `run_dir`, each under a
+/// `== NAME` line, in name order: what a failing end-to-end test prints.
+pub fn serial_logs(run_dir: &std::path::Path) -> String {
+    let mut logs: Vec<std::path::PathBuf> = std::fs::read_dir(run_dir)
+        .map(|r| r.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    logs.sort();
+    logs.iter()
+        .filter(|p| p.to_string_lossy().ends_with(".serial.log"))
+        .map(|p| {
+            format!(
+                "== {}\n{}",
+                p.file_name().unwrap_or_default().to_string_lossy(),
+                std::fs::read_to_string(p).unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
 /// The host pid of the QEMU that runs guest `guest_pid` of the daemon
 /// whose run directory is `run_dir` (its socket is on QEMU's command line).
 pub fn qemu_of(run_dir: &std::path::Path, guest_pid: u32) -> Option<u32> {

@@ -37,7 +37,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use system_tests::programs;
-use system_tests::qemu::{daemon_bin, have_qemu, run_with_deadline, workspace};
+use system_tests::qemu::{daemon_bin, have_qemu, run_with_deadline};
 
 /// A tree of one or two processes under TCG on a loaded 2-core machine;
 /// the race runs thousands of ops through the device.
@@ -46,16 +46,7 @@ const LIMIT: Duration = Duration::from_secs(300);
 const RACE_ITERS: &str = "2000";
 
 fn program() -> PathBuf {
-    let p = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-        .join("linux/files_escape");
-    assert!(
-        p.is_file(),
-        "{} is missing: run `sh tests/linux/build` first",
-        p.display()
-    );
-    p
+    system_tests::programs::linux("files_escape")
 }
 
 fn skip() -> bool {
@@ -172,21 +163,7 @@ impl Fixture {
         }
         c.arg("files_escape").args(args);
         let out = run_with_deadline(c, LIMIT);
-        let mut logs: Vec<PathBuf> = std::fs::read_dir(run.path().join("run"))
-            .map(|r| r.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
-        logs.sort();
-        let serial: String = logs
-            .iter()
-            .filter(|p| p.to_string_lossy().ends_with(".serial.log"))
-            .map(|p| {
-                format!(
-                    "== {}\n{}",
-                    p.file_name().unwrap().to_string_lossy(),
-                    std::fs::read_to_string(p).unwrap_or_default()
-                )
-            })
-            .collect();
+        let serial = system_tests::qemu::serial_logs(&run.path().join("run"));
         let out =
             out.unwrap_or_else(|| panic!("the tree did not finish in time; serial:\n{serial}"));
         Outcome {

@@ -27,7 +27,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use system_tests::programs;
-use system_tests::qemu::{daemon_bin, have_qemu, qemu_of, run_with_deadline, workspace, Group};
+use system_tests::qemu::{daemon_bin, have_qemu, qemu_of, run_with_deadline, Group};
 
 /// Hard limit of one run (a few VMs under TCG on a loaded 2-core machine).
 const LIMIT: Duration = Duration::from_secs(300);
@@ -38,16 +38,7 @@ const BIG_MIB: &str = "1024";
 const KILL_AT: u64 = 16 * MIB;
 
 fn program() -> PathBuf {
-    let p = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-        .join("linux/files_faults");
-    assert!(
-        p.is_file(),
-        "{} is missing: run `sh tests/linux/build` first",
-        p.display()
-    );
-    p
+    system_tests::programs::linux("files_faults")
 }
 
 fn skip() -> bool {

@@ -23,7 +23,7 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use system_tests::programs;
-use system_tests::qemu::{daemon_bin, run_with_deadline, workspace, Group};
+use system_tests::qemu::{daemon_bin, run_with_deadline, Group};
 
 /// One boot and run under TCG on a loaded 2-core machine takes a few
 /// seconds at most; this is the hard limit.
@@ -60,17 +60,7 @@ fn kernel() -> PathBuf {
 }
 
 fn program(name: &str) -> PathBuf {
-    let dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("target"))
-        .join("linux");
-    let p = dir.join(name);
-    assert!(
-        p.is_file(),
-        "{} is missing: run `sh tests/linux/build` first",
-        p.display()
-    );
-    p
+    system_tests::programs::linux(name)
 }
 
 fn busybox() -> PathBuf {
@@ -558,21 +548,7 @@ impl Root {
         }
         c.args(argv);
         let out = run_with_deadline(c, LIMIT);
-        let mut logs: Vec<PathBuf> = std::fs::read_dir(&run)
-            .map(|r| r.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
-        logs.sort();
-        let serial: String = logs
-            .iter()
-            .filter(|p| p.to_string_lossy().ends_with(".serial.log"))
-            .map(|p| {
-                format!(
-                    "== {}\n{}",
-                    p.file_name().unwrap().to_string_lossy(),
-                    std::fs::read_to_string(p).unwrap_or_default()
-                )
-            })
-            .collect();
+        let serial = system_tests::qemu::serial_logs(&run);
         let out =
             out.unwrap_or_else(|| panic!("the tree did not finish in time; serial:\n{serial}"));
         let _ = std::fs::remove_dir_all(&d);
