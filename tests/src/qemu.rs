@@ -88,16 +88,30 @@ impl Drop for Group {
 
 /// Runs `cmd` in its own process group with a hard time limit; the group
 /// is killed at the end whatever happens.
-pub fn run_with_deadline(mut cmd: Command, limit: Duration) -> Option<Output> {
+pub fn run_with_deadline(cmd: Command, limit: Duration) -> Option<Output> {
+    run_group(cmd, limit, false)
+}
+
+/// [`run_with_deadline`], with the stdin `cmd` was given (a file, a pipe)
+/// instead of none.
+pub fn run_keeping_stdin(cmd: Command, limit: Duration) -> Option<Output> {
+    run_group(cmd, limit, true)
+}
+
+fn run_group(mut cmd: Command, limit: Duration, keep_stdin: bool) -> Option<Output> {
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut g = Group::spawn(cmd);
+    let mut g = if keep_stdin {
+        Group::spawn_keep_stdin(cmd)
+    } else {
+        Group::spawn(cmd)
+    };
     let out = g.child.stdout.take().unwrap();
     let err = g.child.stderr.take().unwrap();
     let t1 = std::thread::spawn(move || read_all(out));
     let t2 = std::thread::spawn(move || read_all(err));
     let status = g.wait_deadline(limit);
-    // SAFETY: kill(2) of our child's group, so no straggler holds the pipes.
-    unsafe { libc::kill(-(g.child.id() as libc::pid_t), libc::SIGKILL) };
+    // No straggler of the group may keep the pipes open.
+    g.kill();
     let stdout = t1.join().unwrap_or_default();
     let stderr = t2.join().unwrap_or_default();
     status.map(|status| Output {

@@ -46,7 +46,6 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::hash::{Hash, Hasher};
-use std::io::Read;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -55,7 +54,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use system_tests::programs;
-use system_tests::qemu::{daemon_bin, have_qemu, workspace, Group};
+use system_tests::qemu::{daemon_bin, have_qemu, workspace};
 
 /// A run boots one VM per process under TCG (a script forks one per
 /// command that is not a shell builtin); on a loaded 2-core machine that
@@ -273,28 +272,11 @@ fn put(root: &Path, rel: &str, text: &[u8], mode: u32) {
 
 /// Runs `cmd` in its own process group with a hard time limit, the group
 /// killed at the end whatever happens; `None` when it did not finish.
-fn run_with_deadline(mut cmd: Command) -> Option<Outcome> {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut g = Group::spawn_keep_stdin(cmd);
-    let mut out = g.child.stdout.take().unwrap();
-    let mut err = g.child.stderr.take().unwrap();
-    let read = |r: &mut dyn Read| {
-        let mut v = Vec::new();
-        let _ = r.read_to_end(&mut v);
-        v
-    };
-    let (status, stdout, stderr) = std::thread::scope(|s| {
-        let t1 = s.spawn(|| read(&mut out));
-        let t2 = s.spawn(|| read(&mut err));
-        let status = g.wait_deadline(LIMIT);
-        // No straggler of the group may keep the pipes open.
-        g.kill();
-        (status, t1.join().unwrap(), t2.join().unwrap())
-    });
-    status.map(|st| Outcome {
-        stdout,
-        stderr,
-        status: status_of(st),
+fn run_with_deadline(cmd: Command) -> Option<Outcome> {
+    system_tests::qemu::run_keeping_stdin(cmd, LIMIT).map(|o| Outcome {
+        stdout: o.stdout,
+        stderr: o.stderr,
+        status: status_of(o.status),
     })
 }
 

@@ -31,14 +31,13 @@
 //! The tests skip (pass, with a line on stderr) when QEMU or `musl-gcc` is
 //! missing, as the other end-to-end tests need both.
 
-use std::io::Read;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use system_tests::programs;
-use system_tests::qemu::{daemon_bin, have_qemu, workspace, Group};
+use system_tests::qemu::{daemon_bin, have_qemu, workspace};
 
 /// A run boots one VM per process under TCG; on a loaded 2-core machine a
 /// tree of a few processes takes seconds. This is the hard limit per run.
@@ -197,25 +196,8 @@ type Output = (Vec<u8>, Vec<u8>, ExitStatus);
 /// Runs `cmd` (with the stdin it was given) in its own process group with
 /// a hard time limit; the group is killed at the end whatever happens.
 /// `None` when it did not finish in time.
-fn run_with_deadline(mut cmd: Command, limit: Duration) -> Option<Output> {
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut g = Group::spawn_keep_stdin(cmd);
-    let mut out = g.child.stdout.take().unwrap();
-    let mut err = g.child.stderr.take().unwrap();
-    let read = |r: &mut dyn Read| {
-        let mut v = Vec::new();
-        let _ = r.read_to_end(&mut v);
-        v
-    };
-    let (status, stdout, stderr) = std::thread::scope(|s| {
-        let t1 = s.spawn(|| read(&mut out));
-        let t2 = s.spawn(|| read(&mut err));
-        let status = g.wait_deadline(limit);
-        // No straggler of the group may keep the pipes open.
-        g.kill();
-        (status, t1.join().unwrap(), t2.join().unwrap())
-    });
-    status.map(|st| (stdout, stderr, st))
+fn run_with_deadline(cmd: Command, limit: Duration) -> Option<Output> {
+    system_tests::qemu::run_keeping_stdin(cmd, limit).map(|o| (o.stdout, o.stderr, o.status))
 }
 
 /// Runs `exe` on the host as `case` says, in `root`.
