@@ -682,6 +682,41 @@ cat a2/c/c/copy.txt a2/top etc3/fruits.link
 ls -R a a2 etc etc2 etc3
 "#;
 
+/// The issue's own example, `tar c dir | gzip > out.tgz`, read back with
+/// `gunzip | tar x` into another directory (the archive itself is removed
+/// after: its headers name the owner, which the host's `/etc/passwd`
+/// knows and the tree's root does not); `find -exec` and `xargs`
+/// (commands run per file, each a VM); `dd` with `conv=notrunc`.
+#[test]
+fn sh_tar_gzip_find_exec_xargs_and_dd() {
+    if !ready() {
+        return;
+    }
+    let p = Pair::busybox(|root| {
+        put(root, "src/a.txt", b"alpha\n", 0o644);
+        put(root, "src/sub/b.txt", b"beta\nbeta\n", 0o600);
+        put(root, "src/sub/c.log", b"gamma\n", 0o644);
+    });
+    let g = p.sh(r#"
+tar c src | gzip > out.tgz
+mkdir back
+gunzip -c out.tgz | tar x -C back
+gunzip -c out.tgz | tar t | sort
+rm out.tgz
+find back -type f | sort
+cmp back/src/sub/b.txt src/sub/b.txt && echo "round trip ok"
+find src -name '*.txt' -exec cat {} +
+find src -name '*.log' | xargs rm
+find src | sort
+ls src/*.txt | xargs -n 1 wc -c
+printf 'XY' | dd of=src/a.txt bs=1 seek=2 conv=notrunc 2>/dev/null
+cat src/a.txt
+"#);
+    assert!(g.stdout().contains("round trip ok\n"), "{}", g.stdout());
+    assert!(!p.guest.join("src/sub/c.log").exists());
+    assert_eq!(fs::read(p.guest.join("src/a.txt")).unwrap(), b"alXYa\n");
+}
+
 #[test]
 fn sh_sort_o_tee_uniq_head_cat_wc() {
     if !ready() {
