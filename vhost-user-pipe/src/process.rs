@@ -90,13 +90,9 @@ pub struct Process {
     /// Whether its device is stopped: the kernel holds its requests
     /// (`Kernel::freeze`).
     pub frozen: bool,
-    /// Its working directory, absolute in the tree's root, as it was
-    /// named when the process entered it (the root's `/` at first).
-    pub cwd: Vec<u8>,
-    /// The working directory held open once the process changed it, so
-    /// that it is found where it is now after a rename
-    /// (`Kernel::cwd_now`).
-    pub cwd_dir: Option<crate::files::HeldDir>,
+    /// Its working directory, held open so that it is found where it is
+    /// now after a rename (`Kernel::cwd_now`); `None`: the root.
+    pub cwd: Option<crate::files::HeldDir>,
     /// Its umask as the device knows it: its parent's, or what its last
     /// `EXEC` passed (`START` gives it to a VM that an `EXEC` launched).
     pub umask: u32,
@@ -148,8 +144,7 @@ impl Process {
             waker: None,
             features: 0,
             frozen: false,
-            cwd: b"/".to_vec(),
-            cwd_dir: None,
+            cwd: None,
             umask: virtio_pipe_protocol::fs::DEFAULT_UMASK,
             exe: None,
             lender: None,

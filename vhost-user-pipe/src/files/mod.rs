@@ -297,13 +297,6 @@ impl Root {
         Ok(target.into_bytes())
     }
 
-    /// The directory `path`, as the path a process's working directory is
-    /// kept as (absolute in the root, as the kernel resolved it).
-    pub fn directory(&self, path: &[u8]) -> Result<Vec<u8>, Errno> {
-        let fd = self.at(path, OFlags::PATH | OFlags::DIRECTORY)?;
-        Ok(self.shown(&fd).unwrap_or_else(|| path.to_vec()))
-    }
-
     /// The directory `path`, held open: a working directory that is found
     /// where it is now after a rename ([`Root::path_now`]).
     pub fn hold_directory(&self, path: &[u8]) -> Result<HeldDir, Errno> {
@@ -420,18 +413,20 @@ impl OpenFile {
         }
         let offset = rustix::fs::seek(&stdin, rustix::fs::SeekFrom::Current(0)).ok()?;
         let fd = rustix::io::fcntl_dupfd_cloexec(&stdin, 3).ok()?;
-        Some((
-            OpenFile {
-                fd,
-                path: b"/dev/stdin".to_vec(),
-                is_dir: false,
-                access: O_RDONLY,
-                append: false,
-                dir: Mutex::new(None),
-                host_stream: true,
-            },
-            offset,
-        ))
+        Some((Self::host_stream(fd, b"/dev/stdin".to_vec()), offset))
+    }
+
+    /// A host stream's file, read-only.
+    fn host_stream(fd: OwnedFd, path: Vec<u8>) -> OpenFile {
+        OpenFile {
+            fd,
+            path,
+            is_dir: false,
+            access: O_RDONLY,
+            append: false,
+            dir: Mutex::new(None),
+            host_stream: true,
+        }
     }
 
     /// Opens the same file anew (`/proc/self/fd/N` of a process): only the
@@ -454,15 +449,7 @@ impl OpenFile {
             Mode::empty(),
         )
         .map_err(errno)?;
-        Ok(Some(OpenFile {
-            fd,
-            path: self.path.clone(),
-            is_dir: false,
-            access: O_RDONLY,
-            append: false,
-            dir: Mutex::new(None),
-            host_stream: true,
-        }))
+        Ok(Some(Self::host_stream(fd, self.path.clone())))
     }
 
     /// Whether it is a directory.
@@ -920,10 +907,11 @@ mod tests {
     }
 
     #[test]
-    fn the_working_directory_is_kept_as_the_kernel_resolved_it() {
+    fn a_held_directory_is_named_as_the_kernel_resolved_it() {
         let (_d, root) = tree();
-        assert_eq!(root.directory(b"/etc/../bin").unwrap(), b"/bin");
-        assert_eq!(root.directory(b"/").unwrap(), b"/");
-        assert_eq!(root.directory(b"/etc/hosts").unwrap_err(), Errno::Enotdir);
+        let name = |p: &[u8]| root.path_now(&root.hold_directory(p)?);
+        assert_eq!(name(b"/etc/../bin").unwrap(), b"/bin");
+        assert_eq!(name(b"/").unwrap(), b"/");
+        assert_eq!(name(b"/etc/hosts").unwrap_err(), Errno::Enotdir);
     }
 }

@@ -143,10 +143,9 @@ impl Kernel {
     /// root (a directory renamed meanwhile is found under its new name, as
     /// Linux finds it by its inode; a removed one is `ENOENT`).
     pub(super) fn cwd_now(&self, pid: Pid) -> Result<Vec<u8>, Errno> {
-        let p = &self.procs[&pid];
-        match &p.cwd_dir {
+        match &self.procs[&pid].cwd {
             Some(dir) => self.root()?.path_now(dir),
-            None => Ok(p.cwd.clone()),
+            None => Ok(b"/".to_vec()),
         }
     }
 
@@ -318,14 +317,9 @@ impl Kernel {
                     ChdirTarget::Path(len) => self.path_at(pid, Dirfd::Cwd, io.as_ref(), len),
                     ChdirTarget::Fd(fd) => self.base_of(pid, Dirfd::Fd(fd)),
                 };
-                let r = r.and_then(|p| {
-                    let root = self.root()?;
-                    Ok((root.directory(&p)?, root.hold_directory(&p)?))
-                });
-                let r = r.map(|(cwd, held)| {
-                    let p = self.proc_mut(pid);
-                    p.cwd = cwd;
-                    p.cwd_dir = Some(held);
+                let r = r.and_then(|p| self.root()?.hold_directory(&p));
+                let r = r.map(|held| {
+                    self.proc_mut(pid).cwd = Some(held);
                     [0; 3]
                 });
                 done(io, r)

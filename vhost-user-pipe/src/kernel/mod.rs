@@ -790,7 +790,6 @@ impl Kernel {
         let mut child = Process::new(pid, parent, image.into(), argv, env, start);
         child.fds = fds;
         child.cwd = self.procs[&parent].cwd.clone();
-        child.cwd_dir = self.procs[&parent].cwd_dir.clone();
         child.umask = self.procs[&parent].umask;
         child.exe = self.procs[&parent].exe.clone();
         self.procs.insert(pid, child);
