@@ -155,19 +155,15 @@ pub struct Started {
 /// `START`: how this process starts.
 pub fn start() -> Result<Started, Errno> {
     let r = simple(Request::Start)?;
-    let umask = r[2] as u32 & virtio_pipe_protocol::fs::UMASK_BITS;
-    Ok(if r[0] == StartKind::Forked as u64 {
-        Started {
-            kind: StartKind::Forked,
-            record: r[1],
-            umask,
-        }
-    } else {
-        Started {
-            kind: StartKind::Fresh,
-            record: 0,
-            umask,
-        }
+    let forked = r[0] == StartKind::Forked as u64;
+    Ok(Started {
+        kind: if forked {
+            StartKind::Forked
+        } else {
+            StartKind::Fresh
+        },
+        record: if forked { r[1] } else { 0 },
+        umask: r[2] as u32 & virtio_pipe_protocol::fs::UMASK_BITS,
     })
 }
 

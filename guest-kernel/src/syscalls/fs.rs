@@ -539,6 +539,48 @@ pub fn poll(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     Ok(ready)
 }
 
+/// Moves up to `n` bytes from `inp` to `out` through the bounce buffer
+/// (`sendfile`, `copy_file_range`): read at `off_in` (`PREAD`) or at the
+/// fd's offset, written at `off_out` (`PWRITE`) or at the fd's. Returns
+/// the bytes written. Bytes read but not written go back to `inp`'s own
+/// offset, so nothing is lost when `out` takes fewer.
+pub(super) fn copy_through(
+    cx: &mut Ctx<'_>,
+    (inp, off_in): (u32, Option<u64>),
+    (out, off_out): (u32, Option<u64>),
+    n: usize,
+) -> Result<usize, Errno> {
+    let (got, done) = bounce::with(n, |k| {
+        let got = match off_in {
+            Some(off) => device::pread(inp, off, k)?,
+            None => device::read(inp, k)?,
+        };
+        let mut done = 0;
+        while done < got {
+            let w = match off_out {
+                Some(off) => device::pwrite(out, off + done as u64, &k[done..got]),
+                None => device_write(cx, out, &k[done..got]),
+            };
+            match w {
+                Ok(0) => break,
+                Ok(w) => done += w,
+                Err(e) if done == 0 => {
+                    if off_in.is_none() {
+                        let _ = device::lseek(inp, -(got as i64), SEEK_CUR);
+                    }
+                    return Err(e);
+                }
+                Err(_) => break,
+            }
+        }
+        Ok((got, done))
+    })?;
+    if off_in.is_none() && done < got {
+        let _ = device::lseek(inp, -((got - done) as i64), SEEK_CUR);
+    }
+    Ok(done)
+}
+
 /// `sendfile(out_fd, in_fd, offset, count)`: up to [`CHUNK`] bytes read
 /// from `in_fd` (at `*offset` with `PREAD`, which then moves `*offset`
 /// and not the file's offset) and written to `out_fd`, through the bounce
@@ -558,33 +600,9 @@ pub fn sendfile(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     } else {
         None
     };
-    let (got, done) = bounce::with(n, |k| {
-        let got = match offset {
-            Some(off) => device::pread(inp, off, k)?,
-            None => device::read(inp, k)?,
-        };
-        let mut done = 0;
-        while done < got {
-            match device_write(cx, out, &k[done..got]) {
-                Ok(0) => break,
-                Ok(w) => done += w,
-                Err(e) if done == 0 => {
-                    if offset.is_none() {
-                        let _ = device::lseek(inp, -(got as i64), SEEK_CUR);
-                    }
-                    return Err(e);
-                }
-                Err(_) => break,
-            }
-        }
-        Ok((got, done))
-    })?;
-    match offset {
-        Some(off) => cx.p.space.write(off_at, &((off + done as u64) as i64))?,
-        None if done < got => {
-            let _ = device::lseek(inp, -((got - done) as i64), SEEK_CUR);
-        }
-        None => {}
+    let done = copy_through(cx, (inp, offset), (out, None), n)?;
+    if let Some(off) = offset {
+        cx.p.space.write(off_at, &((off + done as u64) as i64))?;
     }
     Ok(done as u64)
 }

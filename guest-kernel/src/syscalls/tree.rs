@@ -23,12 +23,11 @@ use virtio_pipe_protocol::fs::{
 use virtio_pipe_protocol::Dirfd;
 
 use super::file::{base, dirfd, path};
-use super::fs::{CHUNK, WRITE_MAX};
+use super::fs::{copy_through, CHUNK, WRITE_MAX};
 use super::{fd, Args, Ctx};
 use crate::linux::fcntl::{AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW};
 use crate::linux::{Errno, SysResult};
 use crate::mem::address_space::Access;
-use crate::mem::bounce;
 use crate::process::device::{self, UserSegments};
 
 /// The mode bits `mkdir` keeps (`S_ISVTX` and the permissions; Linux drops
@@ -536,43 +535,11 @@ pub fn copy_file_range(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         device::get_flags(out)?;
         return Ok(0);
     }
-    let (got, done) = bounce::with(n, |k| {
-        let got = match off_in {
-            Some(off) => device::pread(inp, off, k)?,
-            None => device::read(inp, k)?,
-        };
-        let mut done = 0;
-        while done < got {
-            let w = match off_out {
-                Some(off) => device::pwrite(out, off + done as u64, &k[done..got]),
-                None => device::write(out, &k[done..got]),
-            };
-            match w {
-                Ok(0) => break,
-                Ok(w) => done += w,
-                Err(e) if done == 0 => {
-                    if off_in.is_none() {
-                        let _ =
-                            device::lseek(inp, -(got as i64), virtio_pipe_protocol::fs::SEEK_CUR);
-                    }
-                    return Err(e);
-                }
-                Err(_) => break,
-            }
+    let done = copy_through(cx, (inp, off_in), (out, off_out), n)?;
+    for (at, off) in [(off_in_at, off_in), (off_out_at, off_out)] {
+        if let Some(off) = off {
+            cx.p.space.write(at, &((off + done as u64) as i64))?;
         }
-        Ok((got, done))
-    })?;
-    match off_in {
-        Some(off) => cx.p.space.write(off_in_at, &((off + done as u64) as i64))?,
-        None if done < got => {
-            let back = -((got - done) as i64);
-            let _ = device::lseek(inp, back, virtio_pipe_protocol::fs::SEEK_CUR);
-        }
-        None => {}
-    }
-    if let Some(off) = off_out {
-        cx.p.space
-            .write(off_out_at, &((off + done as u64) as i64))?;
     }
     Ok(done as u64)
 }
