@@ -92,6 +92,49 @@ pub fn run_with_deadline(cmd: Command, limit: Duration) -> Option<Output> {
     run_group(cmd, limit, false)
 }
 
+/// A process's end as a shell reports it: the exit code, or 128 + the
+/// signal that ended it.
+pub fn status_of(s: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    s.code()
+        .or_else(|| s.signal().map(|sig| 128 + sig))
+        .unwrap_or(-1)
+}
+
+/// What one run of a command produced, compared between a tree and the
+/// host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Its standard output.
+    pub stdout: Vec<u8>,
+    /// Its standard error.
+    pub stderr: Vec<u8>,
+    /// [`status_of`] its end.
+    pub status: i32,
+}
+
+impl Outcome {
+    /// The standard output as text.
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    /// The standard error as text.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+impl From<Output> for Outcome {
+    fn from(o: Output) -> Self {
+        Self {
+            stdout: o.stdout,
+            stderr: o.stderr,
+            status: status_of(o.status),
+        }
+    }
+}
+
 /// [`run_with_deadline`], with the stdin `cmd` was given (a file, a pipe)
 /// instead of none.
 pub fn run_keeping_stdin(cmd: Command, limit: Duration) -> Option<Output> {

@@ -47,14 +47,14 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use system_tests::programs;
-use system_tests::qemu::{daemon_bin, have_qemu, workspace};
+use system_tests::qemu::{daemon_bin, have_qemu, workspace, Outcome};
 
 /// A run boots one VM per process under TCG (a script forks one per
 /// command that is not a shell builtin); on a loaded 2-core machine that
@@ -72,30 +72,6 @@ const FIXED: i64 = 1_612_325_106;
 /// the host's does not matter; any time older than this (a fixed time, a
 /// time some command set on purpose) is compared exactly.
 const CLOCK_SLACK: Duration = Duration::from_secs(3600);
-
-/// What one run produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Outcome {
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    /// The exit code, or 128 + the signal that ended it.
-    status: i32,
-}
-
-impl Outcome {
-    fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.stderr).into_owned()
-    }
-}
-
-fn status_of(s: ExitStatus) -> i32 {
-    s.code()
-        .or_else(|| s.signal().map(|sig| 128 + sig))
-        .unwrap_or(-1)
-}
 
 fn have_musl_gcc() -> bool {
     Command::new("musl-gcc")
@@ -273,11 +249,7 @@ fn put(root: &Path, rel: &str, text: &[u8], mode: u32) {
 /// Runs `cmd` in its own process group with a hard time limit, the group
 /// killed at the end whatever happens; `None` when it did not finish.
 fn run_with_deadline(cmd: Command) -> Option<Outcome> {
-    system_tests::qemu::run_keeping_stdin(cmd, LIMIT).map(|o| Outcome {
-        stdout: o.stdout,
-        stderr: o.stderr,
-        status: status_of(o.status),
-    })
+    system_tests::qemu::run_keeping_stdin(cmd, LIMIT).map(Outcome::from)
 }
 
 /// `b` as text for a message, cut to its first 3000 bytes.

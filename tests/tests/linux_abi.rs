@@ -17,13 +17,13 @@
 //! `busybox-static`; the kernel image from `guest-kernel/build-image`.
 
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use system_tests::programs;
-use system_tests::qemu::{daemon_bin, run_with_deadline, Group};
+use system_tests::qemu::{daemon_bin, run_with_deadline, status_of, Group};
 
 /// One boot and run under TCG on a loaded 2-core machine takes a few
 /// seconds at most; this is the hard limit.
@@ -41,12 +41,6 @@ struct Outcome {
     status: i32,
     /// The guest kernel's log (empty for a host run).
     serial: String,
-}
-
-fn status_of(s: ExitStatus) -> i32 {
-    s.code()
-        .or_else(|| s.signal().map(|sig| 128 + sig))
-        .unwrap_or(-1)
 }
 
 fn kernel() -> PathBuf {

@@ -31,13 +31,13 @@
 //! The tests skip (pass, with a line on stderr) when QEMU or `musl-gcc` is
 //! missing, as the other end-to-end tests need both.
 
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use system_tests::programs;
-use system_tests::qemu::{daemon_bin, have_qemu, workspace};
+use system_tests::qemu::{daemon_bin, have_qemu, status_of, workspace, Outcome};
 
 /// A run boots one VM per process under TCG; on a loaded 2-core machine a
 /// tree of a few processes takes seconds. This is the hard limit per run.
@@ -46,21 +46,6 @@ const LIMIT: Duration = Duration::from_secs(120);
 /// `execvp`/`posix_spawnp`/`popen` to search, and a time zone so that
 /// `ctime(3)` prints the same on both sides.
 const BASE_ENV: &[&str] = &["PATH=/bin:/usr/bin", "TZ=UTC"];
-
-/// What one run of a program produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Outcome {
-    stdout: Vec<u8>,
-    stderr: Vec<u8>,
-    /// The exit code, or 128 + the signal that ended it.
-    status: i32,
-}
-
-impl Outcome {
-    fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.stdout).into_owned()
-    }
-}
 
 /// How outputs are made comparable before they are compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,12 +122,6 @@ impl Case {
         self.libc_differs = Some(why);
         self
     }
-}
-
-fn status_of(s: ExitStatus) -> i32 {
-    s.code()
-        .or_else(|| s.signal().map(|sig| 128 + sig))
-        .unwrap_or(-1)
 }
 
 /// `target/real-programs` (`$CARGO_TARGET_DIR/real-programs`).
