@@ -91,6 +91,33 @@ fn resolve() -> ResolveFlags {
     ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS
 }
 
+/// How many times a resolution is tried again when Linux could not prove
+/// that a `..` stayed inside the root.
+const RESOLVE_TRIES: usize = 1024;
+
+/// `openat2` in the root (`resolve()`), tried again on `EAGAIN`.
+///
+/// With `RESOLVE_IN_ROOT`, Linux answers `EAGAIN` when a rename or mount
+/// anywhere on the host raced with a `..` in the path (it cannot then
+/// prove the walk stayed inside), and asks the caller to retry
+/// (`openat2(2)`). On a busy host that happens to innocent paths, so it is
+/// not the guest's error; only a resolution that keeps losing the race
+/// (someone renaming without pause) ends in `EAGAIN`.
+fn openat2_in_root(
+    root: &OwnedFd,
+    path: &[u8],
+    flags: OFlags,
+    mode: Mode,
+) -> rustix::io::Result<OwnedFd> {
+    let mut tries = 0;
+    loop {
+        match rustix::fs::openat2(root, OsStr::from_bytes(path), flags, mode, resolve()) {
+            Err(rustix::io::Errno::AGAIN) if tries + 1 < RESOLVE_TRIES => tries += 1,
+            r => return r,
+        }
+    }
+}
+
 /// Joins a guest path to the absolute path (in the root) it is relative
 /// to; an absolute guest path stands on its own. No normalisation: the
 /// kernel resolves `.`, `..` and links, inside the root.
@@ -149,14 +176,7 @@ impl Root {
     }
 
     fn at(&self, path: &[u8], flags: OFlags) -> Result<OwnedFd, Errno> {
-        rustix::fs::openat2(
-            &self.fd,
-            OsStr::from_bytes(path),
-            flags | OFlags::CLOEXEC,
-            Mode::empty(),
-            resolve(),
-        )
-        .map_err(errno)
+        openat2_in_root(&self.fd, path, flags | OFlags::CLOEXEC, Mode::empty()).map_err(errno)
     }
 
     /// Opens `path` (absolute in the root) with the guest's `O_*` flags and,
@@ -224,12 +244,11 @@ impl Root {
         let mut path = path.to_vec();
         let mut links = 0;
         for _ in 0..MAX_LINKS + 2 {
-            let made = rustix::fs::openat2(
+            let made = openat2_in_root(
                 &self.fd,
-                OsStr::from_bytes(&path),
+                &path,
                 o | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC,
                 Mode::from_raw_mode(mode & MODE_BITS),
-                resolve(),
             );
             match made {
                 Ok(fd) => {
@@ -728,6 +747,43 @@ mod tests {
         let f = root.open_file(b"/etc/hosts", O_RDONLY, 0).unwrap();
         assert_eq!(read_all(&f), b"127.0.0.1 localhost\n");
         assert_eq!(f.path, b"/etc/hosts");
+    }
+
+    /// Renames elsewhere on the host make Linux answer `EAGAIN` to a `..`
+    /// walk in the root (it cannot prove the walk stayed inside); the
+    /// daemon tries again, so a guest's `../x` never fails for it. The
+    /// renaming thread works in a directory the root cannot see.
+    #[test]
+    fn dotdot_lookups_survive_renames_elsewhere_on_the_host() {
+        let (d, root) = tree();
+        let busy = d.path().join("busy");
+        std::fs::create_dir(&busy).unwrap();
+        std::fs::write(busy.join("a"), b"").unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let renamer = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let (a, b) = (busy.join("a"), busy.join("b"));
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::fs::rename(&a, &b).unwrap();
+                    std::fs::rename(&b, &a).unwrap();
+                }
+            })
+        };
+        let mut results = Vec::new();
+        for _ in 0..20_000 {
+            let r = root.open_file(b"/bin/../etc/../etc/hosts", O_RDONLY, 0);
+            results.push(r.map(|_| ()));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        renamer.join().unwrap();
+        let failed: Vec<_> = results.iter().filter(|r| r.is_err()).collect();
+        assert!(
+            failed.is_empty(),
+            "{} of 20000 failed: {:?}",
+            failed.len(),
+            failed[0]
+        );
     }
 
     #[test]
