@@ -30,6 +30,7 @@ mod errno;
 mod event;
 pub mod fs;
 mod op;
+pub mod poll;
 mod request;
 mod wire;
 
@@ -45,6 +46,7 @@ pub use errno::Errno;
 pub use event::{Event, EventKind};
 pub use fs::{ExecBlob, Stat, STAT_SIZE};
 pub use op::Op;
+pub use poll::{PollFd, POLLFD_SIZE, POLL_MAX};
 pub use request::{ChdirTarget, DecodeError, Dirfd, ExitKind, Request, StartKind, WaitTarget};
 pub use wire::{
     EventRaw, FileActionRaw, ReqHeader, RespHeader, SpawnHeader, WireError, EVENT_SIZE,

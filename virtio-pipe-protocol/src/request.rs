@@ -8,6 +8,7 @@ use crate::fs::{
     R_OK, SEEK_END, STAT_SIZE, TIMES_SIZE, UMASK_BITS, W_OK, X_OK,
 };
 use crate::op::Op;
+use crate::poll::{POLLFD_SIZE, POLL_MAX};
 use crate::wire::ReqHeader;
 use crate::{EXIT_F_SIGNALED, O_NONBLOCK, REQ_F_NONBLOCK, WAIT_F_NOHANG};
 
@@ -48,6 +49,9 @@ pub enum DecodeError {
     ShortWritablePayload(Op, usize),
     /// An argument out of the op's range.
     BadArg(Op, u64),
+    /// A payload whose length is not the one the arguments give:
+    /// (op, readable bytes, writable bytes).
+    PayloadMismatch(Op, usize, usize),
 }
 
 impl DecodeError {
@@ -84,6 +88,10 @@ impl core::fmt::Display for DecodeError {
                 write!(f, "{op:?} needs a larger writable payload than {n} bytes")
             }
             DecodeError::BadArg(op, v) => write!(f, "{op:?}: argument {v:#x} out of range"),
+            DecodeError::PayloadMismatch(op, r, w) => write!(
+                f,
+                "{op:?}: payloads of {r} readable and {w} writable bytes do not match its arguments"
+            ),
         }
     }
 }
@@ -263,6 +271,9 @@ pub enum Request {
     /// `UTIMENSAT`: `arg0` = dirfd, `arg1` = `AT_SYMLINK_NOFOLLOW`,
     /// `AT_EMPTY_PATH`; the two times then the path, `len` bytes in all.
     UtimensAt { dirfd: Dirfd, flags: u32, len: u32 },
+    /// `POLL`: `arg0` = nfds (at most `POLL_MAX`); `nfds` entries of
+    /// `virtio_pipe_pollfd` in, the same entries with `revents` out.
+    Poll { nfds: u32, nonblock: bool },
 }
 
 /// Where `CHDIR` goes.
@@ -300,7 +311,7 @@ impl Request {
         let op = Op::from_code(code).ok_or(DecodeError::UnknownOp(code))?;
         let flags = hdr.flags.get();
         let allowed = match op {
-            Op::Read | Op::Write => REQ_F_NONBLOCK,
+            Op::Read | Op::Write | Op::Poll => REQ_F_NONBLOCK,
             Op::Wait => WAIT_F_NOHANG,
             Op::Exit => EXIT_F_SIGNALED,
             Op::Chdir => CHDIR_F_FD,
@@ -325,7 +336,7 @@ impl Request {
             || takes_pair
             || matches!(
                 op,
-                Op::Write | Op::Spawn | Op::Exec | Op::Pwrite | Op::UtimensAt
+                Op::Write | Op::Spawn | Op::Exec | Op::Pwrite | Op::UtimensAt | Op::Poll
             );
         if !takes_payload && readable_payload != 0 {
             return Err(DecodeError::UnexpectedPayload(op, readable_payload));
@@ -645,6 +656,24 @@ impl Request {
                     len: len32(readable_payload)?,
                 }
             }
+            Op::Poll => {
+                let nfds = a(0);
+                if nfds > POLL_MAX as u64 {
+                    return Err(DecodeError::BadArg(op, nfds));
+                }
+                let bytes = nfds as usize * POLLFD_SIZE;
+                if readable_payload != bytes || writable_payload != bytes {
+                    return Err(DecodeError::PayloadMismatch(
+                        op,
+                        readable_payload,
+                        writable_payload,
+                    ));
+                }
+                Request::Poll {
+                    nfds: nfds as u32,
+                    nonblock,
+                }
+            }
         })
     }
 
@@ -715,6 +744,10 @@ impl Request {
                 dirfd, mode, flags, ..
             } => (0, [dirfd.arg(), mode as u64, flags as u64]),
             Request::UtimensAt { dirfd, flags, .. } => (0, [dirfd.arg(), flags as u64, 0]),
+            Request::Poll { nfds, nonblock } => (
+                if nonblock { REQ_F_NONBLOCK } else { 0 },
+                [nfds as u64, 0, 0],
+            ),
         };
         ReqHeader::new(self.op(), flags, args)
     }
@@ -761,6 +794,7 @@ impl Request {
             Request::SymlinkAt { .. } => Op::SymlinkAt,
             Request::FchmodAt { .. } => Op::FchmodAt,
             Request::UtimensAt { .. } => Op::UtimensAt,
+            Request::Poll { .. } => Op::Poll,
         }
     }
 }
@@ -996,11 +1030,15 @@ mod tests {
                 Op::UtimensAt => TIMES_SIZE + 4,
                 _ => 0,
             };
-            let r = Request::decode(&hdr(op, 0, args), readable, 256).unwrap();
+            let (args, readable, writable) = match op {
+                Op::Poll => ([2, 0, 0], 2 * POLLFD_SIZE, 2 * POLLFD_SIZE),
+                _ => (args, readable, 256),
+            };
+            let r = Request::decode(&hdr(op, 0, args), readable, writable).unwrap();
             assert_eq!(r.op(), op);
             // The header round-trips through `Request::header`.
             assert_eq!(
-                Request::decode(&r.header(), readable, 256).unwrap(),
+                Request::decode(&r.header(), readable, writable).unwrap(),
                 r,
                 "{op:?}"
             );
@@ -1060,6 +1098,46 @@ mod tests {
                 fd: 4,
                 data_only: true
             })
+        );
+    }
+
+    #[test]
+    fn poll_checks_nfds_and_both_payload_lengths() {
+        let h = |flags, nfds| hdr(Op::Poll, flags, [nfds, 0, 0]);
+        assert_eq!(
+            Request::decode(&h(REQ_F_NONBLOCK, 3), 24, 24),
+            Ok(Request::Poll {
+                nfds: 3,
+                nonblock: true
+            })
+        );
+        assert_eq!(
+            Request::decode(&h(0, 0), 0, 0),
+            Ok(Request::Poll {
+                nfds: 0,
+                nonblock: false
+            }),
+            "no fds: a wait that only INTERRUPT ends"
+        );
+        let max = POLL_MAX * POLLFD_SIZE;
+        assert!(Request::decode(&h(0, POLL_MAX as u64), max, max).is_ok());
+        let too_many = POLL_MAX as u64 + 1;
+        assert_eq!(
+            Request::decode(&h(0, too_many), max + 8, max + 8),
+            Err(DecodeError::BadArg(Op::Poll, too_many))
+        );
+        assert_eq!(
+            Request::decode(&h(0, u64::MAX), 0, 0).unwrap_err().errno(),
+            Errno::Einval
+        );
+        for (r, w) in [(16, 24), (24, 16), (23, 24), (0, 24), (24, 0)] {
+            let e = Request::decode(&h(0, 3), r, w).unwrap_err();
+            assert_eq!(e, DecodeError::PayloadMismatch(Op::Poll, r, w));
+            assert_eq!(e.errno(), Errno::Einval);
+        }
+        assert_eq!(
+            Request::decode(&h(2, 1), 8, 8),
+            Err(DecodeError::UnknownFlags(Op::Poll, 2))
         );
     }
 
