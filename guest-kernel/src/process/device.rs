@@ -14,7 +14,7 @@ use guest_virtio_driver::MAX_SEGMENTS;
 
 use virtio_pipe_protocol::fs::{encode_times, PathPair, PATH_MAX, STAT_SIZE, TIMES_SIZE};
 use virtio_pipe_protocol::{
-    ArgsBlob, ChdirTarget, Dirfd, ExecBlob, ExitKind, Request, StartKind, Stat, WaitTarget,
+    ArgsBlob, ChdirTarget, Dirfd, ExecBlob, ExitKind, PollFd, Request, StartKind, Stat, WaitTarget,
     O_NONBLOCK,
 };
 
@@ -309,6 +309,29 @@ pub fn set_flags(fd: u32, flags: u32) -> Result<(), Errno> {
         flags: flags & O_NONBLOCK,
     })
     .map(drop)
+}
+
+/// `POLL` of `entries` (spec 1.6.25), which get their `revents`: how many
+/// are ready. With `nonblock` it answers at once; without, it waits until
+/// one is.
+pub fn poll(entries: &mut [PollFd], nonblock: bool) -> Result<usize, Errno> {
+    let req = Request::Poll {
+        nfds: len32(entries.len()),
+        nonblock,
+    };
+    let mut out = vec![0u8; core::mem::size_of_val(entries)];
+    let r = call(req, PollFd::encode_all(entries), &mut out)?;
+    take_revents(entries, &out);
+    Ok(r[0] as usize)
+}
+
+/// Copies the `revents` the device wrote in `out` into `entries`.
+fn take_revents(entries: &mut [PollFd], out: &[u8]) {
+    if let Some(answered) = PollFd::parse_all(out) {
+        for (e, a) in entries.iter_mut().zip(answered) {
+            e.revents = a.revents;
+        }
+    }
 }
 
 /// `WAIT` for child `pid` (or any child for `None`); `Ok(None)` with

@@ -2,7 +2,8 @@
 //! handler, handlers named as Linux names them, one file per family
 //! ([`fs`]: fds and pipes, [`file`](mod@file): the tree's files and the working
 //! directory, [`tree`]: writing them and changing their names,
-//! [`process`], [`signal`], [`memory`], [`time`], [`misc`]).
+//! [`poll`]: waiting on several fds, [`process`], [`signal`], [`memory`],
+//! [`time`], [`misc`]).
 //!
 //! Calling convention (as Linux): the number in `rax`, arguments in
 //! `rdi, rsi, rdx, r10, r8, r9`, the result in `rax` (`-errno` on
@@ -22,6 +23,7 @@
 
 pub mod names;
 
+pub mod fdset;
 #[cfg(not(test))]
 pub mod file;
 #[cfg(not(test))]
@@ -30,6 +32,8 @@ pub mod fs;
 pub mod memory;
 #[cfg(not(test))]
 pub mod misc;
+#[cfg(not(test))]
+pub mod poll;
 #[cfg(not(test))]
 pub mod process;
 #[cfg(not(test))]
@@ -67,7 +71,7 @@ syscall_table! {
     4 => file::stat,
     5 => file::fstat,
     6 => file::lstat,
-    7 => fs::poll,
+    7 => poll::poll,
     8 => file::lseek,
     9 => memory::mmap,
     10 => memory::mprotect,
@@ -83,6 +87,7 @@ syscall_table! {
     20 => fs::writev,
     21 => file::access,
     22 => fs::pipe,
+    23 => poll::select,
     24 => misc::sched_yield,
     25 => memory::mremap,
     28 => memory::madvise,
@@ -166,6 +171,8 @@ syscall_table! {
     267 => file::readlinkat,
     268 => tree::fchmodat,
     269 => file::faccessat,
+    270 => poll::pselect6,
+    271 => poll::ppoll,
     273 => process::set_robust_list,
     280 => tree::utimensat,
     285 => tree::fallocate,
