@@ -462,7 +462,7 @@ fn kernel_image_ends_below_the_user_half() {
 
 /// The busybox applets the test root has in `/bin`, as links to busybox.
 const APPLETS: &[&str] = &[
-    "sh", "echo", "tr", "wc", "sort", "ls", "cat", "true", "false", "seq", "head",
+    "sh", "echo", "tr", "wc", "sort", "ls", "cat", "true", "false", "seq", "head", "sleep",
 ];
 /// `PATH` for programs that look commands up (`execvp`, the shell).
 const PATH: &str = "PATH=/bin";
@@ -795,6 +795,23 @@ fn busybox_sh_three_stage_pipeline() {
     let g = Root::new(&[]).same_as_host(&["sh", "-c", "echo a b c | tr a-z A-Z | wc -c"], &[PATH]);
     assert_eq!(g.stdout.trim(), "6");
     assert!(vms(&g) >= 4, "{}", g.serial);
+}
+
+/// busybox's `read -t` waits for its standard input with `poll`: a pipe
+/// that gets a line in time, and one whose writer is too slow (the
+/// timeout, status 1).
+#[test]
+fn busybox_sh_read_with_a_timeout_polls_a_pipe() {
+    let g = Root::new(&[]).same_as_host(
+        &[
+            "sh",
+            "-c",
+            "echo hi | { read -t 20 x; echo \"status $? x=$x\"; }; \
+             (sleep 6; echo late) | { read -t 1 x; echo \"status $? x=$x\"; }",
+        ],
+        &[PATH],
+    );
+    assert_eq!(g.stdout, "status 0 x=hi\nstatus 1 x=\n");
 }
 
 #[test]
