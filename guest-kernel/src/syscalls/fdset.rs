@@ -64,12 +64,21 @@ pub fn any_closed(entries: &[PollFd]) -> bool {
     entries.iter().any(|e| e.revents.get() & POLLNVAL != 0)
 }
 
+/// For each set (read, write, exception): whether the entry's fd is in it
+/// (told by the one event only that set asks for) and is ready for it.
+fn ready_for(e: &PollFd) -> [bool; 3] {
+    let (ev, rev) = (e.events.get(), e.revents.get());
+    [
+        (POLLIN, SELECT_IN),
+        (POLLOUT, SELECT_OUT),
+        (POLLPRI, SELECT_EX),
+    ]
+    .map(|(member, set)| ev & member != 0 && rev & set != 0)
+}
+
 /// Whether an entry counts for `select`: one of its sets' events happened.
 pub fn counts(e: &PollFd) -> bool {
-    let (ev, rev) = (e.events.get(), e.revents.get());
-    (ev & SELECT_IN != 0 && rev & SELECT_IN != 0)
-        || (ev & SELECT_OUT != 0 && rev & SELECT_OUT != 0)
-        || (ev & SELECT_EX != 0 && rev & SELECT_EX != 0)
+    ready_for(e).contains(&true)
 }
 
 /// The sets of the fds that are ready, and how many bits they hold (an fd
@@ -79,9 +88,8 @@ pub fn ready(entries: &[PollFd]) -> (Sets, usize) {
     let mut n = 0;
     for e in entries {
         let fd = e.fd.get() as usize;
-        let (ev, rev) = (e.events.get(), e.revents.get());
-        for (i, set) in [SELECT_IN, SELECT_OUT, SELECT_EX].into_iter().enumerate() {
-            if ev & set != 0 && rev & set != 0 {
+        for (i, r) in ready_for(e).into_iter().enumerate() {
+            if r {
                 out.0[i][fd / 64] |= 1 << (fd % 64);
                 n += 1;
             }

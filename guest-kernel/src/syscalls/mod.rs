@@ -289,7 +289,7 @@ mod tests {
     fn families_are_the_documented_files() {
         for &(_, family, name) in IMPLEMENTED {
             assert!(
-                ["fs", "file", "tree", "process", "signal", "memory", "time", "misc"]
+                ["fs", "file", "tree", "poll", "process", "signal", "memory", "time", "misc"]
                     .contains(&family),
                 "{name} in {family}"
             );
