@@ -161,10 +161,12 @@ pub fn poll(cx: &mut Ctx<'_>, a: Args) -> SysResult {
 pub fn ppoll(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let (fds, nfds, tsp, sigmask, size) = (a[0], a[1] as usize, a[2], a[3], a[4]);
     let mask = read_sigmask(cx, sigmask, size)?;
-    let until = deadline(read_timespec(cx, tsp)?);
+    let ns = read_timespec(cx, tsp)?;
+    let until = deadline(ns);
     let r = poll_fds(cx, fds, nfds, until, mask);
-    if let (Some(d), true) = (until, r.is_ok() || r == Err(Errno::EINTR)) {
-        cx.p.space.write(tsp, &Timespec::from_ns(left(d)))?;
+    if let Some(d) = until.filter(|_| ns != Some(0)) {
+        // A timeout in read-only memory stays as it is (Linux).
+        let _ = cx.p.space.write(tsp, &Timespec::from_ns(left(d)));
     }
     r
 }
@@ -243,13 +245,14 @@ pub fn select(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     };
     let until = deadline(ns);
     let r = select_fds(cx, nfds, ptrs, until, None);
-    if let (Some(d), true) = (until, r.is_ok() || r == Err(Errno::EINTR)) {
+    if let Some(d) = until.filter(|_| ns != Some(0)) {
         let ns = left(d);
         let tv = Timeval {
             tv_sec: (ns / 1_000_000_000) as i64,
             tv_usec: ((ns % 1_000_000_000) / 1000) as i64,
         };
-        cx.p.space.write(tvp, &tv)?;
+        // A timeout in read-only memory stays as it is (Linux).
+        let _ = cx.p.space.write(tvp, &tv);
     }
     r
 }
@@ -264,10 +267,12 @@ pub fn pselect6(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         let [ss, len]: [u64; 2] = cx.p.space.read(sig)?;
         read_sigmask(cx, ss, len)?
     };
-    let until = deadline(read_timespec(cx, tsp)?);
+    let ns = read_timespec(cx, tsp)?;
+    let until = deadline(ns);
     let r = select_fds(cx, nfds, ptrs, until, mask);
-    if let (Some(d), true) = (until, r.is_ok() || r == Err(Errno::EINTR)) {
-        cx.p.space.write(tsp, &Timespec::from_ns(left(d)))?;
+    if let Some(d) = until.filter(|_| ns != Some(0)) {
+        // A timeout in read-only memory stays as it is (Linux).
+        let _ = cx.p.space.write(tsp, &Timespec::from_ns(left(d)));
     }
     r
 }
