@@ -516,8 +516,8 @@ impl World {
         let place = inp.u8()?;
         let split = inp.u8()?;
         let code = if op & 0x80 == 0 {
-            // Every op (1 to 41) and one code past the last.
-            1 + (op % 42) as u32
+            // Every op (1 to the last) and one code past the last.
+            1 + u32::from(op) % (Op::ALL.len() as u32 + 1)
         } else {
             op as u32
         };

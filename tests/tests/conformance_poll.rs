@@ -267,11 +267,24 @@ fn a_blocked_poll_is_discarded_by_a_reset_and_ended_by_interrupt() {
     assert_eq!(root.write(w, b"x"), Ok(1));
     assert_eq!(root.read(r, 10), Ok(b"x".to_vec()), "nothing was taken");
 
-    let (r2, _w2) = root.pipe(0).unwrap();
+    let (r2, w2) = root.pipe(0).unwrap();
     let fds = [(r2 as i32, IN)];
     let t = submit_poll(&mut root, &fds, 0);
     root.assert_pending(t, BLOCKED);
-    assert_eq!(tree.sup.kernel().interrupt_polls(1), 1);
+    // Another process's INTERRUPT leaves it alone.
+    let (_pid, _l, mut child) = spawn_child(&tree, &mut root);
+    assert_eq!(
+        child.call(Op::Interrupt, 0, [0; 3], &[], 0).result(),
+        Ok([0, 0, 0])
+    );
+    root.assert_pending(t, BLOCKED);
+    let i = root.call(Op::Interrupt, 0, [0; 3], &[], 0);
+    assert_eq!(i.result(), Ok([1, 0, 0]), "one request ended");
     let d = root.wait(t);
-    assert_eq!((d.result(), d.used), (Err(Errno::Eintr), 32));
+    assert_eq!((d.result(), d.used), (Err(Errno::Eintr), 32), "no payload");
+    // Nothing changed: the pipe still works, and a new POLL sees its data.
+    root.write(w2, b"z").unwrap();
+    let (n, rev) = poll_now(&mut root, &fds);
+    assert_eq!((n, rev), (1, vec![IN]));
+    assert_eq!(tree.sup.stats().waiting, 0);
 }

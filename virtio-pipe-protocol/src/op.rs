@@ -83,13 +83,15 @@ pub enum Op {
     FchmodAt = 38,
     /// Set a file's access and modification times.
     UtimensAt = 39,
+    /// End the caller's blocked requests now (a signal or a timeout).
+    Interrupt = 40,
     /// Wait until one of several fds is ready.
     Poll = 41,
 }
 
 impl Op {
     /// Every op, in code order.
-    pub const ALL: [Op; 40] = [
+    pub const ALL: [Op; 41] = [
         Op::Pipe,
         Op::Read,
         Op::Write,
@@ -129,6 +131,7 @@ impl Op {
         Op::SymlinkAt,
         Op::FchmodAt,
         Op::UtimensAt,
+        Op::Interrupt,
         Op::Poll,
     ];
 
@@ -152,8 +155,8 @@ mod tests {
     #[test]
     fn zero_and_unknown_op_codes_are_rejected() {
         assert_eq!(Op::from_code(0), None);
-        assert_eq!(Op::from_code(40), None);
         assert_eq!(Op::from_code(48), None);
+        assert_eq!(Op::from_code(1000), None);
         assert_eq!(Op::from_code(u32::MAX), None);
     }
 }

@@ -176,6 +176,8 @@ pub enum Request {
     Kill { pid: u32, signo: u32 },
     /// `GETPID`.
     GetPid,
+    /// `INTERRUPT`: end the caller's blocked requests now.
+    Interrupt,
     /// `OPENAT`: `arg0` = dirfd, `arg1` = `O_*` flags, `arg2` = mode; the
     /// path is the readable payload.
     OpenAt {
@@ -450,6 +452,7 @@ impl Request {
                 }
             }
             Op::GetPid => Request::GetPid,
+            Op::Interrupt => Request::Interrupt,
             Op::OpenAt => {
                 let fl = a(1);
                 if fl & !(OPEN_FLAGS as u64) != 0 || fl & 3 == 3 {
@@ -693,9 +696,11 @@ impl Request {
             }
             Request::Dup2 { fd, newfd } => (0, [fd as u64, newfd as u64, 0]),
             Request::SetFlags { fd, flags } => (0, [fd as u64, flags as u64, 0]),
-            Request::Start | Request::GetArgs { .. } | Request::Spawn { .. } | Request::GetPid => {
-                (0, [0; 3])
-            }
+            Request::Start
+            | Request::GetArgs { .. }
+            | Request::Spawn { .. }
+            | Request::GetPid
+            | Request::Interrupt => (0, [0; 3]),
             Request::Fork { resume } => (0, [resume, 0, 0]),
             Request::Wait { target, nohang } => {
                 let pid = match target {
@@ -771,6 +776,7 @@ impl Request {
             Request::Exit(_) => Op::Exit,
             Request::Kill { .. } => Op::Kill,
             Request::GetPid => Op::GetPid,
+            Request::Interrupt => Op::Interrupt,
             Request::OpenAt { .. } => Op::OpenAt,
             Request::Pread { .. } => Op::Pread,
             Request::Lseek { .. } => Op::Lseek,
@@ -994,6 +1000,7 @@ mod tests {
             (Request::Exit(ExitKind::Signaled(6)), 0, 0),
             (Request::Kill { pid: 2, signo: 15 }, 0, 0),
             (Request::GetPid, 0, 0),
+            (Request::Interrupt, 0, 0),
         ];
         for (req, readable, writable) in cases {
             assert_eq!(

@@ -72,6 +72,7 @@ unsafe fn call_segments<const N: usize>(
     req: Request,
     segs: &Segments<N>,
     to_device: bool,
+    stop: Option<Stop<'_>>,
 ) -> Result<[u64; 3], Errno> {
     let (hdr, n) = (req.header(), segs.as_slice().len());
     // The slices live in arrays of `N`: a small list makes small arrays.
@@ -81,7 +82,10 @@ unsafe fn call_segments<const N: usize>(
             // SAFETY: the caller's promise (the device only reads them).
             *b = unsafe { s.as_slice() };
         }
-        dev::request_sg(&hdr, &bufs[..n], &mut [])
+        match stop {
+            Some(stop) => dev::request_blocking(&hdr, &bufs[..n], &mut [], None, stop).map(|d| d.0),
+            None => dev::request_sg(&hdr, &bufs[..n], &mut []),
+        }
     } else {
         let mut bufs: [&mut [u8]; N] = core::array::from_fn(|_| &mut [][..]);
         for (b, s) in bufs.iter_mut().zip(segs.as_slice()) {
@@ -89,11 +93,51 @@ unsafe fn call_segments<const N: usize>(
             // segments share a byte.
             *b = unsafe { s.as_mut_slice() };
         }
-        dev::request_sg(&hdr, &[], &mut bufs[..n])
+        match stop {
+            Some(stop) => dev::request_blocking(&hdr, &[], &mut bufs[..n], None, stop).map(|d| d.0),
+            None => dev::request_sg(&hdr, &[], &mut bufs[..n]),
+        }
     };
     done.map_err(|e| Errno::from(e.errno()))?
         .rets()
         .map_err(Errno::from)
+}
+
+/// What a request that may block asks after every wakeup: whether to stop
+/// waiting because a signal would be delivered (`deliver::interrupting_signal`).
+/// It is then ended with `INTERRUPT` (spec `drv-interrupt`): its count if
+/// it moved bytes, else `EINTR`.
+pub type Stop<'a> = &'a mut dyn FnMut() -> bool;
+
+pub use dev::Cut;
+
+/// A request that may block, interrupted when `stop` says so or at
+/// `deadline_ns` (monotonic): (its status and rets, what cut it short).
+pub fn blocking(
+    req: Request,
+    readable: &[u8],
+    writable: &mut [u8],
+    deadline_ns: Option<u64>,
+    stop: Stop<'_>,
+) -> Result<(Result<[u64; 3], Errno>, Cut), Errno> {
+    let (done, cut) = dev::request_blocking(
+        &req.header(),
+        &[readable],
+        &mut [writable],
+        deadline_ns,
+        stop,
+    )
+    .map_err(|e| Errno::from(e.errno()))?;
+    Ok((done.rets().map_err(Errno::from), cut))
+}
+
+fn call_blocking(
+    req: Request,
+    readable: &[u8],
+    writable: &mut [u8],
+    stop: Stop<'_>,
+) -> Result<[u64; 3], Errno> {
+    blocking(req, readable, writable, None, stop)?.0
 }
 
 fn simple(req: Request) -> Result<[u64; 3], Errno> {
@@ -206,7 +250,7 @@ pub fn pipe(nonblock: bool) -> Result<[u32; 2], Errno> {
 }
 
 /// `READ` of up to `buf.len()` bytes; 0 is end of file.
-pub fn read(fd: u32, buf: &mut [u8]) -> Result<usize, Errno> {
+pub fn read(fd: u32, buf: &mut [u8], stop: Stop<'_>) -> Result<usize, Errno> {
     if buf.is_empty() {
         return Ok(0);
     }
@@ -215,7 +259,7 @@ pub fn read(fd: u32, buf: &mut [u8]) -> Result<usize, Errno> {
         len: len32(buf.len()),
         nonblock: false,
     };
-    let r = call(req, &[], buf)?;
+    let r = call_blocking(req, &[], buf, stop)?;
     Ok((r[0] as usize).min(buf.len()))
 }
 
@@ -225,7 +269,11 @@ pub fn read(fd: u32, buf: &mut [u8]) -> Result<usize, Errno> {
 /// # Safety
 ///
 /// As for [`call_segments`].
-pub unsafe fn read_segments<const N: usize>(fd: u32, segs: &Segments<N>) -> Result<usize, Errno> {
+pub unsafe fn read_segments<const N: usize>(
+    fd: u32,
+    segs: &Segments<N>,
+    stop: Stop<'_>,
+) -> Result<usize, Errno> {
     if segs.bytes() == 0 {
         return Ok(0);
     }
@@ -235,7 +283,7 @@ pub unsafe fn read_segments<const N: usize>(fd: u32, segs: &Segments<N>) -> Resu
         nonblock: false,
     };
     // SAFETY: the caller's promise.
-    let r = unsafe { call_segments(req, segs, false) }?;
+    let r = unsafe { call_segments(req, segs, false, Some(stop)) }?;
     Ok((r[0] as usize).min(segs.bytes()))
 }
 
@@ -244,7 +292,11 @@ pub unsafe fn read_segments<const N: usize>(fd: u32, segs: &Segments<N>) -> Resu
 /// # Safety
 ///
 /// As for [`call_segments`].
-pub unsafe fn write_segments<const N: usize>(fd: u32, segs: &Segments<N>) -> Result<usize, Errno> {
+pub unsafe fn write_segments<const N: usize>(
+    fd: u32,
+    segs: &Segments<N>,
+    stop: Stop<'_>,
+) -> Result<usize, Errno> {
     if segs.bytes() == 0 {
         return Ok(0);
     }
@@ -254,12 +306,12 @@ pub unsafe fn write_segments<const N: usize>(fd: u32, segs: &Segments<N>) -> Res
         nonblock: false,
     };
     // SAFETY: the caller's promise.
-    let r = unsafe { call_segments(req, segs, true) }?;
+    let r = unsafe { call_segments(req, segs, true, Some(stop)) }?;
     Ok((r[0] as usize).min(segs.bytes()))
 }
 
 /// `WRITE` of `buf`: how many bytes the pipe took.
-pub fn write(fd: u32, buf: &[u8]) -> Result<usize, Errno> {
+pub fn write(fd: u32, buf: &[u8], stop: Stop<'_>) -> Result<usize, Errno> {
     if buf.is_empty() {
         return Ok(0);
     }
@@ -268,7 +320,7 @@ pub fn write(fd: u32, buf: &[u8]) -> Result<usize, Errno> {
         len: len32(buf.len()),
         nonblock: false,
     };
-    let r = call(req, buf, &mut [])?;
+    let r = call_blocking(req, buf, &mut [], stop)?;
     Ok(r[0] as usize)
 }
 
@@ -325,6 +377,33 @@ pub fn poll(entries: &mut [PollFd], nonblock: bool) -> Result<usize, Errno> {
     Ok(r[0] as usize)
 }
 
+/// `POLL` of `entries` that waits until one is ready, ended by `INTERRUPT`
+/// when `stop` says so or at `deadline_ns` (as [`blocking`]): how many are
+/// ready (the entries get their `revents`), or `EINTR`, and what cut it
+/// short.
+pub fn poll_blocking(
+    entries: &mut [PollFd],
+    deadline_ns: Option<u64>,
+    stop: Stop<'_>,
+) -> Result<(Result<usize, Errno>, Cut), Errno> {
+    let req = Request::Poll {
+        nfds: len32(entries.len()),
+        nonblock: false,
+    };
+    let mut out = vec![0u8; core::mem::size_of_val(entries)];
+    let (r, cut) = blocking(
+        req,
+        PollFd::encode_all(entries),
+        &mut out,
+        deadline_ns,
+        stop,
+    )?;
+    if r.is_ok() {
+        take_revents(entries, &out);
+    }
+    Ok((r.map(|r| r[0] as usize), cut))
+}
+
 /// Copies the `revents` the device wrote in `out` into `entries`.
 fn take_revents(entries: &mut [PollFd], out: &[u8]) {
     if let Some(answered) = PollFd::parse_all(out) {
@@ -336,12 +415,12 @@ fn take_revents(entries: &mut [PollFd], out: &[u8]) {
 
 /// `WAIT` for child `pid` (or any child for `None`); `Ok(None)` with
 /// `nohang` when none has ended. Returns (pid, wait status).
-pub fn wait(pid: Option<u32>, nohang: bool) -> Result<Option<(u32, u32)>, Errno> {
+pub fn wait(pid: Option<u32>, nohang: bool, stop: Stop<'_>) -> Result<Option<(u32, u32)>, Errno> {
     let target = match pid {
         None => WaitTarget::Any,
         Some(p) => WaitTarget::Pid(p),
     };
-    let r = simple(Request::Wait { target, nohang })?;
+    let r = call_blocking(Request::Wait { target, nohang }, &[], &mut [], stop)?;
     Ok((r[0] != 0).then_some((r[0] as u32, r[1] as u32)))
 }
 
@@ -399,7 +478,7 @@ pub unsafe fn pread_segments<const N: usize>(
         len: len32(segs.bytes()),
     };
     // SAFETY: the caller's promise.
-    let r = unsafe { call_segments(req, segs, false) }?;
+    let r = unsafe { call_segments(req, segs, false, None) }?;
     Ok((r[0] as usize).min(segs.bytes()))
 }
 
@@ -423,7 +502,7 @@ pub unsafe fn pwrite_segments<const N: usize>(
         len: len32(segs.bytes()),
     };
     // SAFETY: the caller's promise.
-    let r = unsafe { call_segments(req, segs, true) }?;
+    let r = unsafe { call_segments(req, segs, true, None) }?;
     Ok((r[0] as usize).min(segs.bytes()))
 }
 
@@ -636,7 +715,7 @@ pub unsafe fn getdents_segments<const N: usize>(
         len: len32(segs.bytes()),
     };
     // SAFETY: the caller's promise.
-    let r = unsafe { call_segments(req, segs, false) }?;
+    let r = unsafe { call_segments(req, segs, false, None) }?;
     Ok((r[0] as usize).min(segs.bytes()))
 }
 

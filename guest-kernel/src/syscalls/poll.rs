@@ -7,7 +7,10 @@
 //! back, `select`/`pselect6`/`ppoll` write back the time left, the mask of
 //! `ppoll`/`pselect6` is in force while they wait (and while the handler
 //! of the signal that ends the wait runs), and a call a handled signal
-//! interrupts fails with `EINTR` whatever the handler's `SA_RESTART`.
+//! interrupts fails with `EINTR` whatever the handler's `SA_RESTART`
+//! (`ERESTARTNOHAND`: a signal that runs no handler, a stop then a
+//! continue, restarts it; `select`, `pselect6` and `ppoll` then wait for
+//! the time left, `poll` for its whole timeout again).
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -18,7 +21,8 @@ use super::fdset::{self, Sets, FD_SETSIZE};
 use super::{Args, Ctx};
 use crate::arch::x86_64::time as clock_hw;
 use crate::linux::{Errno, Pollfd, SysResult, Timespec, Timeval};
-use crate::process::device;
+use crate::process::deliver;
+use crate::process::device::{self, Cut};
 use crate::process::signals::UNBLOCKABLE;
 
 /// How a wait ended.
@@ -32,7 +36,10 @@ enum Ended {
 }
 
 /// Waits until an entry is ready, `deadline_ns` (monotonic) passes or a
-/// deliverable signal arrives; the entries get their `revents`.
+/// deliverable signal arrives; the entries get their `revents`. One
+/// `POLL`: `NONBLOCK` once the deadline has passed (a timeout of 0),
+/// else held by the device and ended by `INTERRUPT` at the deadline or
+/// for a signal. With no entries, a sleep.
 fn wait(
     cx: &mut Ctx<'_>,
     entries: &mut [PollFd],
@@ -41,35 +48,41 @@ fn wait(
     for e in entries.iter_mut() {
         e.revents.set(0);
     }
-    let expired = |d: u64| clock_hw::monotonic_ns() >= d;
-    if deadline_ns.is_some_and(expired) {
+    let now = clock_hw::monotonic_ns();
+    if entries.is_empty() {
+        let ns = deadline_ns.map(|d| d.saturating_sub(now));
+        return Ok(match super::time::sleep(cx.p, ns) {
+            Some(_) => Ended::Signal,
+            None => Ended::TimedOut,
+        });
+    }
+    if deadline_ns.is_some_and(|d| now >= d) {
         let n = device::poll(entries, true)?;
         return Ok(if n > 0 {
             Ended::Ready(n)
+        } else if deliver::interrupting_signal(cx.p) {
+            // As Linux: a pending signal wins over a timeout of 0.
+            Ended::Signal
         } else {
             Ended::TimedOut
         });
     }
-    // Until INTERRUPT (op 40) lands: asks again at most every 10 ms.
-    loop {
-        let n = device::poll(entries, true)?;
-        if n > 0 {
-            return Ok(Ended::Ready(n));
-        }
-        let now = clock_hw::monotonic_ns();
-        if deadline_ns.is_some_and(|d| now >= d) {
-            return Ok(Ended::TimedOut);
-        }
-        let slice = deadline_ns.map_or(10_000_000, |d| (d - now).min(10_000_000));
-        if super::time::sleep(cx.p, Some(slice)).is_some() {
-            return Ok(Ended::Signal);
-        }
+    let p = &mut *cx.p;
+    let (r, cut) = device::poll_blocking(entries, deadline_ns, &mut || {
+        deliver::interrupting_signal(p)
+    })?;
+    match (r, cut) {
+        (Ok(n), _) => Ok(Ended::Ready(n)),
+        (Err(Errno::EINTR), Cut::TimedOut) => Ok(Ended::TimedOut),
+        (Err(Errno::EINTR), _) => Ok(Ended::Signal),
+        (Err(e), _) => Err(e),
     }
 }
 
 /// Runs `f` with the signal mask `mask` in force, when there is one
-/// (`ppoll`, `pselect6`). When a signal ends the wait, the program's mask
-/// comes back only after that signal's handler runs.
+/// (`ppoll`, `pselect6`). When a signal ends the wait (`f` says so), the
+/// program's mask comes back only once that signal has been delivered
+/// (`saved_mask`: the handler's frame saves it), as Linux does.
 fn with_mask<R>(
     cx: &mut Ctx<'_>,
     mask: Option<u64>,
@@ -78,10 +91,13 @@ fn with_mask<R>(
     let Some(mask) = mask else {
         return f(cx).map(|(r, _)| r);
     };
-    let old = cx.p.signals.mask;
-    cx.p.signals.mask = mask & !UNBLOCKABLE;
+    let old = core::mem::replace(&mut cx.p.signals.mask, mask & !UNBLOCKABLE);
     let r = f(cx);
-    cx.p.signals.mask = old;
+    if matches!(r, Ok((_, true))) {
+        cx.p.signals.saved_mask = Some(old);
+    } else {
+        cx.p.signals.mask = old;
+    }
     r.map(|(r, _)| r)
 }
 
@@ -145,7 +161,7 @@ fn poll_fds(
     match ended {
         Ended::Ready(n) => Ok(n as u64),
         Ended::TimedOut => Ok(0),
-        Ended::Signal => Err(Errno::EINTR),
+        Ended::Signal => Err(Errno::ERESTARTNOHAND),
     }
 }
 
@@ -215,7 +231,7 @@ fn select_fds(
         }
     })?;
     if matches!(ended, Ended::Signal) {
-        return Err(Errno::EINTR);
+        return Err(Errno::ERESTARTNOHAND);
     }
     let (ready, n) = fdset::ready(&entries);
     for (set, &at) in ready.0.iter().zip(&ptrs) {

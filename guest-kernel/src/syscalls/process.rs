@@ -14,7 +14,7 @@ use crate::linux::sig::{CLD_EXITED, CLD_KILLED};
 use crate::linux::wait::*;
 use crate::linux::{CloneArgs, Errno, Siginfo, SysResult, Timespec};
 use crate::process::clone::{CloneError, CloneKind, CloneRequest};
-use crate::process::{device, exec, fork, vfork};
+use crate::process::{deliver, device, exec, fork, vfork};
 
 /// `getpid()`.
 pub fn getpid(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
@@ -66,11 +66,12 @@ fn wait_child(cx: &mut Ctx<'_>, pid: i32, nohang: bool) -> Result<Option<(u32, u
             None
         }
     };
-    device::wait(target, nohang)
+    device::wait(target, nohang, &mut || deliver::interrupting_signal(cx.p))
 }
 
-/// `wait4(pid, wstatus, options, rusage)`. A blocked wait cannot be
-/// interrupted by a signal in this phase (the device has no cancel).
+/// `wait4(pid, wstatus, options, rusage)`. A signal to deliver ends a
+/// blocked wait (`INTERRUPT`): `EINTR`, or a restart after an
+/// `SA_RESTART` handler.
 pub fn wait4(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let (pid, wstatus, options, rusage) = (a[0] as i32, a[1], a[2], a[3]);
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | WALL | WCLONE | WNOTHREAD) != 0 {

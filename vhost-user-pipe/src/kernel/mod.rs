@@ -31,6 +31,7 @@ use crate::process::{
 
 mod devices;
 mod files;
+mod interrupt;
 mod poll;
 mod vfork;
 
@@ -550,6 +551,10 @@ impl Kernel {
                 let ppid = self.procs[&pid].ppid;
                 done(io, Ok([pid as u64, ppid as u64, 0]))
             }
+            Request::Interrupt => {
+                let n = self.interrupt(pid);
+                done(io, Ok([n as u64, 0, 0]))
+            }
             Request::Spawn { .. } | Request::Fork { .. } => done(io, Err(Errno::Enosys)),
             Request::Vfork => done(io, self.vfork(pid).map(|c| [c as u64, 0, 0])),
             Request::Poll { nfds, nonblock } => self.poll(pid, nfds, nonblock, io),
@@ -781,13 +786,19 @@ impl Kernel {
             .get(&parent)
             .filter(|p| p.is_running())
             .ok_or(Errno::Esrch)?;
-        let (image, argv, env, fds) = (
+        let (image, argv, env, fds, features) = (
             p.image.clone(),
             p.argv.clone(),
             p.env.clone(),
             p.fds.clone(),
+            p.features,
         );
-        self.add_child(parent, &image, argv, env, Start::Forked(resume), fds)
+        let child = self.add_child(parent, &image, argv, env, Start::Forked(resume), fds)?;
+        // Its runtime is the parent's, handlers included, from the moment
+        // it exists: a signal sent while its VM boots waits for it as an
+        // event instead of taking the default action (spec 1.6.18).
+        self.proc_mut(child).features = features;
+        Ok(child)
     }
 
     fn add_child(
@@ -1155,7 +1166,7 @@ mod tests {
         assert_eq!(k.next_event(root), Some(exit));
     }
 
-    fn kernel() -> Kernel {
+    pub(super) fn kernel() -> Kernel {
         Kernel::new(Limits {
             max_processes: 4,
             max_fds: 8,
@@ -1164,12 +1175,12 @@ mod tests {
         })
     }
 
-    fn root(k: &mut Kernel) -> Pid {
+    pub(super) fn root(k: &mut Kernel) -> Pid {
         k.create_root("root", vec![b"root".to_vec()], vec![b"A=1".to_vec()], true)
             .unwrap()
     }
 
-    fn call(
+    pub(super) fn call(
         k: &mut Kernel,
         pid: Pid,
         req: Request,
@@ -1181,22 +1192,22 @@ mod tests {
         rx
     }
 
-    fn ok(rx: &Receiver<HostCompletion>) -> [u64; 3] {
+    pub(super) fn ok(rx: &Receiver<HostCompletion>) -> [u64; 3] {
         let c = rx.try_recv().expect("completed");
         assert_eq!(c.resp.result(), Ok(()), "{:?}", c.resp);
         [c.resp.ret(0), c.resp.ret(1), c.resp.ret(2)]
     }
 
-    fn err(rx: &Receiver<HostCompletion>) -> Errno {
+    pub(super) fn err(rx: &Receiver<HostCompletion>) -> Errno {
         rx.try_recv().expect("completed").resp.result().unwrap_err()
     }
 
-    fn pipe(k: &mut Kernel, pid: Pid) -> (u32, u32) {
+    pub(super) fn pipe(k: &mut Kernel, pid: Pid) -> (u32, u32) {
         let r = ok(&call(k, pid, Request::Pipe { flags: 0 }, &[], 0));
         (r[0] as u32, r[1] as u32)
     }
 
-    fn spawn(k: &mut Kernel, parent: Pid, actions: &[FileAction]) -> Pid {
+    pub(super) fn spawn(k: &mut Kernel, parent: Pid, actions: &[FileAction]) -> Pid {
         k.spawn(parent, "child", vec![], vec![], actions.iter().copied())
             .unwrap()
     }
