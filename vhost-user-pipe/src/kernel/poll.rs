@@ -452,6 +452,26 @@ mod tests {
     }
 
     #[test]
+    fn an_interrupt_request_ends_the_poll_and_the_read_of_its_caller() {
+        let (mut k, r) = kernel();
+        let (rd, _wr) = pipe(&mut k, r);
+        let rx = submit_poll(&mut k, r, &[(rd, IN)], false);
+        let (io, read) = HostIo::boxed(Vec::new(), 4);
+        let req = Request::Read {
+            fd: rd as u32,
+            len: 4,
+            nonblock: false,
+        };
+        k.submit(r, req, io);
+        let c = call(&mut k, r, Request::Interrupt, &[], 0);
+        assert_eq!((c.resp.result(), c.resp.ret(0)), (Ok(()), 2));
+        for rx in [rx, read] {
+            assert_eq!(rx.try_recv().unwrap().resp.result(), Err(Errno::Eintr));
+        }
+        assert_eq!(k.stats().waiting, 0);
+    }
+
+    #[test]
     fn a_poll_is_held_while_frozen_and_dropped_on_reset_or_exit() {
         let (mut k, r) = kernel();
         let (rd, wr) = pipe(&mut k, r);
