@@ -83,11 +83,21 @@ pub enum Op {
     FchmodAt = 38,
     /// Set a file's access and modification times.
     UtimensAt = 39,
+    /// Move a process into a process group (`setpgid`).
+    Setpgid = 42,
+    /// Get a process's process group (`getpgid`).
+    Getpgid = 43,
+    /// Make the caller a session leader (`setsid`).
+    Setsid = 44,
+    /// Get a process's session (`getsid`).
+    Getsid = 45,
+    /// Stop the caller as by a stop signal, until it is continued.
+    Stop = 46,
 }
 
 impl Op {
     /// Every op, in code order.
-    pub const ALL: [Op; 39] = [
+    pub const ALL: [Op; 44] = [
         Op::Pipe,
         Op::Read,
         Op::Write,
@@ -127,6 +137,11 @@ impl Op {
         Op::SymlinkAt,
         Op::FchmodAt,
         Op::UtimensAt,
+        Op::Setpgid,
+        Op::Getpgid,
+        Op::Setsid,
+        Op::Getsid,
+        Op::Stop,
     ];
 
     /// Parses a wire op code.
@@ -149,7 +164,7 @@ mod tests {
     #[test]
     fn zero_and_unknown_op_codes_are_rejected() {
         assert_eq!(Op::from_code(0), None);
-        assert_eq!(Op::from_code(40), None);
+        assert_eq!(Op::from_code(1000), None);
         assert_eq!(Op::from_code(u32::MAX), None);
     }
 }
