@@ -1598,7 +1598,7 @@ mod tests {
     }
 
     #[test]
-    fn stop_and_continue_signals_are_discarded_without_signals() {
+    fn without_signals_stop_signals_stop_and_the_others_are_discarded() {
         let mut k = kernel();
         let r = root(&mut k);
         let c = spawn(&mut k, r, &[]);
@@ -1613,8 +1613,11 @@ mod tests {
                 &[],
                 0,
             ));
+            // SIGSTOP to SIGTTOU stop it; it stays stopped.
+            assert_eq!(k.is_stopped(c), signo >= 19, "{signo}");
         }
         assert!(k.process(c).unwrap().is_running());
+        assert!(k.process(c).unwrap().events.is_empty(), "no event");
         ok(&call(
             &mut k,
             r,
