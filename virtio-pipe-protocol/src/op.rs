@@ -83,6 +83,8 @@ pub enum Op {
     FchmodAt = 38,
     /// Set a file's access and modification times.
     UtimensAt = 39,
+    /// End the caller's blocked requests now (a signal or a timeout).
+    Interrupt = 40,
     /// Move a process into a process group (`setpgid`).
     Setpgid = 42,
     /// Get a process's process group (`getpgid`).
@@ -97,7 +99,7 @@ pub enum Op {
 
 impl Op {
     /// Every op, in code order.
-    pub const ALL: [Op; 44] = [
+    pub const ALL: [Op; 45] = [
         Op::Pipe,
         Op::Read,
         Op::Write,
@@ -137,6 +139,7 @@ impl Op {
         Op::SymlinkAt,
         Op::FchmodAt,
         Op::UtimensAt,
+        Op::Interrupt,
         Op::Setpgid,
         Op::Getpgid,
         Op::Setsid,

@@ -241,6 +241,8 @@ pub enum Request {
     Kill { target: KillTarget, signo: u32 },
     /// `GETPID`.
     GetPid,
+    /// `INTERRUPT`: end the caller's blocked requests now.
+    Interrupt,
     /// `OPENAT`: `arg0` = dirfd, `arg1` = `O_*` flags, `arg2` = mode; the
     /// path is the readable payload.
     OpenAt {
@@ -539,6 +541,7 @@ impl Request {
                 Request::Stop { signo: s as u32 }
             }
             Op::GetPid => Request::GetPid,
+            Op::Interrupt => Request::Interrupt,
             Op::OpenAt => {
                 let fl = a(1);
                 if fl & !(OPEN_FLAGS as u64) != 0 || fl & 3 == 3 {
@@ -768,6 +771,7 @@ impl Request {
             | Request::GetArgs { .. }
             | Request::Spawn { .. }
             | Request::GetPid
+            | Request::Interrupt
             | Request::Setsid => (0, [0; 3]),
             Request::Setpgid { pid, pgid } => (0, [pid as u64, pgid as u64, 0]),
             Request::Getpgid { pid } | Request::Getsid { pid } => (0, [pid as u64, 0, 0]),
@@ -847,6 +851,7 @@ impl Request {
             Request::Exit(_) => Op::Exit,
             Request::Kill { .. } => Op::Kill,
             Request::GetPid => Op::GetPid,
+            Request::Interrupt => Op::Interrupt,
             Request::OpenAt { .. } => Op::OpenAt,
             Request::Pread { .. } => Op::Pread,
             Request::Lseek { .. } => Op::Lseek,
@@ -1132,6 +1137,7 @@ mod tests {
             (Request::Setsid, 0, 0),
             (Request::Getsid { pid: 5 }, 0, 0),
             (Request::Stop { signo: 20 }, 0, 0),
+            (Request::Interrupt, 0, 0),
         ];
         for (req, readable, writable) in cases {
             assert_eq!(
