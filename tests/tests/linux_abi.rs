@@ -834,6 +834,21 @@ fn busybox_sh_three_stage_pipeline() {
     assert!(vms(&g) >= 4, "{}", g.serial);
 }
 
+/// The shell's `kill -STOP`, `kill -CONT` and `kill -TERM` of a
+/// background job, then `wait` for its status (143, as natively).
+#[test]
+fn busybox_sh_stops_continues_and_terminates_a_background_job() {
+    let g = Root::new(&[]).same_as_host(
+        &[
+            "sh",
+            "-c",
+            "busybox sleep 30 & p=$!; kill -STOP $p; kill -CONT $p; kill -TERM $p; wait $p; echo \"status $?\"",
+        ],
+        &[PATH],
+    );
+    assert_eq!(g.stdout, "status 143\n");
+}
+
 #[test]
 fn busybox_sh_command_substitution_and_and_or() {
     let g = Root::new(&[]).same_as_host(
