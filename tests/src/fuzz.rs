@@ -515,9 +515,10 @@ impl World {
         let out = (inp.u16()? as usize) & MAX_REQ_PAYLOAD;
         let place = inp.u8()?;
         let split = inp.u8()?;
+        // Every op code up to the last one and one past it.
+        let last = Op::ALL.iter().map(|&o| o as u32).max().unwrap_or(0);
         let code = if op & 0x80 == 0 {
-            // Every op (1 to the last) and one code past the last.
-            1 + u32::from(op) % (Op::ALL.len() as u32 + 1)
+            1 + op as u32 % (last + 1)
         } else {
             op as u32
         };

@@ -178,6 +178,7 @@ impl Builder {
             threads: Mutex::new(Vec::new()),
             vms: AtomicUsize::new(0),
             fork_copies: AtomicUsize::new(0),
+            pausing: Mutex::new(()),
         })
     }
 }
@@ -206,6 +207,8 @@ pub struct Supervisor {
     /// VMs launched, and how many of them on a copy of a parent's RAM.
     vms: AtomicUsize,
     fork_copies: AtomicUsize,
+    /// Held while a VM is suspended or resumed (see `apply`).
+    pausing: Mutex<()>,
 }
 
 /// The last lines of the log at `path`, as a suffix for a message.
@@ -473,7 +476,17 @@ impl Supervisor {
         let start = thread::Builder::new()
             .name(format!("start-{pid}"))
             .spawn(move || {
-                if !sup.wait_started(pid) {
+                // A process stopped before it started (a `kill -STOP` just
+                // after its spawn) gets the deadline again.
+                let started = loop {
+                    if sup.wait_started(pid) {
+                        break true;
+                    }
+                    if !sup.kernel().is_stopped(pid) {
+                        break false;
+                    }
+                };
+                if !started {
                     sup.fail(
                         pid,
                         format!(
@@ -822,6 +835,20 @@ impl Host for Supervisor {
                     self.tree_cv.notify_all();
                 }
                 Effect::LaunchVm(pid) => self.launch_execd(pid),
+                Effect::SuspendVm(pid) | Effect::ResumeVm(pid) => {
+                    // Effects of a stop and a continue applied by two
+                    // threads may arrive in either order: what the VM gets
+                    // is what the kernel says now, one VM change at a time.
+                    let _one = lock(&self.pausing);
+                    let paused = self.kernel().vm_paused(pid);
+                    if let Some(vm) = self.hosts().get(&pid).and_then(|r| r.vm.clone()) {
+                        if paused {
+                            vm.suspend();
+                        } else {
+                            vm.resume();
+                        }
+                    }
+                }
             }
         }
     }

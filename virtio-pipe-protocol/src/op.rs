@@ -87,11 +87,21 @@ pub enum Op {
     Interrupt = 40,
     /// Wait until one of several fds is ready.
     Poll = 41,
+    /// Move a process into a process group (`setpgid`).
+    Setpgid = 42,
+    /// Get a process's process group (`getpgid`).
+    Getpgid = 43,
+    /// Make the caller a session leader (`setsid`).
+    Setsid = 44,
+    /// Get a process's session (`getsid`).
+    Getsid = 45,
+    /// Stop the caller as by a stop signal, until it is continued.
+    Stop = 46,
 }
 
 impl Op {
     /// Every op, in code order.
-    pub const ALL: [Op; 41] = [
+    pub const ALL: [Op; 46] = [
         Op::Pipe,
         Op::Read,
         Op::Write,
@@ -133,6 +143,11 @@ impl Op {
         Op::UtimensAt,
         Op::Interrupt,
         Op::Poll,
+        Op::Setpgid,
+        Op::Getpgid,
+        Op::Setsid,
+        Op::Getsid,
+        Op::Stop,
     ];
 
     /// Parses a wire op code.

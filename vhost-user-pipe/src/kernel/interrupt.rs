@@ -55,6 +55,8 @@ mod tests {
         let wait = Request::Wait {
             target: WaitTarget::Pid(c),
             nohang: false,
+            untraced: false,
+            continued: false,
         };
         let w = call(&mut k, r, wait, &[], 0);
         assert!(w.try_recv().is_err(), "the wait blocks");
