@@ -136,10 +136,6 @@ static void reader(int in, int res)
 int main(int argc, char **argv)
 {
     int each = argc > 1 ? atoi(argv[1]) : 2000;
-    /* Handlers before the forks: a child inherits them, so a signal that
-     * arrives before it sets its own flags is handled, not fatal. */
-    handle(SIGUSR1, on_usr1, 0);
-    handle(SIGUSR2, on_usr2, 0);
     int p[2], wres[2], rres[2];
     if (pipe(p) || pipe(wres) || pipe(rres))
         return 2;
