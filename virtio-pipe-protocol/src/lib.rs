@@ -31,6 +31,7 @@ mod event;
 pub mod fs;
 mod op;
 mod request;
+pub mod tty;
 mod wire;
 
 pub use blob::{
@@ -46,6 +47,7 @@ pub use event::{Event, EventKind};
 pub use fs::{ExecBlob, Stat, STAT_SIZE};
 pub use op::Op;
 pub use request::{ChdirTarget, DecodeError, Dirfd, ExitKind, Request, StartKind, WaitTarget};
+pub use tty::{SetWhen, Termios, TtyCmd, Winsize};
 pub use wire::{
     EventRaw, FileActionRaw, ReqHeader, RespHeader, SpawnHeader, WireError, EVENT_SIZE,
     FILE_ACTION_SIZE, REQ_HEADER_SIZE, RESP_HEADER_SIZE, SPAWN_HEADER_SIZE,

@@ -83,11 +83,13 @@ pub enum Op {
     FchmodAt = 38,
     /// Set a file's access and modification times.
     UtimensAt = 39,
+    /// A terminal ioctl on the tree's terminal.
+    Tty = 47,
 }
 
 impl Op {
     /// Every op, in code order.
-    pub const ALL: [Op; 39] = [
+    pub const ALL: [Op; 40] = [
         Op::Pipe,
         Op::Read,
         Op::Write,
@@ -127,6 +129,7 @@ impl Op {
         Op::SymlinkAt,
         Op::FchmodAt,
         Op::UtimensAt,
+        Op::Tty,
     ];
 
     /// Parses a wire op code.
@@ -150,6 +153,7 @@ mod tests {
     fn zero_and_unknown_op_codes_are_rejected() {
         assert_eq!(Op::from_code(0), None);
         assert_eq!(Op::from_code(40), None);
+        assert_eq!(Op::from_code(48), None);
         assert_eq!(Op::from_code(u32::MAX), None);
     }
 }

@@ -31,8 +31,10 @@ use crate::process::{
 
 mod devices;
 mod files;
+mod tty;
 mod vfork;
 
+pub use tty::{HostTerminal, TtyState};
 pub use vfork::ExecOutcome;
 
 /// Work for the supervisor, to do once the kernel lock is released.
@@ -106,6 +108,8 @@ pub struct Kernel {
     terminals: BTreeSet<PipeId>,
     /// The root's standard-stream pipes, by fd (0, 1, 2), for `/dev/tty`.
     stdio_ids: [Option<PipeId>; 3],
+    /// The tree's terminal: the host's, and the foreground group (`tty.rs`).
+    tty: TtyState,
 }
 
 /// A request held while its process's device is stopped.
@@ -221,6 +225,7 @@ impl Kernel {
             host_ttys: [false; 3],
             terminals: BTreeSet::new(),
             stdio_ids: [None; 3],
+            tty: TtyState::default(),
         }
     }
 
@@ -550,6 +555,7 @@ impl Kernel {
                 Some(exe) => answer_bytes(io, &exe, false),
                 None => done(io, Err(Errno::Enoent)),
             },
+            Request::Tty { fd, cmd, .. } => self.tty(pid, fd, cmd, io),
             file_op => self.file_op(pid, file_op, io),
         }
     }
