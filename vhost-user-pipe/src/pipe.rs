@@ -137,7 +137,12 @@ impl Pipe {
             // waits): let those bytes settle into the buffer first.
             self.pump(notes);
         }
-        let at = self.buf.len() + self.write_waiters.iter().map(|w| w.len - w.done).sum::<usize>();
+        let at = self.buf.len()
+            + self
+                .write_waiters
+                .iter()
+                .map(|w| w.len - w.done)
+                .sum::<usize>();
         self.marks.push_back(at);
         self.pump(notes);
     }

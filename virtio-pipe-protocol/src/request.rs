@@ -669,11 +669,7 @@ impl Request {
                 if writable_payload < cmd.writable() {
                     return Err(DecodeError::ShortWritablePayload(op, writable_payload));
                 }
-                Request::Tty {
-                    fd,
-                    cmd,
-                    arg: a(2),
-                }
+                Request::Tty { fd, cmd, arg: a(2) }
             }
         })
     }

@@ -150,7 +150,10 @@ impl TtyCmd {
 
     /// The command of a Linux ioctl request number.
     pub fn from_ioctl(number: u64) -> Option<Self> {
-        Self::ALL.iter().copied().find(|c| c.ioctl() as u64 == number)
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|c| c.ioctl() as u64 == number)
     }
 
     /// Its Linux ioctl request number.

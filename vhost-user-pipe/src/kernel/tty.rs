@@ -195,3 +195,21 @@ impl Kernel {
         p.mark_end_of_input(&mut notes);
     }
 }
+
+impl HostTerminal for crate::terminal::HostTty {
+    fn get_attr(&self, fd: u32) -> std::io::Result<Termios> {
+        crate::terminal::HostTty::get_attr(self, fd)
+    }
+
+    fn set_attr(&self, fd: u32, when: SetWhen, t: &Termios) -> std::io::Result<()> {
+        crate::terminal::HostTty::set_attr(self, fd, when, t)
+    }
+
+    fn get_winsize(&self, fd: u32) -> std::io::Result<Winsize> {
+        crate::terminal::HostTty::get_winsize(self, fd)
+    }
+
+    fn set_winsize(&self, fd: u32, ws: &Winsize) -> std::io::Result<()> {
+        crate::terminal::HostTty::set_winsize(self, fd, ws)
+    }
+}
