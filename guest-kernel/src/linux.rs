@@ -221,6 +221,10 @@ pub mod sig {
     pub const CLD_KILLED: i32 = 2;
     /// `CLD_DUMPED`.
     pub const CLD_DUMPED: i32 = 3;
+    /// `CLD_STOPPED`.
+    pub const CLD_STOPPED: i32 = 5;
+    /// `CLD_CONTINUED`.
+    pub const CLD_CONTINUED: i32 = 6;
 
     /// The bit of `signo` in a `sigset_t`.
     pub const fn bit(signo: u32) -> u64 {

@@ -497,9 +497,10 @@ impl World {
         let out = (inp.u16()? as usize) & MAX_REQ_PAYLOAD;
         let place = inp.u8()?;
         let split = inp.u8()?;
+        // Every op code up to the last one and one past it.
+        let last = Op::ALL.iter().map(|&o| o as u32).max().unwrap_or(0);
         let code = if op & 0x80 == 0 {
-            // Every code up to the last op's (`TTY`, 47) and one past it.
-            1 + (op % 48) as u32
+            1 + op as u32 % (last + 1)
         } else {
             op as u32
         };

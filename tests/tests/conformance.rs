@@ -707,7 +707,9 @@ fn undefined_flags_status_flags_and_stray_payloads_are_einval() {
         (Op::GetArgs, 1, [0; 3], &[], 64),
         (Op::Read, 2, [r as u64, 0, 0], &[], 8),
         (Op::Write, 2, [w as u64, 0, 0], b"x", 0),
-        (Op::Wait, 2, [u64::MAX, 0, 0], &[], 0),
+        (Op::Wait, 8, [u64::MAX, 0, 0], &[], 0),
+        (Op::Setsid, 1, [0; 3], &[], 0),
+        (Op::Stop, 1, [19, 0, 0], &[], 0),
         (Op::Exit, 2, [0, 0, 0], &[], 0),
         (Op::Kill, 1, [1, 0, 0], &[], 0),
         (Op::Pipe, 0, [1, 0, 0], &[], 0),
@@ -786,7 +788,8 @@ fn every_status_is_in_the_error_table_and_never_eperm() {
                     // Requests that would end the caller or block are left out.
                     let valid_exit =
                         op == Some(Op::Exit) && (a0 <= 255 || (flags == 1 && a1 <= 31));
-                    let kills_self = op == Some(Op::Kill) && a0 == 1 && a1 != 0;
+                    // KILL of pid 1 or of its own group (0).
+                    let kills_self = op == Some(Op::Kill) && a0 <= 1 && a1 != 0;
                     let blocks = matches!(op, Some(Op::Read)) && flags & 1 == 0 && (a0 <= 3);
                     let reads_stdin = matches!(op, Some(Op::Write | Op::Read)) && a0 <= 2;
                     if valid_exit || kills_self || blocks || reads_stdin {

@@ -197,11 +197,16 @@ fn the_foreground_group_is_the_devices_record() {
     assert_eq!(set_pgrp(&mut root, 0, -1), Err(Errno::Einval));
     assert_eq!(set_pgrp(&mut root, 0, 42), Err(Errno::Esrch));
     let (pid, _l, mut c) = spawn_child(&tree, &mut root);
-    // The child is in its parent's group, not one of its own.
+    // The child is in its parent's group, not one of its own...
     assert_eq!(set_pgrp(&mut c, 2, pid as i32), Err(Errno::Esrch));
     assert_eq!(set_pgrp(&mut c, 2, 1), Ok(()));
     assert_eq!(get_pgrp(&mut c, 0), Ok(1));
-    assert_eq!(tree.sup.kernel().foreground_group(), 1);
+    // ... until it makes one (SETPGID, 1.6.26): then it may lead.
+    let d = c.call(Op::Setpgid, 0, [0, 0, 0], &[], 0);
+    assert_eq!(d.result(), Ok([0; 3]));
+    assert_eq!(set_pgrp(&mut root, 0, pid as i32), Ok(()));
+    assert_eq!(get_pgrp(&mut root, 2), Ok(pid as i32));
+    assert_eq!(tree.sup.kernel().foreground_group(), pid);
     assert_eq!(tty(&mut root, 0, TIOCSCTTY, &[], 0), Ok(vec![]));
     let d = root.call(Op::Tty, 0, [2, TIOCSCTTY as u64, 1], &[], 0);
     assert_eq!(d.result(), Ok([0; 3]), "with force");
@@ -237,6 +242,13 @@ fn the_terminals_signals_go_to_the_foreground_group_and_the_ending_ones_to_the_r
     assert_eq!(c.wait_event(Instant::now() + BLOCKED), None);
     // Both still run: a handled signal ends no one.
     assert!(tree.sup.kernel().process(pid).unwrap().is_running());
+    // A job in the foreground: the terminal's signals reach its group only.
+    let d = c.call(Op::Setpgid, 0, [0, 0, 0], &[], 0);
+    assert_eq!(d.result(), Ok([0; 3]));
+    set_pgrp(&mut root, 0, pid as i32).unwrap();
+    assert_eq!(tree.sup.signal_foreground(SIGINT), 1);
+    assert_eq!(c.wait_event(soon()), from_terminal);
+    assert_eq!(root.wait_event(Instant::now() + BLOCKED), None);
 }
 
 // spec: dev-tty-eof

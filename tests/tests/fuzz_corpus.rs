@@ -17,7 +17,7 @@ use virtio_pipe_protocol::fs::{
 };
 use virtio_pipe_protocol::{
     ArgsBlob, Errno, FileAction, Op, ReqHeader, EXIT_F_SIGNALED, O_NONBLOCK, REQ_F_NONBLOCK,
-    WAIT_F_NOHANG,
+    WAIT_F_CONTINUED, WAIT_F_NOHANG, WAIT_F_UNTRACED,
 };
 
 const ANY: u64 = u64::MAX;
@@ -451,6 +451,30 @@ fn seeds() -> Vec<(&'static str, Script)> {
                 .call(1, Op::Exit, [5, 0, 0], &[], 0, 5)
                 .call(1, Op::Wait, [3, 0, 0], &[], 0, 6)
                 .call(2, Op::GetExe, [0; 3], &[], 64, 0),
+        ),
+        (
+            "groups-stop-continue",
+            s().call(1, Op::Spawn, [0; 3], &child_blob(&[]), 0, 0)
+                .call(2, Op::Setpgid, [0; 3], &[], 0, 0)
+                .call(1, Op::Getpgid, [2, 0, 0], &[], 0, 1)
+                .call(1, Op::Kill, [(-2i64) as u64, 0, 0], &[], 0, 2)
+                .call(2, Op::Stop, [20, 0, 0], &[], 0, 1)
+                .req(
+                    1,
+                    Op::Wait,
+                    WAIT_F_UNTRACED,
+                    [(-2i64) as u64, 0, 0],
+                    &[],
+                    0,
+                    3,
+                    0,
+                )
+                .call(1, Op::Kill, [2, 18, 0], &[], 0, 4)
+                .req(1, Op::Wait, WAIT_F_CONTINUED, [0; 3], &[], 0, 5, 0)
+                .call(2, Op::Setsid, [0; 3], &[], 0, 2)
+                .call(2, Op::Getsid, [0; 3], &[], 0, 3)
+                .call(1, Op::Kill, [u64::MAX, 9, 0], &[], 0, 6)
+                .call(1, Op::Wait, [u64::MAX, 0, 0], &[], 0, 7),
         ),
         (
             "blob-in-a-script",

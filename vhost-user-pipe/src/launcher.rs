@@ -63,6 +63,11 @@ pub trait Vm: Send + Sync + std::fmt::Debug {
     fn kill(&self);
     /// Ends the VM unless it ends by itself within `grace`. Does not block.
     fn stop(self: Arc<Self>, grace: Duration);
+    /// Stops the VM where it is (its process stopped, spec 1.6.27): no
+    /// guest instruction runs until [`Vm::resume`].
+    fn suspend(&self);
+    /// Resumes a VM that [`Vm::suspend`] stopped.
+    fn resume(&self);
 }
 
 /// Starts VMs.
@@ -326,6 +331,16 @@ impl QemuVm {
     pub fn host_pid(&self) -> u32 {
         self.host_pid
     }
+
+    /// Sends `signo` to the QEMU process unless it has been reaped.
+    fn signal(&self, signo: libc::c_int) {
+        let exited = self.exited.lock().unwrap_or_else(|e| e.into_inner());
+        if !*exited {
+            // SAFETY: kill(2) on a pid we spawned and have not reaped (the
+            // `exited` flag is set only after wait(2) under this lock).
+            unsafe { libc::kill(self.host_pid as libc::pid_t, signo) };
+        }
+    }
 }
 
 impl Vm for QemuVm {
@@ -366,12 +381,15 @@ impl Vm for QemuVm {
     }
 
     fn kill(&self) {
-        let exited = self.exited.lock().unwrap_or_else(|e| e.into_inner());
-        if !*exited {
-            // SAFETY: kill(2) on a pid we spawned and have not reaped (the
-            // `exited` flag is set only after wait(2) under this lock).
-            unsafe { libc::kill(self.host_pid as libc::pid_t, libc::SIGKILL) };
-        }
+        self.signal(libc::SIGKILL);
+    }
+
+    fn suspend(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    fn resume(&self) {
+        self.signal(libc::SIGCONT);
     }
 
     fn stop(self: Arc<Self>, grace: Duration) {

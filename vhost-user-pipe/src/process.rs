@@ -49,11 +49,25 @@ pub fn wait_status(kind: ExitKind) -> u32 {
 /// Something that wakes the thread serving a process's queues.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
-/// A WAIT held until a child ends.
+/// A stop or continue of a process not yet reported to its parent's
+/// `WAIT` (with `UNTRACED` or `CONTINUED`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StateReport {
+    /// Stopped by this signal.
+    Stopped(u32),
+    /// Continued.
+    Continued,
+}
+
+/// A WAIT held until a child ends (or stops, or is continued).
 #[allow(missing_debug_implementations)]
 pub struct PendingWait {
-    /// Which child.
+    /// Which child (the caller's own group already resolved to `Group`).
     pub target: WaitTarget,
+    /// Also a child that stopped (`WAIT_F_UNTRACED`).
+    pub untraced: bool,
+    /// Also a child that was continued (`WAIT_F_CONTINUED`).
+    pub continued: bool,
     /// The request.
     pub io: Box<dyn Io>,
 }
@@ -105,6 +119,20 @@ pub struct Process {
     /// A signal that ended it while it borrowed: it takes effect when it
     /// gives the VM back.
     pub deferred_kill: Option<u8>,
+    /// Its process group.
+    pub pgid: Pid,
+    /// Its session.
+    pub sid: Pid,
+    /// Whether it has run a new program (`EXEC`, or booted by `SPAWN`)
+    /// since it was created: its parent may no longer `SETPGID` it.
+    pub execd: bool,
+    /// The stop signal it is stopped by (spec 1.6.27); its requests are
+    /// held meanwhile.
+    pub stopped: Option<u32>,
+    /// Its stop or continue not yet reported to a `WAIT` of its parent.
+    pub report: Option<StateReport>,
+    /// Its own `STOP` request, completed when it is continued.
+    pub stop_io: Option<Box<dyn Io>>,
 }
 
 impl std::fmt::Debug for Process {
@@ -149,6 +177,12 @@ impl Process {
             exe: None,
             lender: None,
             deferred_kill: None,
+            pgid: pid,
+            sid: pid,
+            execd: false,
+            stopped: None,
+            report: None,
+            stop_io: None,
         }
     }
 

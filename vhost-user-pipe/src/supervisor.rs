@@ -186,6 +186,7 @@ impl Builder {
             threads: Mutex::new(Vec::new()),
             vms: AtomicUsize::new(0),
             fork_copies: AtomicUsize::new(0),
+            pausing: Mutex::new(()),
         })
     }
 }
@@ -214,6 +215,8 @@ pub struct Supervisor {
     /// VMs launched, and how many of them on a copy of a parent's RAM.
     vms: AtomicUsize,
     fork_copies: AtomicUsize,
+    /// Held while a VM is suspended or resumed (see `apply`).
+    pausing: Mutex<()>,
 }
 
 /// The last lines of the log at `path`, as a suffix for a message.
@@ -856,6 +859,20 @@ impl Host for Supervisor {
                     self.tree_cv.notify_all();
                 }
                 Effect::LaunchVm(pid) => self.launch_execd(pid),
+                Effect::SuspendVm(pid) | Effect::ResumeVm(pid) => {
+                    // Effects of a stop and a continue applied by two
+                    // threads may arrive in either order: what the VM gets
+                    // is what the kernel says now, one VM change at a time.
+                    let _one = lock(&self.pausing);
+                    let paused = self.kernel().vm_paused(pid);
+                    if let Some(vm) = self.hosts().get(&pid).and_then(|r| r.vm.clone()) {
+                        if paused {
+                            vm.suspend();
+                        } else {
+                            vm.resume();
+                        }
+                    }
+                }
             }
         }
     }

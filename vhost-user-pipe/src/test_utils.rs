@@ -56,6 +56,7 @@ impl Launcher for ChannelLauncher {
 pub struct FakeVm {
     ended: Mutex<bool>,
     killed: Mutex<bool>,
+    suspended: Mutex<bool>,
     cv: Condvar,
 }
 
@@ -69,6 +70,11 @@ impl FakeVm {
     /// Whether the supervisor killed it.
     pub fn was_killed(&self) -> bool {
         *lock(&self.killed)
+    }
+
+    /// Whether it is suspended (its process stopped).
+    pub fn is_suspended(&self) -> bool {
+        *lock(&self.suspended)
     }
 }
 
@@ -108,6 +114,14 @@ impl Vm for FakeVm {
 
     fn stop(self: Arc<Self>, _grace: Duration) {
         self.kill();
+    }
+
+    fn suspend(&self) {
+        *lock(&self.suspended) = true;
+    }
+
+    fn resume(&self) {
+        *lock(&self.suspended) = false;
     }
 }
 

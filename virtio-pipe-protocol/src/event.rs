@@ -14,6 +14,8 @@ pub enum EventKind {
     ChildExit = 1,
     /// `VIRTIO_PIPE_EVT_SIGNAL`: a signal was sent to this process.
     Signal = 2,
+    /// `VIRTIO_PIPE_EVT_CHILD_STATE`: a child stopped or was continued.
+    ChildState = 3,
 }
 
 /// A decoded event.
@@ -23,14 +25,20 @@ pub enum Event {
     ChildExit { pid: u32, status: u32 },
     /// Signal `signo` from `sender` (0: the device itself, e.g. `SIGPIPE`).
     Signal { signo: u32, sender: u32 },
+    /// A child stopped (status `0x7f | signo << 8`) or was continued
+    /// (status `0xffff`).
+    ChildState { pid: u32, status: u32 },
 }
 
 impl Event {
     /// The wire form.
     pub fn to_raw(self) -> EventRaw {
         match self {
-            Event::ChildExit { pid, status } => EventRaw {
-                kind: U32::new(EventKind::ChildExit as u32),
+            Event::ChildExit { pid, status } | Event::ChildState { pid, status } => EventRaw {
+                kind: U32::new(match self {
+                    Event::ChildExit { .. } => EventKind::ChildExit as u32,
+                    _ => EventKind::ChildState as u32,
+                }),
                 signo: U32::new(SIGCHLD),
                 pid: U64::new(pid as u64),
                 status: U64::new(status as u64),
@@ -66,6 +74,10 @@ impl Event {
                 signo: raw.signo.get(),
                 sender: raw.pid.get() as u32,
             }),
+            3 => Some(Event::ChildState {
+                pid: raw.pid.get() as u32,
+                status: raw.status.get() as u32,
+            }),
             _ => None,
         })
     }
@@ -84,6 +96,17 @@ mod tests {
         let b = e.to_bytes();
         assert_eq!(u32::from_le_bytes([b[4], b[5], b[6], b[7]]), SIGCHLD);
         assert_eq!(Event::parse(&b), Ok(Some(e)));
+    }
+
+    #[test]
+    fn child_state_round_trips_and_names_sigchld() {
+        for status in [crate::wait_status_stopped(19), crate::WAIT_STATUS_CONTINUED] {
+            let e = Event::ChildState { pid: 7, status };
+            let b = e.to_bytes();
+            assert_eq!(u32::from_le_bytes([b[0], b[1], b[2], b[3]]), 3);
+            assert_eq!(u32::from_le_bytes([b[4], b[5], b[6], b[7]]), SIGCHLD);
+            assert_eq!(Event::parse(&b), Ok(Some(e)));
+        }
     }
 
     #[test]

@@ -46,7 +46,9 @@ pub use errno::Errno;
 pub use event::{Event, EventKind};
 pub use fs::{ExecBlob, Stat, STAT_SIZE};
 pub use op::Op;
-pub use request::{ChdirTarget, DecodeError, Dirfd, ExitKind, Request, StartKind, WaitTarget};
+pub use request::{
+    ChdirTarget, DecodeError, Dirfd, ExitKind, KillTarget, Request, StartKind, WaitTarget,
+};
 pub use tty::{SetWhen, Termios, TtyCmd, Winsize};
 pub use wire::{
     EventRaw, FileActionRaw, ReqHeader, RespHeader, SpawnHeader, WireError, EVENT_SIZE,
@@ -68,6 +70,12 @@ pub const REQ_F_NONBLOCK: u32 = 1 << 0;
 /// `VIRTIO_PIPE_WAIT_F_NOHANG`: `WAIT` returns at once when no child has changed state.
 pub const WAIT_F_NOHANG: u32 = 1 << 0;
 
+/// `VIRTIO_PIPE_WAIT_F_UNTRACED`: `WAIT` also reports a child that stopped.
+pub const WAIT_F_UNTRACED: u32 = 1 << 1;
+
+/// `VIRTIO_PIPE_WAIT_F_CONTINUED`: `WAIT` also reports a stopped child that was continued.
+pub const WAIT_F_CONTINUED: u32 = 1 << 2;
+
 /// `VIRTIO_PIPE_EXIT_F_SIGNALED`: `EXIT` reports death by a signal (`arg1`) rather than a code.
 pub const EXIT_F_SIGNALED: u32 = 1 << 0;
 
@@ -80,6 +88,14 @@ pub const fn wait_status_exited(code: u8) -> u32 {
 pub const fn wait_status_signaled(signo: u8) -> u32 {
     (signo as u32) & 0x7f
 }
+
+/// Wait status as POSIX encodes it on Linux: stopped by signal `signo`.
+pub const fn wait_status_stopped(signo: u8) -> u32 {
+    0x7f | (signo as u32) << 8
+}
+
+/// Wait status as POSIX encodes it on Linux: continued (`WIFCONTINUED`).
+pub const WAIT_STATUS_CONTINUED: u32 = 0xffff;
 
 /// Signal numbers the device knows by name (Linux numbering).
 pub mod signal {
@@ -107,6 +123,18 @@ pub mod signal {
     pub const SIGCONT: u32 = 18;
     /// Stop (cannot be caught).
     pub const SIGSTOP: u32 = 19;
+    /// Stop from the terminal (Ctrl-Z).
+    pub const SIGTSTP: u32 = 20;
+    /// A background process read from its terminal.
+    pub const SIGTTIN: u32 = 21;
+    /// A background process wrote to its terminal.
+    pub const SIGTTOU: u32 = 22;
+
+    /// Whether `signo`'s default action is "stop" (`SIGSTOP`, `SIGTSTP`,
+    /// `SIGTTIN`, `SIGTTOU`).
+    pub const fn is_stop(signo: u32) -> bool {
+        matches!(signo, SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU)
+    }
     /// Highest signal number the device accepts.
     pub const SIG_MAX: u32 = 31;
 }

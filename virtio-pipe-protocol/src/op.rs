@@ -83,13 +83,23 @@ pub enum Op {
     FchmodAt = 38,
     /// Set a file's access and modification times.
     UtimensAt = 39,
+    /// Move a process into a process group (`setpgid`).
+    Setpgid = 42,
+    /// Get a process's process group (`getpgid`).
+    Getpgid = 43,
+    /// Make the caller a session leader (`setsid`).
+    Setsid = 44,
+    /// Get a process's session (`getsid`).
+    Getsid = 45,
+    /// Stop the caller as by a stop signal, until it is continued.
+    Stop = 46,
     /// A terminal ioctl on the tree's terminal.
     Tty = 47,
 }
 
 impl Op {
     /// Every op, in code order.
-    pub const ALL: [Op; 40] = [
+    pub const ALL: [Op; 45] = [
         Op::Pipe,
         Op::Read,
         Op::Write,
@@ -129,6 +139,11 @@ impl Op {
         Op::SymlinkAt,
         Op::FchmodAt,
         Op::UtimensAt,
+        Op::Setpgid,
+        Op::Getpgid,
+        Op::Setsid,
+        Op::Getsid,
+        Op::Stop,
         Op::Tty,
     ];
 
@@ -154,6 +169,7 @@ mod tests {
         assert_eq!(Op::from_code(0), None);
         assert_eq!(Op::from_code(40), None);
         assert_eq!(Op::from_code(48), None);
+        assert_eq!(Op::from_code(1000), None);
         assert_eq!(Op::from_code(u32::MAX), None);
     }
 }

@@ -10,7 +10,9 @@ use crate::fs::{
 use crate::op::Op;
 use crate::tty::TtyCmd;
 use crate::wire::ReqHeader;
-use crate::{EXIT_F_SIGNALED, O_NONBLOCK, REQ_F_NONBLOCK, WAIT_F_NOHANG};
+use crate::{
+    EXIT_F_SIGNALED, O_NONBLOCK, REQ_F_NONBLOCK, WAIT_F_CONTINUED, WAIT_F_NOHANG, WAIT_F_UNTRACED,
+};
 
 /// How a process started, as `START` reports it in `ret0`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,6 +107,69 @@ pub enum WaitTarget {
     Any,
     /// One child.
     Pid(u32),
+    /// Any child in the caller's process group (`pid == 0`).
+    OwnGroup,
+    /// Any child in process group `pgid` (`pid == -pgid`).
+    Group(u32),
+}
+
+impl WaitTarget {
+    /// From `arg0` read as signed: −1, 0, a pid, or −pgid.
+    fn decode(v: u64) -> Result<Self, DecodeError> {
+        let max = u32::MAX as i64;
+        Ok(match v as i64 {
+            -1 => WaitTarget::Any,
+            0 => WaitTarget::OwnGroup,
+            p if p > 0 && p <= max => WaitTarget::Pid(p as u32),
+            p if p < -1 && p >= -max => WaitTarget::Group((-p) as u32),
+            _ => return Err(DecodeError::BadPid(v)),
+        })
+    }
+
+    /// `arg0` of this target.
+    fn arg(self) -> u64 {
+        match self {
+            WaitTarget::Any => u64::MAX,
+            WaitTarget::OwnGroup => 0,
+            WaitTarget::Pid(p) => p as u64,
+            WaitTarget::Group(g) => (-(g as i64)) as u64,
+        }
+    }
+}
+
+/// The processes a `KILL` signals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KillTarget {
+    /// One process (`pid > 0`).
+    Pid(u32),
+    /// Every process in the caller's process group (`pid == 0`).
+    OwnGroup,
+    /// Every process of the tree but pid 1 and the caller (`pid == -1`).
+    All,
+    /// Every process in process group `pgid` (`pid == -pgid`).
+    Group(u32),
+}
+
+impl KillTarget {
+    /// From `arg0` read as signed, as `WaitTarget::decode`.
+    fn decode(v: u64) -> Result<Self, DecodeError> {
+        Ok(match WaitTarget::decode(v)? {
+            WaitTarget::Any => KillTarget::All,
+            WaitTarget::OwnGroup => KillTarget::OwnGroup,
+            WaitTarget::Pid(p) => KillTarget::Pid(p),
+            WaitTarget::Group(g) => KillTarget::Group(g),
+        })
+    }
+
+    /// `arg0` of this target.
+    fn arg(self) -> u64 {
+        match self {
+            KillTarget::All => WaitTarget::Any.arg(),
+            KillTarget::OwnGroup => WaitTarget::OwnGroup.arg(),
+            KillTarget::Pid(p) => WaitTarget::Pid(p).arg(),
+            KillTarget::Group(g) => WaitTarget::Group(g).arg(),
+        }
+    }
 }
 
 /// The directory a path is relative to.
@@ -170,12 +235,20 @@ pub enum Request {
     Spawn { len: u32 },
     /// `FORK`: `arg0` = guest-physical address of the resume record (opaque to the device).
     Fork { resume: u64 },
-    /// `WAIT`: `arg0` = pid as a signed 64-bit value (-1 for any).
-    Wait { target: WaitTarget, nohang: bool },
+    /// `WAIT`: `arg0` = pid as a signed 64-bit value (-1 any child, 0 the
+    /// caller's group, -pgid a group); `untraced`/`continued` also report
+    /// children that stopped or were continued.
+    Wait {
+        target: WaitTarget,
+        nohang: bool,
+        untraced: bool,
+        continued: bool,
+    },
     /// `EXIT`: `arg0` = code, or `arg1` = signal with `EXIT_F_SIGNALED`.
     Exit(ExitKind),
-    /// `KILL`: `arg0` = pid, `arg1` = signal (0 probes).
-    Kill { pid: u32, signo: u32 },
+    /// `KILL`: `arg0` = pid as a signed 64-bit value (0 the caller's group,
+    /// -1 everyone, -pgid a group), `arg1` = signal (0 probes).
+    Kill { target: KillTarget, signo: u32 },
     /// `GETPID`.
     GetPid,
     /// `OPENAT`: `arg0` = dirfd, `arg1` = `O_*` flags, `arg2` = mode; the
@@ -273,6 +346,17 @@ pub enum Request {
     /// `UTIMENSAT`: `arg0` = dirfd, `arg1` = `AT_SYMLINK_NOFOLLOW`,
     /// `AT_EMPTY_PATH`; the two times then the path, `len` bytes in all.
     UtimensAt { dirfd: Dirfd, flags: u32, len: u32 },
+    /// `SETPGID`: `arg0` = pid (0: the caller), `arg1` = pgid (0: the pid).
+    Setpgid { pid: u32, pgid: u32 },
+    /// `GETPGID`: `arg0` = pid (0: the caller).
+    Getpgid { pid: u32 },
+    /// `SETSID`.
+    Setsid,
+    /// `GETSID`: `arg0` = pid (0: the caller).
+    Getsid { pid: u32 },
+    /// `STOP`: `arg0` = the stop signal (`SIGSTOP`, `SIGTSTP`, `SIGTTIN`,
+    /// `SIGTTOU`); completes when the caller is continued.
+    Stop { signo: u32 },
     /// `TTY`: `arg0` = fd, `arg1` = the ioctl request number, `arg2` = its
     /// integer argument; the struct the ioctl passes in is the readable
     /// payload, the one it returns the writable payload (sizes per
@@ -297,6 +381,12 @@ fn fd_arg(v: u64) -> Result<u32, DecodeError> {
     }
 }
 
+/// A pid argument of the group ops: 0 (the caller, or "the same as the
+/// pid") to 2^32 − 1.
+fn pid_arg(v: u64) -> Result<u32, DecodeError> {
+    u32::try_from(v).map_err(|_| DecodeError::BadPid(v))
+}
+
 fn len32(n: usize) -> Result<u32, DecodeError> {
     u32::try_from(n).map_err(|_| DecodeError::LengthOverflow(n))
 }
@@ -316,7 +406,7 @@ impl Request {
         let flags = hdr.flags.get();
         let allowed = match op {
             Op::Read | Op::Write => REQ_F_NONBLOCK,
-            Op::Wait => WAIT_F_NOHANG,
+            Op::Wait => WAIT_F_NOHANG | WAIT_F_UNTRACED | WAIT_F_CONTINUED,
             Op::Exit => EXIT_F_SIGNALED,
             Op::Chdir => CHDIR_F_FD,
             Op::Fsync => FSYNC_F_DATA,
@@ -413,17 +503,12 @@ impl Request {
                 len: len32(readable_payload)?,
             },
             Op::Fork => Request::Fork { resume: a(0) },
-            Op::Wait => {
-                let target = match a(0) as i64 {
-                    -1 => WaitTarget::Any,
-                    p if p > 0 && p <= u32::MAX as i64 => WaitTarget::Pid(p as u32),
-                    _ => return Err(DecodeError::BadPid(a(0))),
-                };
-                Request::Wait {
-                    target,
-                    nohang: flags & WAIT_F_NOHANG != 0,
-                }
-            }
+            Op::Wait => Request::Wait {
+                target: WaitTarget::decode(a(0))?,
+                nohang: flags & WAIT_F_NOHANG != 0,
+                untraced: flags & WAIT_F_UNTRACED != 0,
+                continued: flags & WAIT_F_CONTINUED != 0,
+            },
             Op::Exit => {
                 if flags & EXIT_F_SIGNALED != 0 {
                     let s = a(1);
@@ -440,18 +525,33 @@ impl Request {
                 }
             }
             Op::Kill => {
-                let p = a(0);
-                if p == 0 || p > u32::MAX as u64 {
-                    return Err(DecodeError::BadPid(p));
-                }
+                let target = KillTarget::decode(a(0))?;
                 let s = a(1);
                 if s > crate::signal::SIG_MAX as u64 {
                     return Err(DecodeError::BadSignal(s));
                 }
                 Request::Kill {
-                    pid: p as u32,
+                    target,
                     signo: s as u32,
                 }
+            }
+            Op::Setpgid => Request::Setpgid {
+                pid: pid_arg(a(0))?,
+                pgid: pid_arg(a(1))?,
+            },
+            Op::Getpgid => Request::Getpgid {
+                pid: pid_arg(a(0))?,
+            },
+            Op::Setsid => Request::Setsid,
+            Op::Getsid => Request::Getsid {
+                pid: pid_arg(a(0))?,
+            },
+            Op::Stop => {
+                let s = a(0);
+                if s > u32::MAX as u64 || !crate::signal::is_stop(s as u32) {
+                    return Err(DecodeError::BadSignal(s));
+                }
+                Request::Stop { signo: s as u32 }
             }
             Op::GetPid => Request::GetPid,
             Op::OpenAt => {
@@ -690,20 +790,29 @@ impl Request {
             }
             Request::Dup2 { fd, newfd } => (0, [fd as u64, newfd as u64, 0]),
             Request::SetFlags { fd, flags } => (0, [fd as u64, flags as u64, 0]),
-            Request::Start | Request::GetArgs { .. } | Request::Spawn { .. } | Request::GetPid => {
-                (0, [0; 3])
-            }
+            Request::Start
+            | Request::GetArgs { .. }
+            | Request::Spawn { .. }
+            | Request::GetPid
+            | Request::Setsid => (0, [0; 3]),
+            Request::Setpgid { pid, pgid } => (0, [pid as u64, pgid as u64, 0]),
+            Request::Getpgid { pid } | Request::Getsid { pid } => (0, [pid as u64, 0, 0]),
+            Request::Stop { signo } => (0, [signo as u64, 0, 0]),
             Request::Fork { resume } => (0, [resume, 0, 0]),
-            Request::Wait { target, nohang } => {
-                let pid = match target {
-                    WaitTarget::Any => u64::MAX,
-                    WaitTarget::Pid(p) => p as u64,
-                };
-                (if nohang { WAIT_F_NOHANG } else { 0 }, [pid, 0, 0])
+            Request::Wait {
+                target,
+                nohang,
+                untraced,
+                continued,
+            } => {
+                let flags = if nohang { WAIT_F_NOHANG } else { 0 }
+                    | if untraced { WAIT_F_UNTRACED } else { 0 }
+                    | if continued { WAIT_F_CONTINUED } else { 0 };
+                (flags, [target.arg(), 0, 0])
             }
             Request::Exit(ExitKind::Code(c)) => (0, [c as u64, 0, 0]),
             Request::Exit(ExitKind::Signaled(s)) => (EXIT_F_SIGNALED, [0, s as u64, 0]),
-            Request::Kill { pid, signo } => (0, [pid as u64, signo as u64, 0]),
+            Request::Kill { target, signo } => (0, [target.arg(), signo as u64, 0]),
             Request::OpenAt {
                 dirfd, flags, mode, ..
             } => (0, [dirfd.arg(), flags as u64, mode as u64]),
@@ -788,6 +897,11 @@ impl Request {
             Request::SymlinkAt { .. } => Op::SymlinkAt,
             Request::FchmodAt { .. } => Op::FchmodAt,
             Request::UtimensAt { .. } => Op::UtimensAt,
+            Request::Setpgid { .. } => Op::Setpgid,
+            Request::Getpgid { .. } => Op::Getpgid,
+            Request::Setsid => Op::Setsid,
+            Request::Getsid { .. } => Op::Getsid,
+            Request::Stop { .. } => Op::Stop,
             Request::Tty { .. } => Op::Tty,
         }
     }
@@ -887,28 +1001,71 @@ mod tests {
         assert_eq!(e, DecodeError::LengthOverflow(huge));
     }
 
+    fn wait_req(target: WaitTarget, nohang: bool) -> Request {
+        Request::Wait {
+            target,
+            nohang,
+            untraced: false,
+            continued: false,
+        }
+    }
+
     #[test]
-    fn wait_accepts_any_and_positive_pids_only() {
+    fn wait_targets_any_a_pid_the_own_group_or_a_group() {
         let any = Request::decode(&hdr(Op::Wait, WAIT_F_NOHANG, [u64::MAX, 0, 0]), 0, 0).unwrap();
-        assert_eq!(
-            any,
-            Request::Wait {
-                target: WaitTarget::Any,
-                nohang: true
-            }
-        );
+        assert_eq!(any, wait_req(WaitTarget::Any, true));
         let one = Request::decode(&hdr(Op::Wait, 0, [7, 0, 0]), 0, 0).unwrap();
+        assert_eq!(one, wait_req(WaitTarget::Pid(7), false));
+        let own = Request::decode(&hdr(Op::Wait, 0, [0, 0, 0]), 0, 0).unwrap();
+        assert_eq!(own, wait_req(WaitTarget::OwnGroup, false));
+        let group = Request::decode(&hdr(Op::Wait, 0, [(-5i64) as u64, 0, 0]), 0, 0).unwrap();
+        assert_eq!(group, wait_req(WaitTarget::Group(5), false));
+        let far = (-(u32::MAX as i64) - 1) as u64;
         assert_eq!(
-            one,
+            Request::decode(&hdr(Op::Wait, 0, [far, 0, 0]), 0, 0),
+            Err(DecodeError::BadPid(far))
+        );
+        assert!(Request::decode(&hdr(Op::Wait, 0, [1 << 32, 0, 0]), 0, 0).is_err());
+        let flags = WAIT_F_UNTRACED | WAIT_F_CONTINUED;
+        let r = Request::decode(&hdr(Op::Wait, flags, [7, 0, 0]), 0, 0).unwrap();
+        assert_eq!(
+            r,
             Request::Wait {
                 target: WaitTarget::Pid(7),
-                nohang: false
+                nohang: false,
+                untraced: true,
+                continued: true
             }
         );
-        let zero = Request::decode(&hdr(Op::Wait, 0, [0, 0, 0]), 0, 0).unwrap_err();
-        assert_eq!(zero, DecodeError::BadPid(0));
-        let group = Request::decode(&hdr(Op::Wait, 0, [(-5i64) as u64, 0, 0]), 0, 0).unwrap_err();
-        assert!(matches!(group, DecodeError::BadPid(_)));
+        assert!(Request::decode(&hdr(Op::Wait, 1 << 3, [7, 0, 0]), 0, 0).is_err());
+    }
+
+    #[test]
+    fn group_ops_check_their_pids_and_stop_its_signal() {
+        let r = Request::decode(&hdr(Op::Setpgid, 0, [0, 9, 0]), 0, 0).unwrap();
+        assert_eq!(r, Request::Setpgid { pid: 0, pgid: 9 });
+        assert_eq!(
+            Request::decode(&hdr(Op::Setpgid, 0, [0, u64::MAX, 0]), 0, 0),
+            Err(DecodeError::BadPid(u64::MAX))
+        );
+        assert_eq!(
+            Request::decode(&hdr(Op::Getsid, 0, [1 << 32, 0, 0]), 0, 0)
+                .unwrap_err()
+                .errno(),
+            Errno::Einval
+        );
+        for s in [19, 20, 21, 22] {
+            assert_eq!(
+                Request::decode(&hdr(Op::Stop, 0, [s, 0, 0]), 0, 0),
+                Ok(Request::Stop { signo: s as u32 })
+            );
+        }
+        for s in [0, 9, 18, 23] {
+            assert_eq!(
+                Request::decode(&hdr(Op::Stop, 0, [s, 0, 0]), 0, 0),
+                Err(DecodeError::BadSignal(s))
+            );
+        }
     }
 
     #[test]
@@ -923,11 +1080,27 @@ mod tests {
     }
 
     #[test]
-    fn kill_rejects_pid_zero_and_large_signals() {
-        assert!(Request::decode(&hdr(Op::Kill, 0, [0, 9, 0]), 0, 0).is_err());
+    fn kill_targets_a_pid_a_group_or_everyone_and_rejects_large_signals() {
         assert!(Request::decode(&hdr(Op::Kill, 0, [2, 32, 0]), 0, 0).is_err());
         let ok = Request::decode(&hdr(Op::Kill, 0, [2, 0, 0]), 0, 0).unwrap();
-        assert_eq!(ok, Request::Kill { pid: 2, signo: 0 });
+        assert_eq!(
+            ok,
+            Request::Kill {
+                target: KillTarget::Pid(2),
+                signo: 0
+            }
+        );
+        let cases = [
+            (0u64, KillTarget::OwnGroup),
+            (u64::MAX, KillTarget::All),
+            ((-7i64) as u64, KillTarget::Group(7)),
+        ];
+        for (arg, target) in cases {
+            let r = Request::decode(&hdr(Op::Kill, 0, [arg, 15, 0]), 0, 0).unwrap();
+            assert_eq!(r, Request::Kill { target, signo: 15 });
+            assert_eq!(r.header(), hdr(Op::Kill, 0, [arg, 15, 0]));
+        }
+        assert!(Request::decode(&hdr(Op::Kill, 0, [1 << 32, 9, 0]), 0, 0).is_err());
     }
 
     #[test]
@@ -968,26 +1141,25 @@ mod tests {
             (Request::GetArgs { capacity: 128 }, 0, 128),
             (Request::Spawn { len: 40 }, 40, 0),
             (Request::Fork { resume: 0x20_0000 }, 0, 0),
-            (
-                Request::Wait {
-                    target: WaitTarget::Any,
-                    nohang: true,
-                },
-                0,
-                0,
-            ),
-            (
-                Request::Wait {
-                    target: WaitTarget::Pid(9),
-                    nohang: false,
-                },
-                0,
-                0,
-            ),
+            (wait_req(WaitTarget::Any, true), 0, 0),
+            (wait_req(WaitTarget::Pid(9), false), 0, 0),
+            (wait_req(WaitTarget::Group(4), false), 0, 0),
             (Request::Exit(ExitKind::Code(3)), 0, 0),
             (Request::Exit(ExitKind::Signaled(6)), 0, 0),
-            (Request::Kill { pid: 2, signo: 15 }, 0, 0),
+            (
+                Request::Kill {
+                    target: KillTarget::Pid(2),
+                    signo: 15,
+                },
+                0,
+                0,
+            ),
             (Request::GetPid, 0, 0),
+            (Request::Setpgid { pid: 3, pgid: 0 }, 0, 0),
+            (Request::Getpgid { pid: 0 }, 0, 0),
+            (Request::Setsid, 0, 0),
+            (Request::Getsid { pid: 5 }, 0, 0),
+            (Request::Stop { signo: 20 }, 0, 0),
         ];
         for (req, readable, writable) in cases {
             assert_eq!(
@@ -1004,6 +1176,7 @@ mod tests {
             let args = match op {
                 Op::Wait | Op::Kill => [1, 0, 0],
                 Op::Tty => [0, crate::tty::TCGETS as u64, 0],
+                Op::Stop => [19, 0, 0],
                 _ => [0, 0, 0],
             };
             let readable = match op {

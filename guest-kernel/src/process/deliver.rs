@@ -1,15 +1,17 @@
 //! Turning events and faults into signals, and delivering them on the way
 //! back to user mode.
 //!
-//! * Device events: `SIGNAL` (from `kill` in another process) and
-//!   `CHILD_EXIT` (`SIGCHLD`). The device also sends `SIGPIPE` (sender 0)
+//! * Device events: `SIGNAL` (from `kill` in another process),
+//!   `CHILD_EXIT` (`SIGCHLD`) and `CHILD_STATE` (`SIGCHLD` with
+//!   `CLD_STOPPED` or `CLD_CONTINUED`, unless `SA_NOCLDSTOP`). The device also sends `SIGPIPE` (sender 0)
 //!   after a `WRITE` fails with `EPIPE`; the kernel raises `SIGPIPE`
 //!   itself when it sees the `EPIPE`, before `write` returns, as Linux
 //!   does, so that event is dropped.
 //! * CPU faults in ring 3 become SIGSEGV (page fault, #GP), SIGILL (#UD),
 //!   SIGFPE (#DE, x87/SIMD errors), SIGBUS (#AC, #SS), SIGTRAP (#BP, #DB).
-//! * Delivery runs a handler on a Linux `rt_sigframe` (`signals.rs`), or
-//!   ends the process (`EXIT` with the signaled flag: the parent's `wait`
+//! * Delivery runs a handler on a Linux `rt_sigframe` (`signals.rs`),
+//!   stops the process (the device's `STOP`, which returns once it is
+//!   continued), or ends the process (`EXIT` with the signaled flag: the parent's `wait`
 //!   sees "killed by N").
 
 use core::sync::atomic::Ordering;
@@ -53,15 +55,33 @@ fn take_events(p: &mut Process) {
                 signals.raise(signo, Siginfo::kill(signo, SI_USER, sender, 0));
             }
             Event::ChildExit { pid, status } => {
-                let (code, value) = if status & 0x7f == 0 {
-                    (CLD_EXITED, ((status >> 8) & 0xff) as i32)
-                } else {
-                    (CLD_KILLED, (status & 0x7f) as i32)
-                };
-                signals.raise(SIGCHLD, Siginfo::child(code, pid, value));
+                signals.raise(SIGCHLD, child_siginfo(pid, status));
+            }
+            Event::ChildState { pid, status } => {
+                let nocldstop = signals
+                    .action(SIGCHLD)
+                    .is_some_and(|a| a.flags & SA_NOCLDSTOP != 0);
+                if !nocldstop {
+                    signals.raise(SIGCHLD, child_siginfo(pid, status));
+                }
             }
         }
     }
+}
+
+/// The `SIGCHLD` info of child `pid` whose wait status is `status`:
+/// exited, killed, stopped or continued (what `waitid` reports too).
+pub fn child_siginfo(pid: u32, status: u32) -> Siginfo {
+    let (code, value) = if status == 0xffff {
+        (CLD_CONTINUED, SIGCONT as i32)
+    } else if status & 0xff == 0x7f {
+        (CLD_STOPPED, ((status >> 8) & 0xff) as i32)
+    } else if status & 0x7f == 0 {
+        (CLD_EXITED, ((status >> 8) & 0xff) as i32)
+    } else {
+        (CLD_KILLED, (status & 0x7f) as i32)
+    };
+    Siginfo::child(code, pid, value)
 }
 
 /// Whether a signal is waiting that would interrupt a sleep: one that is
@@ -99,6 +119,14 @@ pub fn deliver(p: &mut Process, f: &mut TrapFrame) {
         };
         match d {
             Delivery::Discard => {}
+            Delivery::Stop => {
+                log::debug!("pid {}: stopped by signal {signo}", p.pid);
+                // Returns once another process continues this one.
+                if let Err(e) = device::stop(signo) {
+                    log::info!("pid {}: STOP: {e}", p.pid);
+                }
+                collect_events(p);
+            }
             Delivery::Terminate => {
                 if is_fault(signo) {
                     log::info!(

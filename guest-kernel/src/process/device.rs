@@ -14,8 +14,8 @@ use guest_virtio_driver::MAX_SEGMENTS;
 
 use virtio_pipe_protocol::fs::{encode_times, PathPair, PATH_MAX, STAT_SIZE, TIMES_SIZE};
 use virtio_pipe_protocol::{
-    ArgsBlob, ChdirTarget, Dirfd, ExecBlob, ExitKind, Request, StartKind, Stat, TtyCmd, WaitTarget,
-    O_NONBLOCK,
+    ArgsBlob, ChdirTarget, Dirfd, ExecBlob, ExitKind, KillTarget, Request, StartKind, Stat, TtyCmd,
+    WaitTarget, O_NONBLOCK,
 };
 
 use crate::drivers::{debug_exit, pipe as dev};
@@ -311,14 +311,26 @@ pub fn set_flags(fd: u32, flags: u32) -> Result<(), Errno> {
     .map(drop)
 }
 
-/// `WAIT` for child `pid` (or any child for `None`); `Ok(None)` with
-/// `nohang` when none has ended. Returns (pid, wait status).
-pub fn wait(pid: Option<u32>, nohang: bool) -> Result<Option<(u32, u32)>, Errno> {
-    let target = match pid {
-        None => WaitTarget::Any,
-        Some(p) => WaitTarget::Pid(p),
-    };
-    let r = simple(Request::Wait { target, nohang })?;
+/// What a `WAIT` reports besides children that ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WaitFor {
+    /// Return at once when no matching child has changed state.
+    pub nohang: bool,
+    /// Children that stopped (`WUNTRACED`).
+    pub untraced: bool,
+    /// Children that were continued (`WCONTINUED`).
+    pub continued: bool,
+}
+
+/// `WAIT` for a child of `target`; `Ok(None)` with `nohang` when none has
+/// changed state. Returns (pid, wait status).
+pub fn wait(target: WaitTarget, how: WaitFor) -> Result<Option<(u32, u32)>, Errno> {
+    let r = simple(Request::Wait {
+        target,
+        nohang: how.nohang,
+        untraced: how.untraced,
+        continued: how.continued,
+    })?;
     Ok((r[0] != 0).then_some((r[0] as u32, r[1] as u32)))
 }
 
@@ -329,7 +341,37 @@ pub fn getpid() -> Result<(u32, u32), Errno> {
 
 /// `KILL` of another process (`signo` 0 probes).
 pub fn kill(pid: u32, signo: u32) -> Result<(), Errno> {
-    simple(Request::Kill { pid, signo }).map(drop)
+    kill_target(KillTarget::Pid(pid), signo)
+}
+
+/// `KILL` of a process, a process group or everyone.
+pub fn kill_target(target: KillTarget, signo: u32) -> Result<(), Errno> {
+    simple(Request::Kill { target, signo }).map(drop)
+}
+
+/// `SETPGID` of `pid` (0: this process) into group `pgid` (0: `pid`).
+pub fn setpgid(pid: u32, pgid: u32) -> Result<(), Errno> {
+    simple(Request::Setpgid { pid, pgid }).map(drop)
+}
+
+/// `GETPGID` of `pid` (0: this process).
+pub fn getpgid(pid: u32) -> Result<u32, Errno> {
+    simple(Request::Getpgid { pid }).map(|r| r[0] as u32)
+}
+
+/// `SETSID`: the new session's id.
+pub fn setsid() -> Result<u32, Errno> {
+    simple(Request::Setsid).map(|r| r[0] as u32)
+}
+
+/// `GETSID` of `pid` (0: this process).
+pub fn getsid(pid: u32) -> Result<u32, Errno> {
+    simple(Request::Getsid { pid }).map(|r| r[0] as u32)
+}
+
+/// `STOP`: this process stops as by `signo`; returns once it is continued.
+pub fn stop(signo: u32) -> Result<(), Errno> {
+    simple(Request::Stop { signo }).map(drop)
 }
 
 /// `OPENAT`: the lowest free fd, open on `path`.

@@ -35,7 +35,7 @@ pub enum DefaultAction {
     CoreDump,
     /// Nothing.
     Ignore,
-    /// Stop the process. Without job control it is discarded.
+    /// Stop the process (the device's `STOP`) until it is continued.
     Stop,
     /// Continue a stopped process: nothing here.
     Continue,
@@ -60,6 +60,8 @@ pub enum Delivery {
     Handle(KernelSigaction),
     /// End the process, killed by the signal.
     Terminate,
+    /// Stop the process until it is continued.
+    Stop,
     /// Nothing to do.
     Discard,
 }
@@ -164,7 +166,7 @@ impl SignalState {
             SIG_IGN => true,
             SIG_DFL => matches!(
                 default_action(signo),
-                DefaultAction::Ignore | DefaultAction::Continue | DefaultAction::Stop
+                DefaultAction::Ignore | DefaultAction::Continue
             ),
             _ => false,
         }
@@ -173,6 +175,14 @@ impl SignalState {
     /// Generates `signo` with `info`.
     pub fn raise(&mut self, signo: u32, info: Siginfo) {
         let Ok(i) = index(signo) else { return };
+        // SIGCONT discards pending stop signals, a stop signal a pending
+        // SIGCONT (POSIX), whatever their dispositions.
+        const STOPS: u64 = bit(SIGSTOP) | bit(SIGTSTP) | bit(SIGTTIN) | bit(SIGTTOU);
+        if signo == SIGCONT {
+            self.pending &= !STOPS;
+        } else if STOPS & bit(signo) != 0 {
+            self.pending &= !bit(SIGCONT);
+        }
         if self.ignores(signo) {
             return;
         }
@@ -245,6 +255,7 @@ impl SignalState {
             SIG_IGN => Delivery::Discard,
             SIG_DFL => match default_action(signo) {
                 DefaultAction::Terminate | DefaultAction::CoreDump => Delivery::Terminate,
+                DefaultAction::Stop => Delivery::Stop,
                 _ => Delivery::Discard,
             },
             _ => {
@@ -496,6 +507,32 @@ mod tests {
         assert_eq!(s.action(SIGINT).unwrap().handler, SIG_IGN);
         assert_eq!(s.mask, bit(SIGUSR2));
         assert_eq!(s.pending(), bit(SIGUSR2), "SIGCHLD is now ignored");
+    }
+
+    #[test]
+    fn a_default_stop_signal_stops_and_sigcont_discards_pending_stops() {
+        let mut s = SignalState::default();
+        s.raise(SIGTSTP, Siginfo::default());
+        assert_eq!(
+            s.take_next().map(|(n, _, d)| (n, d)),
+            Some((SIGTSTP, Delivery::Stop))
+        );
+        s.sigprocmask(SIG_BLOCK, Some(bit(SIGTTIN))).unwrap();
+        s.raise(SIGTTIN, Siginfo::default());
+        s.raise(SIGCONT, Siginfo::default());
+        assert_eq!(
+            s.pending(),
+            0,
+            "SIGCONT discards the stop; by default it is ignored"
+        );
+        s.sigaction(SIGCONT, Some(handler(HANDLER, 0, 0))).unwrap();
+        s.raise(SIGCONT, Siginfo::default());
+        s.raise(SIGSTOP, Siginfo::default());
+        assert_eq!(
+            s.pending(),
+            bit(SIGSTOP),
+            "a stop discards a pending SIGCONT"
+        );
     }
 
     #[test]

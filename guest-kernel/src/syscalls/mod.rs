@@ -2,7 +2,8 @@
 //! handler, handlers named as Linux names them, one file per family
 //! ([`fs`]: fds and pipes, [`file`](mod@file): the tree's files and the working
 //! directory, [`tree`]: writing them and changing their names,
-//! [`process`], [`signal`], [`memory`], [`time`], [`misc`]).
+//! [`process`], [`groups`]: process groups and sessions, [`signal`],
+//! [`memory`], [`time`], [`misc`]).
 //!
 //! Calling convention (as Linux): the number in `rax`, arguments in
 //! `rdi, rsi, rdx, r10, r8, r9`, the result in `rax` (`-errno` on
@@ -26,6 +27,8 @@ pub mod names;
 pub mod file;
 #[cfg(not(test))]
 pub mod fs;
+#[cfg(not(test))]
+pub mod groups;
 #[cfg(not(test))]
 pub mod memory;
 #[cfg(not(test))]
@@ -130,8 +133,13 @@ syscall_table! {
     104 => misc::getgid,
     107 => misc::geteuid,
     108 => misc::getegid,
+    109 => groups::setpgid,
     110 => process::getppid,
+    111 => groups::getpgrp,
+    112 => groups::setsid,
     115 => misc::getgroups,
+    121 => groups::getpgid,
+    124 => groups::getsid,
     127 => signal::rt_sigpending,
     131 => signal::sigaltstack,
     132 => tree::utime,
@@ -282,7 +290,7 @@ mod tests {
     fn families_are_the_documented_files() {
         for &(_, family, name) in IMPLEMENTED {
             assert!(
-                ["fs", "file", "tree", "process", "signal", "memory", "time", "misc"]
+                ["fs", "file", "tree", "process", "groups", "signal", "memory", "time", "misc"]
                     .contains(&family),
                 "{name} in {family}"
             );
@@ -393,6 +401,19 @@ mod tests {
             "getcwd",
         ];
         for name in required {
+            assert!(
+                IMPLEMENTED.iter().any(|&(_, _, n)| n == name),
+                "{name} missing"
+            );
+        }
+    }
+
+    /// The calls issue 15 names for process groups and sessions.
+    #[test]
+    fn group_calls_are_all_in_the_table() {
+        for name in [
+            "setpgid", "getpgid", "getpgrp", "setsid", "getsid", "kill", "wait4",
+        ] {
             assert!(
                 IMPLEMENTED.iter().any(|&(_, _, n)| n == name),
                 "{name} missing"

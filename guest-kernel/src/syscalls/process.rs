@@ -5,16 +5,16 @@
 use alloc::vec::Vec;
 
 use virtio_pipe_protocol::fs::PATH_MAX;
-use virtio_pipe_protocol::{ExitKind, ARGS_MAX};
+use virtio_pipe_protocol::{ExitKind, WaitTarget, ARGS_MAX};
 
 use super::{Args, Ctx};
 use crate::arch::layout::PAGE_SIZE;
 use crate::linux::clone::CLONE_ARGS_SIZE_VER0;
-use crate::linux::sig::{CLD_EXITED, CLD_KILLED};
 use crate::linux::wait::*;
 use crate::linux::{CloneArgs, Errno, Siginfo, SysResult, Timespec};
 use crate::process::clone::{CloneError, CloneKind, CloneRequest};
-use crate::process::{device, exec, fork, vfork};
+use crate::process::device::WaitFor;
+use crate::process::{deliver, device, exec, fork, vfork};
 
 /// `getpid()`.
 pub fn getpid(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
@@ -51,22 +51,15 @@ pub fn exit_group(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     device::exit(ExitKind::Code(code))
 }
 
-/// A child's (pid, wait status) from the device, by `pid` as `wait4`
-/// takes it. Process groups do not exist yet: `0` and `< -1` wait for any
-/// child.
-fn wait_child(cx: &mut Ctx<'_>, pid: i32, nohang: bool) -> Result<Option<(u32, u32)>, Errno> {
-    let target = match pid {
-        -1 => None,
-        p if p > 0 => Some(p as u32),
-        p => {
-            log::info!(
-                "pid {}: wait for process group {p}: waiting for any child",
-                cx.p.pid
-            );
-            None
-        }
+/// A child's (pid, wait status) from the device, for `target` and the
+/// `wait4`/`waitid` options.
+fn wait_child(target: WaitTarget, options: u64) -> Result<Option<(u32, u32)>, Errno> {
+    let how = WaitFor {
+        nohang: options & WNOHANG != 0,
+        untraced: options & WUNTRACED != 0,
+        continued: options & WCONTINUED != 0,
     };
-    device::wait(target, nohang)
+    device::wait(target, how)
 }
 
 /// `wait4(pid, wstatus, options, rusage)`. A blocked wait cannot be
@@ -76,7 +69,15 @@ pub fn wait4(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | WALL | WCLONE | WNOTHREAD) != 0 {
         return Err(Errno::EINVAL);
     }
-    let Some((child, status)) = wait_child(cx, pid, options & WNOHANG != 0)? else {
+    // -1 any child, 0 one in the caller's group, -pgid one in that group.
+    let target = match pid {
+        -1 => WaitTarget::Any,
+        0 => WaitTarget::OwnGroup,
+        p if p > 0 => WaitTarget::Pid(p as u32),
+        i32::MIN => return Err(Errno::ESRCH),
+        p => WaitTarget::Group(p.unsigned_abs()),
+    };
+    let Some((child, status)) = wait_child(target, options)? else {
         return Ok(0);
     };
     if wstatus != 0 {
@@ -88,8 +89,9 @@ pub fn wait4(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     Ok(u64::from(child))
 }
 
-/// `waitid(idtype, id, infop, options, rusage)`: `P_ALL` and `P_PID`,
-/// `WEXITED` (required), `WNOHANG`. `WNOWAIT` is not supported.
+/// `waitid(idtype, id, infop, options, rusage)`: `P_ALL`, `P_PID` and
+/// `P_PGID` (0: the caller's group), `WEXITED` (required), `WSTOPPED`,
+/// `WCONTINUED`, `WNOHANG`. `WNOWAIT` is not supported.
 pub fn waitid(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let (idtype, id, infop, options, rusage) = (a[0], a[1] as i32, a[2], a[3], a[4]);
     if options & WEXITED == 0
@@ -103,22 +105,17 @@ pub fn waitid(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         log::info!("pid {}: waitid(WNOWAIT) is not supported", cx.p.pid);
         return Err(Errno::EINVAL);
     }
-    let pid = match idtype {
-        P_ALL => -1,
-        P_PID if id > 0 => id,
-        P_PGID => 0,
+    let target = match idtype {
+        P_ALL => WaitTarget::Any,
+        P_PID if id > 0 => WaitTarget::Pid(id as u32),
+        P_PGID if id == 0 => WaitTarget::OwnGroup,
+        P_PGID if id > 0 => WaitTarget::Group(id as u32),
         _ => return Err(Errno::EINVAL),
     };
-    let got = wait_child(cx, pid, options & WNOHANG != 0)?;
+    let got = wait_child(target, options)?;
     let info = match got {
         None => Siginfo::default(),
-        Some((child, status)) => {
-            if status & 0x7f == 0 {
-                Siginfo::child(CLD_EXITED, child, ((status >> 8) & 0xff) as i32)
-            } else {
-                Siginfo::child(CLD_KILLED, child, (status & 0x7f) as i32)
-            }
-        }
+        Some((child, status)) => deliver::child_siginfo(child, status),
     };
     if infop != 0 {
         cx.p.space.write(infop, &info)?;

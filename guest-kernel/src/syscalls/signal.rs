@@ -10,6 +10,7 @@ use crate::linux::sig::*;
 use crate::linux::{Errno, KernelSigaction, RtSigframe, Siginfo, StackT, SysResult};
 use crate::process::device;
 use crate::process::signals::{restore_context, UNBLOCKABLE};
+use virtio_pipe_protocol::KillTarget;
 
 /// The size of the kernel's `sigset_t`.
 const SIGSET_SIZE: u64 = 8;
@@ -132,23 +133,21 @@ fn raise_self(cx: &mut Ctx<'_>, sig: u32, code: i32) -> SysResult {
     Ok(0)
 }
 
-/// `kill(pid, sig)` of one process. Process groups do not exist yet
-/// (issue 15): `kill(0, sig)` (the caller's group), `kill(-1, sig)`
-/// (everyone) and `kill(-pgid, sig)` are refused with `ENOSYS` and a log
-/// line, signalling no one.
+/// `kill(pid, sig)`: one process, the caller's group (0), everyone but
+/// pid 1 and the caller (-1), or group `-pid`; the device finds the
+/// members (spec 1.6.18), the caller among them gets the signal as an
+/// event.
 pub fn kill(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let (pid, sig) = (a[0] as i32, signo(a[1])?);
-    if pid <= 0 {
-        log::info!(
-            "pid {}: kill({pid}, {sig}): process groups are not supported yet: ENOSYS",
-            cx.p.pid
-        );
-        return Err(Errno::ENOSYS);
-    }
-    if pid as u32 == cx.p.pid {
-        return raise_self(cx, sig, SI_USER);
-    }
-    device::kill(pid as u32, sig)?;
+    let target = match pid {
+        p if p > 0 && p as u32 == cx.p.pid => return raise_self(cx, sig, SI_USER),
+        p if p > 0 => KillTarget::Pid(p as u32),
+        0 => KillTarget::OwnGroup,
+        -1 => KillTarget::All,
+        i32::MIN => return Err(Errno::ESRCH),
+        p => KillTarget::Group(p.unsigned_abs()),
+    };
+    device::kill_target(target, sig)?;
     Ok(0)
 }
 

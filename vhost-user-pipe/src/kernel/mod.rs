@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use virtio_pipe_protocol::fs::{O_APPEND, O_RDONLY, O_WRONLY};
-use virtio_pipe_protocol::signal::{SIGCHLD, SIGKILL, SIGPIPE, SIGSTOP};
+use virtio_pipe_protocol::signal::{is_stop, SIGCHLD, SIGCONT, SIGKILL, SIGPIPE, SIGSTOP};
 use virtio_pipe_protocol::FEATURE_SIGNALS;
 use virtio_pipe_protocol::{
     ArgsBlob, Errno, Event, ExitKind, FileAction, Request, RespHeader, StartKind, WaitTarget,
@@ -31,6 +31,8 @@ use crate::process::{
 
 mod devices;
 mod files;
+mod groups;
+mod stop;
 mod tty;
 mod vfork;
 
@@ -48,6 +50,10 @@ pub enum Effect {
     TreeDone(u32),
     /// A vfork child EXEC'd: launch a VM of its own, running its program.
     LaunchVm(Pid),
+    /// The process stopped: stop its VM (`SIGSTOP` to its QEMU).
+    SuspendVm(Pid),
+    /// The process was continued: resume its VM (`SIGCONT` to its QEMU).
+    ResumeVm(Pid),
 }
 
 /// Object counts, for leak checks and logs.
@@ -459,9 +465,10 @@ impl Kernel {
             // A process that exited submits nothing more; drop the request.
             return;
         }
-        if p.frozen {
+        if p.frozen || p.stopped.is_some() {
             // Its device is stopped: nothing runs until it restarts
-            // (`thaw`) or is reset (`cancel_pending`).
+            // (`thaw`) or is reset (`cancel_pending`). Or the process is
+            // stopped: nothing runs until it is continued (`stop.rs`).
             self.held.entry(pid).or_default().push(Parked::New(req, io));
             return;
         }
@@ -517,7 +524,24 @@ impl Kernel {
                 done(io, Ok(rets))
             }
             Request::GetArgs { capacity } => self.get_args(pid, capacity as usize, io),
-            Request::Wait { target, nohang } => self.wait(pid, target, nohang, io),
+            Request::Wait {
+                target,
+                nohang,
+                untraced,
+                continued,
+            } => {
+                let target = match target {
+                    WaitTarget::OwnGroup => WaitTarget::Group(self.procs[&pid].pgid),
+                    t => t,
+                };
+                let w = PendingWait {
+                    target,
+                    untraced,
+                    continued,
+                    io,
+                };
+                self.wait(pid, w, nohang)
+            }
             Request::Exit(kind) => {
                 // A borrowing child killed meanwhile ends by that signal
                 // (spec: `dev-vfork-end`).
@@ -528,8 +552,8 @@ impl Kernel {
                 self.end(pid, kind, Effect::StopVm(pid));
                 done(io, Ok([0; 3]))
             }
-            Request::Kill { pid: target, signo } => {
-                let r = self.kill(pid, target, signo);
+            Request::Kill { target, signo } => {
+                let r = self.kill_target(pid, target, signo);
                 // (A parent's pending WAIT may even have reaped it already.)
                 if !self.procs.get(&pid).is_some_and(Process::is_running) {
                     // The KILL ended its caller: it is discarded with the
@@ -556,6 +580,17 @@ impl Kernel {
                 None => done(io, Err(Errno::Enoent)),
             },
             Request::Tty { fd, cmd, .. } => self.tty(pid, fd, cmd, io),
+            Request::Setpgid { pid: target, pgid } => {
+                done(io, self.setpgid(pid, target, pgid).map(|()| [0; 3]))
+            }
+            Request::Getpgid { pid: target } => {
+                done(io, self.getpgid(pid, target).map(|g| [g as u64, 0, 0]))
+            }
+            Request::Setsid => done(io, self.setsid(pid).map(|s| [s as u64, 0, 0])),
+            Request::Getsid { pid: target } => {
+                done(io, self.getsid(pid, target).map(|s| [s as u64, 0, 0]))
+            }
+            Request::Stop { signo } => self.stop_self(pid, signo, io),
             file_op => self.file_op(pid, file_op, io),
         }
     }
@@ -661,15 +696,18 @@ impl Kernel {
         }
     }
 
-    fn wait(&mut self, pid: Pid, target: WaitTarget, nohang: bool, io: Box<dyn Io>) {
-        let p = &self.procs[&pid];
-        let matching: Vec<Pid> = match target {
-            WaitTarget::Any => p.children.iter().copied().collect(),
-            WaitTarget::Pid(c) if p.children.contains(&c) => vec![c],
-            WaitTarget::Pid(_) => vec![],
-        };
+    /// A `WAIT` of `pid` (its own group already resolved): a child that
+    /// ended, else one that stopped or was continued if `w` asks for
+    /// those, else pending (or 0 with `nohang`).
+    fn wait(&mut self, pid: Pid, w: PendingWait, nohang: bool) {
+        let matching: Vec<Pid> = self.procs[&pid]
+            .children
+            .iter()
+            .copied()
+            .filter(|&c| self.wait_matches(w.target, c))
+            .collect();
         if matching.is_empty() {
-            return done(io, Err(Errno::Echild));
+            return done(w.io, Err(Errno::Echild));
         }
         let zombie = matching
             .iter()
@@ -677,12 +715,17 @@ impl Kernel {
             .find(|c| matches!(self.procs[c].state, State::Zombie(_)));
         if let Some(child) = zombie {
             let status = self.reap(pid, child);
-            return done(io, Ok([child as u64, status as u64, 0]));
+            return done(w.io, Ok([child as u64, status as u64, 0]));
+        }
+        for &child in &matching {
+            if let Some(status) = self.take_report(child, w.untraced, w.continued) {
+                return done(w.io, Ok([child as u64, status as u64, 0]));
+            }
         }
         if nohang {
-            return done(io, Ok([0; 3]));
+            return done(w.io, Ok([0; 3]));
         }
-        self.proc_mut(pid).waits.push(PendingWait { target, io });
+        self.proc_mut(pid).waits.push(w);
     }
 
     /// Reaps `child` of `parent`; the parent's pending WAITs left with no
@@ -690,13 +733,15 @@ impl Kernel {
     fn reap(&mut self, parent: Pid, child: Pid) -> u32 {
         let p = self.proc_mut(parent);
         p.children.remove(&child);
-        let (orphaned, kept): (Vec<PendingWait>, Vec<PendingWait>) = std::mem::take(&mut p.waits)
-            .into_iter()
-            .partition(|w| match w.target {
-                WaitTarget::Any => p.children.is_empty(),
-                WaitTarget::Pid(c) => !p.children.contains(&c),
+        let waits = std::mem::take(&mut p.waits);
+        let p = &self.procs[&parent];
+        let (orphaned, kept): (Vec<PendingWait>, Vec<PendingWait>) =
+            waits.into_iter().partition(|w| {
+                !p.children
+                    .iter()
+                    .any(|&c| c != child && self.wait_matches(w.target, c))
             });
-        p.waits = kept;
+        self.proc_mut(parent).waits = kept;
         for w in orphaned {
             done(w.io, Err(Errno::Echild));
         }
@@ -712,15 +757,15 @@ impl Kernel {
         if parent == HOST_PID {
             return;
         }
-        let p = self.proc_mut(parent);
-        if !p.is_running() {
+        if !self.procs[&parent].is_running() {
             return;
         }
+        let first = self.procs[&parent]
+            .waits
+            .iter()
+            .position(|w| self.wait_matches(w.target, child));
+        let p = self.proc_mut(parent);
         p.post(Event::ChildExit { pid: child, status });
-        let first = p.waits.iter().position(|w| match w.target {
-            WaitTarget::Any => true,
-            WaitTarget::Pid(c) => c == child,
-        });
         if let Some(i) = first {
             let w = p.waits.remove(i);
             let status = self.reap(parent, child);
@@ -761,8 +806,11 @@ impl Kernel {
             }
         }
         let child = self.add_child(parent, image, argv, env, Start::Fresh, fds)?;
-        // It boots an image, not a program of the root.
-        self.proc_mut(child).exe = None;
+        // It boots an image, not a program of the root: a new program,
+        // as after an exec (spec: `dev-setpgid`).
+        let c = self.proc_mut(child);
+        c.exe = None;
+        c.execd = true;
         Ok(child)
     }
 
@@ -798,6 +846,8 @@ impl Kernel {
         child.cwd = self.procs[&parent].cwd.clone();
         child.umask = self.procs[&parent].umask;
         child.exe = self.procs[&parent].exe.clone();
+        child.pgid = self.procs[&parent].pgid;
+        child.sid = self.procs[&parent].sid;
         self.procs.insert(pid, child);
         self.proc_mut(parent).children.insert(pid);
         Ok(pid)
@@ -837,6 +887,9 @@ impl Kernel {
         p.state = State::Zombie(status);
         p.waits.clear();
         p.frozen = false;
+        p.stopped = None;
+        p.report = None;
+        p.stop_io = None;
         let parked = self.held.remove(&pid).unwrap_or_default();
         p.events.clear();
         p.waker = None;
@@ -904,20 +957,41 @@ impl Kernel {
 
     /// Sends `signo` from `sender` to `target`.
     pub fn kill(&mut self, sender: Pid, target: Pid, signo: u32) -> Result<(), Errno> {
-        let t = self
+        if !self
             .procs
-            .get_mut(&target)
-            .filter(|p| p.is_running() && p.pid != HOST_PID)
-            .ok_or(Errno::Esrch)?;
+            .get(&target)
+            .is_some_and(|p| p.is_running() && p.pid != HOST_PID)
+        {
+            return Err(Errno::Esrch);
+        }
         if signo == 0 {
             return Ok(());
         }
         if signo == SIGSTOP {
-            // Never an event: it cannot be caught, and without job control
-            // its "stop" is discarded (spec: `dev-kill-stop`).
+            // Never an event: it cannot be caught; the device stops the
+            // target itself (spec: `dev-kill-stop`).
+            self.stop(target, SIGSTOP);
             return Ok(());
         }
-        if signo != SIGKILL && t.has_feature(FEATURE_SIGNALS) {
+        if signo == SIGCONT {
+            // Continued at once, caught or not; then delivered as any
+            // other signal (spec: `dev-stop-continue`).
+            self.cont(target);
+        }
+        let t = self.proc_mut(target);
+        // A stop signal discards a pending SIGCONT and SIGCONT pending
+        // stop signals (POSIX).
+        if is_stop(signo) {
+            t.events
+                .retain(|e| !matches!(e, Event::Signal { signo: SIGCONT, .. }));
+        } else if signo == SIGCONT {
+            t.events
+                .retain(|e| !matches!(e, Event::Signal { signo: s, .. } if is_stop(*s)));
+        }
+        if is_stop(signo) && !t.has_feature(FEATURE_SIGNALS) {
+            // No runtime to apply the default action: the device does.
+            self.stop(target, signo);
+        } else if signo != SIGKILL && t.has_feature(FEATURE_SIGNALS) {
             t.post(Event::Signal { signo, sender });
         } else if (signo == SIGKILL || default_terminates(signo)) && t.lender.is_some() {
             // A borrowing child ends when it gives the VM back (`vfork.rs`),
@@ -944,7 +1018,9 @@ impl Kernel {
     /// Whether `pid` has a request held (a blocked READ, WRITE or WAIT,
     /// or one held while its device is stopped).
     pub fn has_pending(&self, pid: Pid) -> bool {
-        self.procs.get(&pid).is_some_and(|p| !p.waits.is_empty())
+        self.procs
+            .get(&pid)
+            .is_some_and(|p| !p.waits.is_empty() || p.stop_io.is_some())
             || self.held.get(&pid).is_some_and(|h| !h.is_empty())
             || self.pipes.iter().flatten().any(|p| p.has_waiter(pid))
     }
@@ -957,6 +1033,8 @@ impl Kernel {
             return;
         };
         p.frozen = false;
+        // Its STOP belongs to the driver that is gone; it stays stopped.
+        p.stop_io = None;
         let parked = self.held.remove(&pid).unwrap_or_default();
         self.drop_parked(parked);
     }
@@ -986,6 +1064,13 @@ impl Kernel {
             return;
         };
         p.frozen = true;
+        self.park(pid);
+    }
+
+    /// Moves the blocked requests of `pid` out of their pipes and wait
+    /// lists into its held ones (its device stopped, or it stopped).
+    fn park(&mut self, pid: Pid) {
+        let p = self.proc_mut(pid);
         let mut parked = std::mem::take(&mut p.waits)
             .into_iter()
             .map(Parked::Wait)
@@ -1012,6 +1097,14 @@ impl Kernel {
             return;
         };
         p.frozen = false;
+        if p.stopped.is_none() {
+            self.unpark(pid);
+        }
+    }
+
+    /// Puts the held requests of `pid` back (those it submitted while
+    /// held run now, in order).
+    fn unpark(&mut self, pid: Pid) {
         let parked = self.held.remove(&pid).unwrap_or_default();
         for item in parked {
             match item {
@@ -1020,7 +1113,7 @@ impl Kernel {
                     let (p, mut notes) = self.pipe_and_notes(pipe);
                     p.requeue(end, waiter, &mut notes);
                 }
-                Parked::Wait(w) => self.wait(pid, w.target, false, w.io),
+                Parked::Wait(w) => self.wait(pid, w, false),
             }
         }
     }
@@ -1109,6 +1202,17 @@ mod tests {
 
     use super::*;
     use crate::io::{HostCompletion, HostIo};
+    use virtio_pipe_protocol::KillTarget;
+
+    /// A `WAIT` without `UNTRACED` or `CONTINUED`.
+    pub(super) fn wait_req(target: WaitTarget, nohang: bool) -> Request {
+        Request::Wait {
+            target,
+            nohang,
+            untraced: false,
+            continued: false,
+        }
+    }
 
     /// The race behind a flaky conformance test: the backend took a held
     /// SIGNAL event, found no buffer, and a renegotiation without signals
@@ -1129,7 +1233,7 @@ mod tests {
         assert_eq!(k.next_event(root), Some(exit));
     }
 
-    fn kernel() -> Kernel {
+    pub(super) fn kernel() -> Kernel {
         Kernel::new(Limits {
             max_processes: 4,
             max_fds: 8,
@@ -1138,12 +1242,12 @@ mod tests {
         })
     }
 
-    fn root(k: &mut Kernel) -> Pid {
+    pub(super) fn root(k: &mut Kernel) -> Pid {
         k.create_root("root", vec![b"root".to_vec()], vec![b"A=1".to_vec()], true)
             .unwrap()
     }
 
-    fn call(
+    pub(super) fn call(
         k: &mut Kernel,
         pid: Pid,
         req: Request,
@@ -1155,22 +1259,22 @@ mod tests {
         rx
     }
 
-    fn ok(rx: &Receiver<HostCompletion>) -> [u64; 3] {
+    pub(super) fn ok(rx: &Receiver<HostCompletion>) -> [u64; 3] {
         let c = rx.try_recv().expect("completed");
         assert_eq!(c.resp.result(), Ok(()), "{:?}", c.resp);
         [c.resp.ret(0), c.resp.ret(1), c.resp.ret(2)]
     }
 
-    fn err(rx: &Receiver<HostCompletion>) -> Errno {
+    pub(super) fn err(rx: &Receiver<HostCompletion>) -> Errno {
         rx.try_recv().expect("completed").resp.result().unwrap_err()
     }
 
-    fn pipe(k: &mut Kernel, pid: Pid) -> (u32, u32) {
+    pub(super) fn pipe(k: &mut Kernel, pid: Pid) -> (u32, u32) {
         let r = ok(&call(k, pid, Request::Pipe { flags: 0 }, &[], 0));
         (r[0] as u32, r[1] as u32)
     }
 
-    fn spawn(k: &mut Kernel, parent: Pid, actions: &[FileAction]) -> Pid {
+    pub(super) fn spawn(k: &mut Kernel, parent: Pid, actions: &[FileAction]) -> Pid {
         k.spawn(parent, "child", vec![], vec![], actions.iter().copied())
             .unwrap()
     }
@@ -1500,15 +1604,36 @@ mod tests {
     }
 
     #[test]
-    fn stop_and_continue_signals_are_discarded_without_signals() {
+    fn without_signals_stop_signals_stop_and_the_others_are_discarded() {
         let mut k = kernel();
         let r = root(&mut k);
         let c = spawn(&mut k, r, &[]);
         for signo in [17, 18, 19, 20, 21, 22, 23, 28] {
-            ok(&call(&mut k, r, Request::Kill { pid: c, signo }, &[], 0));
+            ok(&call(
+                &mut k,
+                r,
+                Request::Kill {
+                    target: KillTarget::Pid(c),
+                    signo,
+                },
+                &[],
+                0,
+            ));
+            // SIGSTOP to SIGTTOU stop it; it stays stopped.
+            assert_eq!(k.is_stopped(c), signo >= 19, "{signo}");
         }
         assert!(k.process(c).unwrap().is_running());
-        ok(&call(&mut k, r, Request::Kill { pid: c, signo: 1 }, &[], 0));
+        assert!(k.process(c).unwrap().events.is_empty(), "no event");
+        ok(&call(
+            &mut k,
+            r,
+            Request::Kill {
+                target: KillTarget::Pid(c),
+                signo: 1,
+            },
+            &[],
+            0,
+        ));
         assert!(!k.process(c).unwrap().is_running());
     }
 
@@ -1518,21 +1643,12 @@ mod tests {
         let r = root(&mut k);
         let c = spawn(&mut k, r, &[]);
         // The parent's pending WAIT reaps the caller as it ends.
-        let w = call(
-            &mut k,
-            r,
-            Request::Wait {
-                target: WaitTarget::Pid(c),
-                nohang: false,
-            },
-            &[],
-            0,
-        );
+        let w = call(&mut k, r, wait_req(WaitTarget::Pid(c), false), &[], 0);
         let rx = call(
             &mut k,
             c,
             Request::Kill {
-                pid: c,
+                target: KillTarget::Pid(c),
                 signo: SIGKILL,
             },
             &[],
@@ -1548,18 +1664,7 @@ mod tests {
         let mut k = kernel();
         let r = root(&mut k);
         let c = spawn(&mut k, r, &[]);
-        let wait = |k: &mut Kernel, target| {
-            call(
-                k,
-                r,
-                Request::Wait {
-                    target,
-                    nohang: false,
-                },
-                &[],
-                0,
-            )
-        };
+        let wait = |k: &mut Kernel, target| call(k, r, wait_req(target, false), &[], 0);
         let any = wait(&mut k, WaitTarget::Any);
         let one = wait(&mut k, WaitTarget::Pid(c));
         k.exit(c, ExitKind::Code(2));
@@ -1587,16 +1692,7 @@ mod tests {
         let mut k = kernel();
         let r = root(&mut k);
         let c = spawn(&mut k, r, &[]);
-        let w = call(
-            &mut k,
-            r,
-            Request::Wait {
-                target: WaitTarget::Any,
-                nohang: false,
-            },
-            &[],
-            0,
-        );
+        let w = call(&mut k, r, wait_req(WaitTarget::Any, false), &[], 0);
         assert!(w.try_recv().is_err());
         k.exit(c, ExitKind::Code(7));
         assert_eq!(ok(&w), [c as u64, 7 << 8, 0]);
@@ -1604,10 +1700,7 @@ mod tests {
             err(&call(
                 &mut k,
                 r,
-                Request::Wait {
-                    target: WaitTarget::Pid(c),
-                    nohang: false
-                },
+                wait_req(WaitTarget::Pid(c), false),
                 &[],
                 0
             )),
@@ -1621,16 +1714,7 @@ mod tests {
         let r = root(&mut k);
         spawn(&mut k, r, &[]);
         assert_eq!(
-            ok(&call(
-                &mut k,
-                r,
-                Request::Wait {
-                    target: WaitTarget::Any,
-                    nohang: true
-                },
-                &[],
-                0
-            ))[0],
+            ok(&call(&mut k, r, wait_req(WaitTarget::Any, true), &[], 0))[0],
             0
         );
     }
@@ -1643,10 +1727,7 @@ mod tests {
             err(&call(
                 &mut k,
                 r,
-                Request::Wait {
-                    target: WaitTarget::Pid(9),
-                    nohang: false
-                },
+                wait_req(WaitTarget::Pid(9), false),
                 &[],
                 0
             )),
@@ -1683,18 +1764,7 @@ mod tests {
         k.exit(g, ExitKind::Code(3));
         let mut reaped = vec![];
         for _ in 0..2 {
-            reaped.push(
-                ok(&call(
-                    &mut k,
-                    r,
-                    Request::Wait {
-                        target: WaitTarget::Any,
-                        nohang: true,
-                    },
-                    &[],
-                    0,
-                ))[0],
-            );
+            reaped.push(ok(&call(&mut k, r, wait_req(WaitTarget::Any, true), &[], 0))[0]);
         }
         reaped.sort();
         assert_eq!(reaped, vec![c as u64, g as u64]);
@@ -1709,7 +1779,7 @@ mod tests {
             &mut k,
             r,
             Request::Kill {
-                pid: c,
+                target: KillTarget::Pid(c),
                 signo: SIGKILL,
             },
             &[],
@@ -1720,10 +1790,7 @@ mod tests {
             ok(&call(
                 &mut k,
                 r,
-                Request::Wait {
-                    target: WaitTarget::Pid(c),
-                    nohang: false
-                },
+                wait_req(WaitTarget::Pid(c), false),
                 &[],
                 0
             ))[1],
@@ -1741,7 +1808,7 @@ mod tests {
             &mut k,
             r,
             Request::Kill {
-                pid: c,
+                target: KillTarget::Pid(c),
                 signo: SIGTERM,
             },
             &[],
@@ -1765,7 +1832,10 @@ mod tests {
             err(&call(
                 &mut k,
                 r,
-                Request::Kill { pid: 42, signo: 0 },
+                Request::Kill {
+                    target: KillTarget::Pid(42),
+                    signo: 0,
+                },
                 &[],
                 0
             )),
@@ -1913,16 +1983,7 @@ mod tests {
         ok(&call(&mut k, r, Request::Close { fd: wr }, &[], 0));
         assert!(dropped.try_recv().is_err(), "never completed");
         assert_eq!(k.stats().waiting, 0);
-        let wait = call(
-            &mut k,
-            r,
-            Request::Wait {
-                target: WaitTarget::Pid(c),
-                nohang: false,
-            },
-            &[],
-            0,
-        );
+        let wait = call(&mut k, r, wait_req(WaitTarget::Pid(c), false), &[], 0);
         assert_eq!(
             ok(&wait),
             [c as u64, 4 << 8, 0],

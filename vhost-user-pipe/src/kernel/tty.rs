@@ -143,38 +143,31 @@ impl Kernel {
     /// process of the tree is in group `pgid` (as Linux's `tiocspgrp`).
     fn set_foreground(&mut self, pgid: i32) -> Result<(), Errno> {
         let pgid = Pid::try_from(pgid).map_err(|_| Errno::Einval)?;
-        if self.group_members(pgid).is_empty() {
+        if self.live_members(pgid).is_empty() {
             return Err(Errno::Esrch);
         }
         self.tty.foreground = pgid;
         Ok(())
     }
 
-    /// The live processes of group `pgid`.
-    pub fn group_members(&self, pgid: Pid) -> Vec<Pid> {
+    /// The live processes of group `pgid` (`groups.rs` keeps the groups).
+    fn live_members(&self, pgid: Pid) -> Vec<Pid> {
         self.procs
             .values()
-            .filter(|p| p.pid != HOST_PID && p.is_running() && self.pgid_of(p.pid) == pgid)
+            .filter(|p| p.pid != HOST_PID && p.is_running() && p.pgid == pgid)
             .map(|p| p.pid)
             .collect()
     }
 
-    /// The process group of `pid`. Until process groups exist (stream G
-    /// of issue 15), every process is in the root's group, as on Linux
-    /// for a shell without job control.
-    fn pgid_of(&self, _pid: Pid) -> Pid {
-        ROOT_PID
-    }
-
     /// Sends `signo` from the device (the host terminal) to every process
-    /// of the foreground group; returns how many were sent it.
+    /// of the foreground group, as `KILL` to the group from pid 0; returns
+    /// how many live processes the group had.
     pub fn signal_foreground(&mut self, signo: u32) -> usize {
-        let members = self.group_members(self.tty.foreground);
-        for &pid in &members {
-            // A member that ended meanwhile is ESRCH: nothing to do.
-            let _ = self.kill(HOST_PID, pid, signo);
-        }
-        members.len()
+        let fg = self.tty.foreground;
+        let n = self.live_members(fg).len();
+        // An empty group (its last member ended) is ESRCH: no one to tell.
+        let _ = self.kill_group(HOST_PID, fg, signo);
+        n
     }
 
     /// The terminal's end of input (a 0-byte read of the host terminal,

@@ -86,6 +86,7 @@ impl Kernel {
         p.argv = argv;
         p.env = env;
         p.umask = umask;
+        p.execd = true;
         let Some(vm) = p.lender.take() else {
             return Ok(ExecOutcome::InPlace);
         };
