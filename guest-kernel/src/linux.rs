@@ -64,6 +64,8 @@ errnos! {
     EOVERFLOW = 75,
     EOPNOTSUPP = 95,
     ETIMEDOUT = 110,
+    ERESTARTSYS = 512,
+    ERESTARTNOHAND = 514,
 }
 
 impl fmt::Display for Errno {
@@ -775,6 +777,37 @@ pub struct Timeval {
     /// Microseconds.
     pub tv_usec: i64,
 }
+
+impl Timeval {
+    /// From nanoseconds (rounded down to microseconds).
+    pub fn from_ns(ns: u64) -> Self {
+        Self {
+            tv_sec: (ns / 1_000_000_000) as i64,
+            tv_usec: ((ns % 1_000_000_000) / 1_000) as i64,
+        }
+    }
+
+    /// To nanoseconds, or `None` if the value is not a valid timeval.
+    pub fn to_ns(self) -> Option<u64> {
+        if self.tv_sec < 0 || !(0..1_000_000).contains(&self.tv_usec) {
+            return None;
+        }
+        Some((self.tv_sec as u64).saturating_mul(1_000_000_000) + self.tv_usec as u64 * 1_000)
+    }
+}
+
+/// `struct itimerval` (`setitimer`, `getitimer`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Itimerval {
+    /// The period after each expiry (zero: one shot).
+    pub it_interval: Timeval,
+    /// The time until the next expiry (zero: disarmed).
+    pub it_value: Timeval,
+}
+
+/// `ITIMER_REAL`: the interval timer that counts real time (`SIGALRM`).
+pub const ITIMER_REAL: u64 = 0;
 
 /// `struct iovec`.
 #[repr(C)]

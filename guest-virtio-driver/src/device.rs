@@ -421,6 +421,11 @@ impl<H: Hal, T: Transport> VirtioPipe<H, T> {
         self.events.pop_front()
     }
 
+    /// Whether an event is waiting to be taken.
+    pub fn has_event(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// Submits a request and waits for its completion.
     ///
     /// Between polls it calls `wait`, which should sleep until the device

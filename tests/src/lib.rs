@@ -8,6 +8,8 @@
 //!   whose launcher hands each new process's socket to the test, which
 //!   connects another `TestGuest` to it.
 //! - [`qemu`]: helpers for the tests that boot real QEMU.
+//! - [`linux_tree::LinuxRoot`]: static Linux programs run as a tree and
+//!   natively, to compare the two.
 //! - [`fuzz`]: the fuzz harness of the request path (the cargo-fuzz
 //!   targets in `fuzz/` and the corpus replay test call it).
 //!
@@ -23,6 +25,7 @@
 
 pub mod frontend;
 pub mod fuzz;
+pub mod linux_tree;
 pub mod programs;
 pub mod qemu;
 pub mod tree;

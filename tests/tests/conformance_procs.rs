@@ -1079,6 +1079,30 @@ fn without_the_signals_feature_the_default_action_applies() {
     m.assert_pending(t, BLOCKED);
 }
 
+// spec: dev-kill-deliver
+#[test]
+fn a_fork_child_still_booting_gets_signals_as_events_like_its_parent() {
+    let tree = Tree::new();
+    let mut root = tree.root();
+    let (_pid, _cl, mut c) = spawn_child(&tree, &mut root);
+    let fc = status(&mut c, Op::Fork, 0, [RECORD_AT, 0, 0]).unwrap()[0] as u32;
+    let l = tree.next_launch();
+    assert_eq!(l.spec.pid, fc);
+    // Its VM has not connected: its runtime is still its parent's, which
+    // negotiated signals, so SIGUSR1 waits for it instead of killing it.
+    assert_eq!(kill(&mut root, fc, SIGUSR1), Ok(()));
+    assert_eq!(wait_nohang(&mut c, fc as i64), Ok((0, 0)), "still alive");
+    let mut child = TestGuest::connect_with(&l.spec.socket, ALL_FEATURES);
+    child.post_event_buffers(4);
+    assert_eq!(
+        child.wait_event(Instant::now() + DEADLINE),
+        Some(Event::Signal {
+            signo: SIGUSR1,
+            sender: 1
+        })
+    );
+}
+
 // ---- 1.6.19 GETPID ----
 
 // spec: dev-getpid-ids

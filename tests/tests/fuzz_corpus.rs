@@ -62,6 +62,14 @@ fn seeds() -> Vec<(&'static str, Script)> {
                 .req(1, Op::Write, 0, [4, 0, 0], b"split write", 0, 2, 0b0111),
         ),
         (
+            "op-interrupt-blocked-read",
+            s().call(1, Op::Pipe, [0; 3], &[], 0, 0)
+                .call(1, Op::Read, [3, 0, 0], &[], 64, 1)
+                .call(1, Op::Interrupt, [0; 3], &[], 0, 2)
+                .call(1, Op::Read, [3, 0, 0], &[], 64, 3)
+                .call(1, Op::Write, [4, 0, 0], b"after", 0, 4),
+        ),
+        (
             "op-close",
             s().call(1, Op::Pipe, [0; 3], &[], 0, 0)
                 .call(1, Op::Close, [4, 0, 0], &[], 0, 1)
@@ -608,6 +616,15 @@ fn seeds_exercise_what_they_name() {
 
     let t = trace("op-read-blocks-until-write");
     assert!(t.iter().any(|c| c.data == b"split write"), "{t:?}");
+
+    let t = trace("op-interrupt-blocked-read");
+    let r: Vec<_> = t.iter().map(result).collect();
+    assert!(r.contains(&Err(Errno::Eintr)), "the blocked READ: {r:?}");
+    assert!(
+        r.contains(&Ok([1, 0])),
+        "INTERRUPT ended one request: {r:?}"
+    );
+    assert!(t.iter().any(|c| c.data == b"after"), "the next READ: {t:?}");
 
     let t = trace("op-spawn-write-exit-wait");
     assert_eq!(result(&t[1]), Ok([2, 0]), "spawn");

@@ -459,6 +459,29 @@ impl Pipe {
         self.pump(notes);
     }
 
+    /// Ends the blocked requests of `pid` now (spec `dev-interrupt`): one
+    /// that moved bytes completes with its count, as POSIX has an
+    /// interrupted `read`/`write` return; one that moved none with
+    /// `EINTR`. Each lets go of its end; then completes what can. Returns
+    /// how many it ended.
+    pub fn interrupt(&mut self, pid: Pid, notes: &mut dyn Notes) -> usize {
+        let taken = self.take_waiters(pid);
+        let n = taken.len();
+        for (end, w) in taken {
+            match (end, w.done) {
+                (End::Read, 0) => {
+                    self.readers -= 1;
+                    fail(w.io, Errno::Eintr);
+                }
+                (End::Read, _) => self.finish_reader(w),
+                (End::Write, 0) => self.finish_writer(w, Err(Errno::Eintr)),
+                (End::Write, _) => self.finish_writer(w, Ok(())),
+            }
+        }
+        self.pump(notes);
+        n
+    }
+
     /// Takes the blocked requests of `pid` out of the pipe, without
     /// completing them, to be put back with [`Pipe::requeue`].
     pub fn take_waiters(&mut self, pid: Pid) -> Vec<(End, Waiter)> {
@@ -592,6 +615,56 @@ mod tests {
         assert_eq!(data(&second), b"x");
         // Every reference a blocked READ held was given back.
         assert_eq!((p.readers, p.writers), (1, 1));
+    }
+
+    /// spec `dev-interrupt`: a blocked reader that got nothing ends with
+    /// `EINTR`, and lets go of its end (the pipe can be freed once the
+    /// fds close too).
+    #[test]
+    fn interrupt_ends_a_blocked_read_with_eintr() {
+        let mut p = Pipe::new(CAP);
+        let r = read(&mut p, 10, false);
+        assert!(r.try_recv().is_err(), "the read blocks");
+        assert_eq!(p.interrupt(B, &mut Vec::new()), 1);
+        assert_eq!(ret(&r), Err(Errno::Eintr));
+        assert_eq!(p.waiting(), 0);
+        // Nothing else of the pipe changed: a later write is read whole.
+        let w = write(&mut p, b"after", false, &mut Vec::new());
+        assert_eq!(ret(&w), Ok(5));
+        let r = read(&mut p, 10, false);
+        assert_eq!(ret(&r), Ok(5));
+    }
+
+    /// spec `dev-interrupt`: a blocked writer that moved part of its bytes
+    /// completes with that count; those bytes stay readable, in order,
+    /// and the rest were never taken.
+    #[test]
+    fn interrupt_of_a_part_written_write_returns_the_count_moved() {
+        let mut p = Pipe::new(CAP);
+        let data: Vec<u8> = (0..CAP + 100).map(|i| i as u8).collect();
+        let w = write(&mut p, &data, false, &mut Vec::new());
+        assert!(w.try_recv().is_err(), "the write blocks on a full pipe");
+        assert_eq!(p.interrupt(A, &mut Vec::new()), 1);
+        assert_eq!(ret(&w), Ok(CAP as u64));
+        let r = read(&mut p, 2 * CAP, false);
+        let c = r.try_recv().unwrap();
+        assert_eq!(c.data, &data[..CAP]);
+    }
+
+    /// spec `dev-interrupt`: a writer that moved nothing ends with `EINTR`;
+    /// another process's blocked request is not touched.
+    #[test]
+    fn interrupt_ends_only_the_callers_requests() {
+        let mut p = Pipe::new(4);
+        let first = write(&mut p, b"abcd", false, &mut Vec::new());
+        assert_eq!(ret(&first), Ok(4));
+        let w = write(&mut p, b"ef", false, &mut Vec::new());
+        assert_eq!(p.interrupt(B, &mut Vec::new()), 0, "B has nothing blocked");
+        assert!(w.try_recv().is_err(), "A's write still blocks");
+        assert_eq!(p.interrupt(A, &mut Vec::new()), 1);
+        assert_eq!(ret(&w), Err(Errno::Eintr));
+        let r = read(&mut p, 10, false);
+        assert_eq!(r.try_recv().unwrap().data, b"abcd");
     }
 
     #[test]

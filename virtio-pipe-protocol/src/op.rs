@@ -83,6 +83,8 @@ pub enum Op {
     FchmodAt = 38,
     /// Set a file's access and modification times.
     UtimensAt = 39,
+    /// End the caller's blocked requests now (a signal or a timeout).
+    Interrupt = 40,
     /// Move a process into a process group (`setpgid`).
     Setpgid = 42,
     /// Get a process's process group (`getpgid`).
@@ -99,7 +101,7 @@ pub enum Op {
 
 impl Op {
     /// Every op, in code order.
-    pub const ALL: [Op; 45] = [
+    pub const ALL: [Op; 46] = [
         Op::Pipe,
         Op::Read,
         Op::Write,
@@ -139,6 +141,7 @@ impl Op {
         Op::SymlinkAt,
         Op::FchmodAt,
         Op::UtimensAt,
+        Op::Interrupt,
         Op::Setpgid,
         Op::Getpgid,
         Op::Setsid,
@@ -167,7 +170,6 @@ mod tests {
     #[test]
     fn zero_and_unknown_op_codes_are_rejected() {
         assert_eq!(Op::from_code(0), None);
-        assert_eq!(Op::from_code(40), None);
         assert_eq!(Op::from_code(48), None);
         assert_eq!(Op::from_code(1000), None);
         assert_eq!(Op::from_code(u32::MAX), None);

@@ -251,6 +251,8 @@ pub enum Request {
     Kill { target: KillTarget, signo: u32 },
     /// `GETPID`.
     GetPid,
+    /// `INTERRUPT`: end the caller's blocked requests now.
+    Interrupt,
     /// `OPENAT`: `arg0` = dirfd, `arg1` = `O_*` flags, `arg2` = mode; the
     /// path is the readable payload.
     OpenAt {
@@ -554,6 +556,7 @@ impl Request {
                 Request::Stop { signo: s as u32 }
             }
             Op::GetPid => Request::GetPid,
+            Op::Interrupt => Request::Interrupt,
             Op::OpenAt => {
                 let fl = a(1);
                 if fl & !(OPEN_FLAGS as u64) != 0 || fl & 3 == 3 {
@@ -794,7 +797,8 @@ impl Request {
             | Request::GetArgs { .. }
             | Request::Spawn { .. }
             | Request::GetPid
-            | Request::Setsid => (0, [0; 3]),
+            | Request::Setsid
+            | Request::Interrupt => (0, [0; 3]),
             Request::Setpgid { pid, pgid } => (0, [pid as u64, pgid as u64, 0]),
             Request::Getpgid { pid } | Request::Getsid { pid } => (0, [pid as u64, 0, 0]),
             Request::Stop { signo } => (0, [signo as u64, 0, 0]),
@@ -874,6 +878,7 @@ impl Request {
             Request::Exit(_) => Op::Exit,
             Request::Kill { .. } => Op::Kill,
             Request::GetPid => Op::GetPid,
+            Request::Interrupt => Op::Interrupt,
             Request::OpenAt { .. } => Op::OpenAt,
             Request::Pread { .. } => Op::Pread,
             Request::Lseek { .. } => Op::Lseek,
@@ -1160,6 +1165,7 @@ mod tests {
             (Request::Setsid, 0, 0),
             (Request::Getsid { pid: 5 }, 0, 0),
             (Request::Stop { signo: 20 }, 0, 0),
+            (Request::Interrupt, 0, 0),
         ];
         for (req, readable, writable) in cases {
             assert_eq!(

@@ -8,20 +8,21 @@
 //! vector; the pins that belong to nothing never fire.
 
 use core::ptr::NonNull;
+use core::sync::atomic::Ordering;
 
 use guest_virtio_driver::transport::mmio::{PipeMmioTransport, MMIO_WINDOW_SIZE};
 use guest_virtio_driver::transport::pci::find_carrier;
-use guest_virtio_driver::{Completion, DriverError, Features, VirtioPipe};
+use guest_virtio_driver::{Completion, DriverError, Features, RequestId, VirtioPipe};
 use spinning_top::Spinlock;
 use virtio_drivers::transport::pci::PciTransport;
-use virtio_pipe_protocol::{Event, ReqHeader};
+use virtio_pipe_protocol::{Event, ReqHeader, Request};
 
 use super::hal::{map_mmio, KernelHal};
 use super::pci_cam::{self, PortCam};
 use super::transport::AnyTransport;
 use crate::arch::x86_64::apic::{IoApic, IOAPIC1_BASE, IOAPIC2_BASE};
-use crate::arch::x86_64::cpu;
 use crate::arch::x86_64::interrupts::{DEVICE_IRQ, VECTOR_DEVICE};
+use crate::arch::x86_64::{cpu, time};
 
 const MMIO_BASE: u64 = 0xfeb0_0000;
 /// microvm has at most 24 transports (with the second IOAPIC).
@@ -160,6 +161,120 @@ pub fn request_sg(
     let mut guard = DEVICE.lock();
     let dev = guard.as_mut().ok_or(DriverError::DeviceBroken)?;
     dev.request_sg(hdr, readable, writable, &mut || cpu::wait_for(&DEVICE_IRQ))
+}
+
+/// Why a blocking request was interrupted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cut {
+    /// It ran its course.
+    No,
+    /// `stop` said so (a signal to deliver).
+    Stopped,
+    /// The deadline passed.
+    TimedOut,
+}
+
+/// Sends a request that may block (`READ`, `WRITE`, `WAIT`, `POLL`) and
+/// sleeps until it completes. After every wakeup `stop` is asked whether to
+/// stop waiting (it should collect the device's events: a signal that
+/// would be delivered says yes); that, or the monotonic clock reaching
+/// `deadline_ns`, makes the driver submit `INTERRUPT` (spec
+/// `drv-interrupt`) and wait for both completions. The request's own
+/// completion is returned whatever it is: its count or result when it
+/// completed first, `EINTR` otherwise; [`Cut`] says what was asked.
+///
+/// The device lock is not held while `stop` runs or the CPU sleeps.
+pub fn request_blocking(
+    hdr: &ReqHeader,
+    readable: &[&[u8]],
+    writable: &mut [&mut [u8]],
+    deadline_ns: Option<u64>,
+    stop: &mut dyn FnMut() -> bool,
+) -> Result<(Completion, Cut), DriverError> {
+    let mut w = Blocked {
+        // SAFETY: `request_blocking` returns only once the device has used
+        // the chain (its completion taken) or has been reset by a failed
+        // `poll`, so the borrowed payloads outlive the device's use of them.
+        id: with_device(|dev| unsafe { dev.submit_sg(hdr, readable, writable) })?,
+        done: None,
+        interrupt: None,
+    };
+    let mut cut = Cut::No;
+    loop {
+        if w.collect()? {
+            break;
+        }
+        if cut == Cut::No {
+            if stop() {
+                cut = Cut::Stopped;
+            } else if deadline_ns.is_some_and(|d| time::monotonic_ns() >= d) {
+                cut = Cut::TimedOut;
+            }
+            if cut != Cut::No {
+                w.interrupt()?;
+                continue;
+            }
+            // `stop` polls the device too: what it collected is looked at
+            // before sleeping, and an event it did not see is asked about.
+            if w.collect()? {
+                break;
+            }
+            if with_device(|dev| Ok(dev.has_event()))? {
+                continue;
+            }
+        }
+        time::wait_device(if cut == Cut::No { deadline_ns } else { None });
+    }
+    let done = w.done.expect("collect said done");
+    Ok((done, cut))
+}
+
+/// A blocking request in flight, and the `INTERRUPT` sent for it.
+struct Blocked {
+    id: RequestId,
+    done: Option<Completion>,
+    interrupt: Option<RequestId>,
+}
+
+impl Blocked {
+    /// Collects completions; true once the request's is in and the
+    /// `INTERRUPT`'s (if one was sent) too: the device ends the request
+    /// before it completes the `INTERRUPT` (spec `dev-interrupt`).
+    fn collect(&mut self) -> Result<bool, DriverError> {
+        with_device(|dev| {
+            DEVICE_IRQ.store(false, Ordering::Release);
+            dev.ack_interrupt();
+            dev.poll()?;
+            if self.done.is_none() {
+                self.done = dev.take_completion(self.id);
+            }
+            if self
+                .interrupt
+                .is_some_and(|i| dev.take_completion(i).is_some())
+            {
+                self.interrupt = None;
+            }
+            Ok(self.done.is_some() && self.interrupt.is_none())
+        })
+    }
+
+    /// Submits `INTERRUPT`, unless the request is done already.
+    fn interrupt(&mut self) -> Result<(), DriverError> {
+        if self.done.is_some() {
+            return Ok(());
+        }
+        let hdr = Request::Interrupt.header();
+        // SAFETY: no payload; the header is copied into the slot.
+        self.interrupt = Some(with_device(|dev| unsafe {
+            dev.submit_sg(&hdr, &[], &mut [])
+        })?);
+        Ok(())
+    }
+}
+
+fn with_device<R>(f: impl FnOnce(&mut Device) -> Result<R, DriverError>) -> Result<R, DriverError> {
+    let mut guard = DEVICE.lock();
+    f(guard.as_mut().ok_or(DriverError::DeviceBroken)?)
 }
 
 /// Sends a request and waits for it without touching `eventq`, allocating

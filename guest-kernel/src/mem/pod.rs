@@ -2,8 +2,8 @@
 //! own as raw bytes.
 
 use crate::linux::{
-    CloneArgs, Iovec, KernelSigaction, Pollfd, Rlimit, RtSigframe, Sigcontext, Siginfo, StackT,
-    Statx, Sysinfo, Termios, Timespec, Timeval, Ucontext, Utsname, Winsize,
+    CloneArgs, Iovec, Itimerval, KernelSigaction, Pollfd, Rlimit, RtSigframe, Sigcontext, Siginfo,
+    StackT, Statx, Sysinfo, Termios, Timespec, Timeval, Ucontext, Utsname, Winsize,
 };
 
 /// A type that may be copied to and from user memory byte for byte.
@@ -42,6 +42,7 @@ pod!(
     Winsize,
     Timespec,
     Timeval,
+    Itimerval,
     Iovec,
     CloneArgs,
     Statx,

@@ -19,12 +19,13 @@ use core::sync::atomic::Ordering;
 use virtio_pipe_protocol::{Event, ExitKind};
 
 use super::signals::{build_frame, enter_handler, frame_layout, Delivery};
-use super::{device, vfork, Process};
+use super::{alarm, device, vfork, Process};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::interrupts::DEVICE_IRQ;
+use crate::arch::x86_64::time;
 use crate::drivers::pipe as dev;
 use crate::linux::sig::*;
-use crate::linux::{Siginfo, FXSAVE_SIZE};
+use crate::linux::{Errno, Siginfo, FXSAVE_SIZE};
 use crate::mem::address_space::{Access, Fault};
 
 /// The device's sender pid for signals it sends itself (`SIGPIPE`).
@@ -36,6 +37,7 @@ pub fn collect_events(p: &mut Process) {
         dev::poll();
     }
     take_events(p);
+    alarm::check(p);
 }
 
 /// Turns the events the driver has collected into signals. They are the
@@ -91,6 +93,7 @@ pub fn interrupting_signal(p: &mut Process) -> bool {
     DEVICE_IRQ.store(false, Ordering::Release);
     dev::poll();
     take_events(p);
+    alarm::check(p);
     p.signals.has_deliverable()
 }
 
@@ -109,12 +112,46 @@ fn die(p: &mut Process, f: &mut TrapFrame, signo: u32) {
     device::exit(ExitKind::Signaled(s as u8))
 }
 
+/// The length of the `syscall` instruction, which a restart runs again.
+const SYSCALL_LEN: u64 = 2;
+
+/// Settles a syscall that a signal interrupted (`p.restart`, with
+/// `ERESTARTSYS` or `ERESTARTNOHAND` in `rax`), as Linux's
+/// `handle_signal` does: before a handler runs, `EINTR` unless the call
+/// restarts after it (`ERESTARTSYS` and `SA_RESTART`); with no handler to
+/// run, the call restarts (its `syscall` instruction runs again with the
+/// same arguments).
+fn restart_or_eintr(p: &mut Process, f: &mut TrapFrame, handler_flags: Option<u64>) {
+    let Some(nr) = p.restart.take() else {
+        return;
+    };
+    let restartsys = f.rax == (-(Errno::ERESTARTSYS.0 as i64)) as u64;
+    let restart = match handler_flags {
+        None => true,
+        Some(flags) => restartsys && flags & SA_RESTART != 0,
+    };
+    if restart {
+        f.rax = nr;
+        f.rip -= SYSCALL_LEN;
+        f.rcx = f.rip;
+    } else {
+        f.rax = (-(Errno::EINTR.0 as i64)) as u64;
+    }
+}
+
 /// Delivers every deliverable signal to the context in `f`.
 pub fn deliver(p: &mut Process, f: &mut TrapFrame) {
     collect_events(p);
     loop {
         let oldmask = p.signals.mask;
         let Some((signo, info, d)) = p.signals.take_next() else {
+            restart_or_eintr(p, f, None);
+            // A call that waited with a mask of its own and ran no handler
+            // gives the program its mask back.
+            if let Some(saved) = p.signals.saved_mask.take() {
+                p.signals.mask = saved;
+            }
+            time::arm_for_alarm();
             return;
         };
         match d {
@@ -139,11 +176,15 @@ pub fn deliver(p: &mut Process, f: &mut TrapFrame) {
                 die(p, f, signo)
             }
             Delivery::Handle(act) => {
+                restart_or_eintr(p, f, Some(act.flags));
                 if act.flags & SA_RESTORER == 0 {
                     log::info!("pid {}: handler for {signo} without SA_RESTORER", p.pid);
                     die(p, f, SIGSEGV);
                     continue;
                 }
+                // The handler's frame saves the mask to return to: the
+                // program's own, not one a waiting call put in its place.
+                let oldmask = p.signals.saved_mask.take().unwrap_or(oldmask);
                 let layout = frame_layout(&p.signals, &act, f.rsp);
                 let cr2 = if is_fault(signo) { p.fault_addr } else { 0 };
                 let frame = build_frame(&p.signals, f, &act, info, oldmask, &layout, cr2);

@@ -72,6 +72,7 @@ unsafe fn call_segments<const N: usize>(
     req: Request,
     segs: &Segments<N>,
     to_device: bool,
+    stop: Option<Stop<'_>>,
 ) -> Result<[u64; 3], Errno> {
     let (hdr, n) = (req.header(), segs.as_slice().len());
     // The slices live in arrays of `N`: a small list makes small arrays.
@@ -81,7 +82,10 @@ unsafe fn call_segments<const N: usize>(
             // SAFETY: the caller's promise (the device only reads them).
             *b = unsafe { s.as_slice() };
         }
-        dev::request_sg(&hdr, &bufs[..n], &mut [])
+        match stop {
+            Some(stop) => dev::request_blocking(&hdr, &bufs[..n], &mut [], None, stop).map(|d| d.0),
+            None => dev::request_sg(&hdr, &bufs[..n], &mut []),
+        }
     } else {
         let mut bufs: [&mut [u8]; N] = core::array::from_fn(|_| &mut [][..]);
         for (b, s) in bufs.iter_mut().zip(segs.as_slice()) {
@@ -89,11 +93,51 @@ unsafe fn call_segments<const N: usize>(
             // segments share a byte.
             *b = unsafe { s.as_mut_slice() };
         }
-        dev::request_sg(&hdr, &[], &mut bufs[..n])
+        match stop {
+            Some(stop) => dev::request_blocking(&hdr, &[], &mut bufs[..n], None, stop).map(|d| d.0),
+            None => dev::request_sg(&hdr, &[], &mut bufs[..n]),
+        }
     };
     done.map_err(|e| Errno::from(e.errno()))?
         .rets()
         .map_err(Errno::from)
+}
+
+/// What a request that may block asks after every wakeup: whether to stop
+/// waiting because a signal would be delivered (`deliver::interrupting_signal`).
+/// It is then ended with `INTERRUPT` (spec `drv-interrupt`): its count if
+/// it moved bytes, else `EINTR`.
+pub type Stop<'a> = &'a mut dyn FnMut() -> bool;
+
+pub use dev::Cut;
+
+/// A request that may block, interrupted when `stop` says so or at
+/// `deadline_ns` (monotonic): (its status and rets, what cut it short).
+pub fn blocking(
+    req: Request,
+    readable: &[u8],
+    writable: &mut [u8],
+    deadline_ns: Option<u64>,
+    stop: Stop<'_>,
+) -> Result<(Result<[u64; 3], Errno>, Cut), Errno> {
+    let (done, cut) = dev::request_blocking(
+        &req.header(),
+        &[readable],
+        &mut [writable],
+        deadline_ns,
+        stop,
+    )
+    .map_err(|e| Errno::from(e.errno()))?;
+    Ok((done.rets().map_err(Errno::from), cut))
+}
+
+fn call_blocking(
+    req: Request,
+    readable: &[u8],
+    writable: &mut [u8],
+    stop: Stop<'_>,
+) -> Result<[u64; 3], Errno> {
+    blocking(req, readable, writable, None, stop)?.0
 }
 
 fn simple(req: Request) -> Result<[u64; 3], Errno> {
@@ -206,7 +250,7 @@ pub fn pipe(nonblock: bool) -> Result<[u32; 2], Errno> {
 }
 
 /// `READ` of up to `buf.len()` bytes; 0 is end of file.
-pub fn read(fd: u32, buf: &mut [u8]) -> Result<usize, Errno> {
+pub fn read(fd: u32, buf: &mut [u8], stop: Stop<'_>) -> Result<usize, Errno> {
     if buf.is_empty() {
         return Ok(0);
     }
@@ -215,7 +259,7 @@ pub fn read(fd: u32, buf: &mut [u8]) -> Result<usize, Errno> {
         len: len32(buf.len()),
         nonblock: false,
     };
-    let r = call(req, &[], buf)?;
+    let r = call_blocking(req, &[], buf, stop)?;
     Ok((r[0] as usize).min(buf.len()))
 }
 
@@ -225,7 +269,11 @@ pub fn read(fd: u32, buf: &mut [u8]) -> Result<usize, Errno> {
 /// # Safety
 ///
 /// As for [`call_segments`].
-pub unsafe fn read_segments<const N: usize>(fd: u32, segs: &Segments<N>) -> Result<usize, Errno> {
+pub unsafe fn read_segments<const N: usize>(
+    fd: u32,
+    segs: &Segments<N>,
+    stop: Stop<'_>,
+) -> Result<usize, Errno> {
     if segs.bytes() == 0 {
         return Ok(0);
     }
@@ -235,7 +283,7 @@ pub unsafe fn read_segments<const N: usize>(fd: u32, segs: &Segments<N>) -> Resu
         nonblock: false,
     };
     // SAFETY: the caller's promise.
-    let r = unsafe { call_segments(req, segs, false) }?;
+    let r = unsafe { call_segments(req, segs, false, Some(stop)) }?;
     Ok((r[0] as usize).min(segs.bytes()))
 }
 
@@ -244,7 +292,11 @@ pub unsafe fn read_segments<const N: usize>(fd: u32, segs: &Segments<N>) -> Resu
 /// # Safety
 ///
 /// As for [`call_segments`].
-pub unsafe fn write_segments<const N: usize>(fd: u32, segs: &Segments<N>) -> Result<usize, Errno> {
+pub unsafe fn write_segments<const N: usize>(
+    fd: u32,
+    segs: &Segments<N>,
+    stop: Stop<'_>,
+) -> Result<usize, Errno> {
     if segs.bytes() == 0 {
         return Ok(0);
     }
@@ -254,12 +306,12 @@ pub unsafe fn write_segments<const N: usize>(fd: u32, segs: &Segments<N>) -> Res
         nonblock: false,
     };
     // SAFETY: the caller's promise.
-    let r = unsafe { call_segments(req, segs, true) }?;
+    let r = unsafe { call_segments(req, segs, true, Some(stop)) }?;
     Ok((r[0] as usize).min(segs.bytes()))
 }
 
 /// `WRITE` of `buf`: how many bytes the pipe took.
-pub fn write(fd: u32, buf: &[u8]) -> Result<usize, Errno> {
+pub fn write(fd: u32, buf: &[u8], stop: Stop<'_>) -> Result<usize, Errno> {
     if buf.is_empty() {
         return Ok(0);
     }
@@ -268,7 +320,7 @@ pub fn write(fd: u32, buf: &[u8]) -> Result<usize, Errno> {
         len: len32(buf.len()),
         nonblock: false,
     };
-    let r = call(req, buf, &mut [])?;
+    let r = call_blocking(req, buf, &mut [], stop)?;
     Ok(r[0] as usize)
 }
 
@@ -323,14 +375,16 @@ pub struct WaitFor {
 }
 
 /// `WAIT` for a child of `target`; `Ok(None)` with `nohang` when none has
-/// changed state. Returns (pid, wait status).
-pub fn wait(target: WaitTarget, how: WaitFor) -> Result<Option<(u32, u32)>, Errno> {
-    let r = simple(Request::Wait {
+/// changed state; `stop` says when to interrupt a blocked wait. Returns
+/// (pid, wait status).
+pub fn wait(target: WaitTarget, how: WaitFor, stop: Stop<'_>) -> Result<Option<(u32, u32)>, Errno> {
+    let req = Request::Wait {
         target,
         nohang: how.nohang,
         untraced: how.untraced,
         continued: how.continued,
-    })?;
+    };
+    let r = call_blocking(req, &[], &mut [], stop)?;
     Ok((r[0] != 0).then_some((r[0] as u32, r[1] as u32)))
 }
 
@@ -418,7 +472,7 @@ pub unsafe fn pread_segments<const N: usize>(
         len: len32(segs.bytes()),
     };
     // SAFETY: the caller's promise.
-    let r = unsafe { call_segments(req, segs, false) }?;
+    let r = unsafe { call_segments(req, segs, false, None) }?;
     Ok((r[0] as usize).min(segs.bytes()))
 }
 
@@ -442,7 +496,7 @@ pub unsafe fn pwrite_segments<const N: usize>(
         len: len32(segs.bytes()),
     };
     // SAFETY: the caller's promise.
-    let r = unsafe { call_segments(req, segs, true) }?;
+    let r = unsafe { call_segments(req, segs, true, None) }?;
     Ok((r[0] as usize).min(segs.bytes()))
 }
 
@@ -668,7 +722,7 @@ pub unsafe fn getdents_segments<const N: usize>(
         len: len32(segs.bytes()),
     };
     // SAFETY: the caller's promise.
-    let r = unsafe { call_segments(req, segs, false) }?;
+    let r = unsafe { call_segments(req, segs, false, None) }?;
     Ok((r[0] as usize).min(segs.bytes()))
 }
 

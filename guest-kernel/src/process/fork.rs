@@ -253,6 +253,7 @@ pub unsafe fn resume_child(record: u64) -> Result<TrapFrame, ResumeError> {
         // A vfork child that forks: its parents stay in this VM's past.
         p.vfork_parents.clear();
         p.signals.clear_pending();
+        super::alarm::forget();
         if c.clear_sighand != 0 {
             p.signals.reset_handlers();
         }

@@ -10,6 +10,8 @@
 //! pointer), so that a fork child, whose RAM is a copy of its parent's,
 //! finds it again.
 
+#[cfg(not(test))]
+pub mod alarm;
 pub mod clone;
 #[cfg(not(test))]
 pub mod deliver;
@@ -70,6 +72,10 @@ mod kernel {
         /// Parents suspended by `vfork` while their child borrows this VM,
         /// outermost first (`vfork`).
         pub vfork_parents: Vec<super::vfork::Suspended>,
+        /// The syscall a signal interrupted (`ERESTARTSYS` or
+        /// `ERESTARTNOHAND` in `rax`): delivery restarts it or makes it
+        /// `EINTR` (`deliver::restart_or_eintr`).
+        pub restart: Option<u64>,
     }
 
     impl Process {
@@ -90,6 +96,7 @@ mod kernel {
                 fault_addr: 0,
                 exe: Vec::new(),
                 vfork_parents: Vec::new(),
+                restart: None,
             }
         }
     }

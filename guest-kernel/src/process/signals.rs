@@ -76,6 +76,11 @@ pub struct SignalState {
     infos: [Siginfo; NSIG as usize],
     /// The alternate signal stack (`sigaltstack`).
     pub altstack: StackT,
+    /// The mask to restore once a signal has been handled, set by the
+    /// calls that wait with a mask of their own (`rt_sigsuspend`,
+    /// `ppoll`, `pselect6`): the handler's frame saves it, and without a
+    /// handler it comes back at once (Linux's `saved_sigmask`).
+    pub saved_mask: Option<u64>,
 }
 
 impl fmt::Debug for SignalState {
@@ -98,6 +103,7 @@ impl Default for SignalState {
                 ss_flags: SS_DISABLE,
                 ..StackT::default()
             },
+            saved_mask: None,
         }
     }
 }
@@ -225,6 +231,18 @@ impl SignalState {
                 self.pending &= !bit(signo);
             }
         }
+    }
+
+    /// Takes the lowest pending signal of `set`, blocked or not, without
+    /// delivering it (`rt_sigtimedwait`).
+    pub fn take_pending(&mut self, set: u64) -> Option<(u32, Siginfo)> {
+        let ready = self.pending & set;
+        if ready == 0 {
+            return None;
+        }
+        let signo = ready.trailing_zeros() + 1;
+        self.pending &= !bit(signo);
+        Some((signo, self.infos[signo as usize - 1]))
     }
 
     /// Pending signals.

@@ -22,6 +22,7 @@ use crate::linux::{Errno, Iovec, Pollfd, Siginfo, SysResult, Termios, Winsize};
 use crate::mem::address_space::Access;
 use crate::mem::bounce;
 use crate::mem::segments::Segments;
+use crate::process::deliver;
 use crate::process::device::{self, SmallSegments, UserSegments, SMALL_BYTES};
 use virtio_pipe_protocol::fs::SEEK_CUR;
 use virtio_pipe_protocol::TtyCmd;
@@ -64,7 +65,7 @@ fn sigpipe_on_epipe(cx: &mut Ctx<'_>, r: Result<usize, Errno>) -> Result<usize, 
 
 /// Writes kernel bytes `data` to `fd` (`EPIPE` raises `SIGPIPE`).
 fn device_write(cx: &mut Ctx<'_>, fd: u32, data: &[u8]) -> Result<usize, Errno> {
-    let r = device::write(fd, data);
+    let r = device::write(fd, data, &mut || deliver::interrupting_signal(cx.p));
     sigpipe_on_epipe(cx, r)
 }
 
@@ -78,16 +79,20 @@ fn write_gathered<const N: usize>(
     // SAFETY: `segs` was just gathered from this process's address space,
     // which nothing changes until the request completes: the program does
     // not run during its own syscall, and nothing else touches its memory.
-    let r = unsafe { device::write_segments(fd, segs) };
+    let r = unsafe { device::write_segments(fd, segs, &mut || deliver::interrupting_signal(cx.p)) };
     sigpipe_on_epipe(cx, r)
 }
 
 /// Reads from `fd` into the program's bytes `segs` in place.
-fn read_gathered<const N: usize>(fd: u32, segs: &Segments<N>) -> Result<usize, Errno> {
+fn read_gathered<const N: usize>(
+    cx: &mut Ctx<'_>,
+    fd: u32,
+    segs: &Segments<N>,
+) -> Result<usize, Errno> {
     // SAFETY: as in `write_gathered`; the caller passes segments of which
     // none shares a byte with another (one range's frames, or `readv`'s
     // checked with `Segments::overlapping`).
-    unsafe { device::read_segments(fd, segs) }
+    unsafe { device::read_segments(fd, segs, &mut || deliver::interrupting_signal(cx.p)) }
 }
 
 /// `read(fd, buf, count)`: one `READ` of up to [`READ_MAX`] bytes, into
@@ -116,7 +121,7 @@ fn read_into<const N: usize>(
 ) -> SysResult {
     cx.p.space
         .gather(buf, want as u64, Some(Access::Write), &mut segs)?;
-    Ok(read_gathered(fd, &segs)? as u64)
+    Ok(read_gathered(cx, fd, &segs)? as u64)
 }
 
 /// `write(fd, buf, count)`: from the program's buffer in place, one
@@ -219,14 +224,14 @@ pub fn readv(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     if segs.overlapping() {
         return readv_bounced(cx, fd, &iovs, segs.bytes().min(CHUNK));
     }
-    Ok(read_gathered(fd, &segs)? as u64)
+    Ok(read_gathered(cx, fd, &segs)? as u64)
 }
 
 /// A `readv` into overlapping `iovec`s: one `READ` of `n` bytes into the
 /// bounce buffer, then copied out `iovec` by `iovec`, in order.
 fn readv_bounced(cx: &mut Ctx<'_>, fd: u32, iovs: &[Iovec], n: usize) -> SysResult {
     bounce::with(n, |k| {
-        let got = device::read(fd, k)?;
+        let got = device::read(fd, k, &mut || deliver::interrupting_signal(cx.p))?;
         let mut at = 0;
         for v in iovs {
             if at == got {
@@ -559,7 +564,7 @@ pub(super) fn copy_through(
     let (got, done) = bounce::with(n, |k| {
         let got = match off_in {
             Some(off) => device::pread(inp, off, k)?,
-            None => device::read(inp, k)?,
+            None => device::read(inp, k, &mut || deliver::interrupting_signal(cx.p))?,
         };
         let mut done = 0;
         while done < got {

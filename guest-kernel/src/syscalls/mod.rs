@@ -91,7 +91,11 @@ syscall_table! {
     28 => memory::madvise,
     32 => fs::dup,
     33 => fs::dup2,
+    34 => signal::pause,
     35 => time::nanosleep,
+    36 => time::getitimer,
+    37 => time::alarm,
+    38 => time::setitimer,
     39 => process::getpid,
     40 => fs::sendfile,
     56 => process::clone,
@@ -141,6 +145,9 @@ syscall_table! {
     121 => groups::getpgid,
     124 => groups::getsid,
     127 => signal::rt_sigpending,
+    128 => signal::rt_sigtimedwait,
+    129 => signal::rt_sigqueueinfo,
+    130 => signal::rt_sigsuspend,
     131 => signal::sigaltstack,
     132 => tree::utime,
     133 => tree::mknod,
@@ -257,9 +264,36 @@ mod kernel {
                 }
             }
         }
+        // A blocking call that a signal cut short restarts after a handler
+        // with `SA_RESTART` (signal(7)); delivery decides.
+        let result = match result {
+            Err(Errno::EINTR) if restarts_after_handler(nr) => Err(Errno::ERESTARTSYS),
+            r => r,
+        };
+        if matches!(result, Err(Errno::ERESTARTSYS | Errno::ERESTARTNOHAND)) {
+            p.restart = Some(nr);
+        }
         if nr != names::RT_SIGRETURN {
             f.rax = sysret(result);
         }
+    }
+
+    /// The calls that a handler installed with `SA_RESTART` restarts when
+    /// a signal interrupted them (signal(7), "Interruption of system calls
+    /// and library functions by signal handlers"): those of them that can
+    /// block here.
+    fn restarts_after_handler(nr: u64) -> bool {
+        matches!(
+            nr,
+            names::READ
+                | names::WRITE
+                | names::READV
+                | names::WRITEV
+                | names::WAIT4
+                | names::WAITID
+                | names::SENDFILE
+                | names::COPY_FILE_RANGE
+        )
     }
 
     /// Parses an fd argument (an `int`).

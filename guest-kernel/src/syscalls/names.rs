@@ -479,6 +479,22 @@ pub const EXIT: u64 = 60;
 pub const EXIT_GROUP: u64 = 231;
 /// `rt_sigreturn`: the one call whose handler sets every register itself.
 pub const RT_SIGRETURN: u64 = 15;
+/// `read`.
+pub const READ: u64 = 0;
+/// `write`.
+pub const WRITE: u64 = 1;
+/// `readv`.
+pub const READV: u64 = 19;
+/// `writev`.
+pub const WRITEV: u64 = 20;
+/// `sendfile`.
+pub const SENDFILE: u64 = 40;
+/// `wait4`.
+pub const WAIT4: u64 = 61;
+/// `waitid`.
+pub const WAITID: u64 = 247;
+/// `copy_file_range`.
+pub const COPY_FILE_RANGE: u64 = 326;
 
 /// The name of syscall `nr`, if it has one.
 pub fn name(nr: u64) -> Option<&'static str> {

@@ -53,17 +53,22 @@ pub fn exit_group(cx: &mut Ctx<'_>, a: Args) -> SysResult {
 
 /// A child's (pid, wait status) from the device, for `target` and the
 /// `wait4`/`waitid` options.
-fn wait_child(target: WaitTarget, options: u64) -> Result<Option<(u32, u32)>, Errno> {
+fn wait_child(
+    cx: &mut Ctx<'_>,
+    target: WaitTarget,
+    options: u64,
+) -> Result<Option<(u32, u32)>, Errno> {
     let how = WaitFor {
         nohang: options & WNOHANG != 0,
         untraced: options & WUNTRACED != 0,
         continued: options & WCONTINUED != 0,
     };
-    device::wait(target, how)
+    device::wait(target, how, &mut || deliver::interrupting_signal(cx.p))
 }
 
-/// `wait4(pid, wstatus, options, rusage)`. A blocked wait cannot be
-/// interrupted by a signal in this phase (the device has no cancel).
+/// `wait4(pid, wstatus, options, rusage)`. A signal to deliver ends a
+/// blocked wait (`INTERRUPT`): `EINTR`, or a restart after an
+/// `SA_RESTART` handler.
 pub fn wait4(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     let (pid, wstatus, options, rusage) = (a[0] as i32, a[1], a[2], a[3]);
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | WALL | WCLONE | WNOTHREAD) != 0 {
@@ -77,7 +82,7 @@ pub fn wait4(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         i32::MIN => return Err(Errno::ESRCH),
         p => WaitTarget::Group(p.unsigned_abs()),
     };
-    let Some((child, status)) = wait_child(target, options)? else {
+    let Some((child, status)) = wait_child(cx, target, options)? else {
         return Ok(0);
     };
     if wstatus != 0 {
@@ -112,7 +117,7 @@ pub fn waitid(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         P_PGID if id > 0 => WaitTarget::Group(id as u32),
         _ => return Err(Errno::EINVAL),
     };
-    let got = wait_child(target, options)?;
+    let got = wait_child(cx, target, options)?;
     let info = match got {
         None => Siginfo::default(),
         Some((child, status)) => deliver::child_siginfo(child, status),

@@ -4,12 +4,13 @@
 //! returns, as on Linux; a signal to another process is the device's
 //! `KILL`, which the target receives as a `SIGNAL` event.
 
-use super::{Args, Ctx};
+use super::{time, Args, Ctx};
 use crate::arch::x86_64::frame::{initial_fx, FX_SIZE};
+use crate::arch::x86_64::time::{self as clock, Woken};
 use crate::linux::sig::*;
-use crate::linux::{Errno, KernelSigaction, RtSigframe, Siginfo, StackT, SysResult};
-use crate::process::device;
+use crate::linux::{Errno, KernelSigaction, RtSigframe, Siginfo, StackT, SysResult, Timespec};
 use crate::process::signals::{restore_context, UNBLOCKABLE};
+use crate::process::{deliver, device};
 use virtio_pipe_protocol::KillTarget;
 
 /// The size of the kernel's `sigset_t`.
@@ -174,4 +175,95 @@ pub fn tgkill(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         return Err(Errno::ESRCH);
     }
     tkill(cx, [a[1], a[2], 0, 0, 0, 0])
+}
+
+/// `rt_sigsuspend(mask, sigsetsize)`: waits with `mask` in place until a
+/// signal is delivered, then "fails" with `EINTR` once its handler has run
+/// (the handler's frame saves the program's own mask, which comes back
+/// when it returns). A signal that runs no handler (a stop, then a
+/// continue) restarts the wait (`ERESTARTNOHAND`).
+pub fn rt_sigsuspend(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    if a[1] != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let mask = cx.p.space.read::<u64>(a[0])? & !UNBLOCKABLE;
+    let old = core::mem::replace(&mut cx.p.signals.mask, mask);
+    cx.p.signals.saved_mask = Some(old);
+    time::sleep(cx.p, None);
+    Err(Errno::ERESTARTNOHAND)
+}
+
+/// `pause()`: waits until a signal is delivered (as `rt_sigsuspend` with
+/// the mask unchanged).
+pub fn pause(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
+    time::sleep(cx.p, None);
+    Err(Errno::ERESTARTNOHAND)
+}
+
+/// `rt_sigtimedwait(set, info, timeout, sigsetsize)`: takes a pending
+/// signal of `set` without running its handler, waiting for one until
+/// `timeout` (`EAGAIN` then; none: forever). Another signal that is
+/// delivered meanwhile ends the wait with `EINTR`.
+pub fn rt_sigtimedwait(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (set, info, timeout, size) = (a[0], a[1], a[2], a[3]);
+    if size != SIGSET_SIZE {
+        return Err(Errno::EINVAL);
+    }
+    let set = cx.p.space.read::<u64>(set)? & !UNBLOCKABLE;
+    let deadline = if timeout != 0 {
+        let t: Timespec = cx.p.space.read(timeout)?;
+        let ns = t.to_ns().ok_or(Errno::EINVAL)?;
+        clock::monotonic_ns().saturating_add(ns)
+    } else {
+        u64::MAX
+    };
+    loop {
+        deliver::interrupting_signal(cx.p);
+        if let Some((signo, si)) = cx.p.signals.take_pending(set) {
+            if info != 0 {
+                cx.p.space.write(info, &si)?;
+            }
+            return Ok(u64::from(signo));
+        }
+        if cx.p.signals.has_deliverable() {
+            return Err(Errno::EINTR);
+        }
+        let p = &mut *cx.p;
+        let woken = clock::sleep_until(deadline, &mut || {
+            deliver::interrupting_signal(p);
+            p.signals.pending() & set != 0 || p.signals.has_deliverable()
+        });
+        if woken == Woken::Elapsed {
+            return Err(Errno::EAGAIN);
+        }
+    }
+}
+
+/// `rt_sigqueueinfo(tgid, sig, info)`: to this process with the caller's
+/// `siginfo` (its `si_code` must be negative, as Linux requires of a
+/// process that is not the kernel); to another, a `KILL` (the device
+/// carries the signal number and the sender, not the value).
+pub fn rt_sigqueueinfo(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (pid, sig, uinfo) = (a[0] as i32, signo(a[1])?, a[2]);
+    let info: Siginfo = cx.p.space.read(uinfo)?;
+    if info.si_code >= 0 || info.si_code == SI_TKILL {
+        return Err(Errno::EPERM);
+    }
+    if pid <= 0 {
+        return Err(Errno::ESRCH);
+    }
+    if pid as u32 == cx.p.pid {
+        if sig != 0 {
+            cx.p.signals.raise(
+                sig,
+                Siginfo {
+                    si_signo: sig as i32,
+                    ..info
+                },
+            );
+        }
+        return Ok(0);
+    }
+    device::kill(pid as u32, sig)?;
+    Ok(0)
 }

@@ -6,8 +6,8 @@
 use super::{Args, Ctx};
 use crate::arch::x86_64::time::{self as clock_hw, Woken};
 use crate::linux::clock::*;
-use crate::linux::{Errno, SysResult, Timespec, Timeval};
-use crate::process::{deliver, Process};
+use crate::linux::{Errno, Itimerval, SysResult, Timespec, Timeval, ITIMER_REAL};
+use crate::process::{alarm, deliver, Process};
 
 /// Sleeps `ns` nanoseconds (`None`: until a signal). Returns the time
 /// left if a deliverable signal cut the sleep short.
@@ -119,4 +119,60 @@ pub fn clock_nanosleep(cx: &mut Ctx<'_>, a: Args) -> SysResult {
             Err(Errno::EINTR)
         }
     }
+}
+
+/// The real-time timer as `getitimer` shows it. A value that rounds to
+/// 0 us but is armed shows as 1 us (Linux does the same), not "disarmed".
+fn itimerval_now() -> Itimerval {
+    let (left, interval) = alarm::get();
+    let mut value = Timeval::from_ns(left);
+    if left > 0 && value == Timeval::default() {
+        value.tv_usec = 1;
+    }
+    Itimerval {
+        it_interval: Timeval::from_ns(interval),
+        it_value: value,
+    }
+}
+
+/// `getitimer(which, curr)`: `ITIMER_REAL` only (the VM runs nothing but
+/// this process, so the CPU-time timers would count the same; they are
+/// `EINVAL` with a log line rather than a guess).
+pub fn getitimer(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (which, curr) = (a[0], a[1]);
+    if which != ITIMER_REAL {
+        log::info!("pid {}: getitimer({which}): only ITIMER_REAL", cx.p.pid);
+        return Err(Errno::EINVAL);
+    }
+    cx.p.space.write(curr, &itimerval_now())?;
+    Ok(0)
+}
+
+/// `setitimer(which, new, old)`: `ITIMER_REAL`, as [`getitimer`].
+pub fn setitimer(cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let (which, new, old) = (a[0], a[1], a[2]);
+    if which != ITIMER_REAL {
+        log::info!("pid {}: setitimer({which}): only ITIMER_REAL", cx.p.pid);
+        return Err(Errno::EINVAL);
+    }
+    let previous = itimerval_now();
+    if new != 0 {
+        let v: Itimerval = cx.p.space.read(new)?;
+        let value = v.it_value.to_ns().ok_or(Errno::EINVAL)?;
+        let interval = v.it_interval.to_ns().ok_or(Errno::EINVAL)?;
+        alarm::set(value, interval);
+    }
+    if old != 0 {
+        cx.p.space.write(old, &previous)?;
+    }
+    Ok(0)
+}
+
+/// `alarm(seconds)`: the seconds left of the previous alarm (rounded to
+/// the nearest, at least 1 if one was armed), as Linux's `alarm_setitimer`.
+pub fn alarm(_cx: &mut Ctx<'_>, a: Args) -> SysResult {
+    let secs = a[0] as u32;
+    let (left, _) = alarm::set(u64::from(secs) * 1_000_000_000, 0);
+    let old = (left + 500_000_000) / 1_000_000_000;
+    Ok(if left > 0 { old.max(1) } else { 0 })
 }

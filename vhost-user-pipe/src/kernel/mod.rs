@@ -32,6 +32,7 @@ use crate::process::{
 mod devices;
 mod files;
 mod groups;
+mod interrupt;
 mod stop;
 mod tty;
 mod vfork;
@@ -566,6 +567,10 @@ impl Kernel {
                 let ppid = self.procs[&pid].ppid;
                 done(io, Ok([pid as u64, ppid as u64, 0]))
             }
+            Request::Interrupt => {
+                let n = self.interrupt(pid);
+                done(io, Ok([n as u64, 0, 0]))
+            }
             Request::Spawn { .. } | Request::Fork { .. } => done(io, Err(Errno::Enosys)),
             Request::Vfork => done(io, self.vfork(pid).map(|c| [c as u64, 0, 0])),
             // A borrowing child's EXEC needs a VM: the supervisor's.
@@ -821,13 +826,19 @@ impl Kernel {
             .get(&parent)
             .filter(|p| p.is_running())
             .ok_or(Errno::Esrch)?;
-        let (image, argv, env, fds) = (
+        let (image, argv, env, fds, features) = (
             p.image.clone(),
             p.argv.clone(),
             p.env.clone(),
             p.fds.clone(),
+            p.features,
         );
-        self.add_child(parent, &image, argv, env, Start::Forked(resume), fds)
+        let child = self.add_child(parent, &image, argv, env, Start::Forked(resume), fds)?;
+        // Its runtime is the parent's, handlers included, from the moment
+        // it exists: a signal sent while its VM boots waits for it as an
+        // event instead of taking the default action (spec 1.6.18).
+        self.proc_mut(child).features = features;
+        Ok(child)
     }
 
     fn add_child(

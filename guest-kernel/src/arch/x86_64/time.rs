@@ -102,27 +102,74 @@ pub enum Woken {
     Interrupted(u64),
 }
 
+/// When the real-time interval timer (`alarm`, `setitimer`) next expires
+/// (monotonic ns; `u64::MAX`: never). Every sleep wakes for it as well,
+/// and the way back to user mode arms the LAPIC for it
+/// ([`arm_for_alarm`]), so `SIGALRM` arrives on time whether the program
+/// runs, sleeps or waits for the device.
+pub static ALARM_AT_NS: AtomicU64 = AtomicU64::new(u64::MAX);
+
+/// Whether the alarm's time has come.
+pub fn alarm_due() -> bool {
+    monotonic_ns() >= ALARM_AT_NS.load(Ordering::Relaxed)
+}
+
+/// LAPIC ticks from now until `deadline_ns` (at least 1).
+fn ticks_until(deadline_ns: u64) -> u32 {
+    let left_ns = deadline_ns.saturating_sub(monotonic_ns());
+    (u128::from(left_ns) * u128::from(LAPIC_HZ.load(Ordering::Relaxed)) / 1_000_000_000)
+        .clamp(1, u128::from(u32::MAX)) as u32
+}
+
+/// Arms the LAPIC for the alarm, if one is set: its interrupt brings the
+/// CPU back into the kernel, whose way out delivers `SIGALRM`.
+pub fn arm_for_alarm() {
+    let at = ALARM_AT_NS.load(Ordering::Relaxed);
+    if at != u64::MAX {
+        apic::timer_oneshot(ticks_until(at));
+    }
+}
+
 /// Sleeps until the monotonic clock reads `deadline_ns`, with the CPU
-/// halted. After every device interrupt `interrupted` is asked whether to
-/// stop early (it should poll the device: the interrupt flag is consumed).
+/// halted. After every device interrupt, and when the alarm is due,
+/// `interrupted` is asked whether to stop early (it should poll the
+/// device, the interrupt flag is consumed, and settle the alarm).
 pub fn sleep_until(deadline_ns: u64, interrupted: &mut dyn FnMut() -> bool) -> Woken {
     let result = loop {
         let now = monotonic_ns();
         if now >= deadline_ns {
             break Woken::Elapsed;
         }
-        if interrupts::DEVICE_IRQ.swap(false, Ordering::AcqRel) && interrupted() {
+        let irq = interrupts::DEVICE_IRQ.swap(false, Ordering::AcqRel);
+        if (irq || alarm_due()) && interrupted() {
             break Woken::Interrupted(deadline_ns - now);
         }
-        let left_ns = deadline_ns - now;
-        let ticks = (u128::from(left_ns) * u128::from(LAPIC_HZ.load(Ordering::Relaxed))
-            / 1_000_000_000)
-            .clamp(1, u128::from(u32::MAX)) as u32;
-        apic::timer_oneshot(ticks);
+        let wake = deadline_ns.min(ALARM_AT_NS.load(Ordering::Relaxed).max(now + 1));
+        apic::timer_oneshot(ticks_until(wake));
         wait_either();
     };
     apic::timer_oneshot(0);
     result
+}
+
+/// Halts until the device interrupts or, with a deadline, until the
+/// monotonic clock reads `deadline_ns` (at once if it has); the alarm's
+/// time ends the halt too. The caller polls the device afterwards
+/// whatever woke it.
+pub fn wait_device(deadline_ns: Option<u64>) {
+    let wake = deadline_ns
+        .unwrap_or(u64::MAX)
+        .min(ALARM_AT_NS.load(Ordering::Relaxed));
+    if wake == u64::MAX {
+        cpu::wait_for(&interrupts::DEVICE_IRQ);
+        return;
+    }
+    if monotonic_ns() >= wake {
+        return;
+    }
+    apic::timer_oneshot(ticks_until(wake));
+    wait_either();
+    apic::timer_oneshot(0);
 }
 
 static ANY_IRQ: AtomicBool = AtomicBool::new(false);

@@ -1,0 +1,143 @@
+//! Running static Linux programs as a tree (`vhost-user-pipe run --root`)
+//! and natively, to compare the two: [`LinuxRoot`] is a root directory
+//! with Debian's busybox, its applets and the test programs of
+//! `tests/linux/` in `/bin`, removed when dropped.
+
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::programs;
+use crate::qemu::{daemon_bin, run_with_deadline, serial_logs, status_of};
+
+/// One boot and run under TCG on a loaded 2-core machine takes seconds;
+/// this is the hard limit of one run.
+pub const LIMIT: Duration = Duration::from_secs(120);
+/// Debian's `busybox-static`.
+pub const BUSYBOX: &str = "/bin/busybox";
+/// The applets linked to busybox in `/bin`.
+const APPLETS: &[&str] = &[
+    "sh", "echo", "tr", "wc", "sort", "ls", "cat", "true", "false", "seq", "head", "sleep", "kill",
+];
+
+/// What one run produced.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Its standard output.
+    pub stdout: String,
+    /// The exit code, or 128 + the signal that ended it.
+    pub status: i32,
+    /// The guest kernels' logs and the daemon's (empty for a host run).
+    pub serial: String,
+}
+
+/// A tree's root directory (see the module docs).
+#[derive(Debug)]
+pub struct LinuxRoot {
+    dir: tempfile::TempDir,
+}
+
+impl LinuxRoot {
+    /// A root with busybox and `programs` (names of `tests/linux/` programs).
+    pub fn new(programs: &[&str]) -> Self {
+        let dir = tempfile::Builder::new()
+            .prefix("vup-root-")
+            .tempdir()
+            .expect("a temporary root");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        assert!(
+            Path::new(BUSYBOX).is_file(),
+            "{BUSYBOX} is missing: install Debian's busybox-static"
+        );
+        std::fs::copy(BUSYBOX, bin.join("busybox")).unwrap();
+        for a in APPLETS {
+            std::os::unix::fs::symlink("busybox", bin.join(a)).unwrap();
+        }
+        for p in programs {
+            std::fs::copy(programs::linux(p), bin.join(p)).unwrap();
+        }
+        Self { dir }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The kernel image the tree boots.
+    fn kernel() -> PathBuf {
+        let p = programs::images().join("guest-kernel");
+        assert!(
+            p.is_file(),
+            "{} is missing: run `sh guest-kernel/build-image` first",
+            p.display()
+        );
+        p
+    }
+
+    /// Runs `argv` (`argv[0]` a program of `/bin`) as the root of a tree.
+    pub fn run(&self, argv: &[&str]) -> Run {
+        let runs = tempfile::Builder::new()
+            .prefix("vup-run-")
+            .tempdir()
+            .expect("a temporary run directory");
+        let run = runs.path().join("run");
+        let mut c = Command::new(daemon_bin());
+        c.args(["run", "--accel", "tcg", "--root"])
+            .arg(self.path())
+            .arg("--kernel")
+            .arg(Self::kernel())
+            .arg("--run-dir")
+            .arg(&run)
+            .env("RUST_LOG", "info")
+            .args(argv);
+        let out = run_with_deadline(c, LIMIT);
+        let serial = serial_logs(&run);
+        let out =
+            out.unwrap_or_else(|| panic!("the tree did not finish in time; serial:\n{serial}"));
+        Run {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            status: status_of(out.status),
+            serial: format!(
+                "{serial}\ndaemon:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
+
+    /// Runs `/bin/argv[0]` natively, in the root directory.
+    pub fn run_on_host(&self, argv: &[&str]) -> Run {
+        let mut c = Command::new(self.path().join("bin").join(argv[0]));
+        c.arg0(argv[0])
+            .args(&argv[1..])
+            .current_dir(self.path())
+            .env_clear()
+            .env("PATH", self.path().join("bin"));
+        let out = run_with_deadline(c, LIMIT).expect("the host run finished in time");
+        Run {
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            status: status_of(out.status),
+            serial: String::new(),
+        }
+    }
+
+    /// Runs `argv` in a tree and on the host, checks that both print the
+    /// same and end the same, and returns the tree's run.
+    pub fn same_as_host(&self, argv: &[&str]) -> Run {
+        let host = self.run_on_host(argv);
+        let guest = self.run(argv);
+        assert_eq!(
+            guest.stdout, host.stdout,
+            "stdout differs from the host's\nguest serial:\n{}",
+            guest.serial
+        );
+        assert_eq!(
+            guest.status, host.status,
+            "exit status differs from the host's\nguest serial:\n{}",
+            guest.serial
+        );
+        guest
+    }
+}
