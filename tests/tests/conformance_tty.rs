@@ -207,10 +207,18 @@ fn the_foreground_group_is_the_devices_record() {
     assert_eq!(set_pgrp(&mut root, 0, pid as i32), Ok(()));
     assert_eq!(get_pgrp(&mut root, 2), Ok(pid as i32));
     assert_eq!(tree.sup.kernel().foreground_group(), pid);
+    // Taking the terminal makes the caller's group the foreground.
     assert_eq!(tty(&mut root, 0, TIOCSCTTY, &[], 0), Ok(vec![]));
-    let d = root.call(Op::Tty, 0, [2, TIOCSCTTY as u64, 1], &[], 0);
+    assert_eq!(get_pgrp(&mut c, 0), Ok(1));
+    let d = c.call(Op::Tty, 0, [2, TIOCSCTTY as u64, 1], &[], 0);
     assert_eq!(d.result(), Ok([0; 3]), "with force");
+    assert_eq!(get_pgrp(&mut root, 0), Ok(pid as i32));
     assert_eq!(tty(&mut root, 0, TIOCNOTTY, &[], 0), Ok(vec![]));
+    assert_eq!(
+        get_pgrp(&mut root, 0),
+        Ok(pid as i32),
+        "TIOCNOTTY changes nothing"
+    );
 }
 
 // spec: dev-tty-signals

@@ -126,8 +126,14 @@ impl Kernel {
                 self.set_foreground(i32::from_le_bytes(b))
                     .map(|_| Vec::new())
             }
-            // One terminal, already every process's controlling terminal.
-            TtyCmd::SetCtty | TtyCmd::NoTty => Ok(Vec::new()),
+            // One terminal, already every process's controlling terminal:
+            // taking it makes the caller's group the foreground (as Linux's
+            // `tiocsctty`), giving it up changes nothing.
+            TtyCmd::SetCtty => {
+                self.tty.foreground = self.procs[&pid].pgid;
+                Ok(Vec::new())
+            }
+            TtyCmd::NoTty => Ok(Vec::new()),
         };
         match r {
             Ok(out) => {
