@@ -657,7 +657,9 @@ impl Supervisor {
             self.changed.notify_all();
             started
         };
-        if !started {
+        // A VM still booting when the tree ended was ended by `shutdown`
+        // (a signal to `run` that the root died of, say): no failure.
+        if !started && self.tree_status().is_none() {
             let status = vm.exit_status().unwrap_or_default();
             self.fail(
                 pid,
