@@ -681,7 +681,7 @@ fn blocked_requests_delay_no_later_request_of_any_process() {
 fn unknown_op_is_enosys() {
     let tree = Tree::new();
     let mut root = tree.root();
-    for code in [0, 40, 77, u32::MAX] {
+    for code in [0, 48, 77, u32::MAX] {
         let mut hdr = ReqHeader::new(Op::GetPid, 0, [0; 3]);
         hdr.op.set(code);
         let t = root.submit(hdr, &[], 0);
