@@ -500,7 +500,7 @@ impl World {
         // Every op code up to the last one and one past it.
         let last = Op::ALL.iter().map(|&o| o as u32).max().unwrap_or(0);
         let code = if op & 0x80 == 0 {
-            1 + u32::from(op) % (last + 1)
+            1 + op as u32 % (last + 1)
         } else {
             op as u32
         };

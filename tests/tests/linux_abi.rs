@@ -610,6 +610,66 @@ fn vms(o: &Outcome) -> usize {
     o.serial.matches("== pid-").count()
 }
 
+/// Process groups: three children killed as one with `kill(-pgid,
+/// SIGKILL)` and reaped with `waitpid(-pgid)`, a second group ended by
+/// SIGTERM while its members sleep, a child of the parent's group left
+/// alone and reaped with `waitpid(0)`.
+#[test]
+fn musl_process_group_killed_as_one_and_reaped_by_group() {
+    let g = Root::new(&["pgroup"]).same_as_host(&["pgroup"], &[]);
+    assert!(
+        g.stdout
+            .contains("reaped 3 of the group, all by SIGKILL: yes"),
+        "{}",
+        g.stdout
+    );
+    assert!(
+        g.stdout.contains("second group ended by SIGTERM: 2 of 2"),
+        "{}",
+        g.stdout
+    );
+    assert!(
+        g.stdout
+            .contains("waitpid(0) reaps the other child: yes, exit 3"),
+        "{}",
+        g.stdout
+    );
+}
+
+/// getpgrp, getpgid, getsid, setpgid and setsid with their results and
+/// errors, EACCES for a child that exec'd among them.
+#[test]
+fn musl_sessions_and_groups_follow_posix() {
+    let g = Root::new(&["session"]).same_as_host(&["session"], &[PATH]);
+    for line in [
+        "child: setsid again: EPERM",
+        "parent: setpgid(child in another session): EPERM",
+        "parent: setpgid(exec'd child): EACCES",
+        "getpgid(reaped): ESRCH",
+        "children exited 0: yes",
+    ] {
+        assert!(g.stdout.contains(line), "{line}: {}", g.stdout);
+    }
+}
+
+/// SIGSTOP really stops a child's VM (no write for 300 ms), waitpid sees
+/// it with WUNTRACED and WCONTINUED, SIGCONT resumes it; raise(SIGTSTP)
+/// stops a child by the default action; SIGCHLD reports both changes.
+#[test]
+fn musl_sigstop_stops_a_child_until_sigcont() {
+    let g = Root::new(&["stop_cont"]).same_as_host(&["stop_cont"], &[]);
+    for line in [
+        "waitpid(WUNTRACED): stopped by SIGSTOP: yes",
+        "bytes written while stopped: 0 (EAGAIN)",
+        "waitpid(WCONTINUED): continued: yes",
+        "then exits: 7",
+        "raise(SIGTSTP) stops it: yes",
+        "SIGCHLD saw a stop: yes, a continue: yes",
+    ] {
+        assert!(g.stdout.contains(line), "{line}: {}", g.stdout);
+    }
+}
+
 #[test]
 fn musl_fork_pipe_and_waitpid() {
     let g = Root::new(&["fork_pipe"]).same_as_host(&["fork_pipe"], &[]);
@@ -772,6 +832,21 @@ fn busybox_sh_three_stage_pipeline() {
     let g = Root::new(&[]).same_as_host(&["sh", "-c", "echo a b c | tr a-z A-Z | wc -c"], &[PATH]);
     assert_eq!(g.stdout.trim(), "6");
     assert!(vms(&g) >= 4, "{}", g.serial);
+}
+
+/// The shell's `kill -STOP`, `kill -CONT` and `kill -TERM` of a
+/// background job, then `wait` for its status (143, as natively).
+#[test]
+fn busybox_sh_stops_continues_and_terminates_a_background_job() {
+    let g = Root::new(&[]).same_as_host(
+        &[
+            "sh",
+            "-c",
+            "busybox sleep 30 & p=$!; kill -STOP $p; kill -CONT $p; kill -TERM $p; wait $p; echo \"status $?\"",
+        ],
+        &[PATH],
+    );
+    assert_eq!(g.stdout, "status 143\n");
 }
 
 #[test]

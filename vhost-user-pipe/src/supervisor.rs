@@ -485,7 +485,17 @@ impl Supervisor {
         let start = thread::Builder::new()
             .name(format!("start-{pid}"))
             .spawn(move || {
-                if !sup.wait_started(pid) {
+                // A process stopped before it started (a `kill -STOP` just
+                // after its spawn) gets the deadline again.
+                let started = loop {
+                    if sup.wait_started(pid) {
+                        break true;
+                    }
+                    if !sup.kernel().is_stopped(pid) {
+                        break false;
+                    }
+                };
+                if !started {
                     sup.fail(
                         pid,
                         format!(

@@ -797,8 +797,8 @@ impl Request {
             | Request::GetArgs { .. }
             | Request::Spawn { .. }
             | Request::GetPid
-            | Request::Setsid
-            | Request::Interrupt => (0, [0; 3]),
+            | Request::Interrupt
+            | Request::Setsid => (0, [0; 3]),
             Request::Setpgid { pid, pgid } => (0, [pid as u64, pgid as u64, 0]),
             Request::Getpgid { pid } | Request::Getsid { pid } => (0, [pid as u64, 0, 0]),
             Request::Stop { signo } => (0, [signo as u64, 0, 0]),

@@ -14,7 +14,7 @@ use crate::linux::wait::*;
 use crate::linux::{CloneArgs, Errno, Siginfo, SysResult, Timespec};
 use crate::process::clone::{CloneError, CloneKind, CloneRequest};
 use crate::process::device::WaitFor;
-use crate::process::{deliver, device, exec, fork, vfork};
+use crate::process::{deliver, device, exec, fork, vfork, Process};
 
 /// `getpid()`.
 pub fn getpid(cx: &mut Ctx<'_>, _a: Args) -> SysResult {
@@ -54,7 +54,7 @@ pub fn exit_group(cx: &mut Ctx<'_>, a: Args) -> SysResult {
 /// A child's (pid, wait status) from the device, for `target` and the
 /// `wait4`/`waitid` options.
 fn wait_child(
-    cx: &mut Ctx<'_>,
+    p: &mut Process,
     target: WaitTarget,
     options: u64,
 ) -> Result<Option<(u32, u32)>, Errno> {
@@ -63,7 +63,7 @@ fn wait_child(
         untraced: options & WUNTRACED != 0,
         continued: options & WCONTINUED != 0,
     };
-    device::wait(target, how, &mut || deliver::interrupting_signal(cx.p))
+    device::wait(target, how, &mut || deliver::interrupting_signal(p))
 }
 
 /// `wait4(pid, wstatus, options, rusage)`. A signal to deliver ends a
@@ -82,7 +82,7 @@ pub fn wait4(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         i32::MIN => return Err(Errno::ESRCH),
         p => WaitTarget::Group(p.unsigned_abs()),
     };
-    let Some((child, status)) = wait_child(cx, target, options)? else {
+    let Some((child, status)) = wait_child(cx.p, target, options)? else {
         return Ok(0);
     };
     if wstatus != 0 {
@@ -117,7 +117,7 @@ pub fn waitid(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         P_PGID if id > 0 => WaitTarget::Group(id as u32),
         _ => return Err(Errno::EINVAL),
     };
-    let got = wait_child(cx, target, options)?;
+    let got = wait_child(cx.p, target, options)?;
     let info = match got {
         None => Siginfo::default(),
         Some((child, status)) => deliver::child_siginfo(child, status),

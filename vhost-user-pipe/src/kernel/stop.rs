@@ -257,6 +257,35 @@ mod tests {
     }
 
     #[test]
+    fn a_read_blocked_before_the_stop_takes_no_byte_until_continued() {
+        let mut k = kernel();
+        let r = root(&mut k);
+        let (rd, wr) = pipe(&mut k, r);
+        let c = k.fork(r, 0x1000).unwrap();
+        let read = |nonblock| Request::Read {
+            fd: rd,
+            len: 8,
+            nonblock,
+        };
+        let blocked = call(&mut k, c, read(false), &[], 8);
+        ok(&call(&mut k, r, kill(c, SIGSTOP), &[], 0));
+        let write = Request::Write {
+            fd: wr,
+            len: 2,
+            nonblock: false,
+        };
+        ok(&call(&mut k, r, write, b"hi", 0));
+        assert!(blocked.try_recv().is_err(), "held while stopped");
+        // The bytes wait in the pipe, where another reader finds them.
+        let other = call(&mut k, r, read(true), &[], 8);
+        assert_eq!(other.try_recv().unwrap().data, b"hi");
+        ok(&call(&mut k, r, write, b"yo", 0));
+        ok(&call(&mut k, r, kill(c, SIGCONT), &[], 0));
+        let got = blocked.try_recv().expect("completed once continued");
+        assert_eq!(got.data, b"yo");
+    }
+
+    #[test]
     fn stop_completes_when_continued_and_sigkill_ends_a_stopped_process() {
         let mut k = kernel();
         let r = root(&mut k);
