@@ -451,6 +451,36 @@ fn ctrl_z_stops_a_foreground_job_and_fg_resumes_it() {
     t.wait_prompt(3, INTERRUPT_LIMIT);
 }
 
+/// The window size is the host terminal's (`TIOCGWINSZ` through `TTY`),
+/// and a resize reaches the foreground job as `SIGWINCH`.
+#[test]
+fn a_resize_changes_the_size_and_signals_the_foreground_job() {
+    if !ready() {
+        return;
+    }
+    let t = Tmux::start("winch");
+    t.booted();
+    t.command("busybox stty size");
+    t.wait_line("30 100");
+    t.command("sh -c 'trap \"echo got-winch\" WINCH; echo trapped; sleep 5; echo slept'");
+    t.wait_line("trapped");
+    let ok = t
+        .tmux()
+        .args(["resize-window", "-t", "t", "-x", "120", "-y", "40"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "tmux resize-window");
+    t.wait_line("slept");
+    assert!(
+        t.lines().iter().any(|l| l == "got-winch"),
+        "{:?}",
+        t.lines()
+    );
+    t.command("busybox stty size");
+    t.wait_line("40 120");
+}
+
 /// `stty -g` in the pane's host shell, before the run and after it.
 fn modes_before_and_after(t: &Tmux) -> (String, String) {
     let after = t.file("after");
