@@ -168,6 +168,11 @@ fn the_modes_and_the_window_size_are_the_host_terminals() {
         vec![(0, SetWhen::Drain), (2, SetWhen::Now), (0, SetWhen::Flush)],
         "the host fd behind each: stdin, stderr, /dev/tty's stdin"
     );
+    // TCSETSF also drops the input typed ahead, the stdin pipe's too.
+    host_types(&tree, b"typed ahead");
+    tty(&mut root, 0, TCSETSF, raw.as_bytes(), 0).unwrap();
+    host_types(&tree, b"after");
+    assert_eq!(root.read(0, 100).unwrap(), b"after");
     let (_, _l, mut c) = spawn_child(&tree, &mut root);
     assert_eq!(get_attr(&mut c, 0), Ok(raw));
     // The window size.

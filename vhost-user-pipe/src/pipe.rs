@@ -147,6 +147,15 @@ impl Pipe {
         self.pump(notes);
     }
 
+    /// Drops the bytes and marks buffered (a terminal's `TCSETSF`
+    /// discards the input typed ahead); returns how many bytes.
+    pub fn discard_buffered(&mut self) -> usize {
+        let n = self.buf.len();
+        self.buf.clear();
+        self.marks.clear();
+        n
+    }
+
     /// Whether a READ starting now returns 0 at a mark.
     fn at_mark(&self) -> bool {
         self.marks.front() == Some(&0)
@@ -600,6 +609,18 @@ mod tests {
         assert_eq!(ret(&read(&mut p, 10, true)), Ok(0), "even nonblocking");
         assert_eq!(ret(&read(&mut p, 10, false)), Ok(0), "two marks, two ends");
         assert_eq!(ret(&read(&mut p, 10, true)), Err(Errno::Eagain));
+    }
+
+    #[test]
+    fn discarding_drops_the_typed_ahead_bytes_and_marks_only() {
+        let mut p = Pipe::new(CAP);
+        let mut notes = Vec::new();
+        write(&mut p, b"typed ahead", false, &mut notes);
+        p.mark_end_of_input(&mut notes);
+        assert_eq!(p.discard_buffered(), 11);
+        assert_eq!(ret(&read(&mut p, 10, true)), Err(Errno::Eagain));
+        write(&mut p, b"new", false, &mut notes);
+        assert_eq!(data(&read(&mut p, 10, false)), b"new");
     }
 
     #[test]

@@ -103,12 +103,19 @@ impl Kernel {
                 let t = h.get_attr(host_fd).map_err(|e| host_errno(&e))?;
                 Ok(t.as_bytes().to_vec())
             }),
-            TtyCmd::SetAttr(when) => host().and_then(|h| {
-                let t = Termios::read_from_bytes(input).map_err(|_| Errno::Einval)?;
-                h.set_attr(host_fd, when, &t)
-                    .map_err(|e| host_errno(&e))
-                    .map(|_| Vec::new())
-            }),
+            TtyCmd::SetAttr(when) => host()
+                .and_then(|h| {
+                    let t = Termios::read_from_bytes(input).map_err(|_| Errno::Einval)?;
+                    h.set_attr(host_fd, when, &t).map_err(|e| host_errno(&e))
+                })
+                .map(|()| {
+                    if when == SetWhen::Flush {
+                        // The host discarded what it held; what the stdin
+                        // pump already moved goes too.
+                        self.discard_terminal_input();
+                    }
+                    Vec::new()
+                }),
             TtyCmd::GetWinsize => host().and_then(|h| {
                 let ws = h.get_winsize(host_fd).map_err(|e| host_errno(&e))?;
                 Ok(ws.as_bytes().to_vec())
@@ -142,6 +149,17 @@ impl Kernel {
                 io.complete(RespHeader::ok([0; 3]), n);
             }
             Err(e) => done(io, Err(e)),
+        }
+    }
+
+    /// Drops the input the root's stdin pipe holds when it comes from the
+    /// host terminal (`TCSETSF`).
+    fn discard_terminal_input(&mut self) {
+        let Some(id) = self.stdio_ids[0].filter(|id| self.terminals.contains(id)) else {
+            return;
+        };
+        if let Some(p) = self.pipes[id].as_mut() {
+            p.discard_buffered();
         }
     }
 
