@@ -308,8 +308,10 @@ pub fn run(config: &Config, program: &Path, args: Vec<String>) -> Result<i32, Er
         config.keep_run_dir,
     )?);
     let ttys = stdio::host_terminals();
-    // Put back at the end (this guard's drop) or on a signal that ends us.
+    // Put back at the end (this guard's drop), on a signal that ends us,
+    // or before a poisoned lock does.
     let _modes = terminal::save(ttys);
+    sync::before_fatal_exit(terminal::restore_saved);
     let tree = Arc::new(OnceLock::new());
     let _signals = forward_signals(run_dir.clone(), tree.clone(), ttys[0])?;
     // A regular file on the daemon's stdin is the root's fd 0 as a file
@@ -459,6 +461,7 @@ pub fn serve(config: &Config, socket: &Path, once: bool, args: Vec<String>) -> R
     )?);
     let ttys = stdio::host_terminals();
     let _modes = terminal::save(ttys);
+    sync::before_fatal_exit(terminal::restore_saved);
     let _cleanup = CleanupOnSignal::install(run_dir.clone()).map_err(Error::Signals)?;
     let argv: Vec<Vec<u8>> = std::iter::once("root".to_owned())
         .chain(args)
