@@ -393,26 +393,6 @@ pub mod ioctl {
     pub const FIONBIO: u32 = 0x5421;
 }
 
-/// `poll` event bits.
-pub mod poll {
-    /// `POLLIN`.
-    pub const POLLIN: i16 = 0x001;
-    /// `POLLPRI`.
-    pub const POLLPRI: i16 = 0x002;
-    /// `POLLOUT`.
-    pub const POLLOUT: i16 = 0x004;
-    /// `POLLERR`.
-    pub const POLLERR: i16 = 0x008;
-    /// `POLLHUP`.
-    pub const POLLHUP: i16 = 0x010;
-    /// `POLLNVAL`.
-    pub const POLLNVAL: i16 = 0x020;
-    /// `POLLRDNORM`.
-    pub const POLLRDNORM: i16 = 0x040;
-    /// `POLLWRNORM`.
-    pub const POLLWRNORM: i16 = 0x100;
-}
-
 /// `wait4`/`waitid` options and id types.
 pub mod wait {
     /// `WNOHANG`.

@@ -27,6 +27,17 @@ static void on_usr2(int s)
     stop = 1;
 }
 
+/* SIGUSR1 and SIGUSR2, blocked from before the forks until each side has
+ * its handlers: a signal that comes first waits instead of killing it. */
+static void mask_usr(int how)
+{
+    sigset_t usr;
+    sigemptyset(&usr);
+    sigaddset(&usr, SIGUSR1);
+    sigaddset(&usr, SIGUSR2);
+    sigprocmask(how, &usr, NULL);
+}
+
 static void handle(int sig, void (*h)(int), int flags)
 {
     struct sigaction sa;
@@ -64,6 +75,7 @@ static void writer(int out, int res)
 {
     handle(SIGUSR1, on_usr1, SA_RESTART);
     handle(SIGUSR2, on_usr2, SA_RESTART);
+    mask_usr(SIG_UNBLOCK);
     unsigned gen = 12345, sizes = 777;
     static unsigned char buf[20000];
     struct result r = {0, 0, 0, 0};
@@ -95,6 +107,7 @@ static void writer(int out, int res)
 static void reader(int in, int res)
 {
     handle(SIGUSR1, on_usr1, 0);
+    mask_usr(SIG_UNBLOCK);
     unsigned gen = 12345;
     static unsigned char buf[16384];
     struct result r = {0, 0, 0, 0};
@@ -126,6 +139,7 @@ int main(int argc, char **argv)
     int p[2], wres[2], rres[2];
     if (pipe(p) || pipe(wres) || pipe(rres))
         return 2;
+    mask_usr(SIG_BLOCK);
     pid_t w = fork();
     if (w == 0) {
         close(p[0]);

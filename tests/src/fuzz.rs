@@ -104,6 +104,28 @@ const CMD_COUNT: u8 = 11;
 /// "Do not kick yet": a flag in the `who` byte of REQ, RAW and AVAIL.
 pub const NO_KICK: u8 = 0x80;
 
+/// In the `split` byte of a `POLL` REQ: give it payloads that fit its
+/// nfds (`arg0` modulo 9), entries made from the payload's bytes.
+pub const POLL_SHAPED: u8 = 0x20;
+
+/// The payload and room of a well-formed `POLL` of `nfds % 9` entries:
+/// entry `i`'s fd from byte `3i` (-1 to 14: skipped, open or not), its
+/// events from the next two bytes.
+fn poll_entries(nfds: u64, bytes: &[u8]) -> (Vec<u8>, usize) {
+    let n = (nfds % 9) as usize;
+    let at = |i: usize| bytes.get(i).copied().unwrap_or(i as u8);
+    let entries: Vec<virtio_pipe_protocol::PollFd> = (0..n)
+        .map(|i| {
+            let fd = (at(3 * i) % 16) as i32 - 1;
+            let events = u16::from_le_bytes([at(3 * i + 1), at(3 * i + 2)]);
+            virtio_pipe_protocol::PollFd::new(fd, events)
+        })
+        .collect();
+    let payload = virtio_pipe_protocol::PollFd::encode_all(&entries).to_vec();
+    let out = payload.len();
+    (payload, out)
+}
+
 /// Argument encodings of [`Script::req`]: small values take one byte.
 const ARG_U64: u8 = 0xff;
 const ARG_MINUS_ONE: u8 = 0xfe;
@@ -504,6 +526,17 @@ impl World {
         } else {
             op as u32
         };
+        let (payload, out) = if code == Op::Poll as u32 && split & POLL_SHAPED != 0 {
+            // A POLL whose payloads fit its nfds (random lengths rarely
+            // do): up to 8 entries of small fds, from the payload's bytes.
+            poll_entries(args[0], &payload)
+        } else {
+            (payload, out)
+        };
+        let mut args = args;
+        if code == Op::Poll as u32 && split & POLL_SHAPED != 0 {
+            args[0] %= 9;
+        }
         let pid = pid_of(who);
         let g = self.guest(pid);
         let base = ARENA + place as u64 * PLACE_STEP;
@@ -1020,6 +1053,34 @@ mod tests {
             vec![Some((Ok(()), 3)), Some((Ok(()), 5)), Some((Ok(()), 5))]
         );
         assert_eq!(t[2].data, b"hello");
+    }
+
+    #[test]
+    fn a_shaped_poll_blocks_until_a_write_and_reports_the_ready_entry() {
+        // Entries: fd 3 (byte 4 -> 4 % 16 - 1) POLLIN, fd 4 POLLIN (never).
+        let s = Script::new()
+            .call(1, Op::Pipe, [0; 3], &[], 0, 0)
+            .req(
+                1,
+                Op::Poll,
+                0,
+                [2, 0, 0],
+                &[4, 1, 0, 5, 1, 0],
+                0,
+                1,
+                POLL_SHAPED,
+            )
+            .call(1, Op::Write, [4, 0, 0], b"wake", 0, 3);
+        let t = trace(&s.into_bytes());
+        let poll = t
+            .iter()
+            .find(|c| c.data.len() == 16)
+            .unwrap_or_else(|| panic!("the POLL completed: {t:?}"));
+        let r = poll.resp.unwrap();
+        assert_eq!((r.result(), r.ret(0)), (Ok(()), 1));
+        let e = virtio_pipe_protocol::PollFd::parse_all(&poll.data).unwrap();
+        assert_eq!((e[0].fd.get(), e[0].revents.get()), (3, 1));
+        assert_eq!((e[1].fd.get(), e[1].revents.get()), (4, 0));
     }
 
     #[test]

@@ -23,7 +23,7 @@ use vhost_user_pipe::test_utils::FakeTerminal;
 use virtio_pipe_protocol::fs::O_RDWR;
 use virtio_pipe_protocol::signal::{SIGINT, SIGTERM};
 use virtio_pipe_protocol::tty::*;
-use virtio_pipe_protocol::{Errno, Event, Op, Request, SetWhen, Termios, Winsize};
+use virtio_pipe_protocol::{Errno, Event, Op, ReqHeader, Request, SetWhen, Termios, Winsize};
 use zerocopy::little_endian::U16;
 use zerocopy::{FromBytes, IntoBytes};
 
@@ -285,4 +285,14 @@ fn a_ctrl_d_ends_one_read_of_stdin_and_the_input_goes_on() {
     root.assert_pending(t, BLOCKED);
     host_types(&tree, b"e");
     assert_eq!(root.wait(t).data, b"e");
+    // A mark makes stdin readable for POLL (1.6.25), as Ctrl-D does a
+    // terminal on Linux: a blocked POLL ends, and the READ returns 0.
+    let fds = [0u8, 0, 0, 0, 1, 0, 0, 0]; // fd 0, POLLIN
+    let t = root.submit(ReqHeader::new(Op::Poll, 0, [1, 0, 0]), &fds, fds.len());
+    root.assert_pending(t, BLOCKED);
+    tree.sup.kernel().mark_end_of_input();
+    let d = root.wait(t);
+    assert_eq!(d.result().unwrap()[0], 1);
+    assert_eq!(u16::from_le_bytes([d.data[6], d.data[7]]) & 1, 1, "POLLIN");
+    assert_eq!(root.read(0, 100).unwrap(), b"");
 }

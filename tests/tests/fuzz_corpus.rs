@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use system_tests::fuzz::{self as fuzzing, spawn_blob, Completion, Script};
+use system_tests::fuzz::{self as fuzzing, spawn_blob, Completion, Script, POLL_SHAPED};
 use system_tests::qemu::workspace;
 use virtio_bindings::bindings::virtio_ring::{
     VRING_DESC_F_INDIRECT, VRING_DESC_F_NEXT, VRING_DESC_F_WRITE,
@@ -63,6 +63,24 @@ fn seeds() -> Vec<(&'static str, Script)> {
             s().call(1, Op::Pipe, [0; 3], &[], 0, 0)
                 .call(1, Op::Read, [3, 0, 0], &[], 64, 1)
                 .req(1, Op::Write, 0, [4, 0, 0], b"split write", 0, 2, 0b0111),
+        ),
+        (
+            "op-poll",
+            s().call(1, Op::Pipe, [0; 3], &[], 0, 0)
+                .req(
+                    1,
+                    Op::Poll,
+                    REQ_F_NONBLOCK,
+                    [3, 0, 0],
+                    &[4, 1, 0, 5, 4, 0, 0, 1, 0],
+                    0,
+                    1,
+                    POLL_SHAPED,
+                )
+                .req(1, Op::Poll, 0, [1, 0, 0], &[4, 1, 0], 0, 2, POLL_SHAPED)
+                .call(1, Op::Write, [4, 0, 0], b"wake", 0, 3)
+                .call(1, Op::Close, [4, 0, 0], &[], 0, 4)
+                .req(1, Op::Poll, 0, [1, 0, 0], &[4, 0, 0], 0, 5, POLL_SHAPED),
         ),
         (
             "op-interrupt-blocked-read",
@@ -642,6 +660,24 @@ fn trace(name: &str) -> Vec<Completion> {
 fn seeds_exercise_what_they_name() {
     let t = trace("op-write-read");
     assert_eq!(t[2].data, b"hello");
+
+    let t = trace("op-poll");
+    let polls: Vec<_> = t
+        .iter()
+        .filter(|c| c.data.len() % 8 == 0 && !c.data.is_empty())
+        .collect();
+    assert_eq!(polls.len(), 3, "{t:?}");
+    // NONBLOCK: fd 3 POLLIN not ready, fd 4 POLLOUT ready, fd -1 skipped.
+    assert_eq!(result(polls[0]), Ok([1, 0]));
+    let e = virtio_pipe_protocol::PollFd::parse_all(&polls[0].data).unwrap();
+    assert_eq!(
+        e.iter().map(|e| e.revents.get()).collect::<Vec<_>>(),
+        [0, 4, 0]
+    );
+    assert_eq!(result(polls[1]), Ok([1, 0]), "woken by the WRITE");
+    assert_eq!(result(polls[2]), Ok([1, 0]), "data and POLLHUP");
+    let e = virtio_pipe_protocol::PollFd::parse_all(&polls[2].data).unwrap();
+    assert_eq!(e[0].revents.get(), 0x10, "POLLHUP unasked");
 
     let t = trace("op-read-blocks-until-write");
     assert!(t.iter().any(|c| c.data == b"split write"), "{t:?}");

@@ -462,7 +462,7 @@ fn kernel_image_ends_below_the_user_half() {
 
 /// The busybox applets the test root has in `/bin`, as links to busybox.
 const APPLETS: &[&str] = &[
-    "sh", "echo", "tr", "wc", "sort", "ls", "cat", "true", "false", "seq", "head",
+    "sh", "echo", "tr", "wc", "sort", "ls", "cat", "true", "false", "seq", "head", "sleep",
 ];
 /// `PATH` for programs that look commands up (`execvp`, the shell).
 const PATH: &str = "PATH=/bin";
@@ -678,6 +678,29 @@ fn musl_fork_pipe_and_waitpid() {
     assert_eq!(vms(&g), 2, "{}", g.serial);
 }
 
+/// `poll`, `ppoll`, `select` and `pselect6` over two pipes, each one
+/// `POLL` request (`tests/linux/poll.c`): the fd a child writes to becomes
+/// ready and the other not, timeouts return 0, `POLLHUP` after the writer
+/// closed, `POLLERR` without a reader, `POLLNVAL` and `EBADF` for a closed
+/// fd, `EINTR` for a handled signal whatever `SA_RESTART`, and the masks
+/// of `ppoll` and `pselect6`.
+#[test]
+fn musl_poll_and_select_over_two_pipes_with_timeouts() {
+    let g = Root::new(&["poll"]).same_as_host(&["poll"], &[]);
+    for line in [
+        "poll, timeout 100 ms: 0 [0]=0 [1]=0\nwaited at least 100 ms: yes\n",
+        "poll, child writes A: 1 [0]=0x1 [1]=0\n",
+        "select, child writes A: 1, A 1, B 0\n",
+        "poll, SIGUSR1 (SA_RESTART 1): -1 (Interrupted system call), handler ran 2\n",
+        "poll, child closed A: 1 [0]=0x10\n",
+        "poll, B's reader closed, B closed, -1: 2 [0]=0xc [1]=0x20 [2]=0\n",
+        "select, closed fd: -1 (Bad file descriptor)\n",
+    ] {
+        assert!(g.stdout.contains(line), "{line:?} in\n{}", g.stdout);
+    }
+    assert_eq!(vms(&g), 2, "{}", g.serial);
+}
+
 /// The guest kernel hands a program's pages to the device in place, one
 /// descriptor per run of contiguous frames: buffers whose every page is a
 /// run of its own (many requests per call), 1024 one-byte `iovec`s (one
@@ -832,6 +855,23 @@ fn busybox_sh_three_stage_pipeline() {
     let g = Root::new(&[]).same_as_host(&["sh", "-c", "echo a b c | tr a-z A-Z | wc -c"], &[PATH]);
     assert_eq!(g.stdout.trim(), "6");
     assert!(vms(&g) >= 4, "{}", g.serial);
+}
+
+/// busybox's `read -t` waits for its standard input with `poll`: a pipe
+/// that gets a line in time, and one whose writer is too slow (the
+/// timeout, status 1).
+#[test]
+fn busybox_sh_read_with_a_timeout_polls_a_pipe() {
+    let g = Root::new(&[]).same_as_host(
+        &[
+            "sh",
+            "-c",
+            "echo hi | { read -t 20 x; echo \"status $? x=$x\"; }; \
+             (sleep 6; echo late) | { read -t 1 x; echo \"status $? x=$x\"; }",
+        ],
+        &[PATH],
+    );
+    assert_eq!(g.stdout, "status 0 x=hi\nstatus 1 x=\n");
 }
 
 /// The shell's `kill -STOP`, `kill -CONT` and `kill -TERM` of a

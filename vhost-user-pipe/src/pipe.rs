@@ -525,6 +525,22 @@ impl Pipe {
             .any(|w| w.pid == pid)
     }
 
+    /// Whether a READ would complete with bytes now: some are buffered, or
+    /// a blocked writer holds some (what `POLLIN` reports, spec:
+    /// `dev-poll-pipe`); or at once with 0 at an end-of-input mark (a
+    /// terminal's Ctrl-D is readable, as on Linux).
+    pub fn has_data(&self) -> bool {
+        !self.buf.is_empty() || self.write_waiters.iter().any(|w| w.done < w.len) || self.at_mark()
+    }
+
+    /// Whether a WRITE of up to `PIPE_BUF` bytes would move at once: no
+    /// writer is queued ahead of it and that much room is free (or the
+    /// whole capacity, for a pipe smaller than that). What `POLLOUT`
+    /// reports, as Linux's "the pipe is not full" does.
+    pub fn has_room(&self) -> bool {
+        self.write_waiters.is_empty() && self.room() >= PIPE_BUF.min(self.capacity)
+    }
+
     /// Number of blocked requests.
     pub fn waiting(&self) -> usize {
         self.read_waiters.len() + self.write_waiters.len()
@@ -884,6 +900,30 @@ mod tests {
         p.readers = 0;
         p.pump(&mut Vec::new());
         assert_eq!(ret(&w), Ok(PIPE_BUF as u64));
+    }
+
+    #[test]
+    fn data_and_room_follow_the_buffer_and_the_blocked_writers() {
+        let mut p = Pipe::new(2 * PIPE_BUF);
+        assert!(!p.has_data() && p.has_room());
+        write(&mut p, &[1; PIPE_BUF + 1], false, &mut Vec::new());
+        assert!(p.has_data());
+        assert!(!p.has_room(), "less than PIPE_BUF free");
+        write(&mut p, &[1; PIPE_BUF - 6], false, &mut Vec::new());
+        let w = write(&mut p, &[2; 10], false, &mut Vec::new());
+        assert!(w.try_recv().is_err(), "5 bytes free");
+        read(&mut p, 2 * PIPE_BUF - 5, false);
+        assert_eq!(ret(&w), Ok(10), "the blocked writer moved");
+        assert!(p.has_data() && p.has_room());
+        read(&mut p, 10, false);
+        assert!(!p.has_data());
+        let mut small = Pipe::new(16);
+        assert!(
+            small.has_room(),
+            "a pipe smaller than PIPE_BUF: room for all of it"
+        );
+        write(&mut small, &[0; 16], false, &mut Vec::new());
+        assert!(!small.has_room());
     }
 
     #[test]

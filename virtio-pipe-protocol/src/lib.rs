@@ -30,6 +30,7 @@ mod errno;
 mod event;
 pub mod fs;
 mod op;
+pub mod poll;
 mod request;
 pub mod tty;
 mod wire;
@@ -46,6 +47,7 @@ pub use errno::Errno;
 pub use event::{Event, EventKind};
 pub use fs::{ExecBlob, Stat, STAT_SIZE};
 pub use op::Op;
+pub use poll::{PollFd, POLLFD_SIZE, POLL_MAX};
 pub use request::{
     ChdirTarget, DecodeError, Dirfd, ExitKind, KillTarget, Request, StartKind, WaitTarget,
 };

@@ -85,6 +85,8 @@ pub enum Op {
     UtimensAt = 39,
     /// End the caller's blocked requests now (a signal or a timeout).
     Interrupt = 40,
+    /// Wait until one of several fds is ready.
+    Poll = 41,
     /// Move a process into a process group (`setpgid`).
     Setpgid = 42,
     /// Get a process's process group (`getpgid`).
@@ -101,7 +103,7 @@ pub enum Op {
 
 impl Op {
     /// Every op, in code order.
-    pub const ALL: [Op; 46] = [
+    pub const ALL: [Op; 47] = [
         Op::Pipe,
         Op::Read,
         Op::Write,
@@ -142,6 +144,7 @@ impl Op {
         Op::FchmodAt,
         Op::UtimensAt,
         Op::Interrupt,
+        Op::Poll,
         Op::Setpgid,
         Op::Getpgid,
         Op::Setsid,

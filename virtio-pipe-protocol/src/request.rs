@@ -8,6 +8,7 @@ use crate::fs::{
     R_OK, SEEK_END, STAT_SIZE, TIMES_SIZE, UMASK_BITS, W_OK, X_OK,
 };
 use crate::op::Op;
+use crate::poll::{POLLFD_SIZE, POLL_MAX};
 use crate::tty::TtyCmd;
 use crate::wire::ReqHeader;
 use crate::{
@@ -55,6 +56,9 @@ pub enum DecodeError {
     UnknownIoctl(u64),
     /// `TTY`: a readable payload of the wrong size for its ioctl: (ioctl, bytes).
     BadTtyPayload(u32, usize),
+    /// A payload whose length is not the one the arguments give:
+    /// (op, readable bytes, writable bytes).
+    PayloadMismatch(Op, usize, usize),
 }
 
 impl DecodeError {
@@ -96,6 +100,10 @@ impl core::fmt::Display for DecodeError {
             DecodeError::BadTtyPayload(n, len) => {
                 write!(f, "TTY: ioctl {n:#x} with a payload of {len} bytes")
             }
+            DecodeError::PayloadMismatch(op, r, w) => write!(
+                f,
+                "{op:?}: payloads of {r} readable and {w} writable bytes do not match its arguments"
+            ),
         }
     }
 }
@@ -348,6 +356,9 @@ pub enum Request {
     /// `UTIMENSAT`: `arg0` = dirfd, `arg1` = `AT_SYMLINK_NOFOLLOW`,
     /// `AT_EMPTY_PATH`; the two times then the path, `len` bytes in all.
     UtimensAt { dirfd: Dirfd, flags: u32, len: u32 },
+    /// `POLL`: `arg0` = nfds (at most `POLL_MAX`); `nfds` entries of
+    /// `virtio_pipe_pollfd` in, the same entries with `revents` out.
+    Poll { nfds: u32, nonblock: bool },
     /// `SETPGID`: `arg0` = pid (0: the caller), `arg1` = pgid (0: the pid).
     Setpgid { pid: u32, pgid: u32 },
     /// `GETPGID`: `arg0` = pid (0: the caller).
@@ -407,7 +418,7 @@ impl Request {
         let op = Op::from_code(code).ok_or(DecodeError::UnknownOp(code))?;
         let flags = hdr.flags.get();
         let allowed = match op {
-            Op::Read | Op::Write => REQ_F_NONBLOCK,
+            Op::Read | Op::Write | Op::Poll => REQ_F_NONBLOCK,
             Op::Wait => WAIT_F_NOHANG | WAIT_F_UNTRACED | WAIT_F_CONTINUED,
             Op::Exit => EXIT_F_SIGNALED,
             Op::Chdir => CHDIR_F_FD,
@@ -432,7 +443,7 @@ impl Request {
             || takes_pair
             || matches!(
                 op,
-                Op::Write | Op::Spawn | Op::Exec | Op::Pwrite | Op::UtimensAt | Op::Tty
+                Op::Write | Op::Spawn | Op::Exec | Op::Pwrite | Op::UtimensAt | Op::Poll | Op::Tty
             );
         if !takes_payload && readable_payload != 0 {
             return Err(DecodeError::UnexpectedPayload(op, readable_payload));
@@ -774,6 +785,24 @@ impl Request {
                 }
                 Request::Tty { fd, cmd, arg: a(2) }
             }
+            Op::Poll => {
+                let nfds = a(0);
+                if nfds > POLL_MAX as u64 {
+                    return Err(DecodeError::BadArg(op, nfds));
+                }
+                let bytes = nfds as usize * POLLFD_SIZE;
+                if readable_payload != bytes || writable_payload != bytes {
+                    return Err(DecodeError::PayloadMismatch(
+                        op,
+                        readable_payload,
+                        writable_payload,
+                    ));
+                }
+                Request::Poll {
+                    nfds: nfds as u32,
+                    nonblock,
+                }
+            }
         })
     }
 
@@ -855,6 +884,10 @@ impl Request {
             } => (0, [dirfd.arg(), mode as u64, flags as u64]),
             Request::UtimensAt { dirfd, flags, .. } => (0, [dirfd.arg(), flags as u64, 0]),
             Request::Tty { fd, cmd, arg } => (0, [fd as u64, cmd.ioctl() as u64, arg]),
+            Request::Poll { nfds, nonblock } => (
+                if nonblock { REQ_F_NONBLOCK } else { 0 },
+                [nfds as u64, 0, 0],
+            ),
         };
         ReqHeader::new(self.op(), flags, args)
     }
@@ -902,6 +935,7 @@ impl Request {
             Request::SymlinkAt { .. } => Op::SymlinkAt,
             Request::FchmodAt { .. } => Op::FchmodAt,
             Request::UtimensAt { .. } => Op::UtimensAt,
+            Request::Poll { .. } => Op::Poll,
             Request::Setpgid { .. } => Op::Setpgid,
             Request::Getpgid { .. } => Op::Getpgid,
             Request::Setsid => Op::Setsid,
@@ -1204,11 +1238,15 @@ mod tests {
                 Op::UtimensAt => TIMES_SIZE + 4,
                 _ => 0,
             };
-            let r = Request::decode(&hdr(op, 0, args), readable, 256).unwrap();
+            let (args, readable, writable) = match op {
+                Op::Poll => ([2, 0, 0], 2 * POLLFD_SIZE, 2 * POLLFD_SIZE),
+                _ => (args, readable, 256),
+            };
+            let r = Request::decode(&hdr(op, 0, args), readable, writable).unwrap();
             assert_eq!(r.op(), op);
             // The header round-trips through `Request::header`.
             assert_eq!(
-                Request::decode(&r.header(), readable, 256).unwrap(),
+                Request::decode(&r.header(), readable, writable).unwrap(),
                 r,
                 "{op:?}"
             );
@@ -1268,6 +1306,46 @@ mod tests {
                 fd: 4,
                 data_only: true
             })
+        );
+    }
+
+    #[test]
+    fn poll_checks_nfds_and_both_payload_lengths() {
+        let h = |flags, nfds| hdr(Op::Poll, flags, [nfds, 0, 0]);
+        assert_eq!(
+            Request::decode(&h(REQ_F_NONBLOCK, 3), 24, 24),
+            Ok(Request::Poll {
+                nfds: 3,
+                nonblock: true
+            })
+        );
+        assert_eq!(
+            Request::decode(&h(0, 0), 0, 0),
+            Ok(Request::Poll {
+                nfds: 0,
+                nonblock: false
+            }),
+            "no fds: a wait that only INTERRUPT ends"
+        );
+        let max = POLL_MAX * POLLFD_SIZE;
+        assert!(Request::decode(&h(0, POLL_MAX as u64), max, max).is_ok());
+        let too_many = POLL_MAX as u64 + 1;
+        assert_eq!(
+            Request::decode(&h(0, too_many), max + 8, max + 8),
+            Err(DecodeError::BadArg(Op::Poll, too_many))
+        );
+        assert_eq!(
+            Request::decode(&h(0, u64::MAX), 0, 0).unwrap_err().errno(),
+            Errno::Einval
+        );
+        for (r, w) in [(16, 24), (24, 16), (23, 24), (0, 24), (24, 0)] {
+            let e = Request::decode(&h(0, 3), r, w).unwrap_err();
+            assert_eq!(e, DecodeError::PayloadMismatch(Op::Poll, r, w));
+            assert_eq!(e.errno(), Errno::Einval);
+        }
+        assert_eq!(
+            Request::decode(&h(2, 1), 8, 8),
+            Err(DecodeError::UnknownFlags(Op::Poll, 2))
         );
     }
 

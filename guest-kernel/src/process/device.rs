@@ -14,8 +14,8 @@ use guest_virtio_driver::MAX_SEGMENTS;
 
 use virtio_pipe_protocol::fs::{encode_times, PathPair, PATH_MAX, STAT_SIZE, TIMES_SIZE};
 use virtio_pipe_protocol::{
-    ArgsBlob, ChdirTarget, Dirfd, ExecBlob, ExitKind, KillTarget, Request, StartKind, Stat, TtyCmd,
-    WaitTarget, O_NONBLOCK,
+    ArgsBlob, ChdirTarget, Dirfd, ExecBlob, ExitKind, KillTarget, PollFd, Request, StartKind, Stat,
+    TtyCmd, WaitTarget, O_NONBLOCK,
 };
 
 use crate::drivers::{debug_exit, pipe as dev};
@@ -361,6 +361,56 @@ pub fn set_flags(fd: u32, flags: u32) -> Result<(), Errno> {
         flags: flags & O_NONBLOCK,
     })
     .map(drop)
+}
+
+/// `POLL` of `entries` (spec 1.6.25), which get their `revents`: how many
+/// are ready. With `nonblock` it answers at once; without, it waits until
+/// one is.
+pub fn poll(entries: &mut [PollFd], nonblock: bool) -> Result<usize, Errno> {
+    let req = Request::Poll {
+        nfds: len32(entries.len()),
+        nonblock,
+    };
+    let mut out = vec![0u8; core::mem::size_of_val(entries)];
+    let r = call(req, PollFd::encode_all(entries), &mut out)?;
+    take_revents(entries, &out);
+    Ok(r[0] as usize)
+}
+
+/// `POLL` of `entries` that waits until one is ready, ended by `INTERRUPT`
+/// when `stop` says so or at `deadline_ns` (as [`blocking`]): how many are
+/// ready (the entries get their `revents`), or `EINTR`, and what cut it
+/// short.
+pub fn poll_blocking(
+    entries: &mut [PollFd],
+    deadline_ns: Option<u64>,
+    stop: Stop<'_>,
+) -> Result<(Result<usize, Errno>, Cut), Errno> {
+    let req = Request::Poll {
+        nfds: len32(entries.len()),
+        nonblock: false,
+    };
+    let mut out = vec![0u8; core::mem::size_of_val(entries)];
+    let (r, cut) = blocking(
+        req,
+        PollFd::encode_all(entries),
+        &mut out,
+        deadline_ns,
+        stop,
+    )?;
+    if r.is_ok() {
+        take_revents(entries, &out);
+    }
+    Ok((r.map(|r| r[0] as usize), cut))
+}
+
+/// Copies the `revents` the device wrote in `out` into `entries`.
+fn take_revents(entries: &mut [PollFd], out: &[u8]) {
+    if let Some(answered) = PollFd::parse_all(out) {
+        for (e, a) in entries.iter_mut().zip(answered) {
+            e.revents = a.revents;
+        }
+    }
 }
 
 /// What a `WAIT` reports besides children that ended.

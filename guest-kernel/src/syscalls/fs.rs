@@ -16,9 +16,8 @@ use alloc::vec::Vec;
 use super::{fd, Args, Ctx};
 use crate::linux::fcntl::*;
 use crate::linux::ioctl::*;
-use crate::linux::poll::*;
 use crate::linux::sig::{SIGPIPE, SI_USER};
-use crate::linux::{Errno, Iovec, Pollfd, Siginfo, SysResult, Termios, Winsize};
+use crate::linux::{Errno, Iovec, Siginfo, SysResult, Termios, Winsize};
 use crate::mem::address_space::Access;
 use crate::mem::bounce;
 use crate::mem::segments::Segments;
@@ -48,8 +47,6 @@ pub const WRITE_MAX: usize = 16 << 20;
 const PIPE_BUF: usize = 4096;
 /// `IOV_MAX`.
 const IOV_MAX: usize = 1024;
-/// Most fds `poll` takes (Linux: `RLIMIT_NOFILE`).
-const POLL_MAX: usize = 1024;
 /// How far `F_DUPFD` looks for a free fd above its minimum.
 const DUPFD_SEARCH: u32 = 1024;
 
@@ -513,41 +510,6 @@ pub fn ioctl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         TtyCmd::NoTty => device::tty(fd, cmd, 0, &[], &mut [])?,
     }
     Ok(0)
-}
-
-/// `poll(fds, nfds, timeout)`, simple: an open fd reports the events it
-/// asks for as ready (so a following `read` may still block), a closed
-/// one `POLLNVAL`. With nothing ready it sleeps for the timeout (a signal
-/// ends the sleep with `EINTR`).
-pub fn poll(cx: &mut Ctx<'_>, a: Args) -> SysResult {
-    let (fds, nfds, timeout_ms) = (a[0], a[1] as usize, a[2] as i32);
-    if nfds > POLL_MAX {
-        return Err(Errno::EINVAL);
-    }
-    let size = core::mem::size_of::<Pollfd>() as u64;
-    let mut ready = 0;
-    for i in 0..nfds as u64 {
-        let mut p: Pollfd = cx.p.space.read(fds + i * size)?;
-        p.revents = 0;
-        if p.fd >= 0 {
-            p.revents = match device::get_flags(p.fd as u32) {
-                Err(Errno::EBADF) => POLLNVAL,
-                Err(e) => return Err(e),
-                Ok(_) => p.events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM),
-            };
-        }
-        if p.revents != 0 {
-            ready += 1;
-        }
-        cx.p.space.write(fds + i * size, &p)?;
-    }
-    if ready == 0 && timeout_ms != 0 {
-        let ns = (timeout_ms >= 0).then(|| timeout_ms as u64 * 1_000_000);
-        if super::time::sleep(cx.p, ns).is_some() {
-            return Err(Errno::EINTR);
-        }
-    }
-    Ok(ready)
 }
 
 /// Moves up to `n` bytes from `inp` to `out` through the bounce buffer

@@ -2,8 +2,8 @@
 //! handler, handlers named as Linux names them, one file per family
 //! ([`fs`]: fds and pipes, [`file`](mod@file): the tree's files and the working
 //! directory, [`tree`]: writing them and changing their names,
-//! [`process`], [`groups`]: process groups and sessions, [`signal`],
-//! [`memory`], [`time`], [`misc`]).
+//! [`poll`]: waiting on several fds, [`process`], [`groups`]: process
+//! groups and sessions, [`signal`], [`memory`], [`time`], [`misc`]).
 //!
 //! Calling convention (as Linux): the number in `rax`, arguments in
 //! `rdi, rsi, rdx, r10, r8, r9`, the result in `rax` (`-errno` on
@@ -23,6 +23,7 @@
 
 pub mod names;
 
+pub mod fdset;
 #[cfg(not(test))]
 pub mod file;
 #[cfg(not(test))]
@@ -33,6 +34,8 @@ pub mod groups;
 pub mod memory;
 #[cfg(not(test))]
 pub mod misc;
+#[cfg(not(test))]
+pub mod poll;
 #[cfg(not(test))]
 pub mod process;
 #[cfg(not(test))]
@@ -70,7 +73,7 @@ syscall_table! {
     4 => file::stat,
     5 => file::fstat,
     6 => file::lstat,
-    7 => fs::poll,
+    7 => poll::poll,
     8 => file::lseek,
     9 => memory::mmap,
     10 => memory::mprotect,
@@ -86,6 +89,7 @@ syscall_table! {
     20 => fs::writev,
     21 => file::access,
     22 => fs::pipe,
+    23 => poll::select,
     24 => misc::sched_yield,
     25 => memory::mremap,
     28 => memory::madvise,
@@ -181,6 +185,8 @@ syscall_table! {
     267 => file::readlinkat,
     268 => tree::fchmodat,
     269 => file::faccessat,
+    270 => poll::pselect6,
+    271 => poll::ppoll,
     273 => process::set_robust_list,
     280 => tree::utimensat,
     285 => tree::fallocate,
@@ -324,8 +330,11 @@ mod tests {
     fn families_are_the_documented_files() {
         for &(_, family, name) in IMPLEMENTED {
             assert!(
-                ["fs", "file", "tree", "process", "groups", "signal", "memory", "time", "misc"]
-                    .contains(&family),
+                [
+                    "fs", "file", "tree", "poll", "process", "groups", "signal", "memory", "time",
+                    "misc"
+                ]
+                .contains(&family),
                 "{name} in {family}"
             );
         }

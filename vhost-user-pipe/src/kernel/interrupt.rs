@@ -10,8 +10,8 @@ use crate::process::Pid;
 
 impl Kernel {
     /// Ends every blocked request of `pid` (spec `dev-interrupt`): a READ
-    /// or WRITE that moved bytes with its count, anything else with
-    /// `EINTR`. Requests that already completed are not touched. Returns
+    /// or WRITE that moved bytes with its count, anything else (a WAIT, a
+    /// POLL) with `EINTR`. Requests that already completed are not touched. Returns
     /// how many it ended.
     pub(super) fn interrupt(&mut self, pid: Pid) -> usize {
         let waits = self
@@ -35,7 +35,7 @@ impl Kernel {
             ended += pipe.interrupt(pid, &mut notes);
             self.free_if_unreferenced(id);
         }
-        ended
+        ended + self.interrupt_polls(pid)
     }
 }
 

@@ -4,7 +4,7 @@
 //! The kernel is plain data behind one mutex (see `supervisor.rs`). It has no
 //! vhost types: requests arrive already parsed ([`Request`]) with their buffers
 //! as `Box<dyn Io>`. A request either completes at once (the kernel calls
-//! [`Io::complete`]) or is held (a blocked READ, WRITE or WAIT) and completed
+//! [`Io::complete`]) or is held (a blocked READ, WRITE, WAIT or POLL) and completed
 //! later by whichever call makes progress possible, perhaps on behalf of
 //! another guest. Work that must happen outside the lock (stopping a VM,
 //! ending the tree) is returned as [`Effect`]s.
@@ -33,10 +33,12 @@ mod devices;
 mod files;
 mod groups;
 mod interrupt;
+mod poll;
 mod stop;
 mod tty;
 mod vfork;
 
+pub use poll::PendingPoll;
 pub use tty::{HostTerminal, TtyState};
 pub use vfork::ExecOutcome;
 
@@ -70,7 +72,7 @@ pub struct Stats {
     pub fds: usize,
     /// Bytes sitting in pipe buffers.
     pub buffered: usize,
-    /// Blocked requests (reads, writes and waits).
+    /// Blocked requests (reads, writes, waits and polls).
     pub waiting: usize,
 }
 
@@ -115,6 +117,8 @@ pub struct Kernel {
     terminals: BTreeSet<PipeId>,
     /// The root's standard-stream pipes, by fd (0, 1, 2), for `/dev/tty`.
     stdio_ids: [Option<PipeId>; 3],
+    /// The blocked `POLL`s of running processes (`poll.rs`).
+    polls: Vec<PendingPoll>,
     /// The tree's terminal: the host's, and the foreground group (`tty.rs`).
     tty: TtyState,
 }
@@ -134,6 +138,8 @@ pub enum Parked {
     },
     /// A WAIT that was blocked.
     Wait(PendingWait),
+    /// A POLL that was blocked.
+    Poll(PendingPoll),
 }
 
 impl std::fmt::Debug for Parked {
@@ -142,6 +148,7 @@ impl std::fmt::Debug for Parked {
             Parked::New(req, _) => write!(f, "New({req:?})"),
             Parked::Pipe { pipe, end, waiter } => write!(f, "Pipe({pipe}, {end:?}, {waiter:?})"),
             Parked::Wait(w) => write!(f, "Wait({:?})", w.target),
+            Parked::Poll(p) => write!(f, "{p:?}"),
         }
     }
 }
@@ -232,6 +239,7 @@ impl Kernel {
             host_ttys: [false; 3],
             terminals: BTreeSet::new(),
             stdio_ids: [None; 3],
+            polls: Vec::new(),
             tty: TtyState::default(),
         }
     }
@@ -459,6 +467,11 @@ impl Kernel {
     /// Runs one request of process `pid`. SPAWN and FORK are the
     /// supervisor's (they launch VMs); they answer `ENOSYS` here.
     pub fn submit(&mut self, pid: Pid, req: Request, io: Box<dyn Io>) {
+        self.run(pid, req, io);
+        self.wake_polls();
+    }
+
+    fn run(&mut self, pid: Pid, req: Request, io: Box<dyn Io>) {
         let Some(p) = self.procs.get_mut(&pid) else {
             return done(io, Err(Errno::Esrch));
         };
@@ -573,6 +586,7 @@ impl Kernel {
             }
             Request::Spawn { .. } | Request::Fork { .. } => done(io, Err(Errno::Enosys)),
             Request::Vfork => done(io, self.vfork(pid).map(|c| [c as u64, 0, 0])),
+            Request::Poll { nfds, nonblock } => self.poll(pid, nfds, nonblock, io),
             // A borrowing child's EXEC needs a VM: the supervisor's.
             Request::Exec { len, umask } => {
                 let r = self
@@ -875,11 +889,13 @@ impl Kernel {
         if let Some(parent) = self.procs.get_mut(&p.ppid) {
             parent.children.remove(&pid);
         }
+        self.wake_polls();
     }
 
     /// Process `pid` exited by itself (its EXIT request).
     pub fn exit(&mut self, pid: Pid, kind: ExitKind) {
         self.end(pid, kind, Effect::StopVm(pid));
+        self.wake_polls();
     }
 
     /// Process `pid` ended. Closes its fds, drops its blocked requests,
@@ -904,6 +920,9 @@ impl Kernel {
         let parked = self.held.remove(&pid).unwrap_or_default();
         p.events.clear();
         p.waker = None;
+        // Its blocked POLLs go unanswered, like its WAITs.
+        drop(self.take_polls(pid));
+        let p = self.proc_mut(pid);
         let fds = p.fds.drain();
         let children: Vec<Pid> = std::mem::take(&mut p.children).into_iter().collect();
         let ppid = p.ppid;
@@ -964,10 +983,17 @@ impl Kernel {
     /// The VM of `pid` is gone without an EXIT: it was killed.
     pub fn vanished(&mut self, pid: Pid) {
         self.end(pid, ExitKind::Signaled(SIGKILL as u8), Effect::KillVm(pid));
+        self.wake_polls();
     }
 
     /// Sends `signo` from `sender` to `target`.
     pub fn kill(&mut self, sender: Pid, target: Pid, signo: u32) -> Result<(), Errno> {
+        let r = self.send(sender, target, signo);
+        self.wake_polls();
+        r
+    }
+
+    fn send(&mut self, sender: Pid, target: Pid, signo: u32) -> Result<(), Errno> {
         if !self
             .procs
             .get(&target)
@@ -1026,12 +1052,13 @@ impl Kernel {
         Ok(())
     }
 
-    /// Whether `pid` has a request held (a blocked READ, WRITE or WAIT,
-    /// or one held while its device is stopped).
+    /// Whether `pid` has a request held (a blocked READ, WRITE, WAIT or
+    /// POLL, or one held while its device is stopped).
     pub fn has_pending(&self, pid: Pid) -> bool {
         self.procs
             .get(&pid)
             .is_some_and(|p| !p.waits.is_empty() || p.stop_io.is_some())
+            || self.has_blocked_poll(pid)
             || self.held.get(&pid).is_some_and(|h| !h.is_empty())
             || self.pipes.iter().flatten().any(|p| p.has_waiter(pid))
     }
@@ -1048,6 +1075,7 @@ impl Kernel {
         p.stop_io = None;
         let parked = self.held.remove(&pid).unwrap_or_default();
         self.drop_parked(parked);
+        self.wake_polls();
     }
 
     /// Drops held requests without completing them; those taken from a
@@ -1086,6 +1114,7 @@ impl Kernel {
             .into_iter()
             .map(Parked::Wait)
             .collect::<Vec<_>>();
+        parked.extend(self.take_polls(pid).into_iter().map(Parked::Poll));
         for (id, pipe) in self.pipes.iter_mut().enumerate() {
             if let Some(pipe) = pipe {
                 parked.extend(pipe.take_waiters(pid).into_iter().map(|(end, waiter)| {
@@ -1125,8 +1154,10 @@ impl Kernel {
                     p.requeue(end, waiter, &mut notes);
                 }
                 Parked::Wait(w) => self.wait(pid, w, false),
+                Parked::Poll(poll) => self.requeue_poll(poll),
             }
         }
+        self.wake_polls();
     }
 
     /// Sets what wakes `pid`'s queue thread.
@@ -1192,7 +1223,8 @@ impl Kernel {
             buffered: pipes.iter().map(|p| p.buffered()).sum(),
             waiting: pipes.iter().map(|p| p.waiting()).sum::<usize>()
                 + self.procs.values().map(|p| p.waits.len()).sum::<usize>()
-                + self.held.values().map(Vec::len).sum::<usize>(),
+                + self.held.values().map(Vec::len).sum::<usize>()
+                + self.blocked_polls(),
         }
     }
 

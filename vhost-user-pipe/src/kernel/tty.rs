@@ -210,6 +210,8 @@ impl Kernel {
         };
         let (p, mut notes) = self.pipe_and_notes(pipe);
         p.mark_end_of_input(&mut notes);
+        // A blocked `poll` of stdin sees it readable now.
+        self.wake_polls();
     }
 }
 
