@@ -95,7 +95,8 @@ impl Tmux {
         std::os::unix::fs::symlink("busybox", root.join("bin/sh")).unwrap();
         let d = |name: &str| quoted(dir.path().join(name).to_str().unwrap());
         let script = format!(
-            "echo $$ > {pid}\n\
+            "set -m\n\
+             echo $$ > {pid}\n\
              stty -g > {before}\n\
              {daemon} run --accel tcg --kernel {kernel} --run-dir {run} --root {root} \
              --env PATH=/bin --env {ps1} /bin/busybox sh -i\n\
@@ -312,13 +313,24 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = self.tmux().arg("kill-server").status();
-        if let Some(pid) = self.script_pid() {
-            // SAFETY: kill(2) of the process group our own pane's script
-            // leads (tmux made it a session leader); the daemon is in it,
-            // and its VMs die with it (PR_SET_PDEATHSIG).
-            unsafe { libc::kill(-pid, libc::SIGKILL) };
+        if let Some(script) = self.script_pid() {
+            let children =
+                std::fs::read_to_string(format!("/proc/{script}/task/{script}/children"))
+                    .unwrap_or_default();
+            for child in children
+                .split_whitespace()
+                .filter_map(|p| p.parse::<i32>().ok())
+            {
+                // SAFETY: kill(2) of the process group of a job our pane's
+                // script started (`set -m`: the daemon leads its own); its
+                // VMs die with it (PR_SET_PDEATHSIG).
+                unsafe { libc::kill(-child, libc::SIGKILL) };
+            }
+            // SAFETY: kill(2) of the process group our pane's script leads
+            // (tmux made it a session leader).
+            unsafe { libc::kill(-script, libc::SIGKILL) };
         }
+        let _ = self.tmux().arg("kill-server").status();
     }
 }
 
@@ -376,6 +388,28 @@ fn ctrl_c_ends_a_foreground_sleep_and_the_shell_lives_on() {
     eprintln!("Ctrl-C to the prompt: {took:?}");
     t.command("echo alive-$((6*7))");
     t.wait_line("alive-42");
+}
+
+/// Ctrl-\\ is `SIGQUIT` to the foreground job, whose default action
+/// ends it (with a core, which the shell reports).
+#[test]
+fn ctrl_backslash_quits_a_foreground_job() {
+    if !ready() {
+        return;
+    }
+    let t = Tmux::start("quit");
+    t.booted();
+    t.foreground("sleep 30");
+    t.keys(&["C-\\"]);
+    t.wait_until("the shell's report of SIGQUIT", INTERRUPT_LIMIT, |l| {
+        l.iter().any(|x| x.contains("Quit"))
+    });
+    t.wait_until("the prompt", LIMIT, |l| {
+        l.iter()
+            .rev()
+            .find(|x| !x.is_empty())
+            .is_some_and(|x| x.ends_with(IDLE))
+    });
 }
 
 #[test]
