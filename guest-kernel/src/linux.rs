@@ -382,22 +382,15 @@ pub mod fcntl {
     }
 }
 
-/// `ioctl` requests on terminals (`asm-generic/ioctls.h`).
+/// `ioctl` requests on terminals (`asm-generic/ioctls.h`): those the
+/// device's `TTY` serves, and `FIONBIO`.
 pub mod ioctl {
-    /// `TCGETS`.
-    pub const TCGETS: u64 = 0x5401;
-    /// `TIOCGWINSZ`.
-    pub const TIOCGWINSZ: u64 = 0x5413;
-    /// `TIOCGPGRP`.
-    pub const TIOCGPGRP: u64 = 0x540f;
-    /// `TCSETS`.
-    pub const TCSETS: u64 = 0x5402;
-    /// `TCSETSW`.
-    pub const TCSETSW: u64 = 0x5403;
-    /// `TCSETSF`.
-    pub const TCSETSF: u64 = 0x5404;
+    pub use virtio_pipe_protocol::tty::{
+        TCGETS, TCSETS, TCSETSF, TCSETSW, TIOCGPGRP, TIOCGWINSZ, TIOCNOTTY, TIOCSCTTY, TIOCSPGRP,
+        TIOCSWINSZ,
+    };
     /// `FIONBIO`.
-    pub const FIONBIO: u64 = 0x5421;
+    pub const FIONBIO: u32 = 0x5421;
 }
 
 /// `wait4`/`waitid` options and id types.
@@ -826,54 +819,10 @@ pub fn dirents_to_old(new: &[u8]) -> alloc::vec::Vec<u8> {
     out
 }
 
-/// The kernel's `struct termios` (`asm-generic/termbits.h`: 36 bytes).
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Termios {
-    /// Input modes.
-    pub c_iflag: u32,
-    /// Output modes.
-    pub c_oflag: u32,
-    /// Control modes.
-    pub c_cflag: u32,
-    /// Local modes.
-    pub c_lflag: u32,
-    /// Line discipline.
-    pub c_line: u8,
-    /// Control characters.
-    pub c_cc: [u8; 19],
-}
-
-impl Termios {
-    /// What a fresh Linux terminal reports (`tty_std_termios`): cooked
-    /// mode, echo, signals, 38400 baud, 8 bits.
-    pub const STANDARD: Self = Self {
-        c_iflag: 0o400 | 0o2000,               // ICRNL | IXON
-        c_oflag: 0o1 | 0o4,                    // OPOST | ONLCR
-        c_cflag: 0o17 | 0o60 | 0o200 | 0o2000, // B38400 | CS8 | CREAD | HUPCL
-        c_lflag: 0o1 | 0o2 | 0o10 | 0o20 | 0o40 | 0o1000 | 0o4000 | 0o100000, // ISIG ICANON ECHO ECHOE ECHOK ECHOCTL ECHOKE IEXTEN
-        c_line: 0,
-        // INTR QUIT ERASE KILL EOF TIME MIN SWTC START STOP SUSP EOL
-        // REPRINT DISCARD WERASE LNEXT EOL2
-        c_cc: [
-            3, 0o34, 0o177, 0o25, 4, 0, 1, 0, 0o21, 0o23, 0o32, 0, 0o22, 0o17, 0o27, 0o26, 0, 0, 0,
-        ],
-    };
-}
-
-/// `struct winsize`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Winsize {
-    /// Rows.
-    pub ws_row: u16,
-    /// Columns.
-    pub ws_col: u16,
-    /// Width in pixels (unused).
-    pub ws_xpixel: u16,
-    /// Height in pixels (unused).
-    pub ws_ypixel: u16,
-}
+/// The kernel's `struct termios` (36 bytes) and `struct winsize` (8
+/// bytes), as the device's `TTY` carries them: defined once, in the
+/// protocol crate.
+pub use virtio_pipe_protocol::tty::{Termios, Winsize};
 
 /// `struct pollfd`.
 #[repr(C)]

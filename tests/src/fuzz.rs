@@ -41,7 +41,7 @@ use vhost_user_pipe::process::{Pid, HOST_PID};
 use vhost_user_pipe::rate_limit::RateLimited;
 use vhost_user_pipe::requests::{self, Caller, Host, QueueLayout};
 use vhost_user_pipe::supervisor::Supervisor;
-use vhost_user_pipe::test_utils::{NullConnector, NullLauncher};
+use vhost_user_pipe::test_utils::{FakeTerminal, NullConnector, NullLauncher};
 use virtio_bindings::bindings::virtio_ring::VIRTIO_RING_F_INDIRECT_DESC;
 use virtio_pipe_protocol::fs::ExecBlob;
 use virtio_pipe_protocol::{
@@ -377,7 +377,11 @@ impl World {
             .as_ref()
             .and_then(|d| Root::open(&d.path().join("root")).ok())
             .map(|r| r.writable(true));
+        // The root's stdin and stderr are a (fake) terminal: `TTY` is
+        // served, not only refused.
         let sup = Supervisor::builder(limits(), Arc::new(NullLauncher), "/nonexistent".into())
+            .host_terminals([true, false, true])
+            .host_terminal(Some(Arc::new(FakeTerminal::default())))
             .images(images().cloned())
             .root(root)
             .kernel_image(Some("/nonexistent/guest-kernel".into()))
@@ -657,7 +661,17 @@ impl World {
                 },
                 HostIo::boxed(vec![b'h'; len], 0).0,
             ),
-            _ => (Request::Close { fd }, HostIo::boxed(Vec::new(), 0).0),
+            2 => (Request::Close { fd }, HostIo::boxed(Vec::new(), 0).0),
+            // The host terminal: a Ctrl-D, or a signal to the foreground group.
+            _ => {
+                if nonblock {
+                    self.kernel().mark_end_of_input();
+                } else {
+                    self.sup.signal_foreground(1 + (len % 31) as u32);
+                }
+                self.settle();
+                return Some(());
+            }
         };
         self.kernel().submit(HOST_PID, req, io);
         self.settle();
@@ -966,7 +980,10 @@ impl Script {
         self
     }
 
-    /// The host reads (`kind` 0), writes (1) or closes (2) its `fd`.
+    /// The host reads (`kind` 0), writes (1) or closes (2) its `fd`, or
+    /// is the tree's terminal (3): with bit 7 a Ctrl-D (an end-of-input
+    /// mark on the root's stdin), else signal `1 + len % 31` from the
+    /// terminal to the foreground group.
     pub fn host(mut self, kind: u8, fd: u8, len: u16) -> Self {
         self.0.extend_from_slice(&[cmd::HOST, kind, fd]);
         self.0.extend_from_slice(&len.to_le_bytes());

@@ -15,10 +15,13 @@ use virtio_bindings::bindings::virtio_ring::{
 use virtio_pipe_protocol::fs::{
     ExecBlob, PathPair, AT_FDCWD, O_CREAT, O_DIRECTORY, O_RDONLY, O_RDWR, SEEK_SET, STAT_SIZE, X_OK,
 };
+use virtio_pipe_protocol::tty::{ECHO, ICANON, ISIG, TCGETS, TCSETSW, TIOCSPGRP};
 use virtio_pipe_protocol::{
-    ArgsBlob, Errno, FileAction, Op, ReqHeader, EXIT_F_SIGNALED, O_NONBLOCK, REQ_F_NONBLOCK,
-    WAIT_F_CONTINUED, WAIT_F_NOHANG, WAIT_F_UNTRACED,
+    ArgsBlob, Errno, FileAction, Op, ReqHeader, Termios, EXIT_F_SIGNALED, O_NONBLOCK,
+    REQ_F_NONBLOCK, WAIT_F_CONTINUED, WAIT_F_NOHANG, WAIT_F_UNTRACED,
 };
+
+use zerocopy::IntoBytes;
 
 const ANY: u64 = u64::MAX;
 const R: u16 = 0;
@@ -503,6 +506,25 @@ fn seeds() -> Vec<(&'static str, Script)> {
                 .call(1, Op::Wait, [u64::MAX, 0, 0], &[], 0, 7),
         ),
         (
+            "tty-terminal",
+            s().call(1, Op::Tty, [0, TCGETS as u64, 0], &[], 36, 0)
+                .call(1, Op::Tty, [0, TCSETSW as u64, 0], &raw_modes(), 0, 1)
+                .call(1, Op::Tty, [2, TCGETS as u64, 0], &[], 36, 2)
+                .call(1, Op::Tty, [1, TCGETS as u64, 0], &[], 36, 3)
+                .call(
+                    1,
+                    Op::Tty,
+                    [0, TIOCSPGRP as u64, 0],
+                    &42u32.to_le_bytes(),
+                    0,
+                    4,
+                )
+                .call(1, Op::Tty, [0, 0x5421, 0], &[], 0, 5)
+                .host(3 | 0x80, 0, 0)
+                .call(1, Op::Read, [0, 0, 0], &[], 16, 6)
+                .host(3, 0, 1),
+        ),
+        (
             "blob-in-a-script",
             s().blob(&child_blob(&[FileAction::Dup2 { fd: 1, newfd: 2 }])),
         ),
@@ -619,6 +641,13 @@ fn every_blobs_corpus_file_runs_clean() {
 fn result(c: &Completion) -> Result<[u64; 2], Errno> {
     let r = c.resp.expect("a response");
     r.result().map(|_| [r.ret(0), r.ret(1)])
+}
+
+/// Raw mode: the fresh modes without `ICANON`, `ECHO` and `ISIG`.
+fn raw_modes() -> Vec<u8> {
+    let mut t = Termios::STANDARD;
+    t.c_lflag.set(t.c_lflag.get() & !(ICANON | ECHO | ISIG));
+    t.as_bytes().to_vec()
 }
 
 fn trace(name: &str) -> Vec<Completion> {
@@ -756,6 +785,15 @@ fn seeds_exercise_what_they_name() {
 
     let t = trace("parts-across-regions");
     assert_eq!(t[2].data, vec![3; 600]);
+
+    let t = trace("tty-terminal");
+    assert_eq!(t[0].data, Termios::STANDARD.as_bytes(), "TCGETS");
+    assert_eq!(result(&t[1]), Ok([0, 0]), "TCSETSW");
+    assert_eq!(t[2].data, raw_modes(), "the same terminal on fd 2");
+    assert_eq!(result(&t[3]), Err(Errno::Enotty), "stdout is no terminal");
+    assert_eq!(result(&t[4]), Err(Errno::Esrch), "no group 42");
+    assert_eq!(result(&t[5]), Err(Errno::Enotty), "not a TTY ioctl");
+    assert_eq!(result(&t[6]), Ok([0, 0]), "Ctrl-D: one READ of 0 bytes");
 
     let t = trace("child-blocked-then-vanishes");
     assert!(t.iter().any(|c| c.pid == 1 && result(c) == Ok([2, 9])));

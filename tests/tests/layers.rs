@@ -107,7 +107,7 @@ fn the_daemons_layers_point_one_way() {
             "chain",
             "guest_memory",
         ],
-        &["files", "completions", "signals", "serve"],
+        &["files", "completions", "signals", "serve", "terminal"],
         &["fdtable", "guest_io"],
         &["process"],
         &["pipe"],

@@ -1072,6 +1072,60 @@ fn isatty_tells_the_truth_about_the_hosts_stdio() {
     drop(master);
 }
 
+/// Terminal control on the host's terminal (spec 1.6.28, `TTY`): a musl
+/// program's `tcgetattr`, `tcsetattr` (raw, then back), window size,
+/// `setsid` + `TIOCSCTTY`, `tcgetpgrp` and `tcsetpgrp` on a fresh
+/// pseudo-terminal give what they give on the host with the same
+/// descriptors (stdin and stderr the terminal, stdout a pipe); a pipe is
+/// `ENOTTY`.
+#[test]
+fn terminal_control_acts_on_the_hosts_terminal() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let run = |mut c: Command| {
+        let (mut master, mut slave) = (0, 0);
+        // SAFETY: openpty writes two fds into our ints; no name, termios or size.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+        // SAFETY: openpty just returned these two fds, and nothing else owns them.
+        let (master, slave) =
+            unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        c.stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(slave));
+        let mut g = Group::spawn_keep_stdin(c);
+        let out = g.child.stdout.take().unwrap();
+        let out = std::thread::spawn(move || std::io::read_to_string(out).unwrap_or_default());
+        let status = g.wait_deadline(LIMIT).expect("finished in time");
+        drop(master);
+        (out.join().unwrap(), status_of(status))
+    };
+    let host = run(Command::new(program("tty")));
+    assert!(
+        host.0
+            .contains("raw on fd 2 too: icanon 0 echo 0 opost 0, as set yes\n")
+            && host.0.contains("TIOCSWINSZ: 0, now 30x100\n")
+            && host.0.contains("child: the foreground group is mine yes\n"),
+        "{}",
+        host.0
+    );
+    let root = Root::new(&["tty"]);
+    let mut c = Command::new(daemon_bin());
+    c.args(["run", "--accel", "tcg", "--root"])
+        .arg(&root.dir)
+        .arg("--kernel")
+        .arg(kernel())
+        .arg("tty");
+    assert_eq!(run(c), host);
+}
+
 /// Signals from another process: a handled SIGTERM runs the child's
 /// handler while it sleeps, an unhandled one kills it, and two SIGUSR1s
 /// run the handler twice; as on the host.

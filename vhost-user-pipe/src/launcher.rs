@@ -242,7 +242,10 @@ impl Launcher for QemuLauncher {
 }
 
 /// Spawns `cmd` so that it gets `SIGKILL` when the daemon dies: no VM
-/// outlives its process manager.
+/// outlives its process manager. It runs in a process group of its own
+/// (`setpgid(0, 0)`), so that the host terminal's Ctrl-C, Ctrl-Z and
+/// Ctrl-\ reach only the daemon, which hands them to the tree's
+/// foreground group (`signals.rs`).
 ///
 /// `PR_SET_PDEATHSIG` fires when the *thread* that forked the child exits,
 /// not the process. A SPAWN runs on the parent guest's connection thread,
@@ -251,6 +254,7 @@ impl Launcher for QemuLauncher {
 /// every VM is forked by one launcher thread that lives as long as the
 /// daemon.
 pub fn spawn_tied_to_daemon(mut cmd: Command) -> std::io::Result<std::process::Child> {
+    cmd.process_group(0);
     type Job = (Command, mpsc::Sender<std::io::Result<std::process::Child>>);
     static LAUNCHER: std::sync::OnceLock<Mutex<mpsc::Sender<Job>>> = std::sync::OnceLock::new();
     // SAFETY: the closure runs in the child between fork and exec and

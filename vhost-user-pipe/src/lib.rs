@@ -50,12 +50,13 @@ pub mod stdio;
 pub mod summary;
 pub mod supervisor;
 pub mod sync;
+pub mod terminal;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod test_utils;
 
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use log::info;
@@ -64,12 +65,13 @@ use thiserror::Error;
 pub use crate::accel::Accel;
 use crate::files::Root;
 use crate::image::ImageDir;
+use crate::kernel::HostTerminal;
 use crate::launcher::QemuLauncher;
 pub use crate::limits::Limits;
 use crate::program::{Boot, Resolved};
 use crate::qemu::Machine;
 use crate::run_dir::RunDir;
-use crate::signals::CleanupOnSignal;
+use crate::signals::{CleanupOnSignal, OnSignal};
 use crate::supervisor::{Supervisor, SupervisorError};
 use virtio_pipe_protocol::Errno;
 
@@ -276,8 +278,9 @@ pub fn raise_fd_limit(limits: &Limits) -> u64 {
 /// code of the root (128 + signal when it was killed). `program` is a name
 /// in `config.root` when one is given, else a host path whose directory is
 /// the root ([`program::resolve`]); a unikernel image boots by itself, a
-/// Linux program on the process kernel. An ending signal to the daemon
-/// removes the run directory and exits (`signals.rs`).
+/// Linux program on the process kernel. Signals to the daemon go to the
+/// tree ([`forward_signals`]); the host terminal's modes are put back at
+/// the end.
 pub fn run(config: &Config, program: &Path, args: Vec<String>) -> Result<i32, Error> {
     config.limits.validate().map_err(Error::Limits)?;
     raise_fd_limit(&config.limits);
@@ -304,13 +307,20 @@ pub fn run(config: &Config, program: &Path, args: Vec<String>) -> Result<i32, Er
         config.run_dir.as_deref(),
         config.keep_run_dir,
     )?);
-    let _cleanup = CleanupOnSignal::install(run_dir.clone()).map_err(Error::Signals)?;
+    let ttys = stdio::host_terminals();
+    // Put back at the end (this guard's drop), on a signal that ends us,
+    // or before a poisoned lock does.
+    let _modes = terminal::save(ttys);
+    sync::before_fatal_exit(terminal::restore_saved);
+    let tree = Arc::new(OnceLock::new());
+    let _signals = forward_signals(run_dir.clone(), tree.clone(), ttys[0])?;
     // A regular file on the daemon's stdin is the root's fd 0 as a file
     // (seekable, as on Linux); anything else is pumped as a stream.
     let stdin_file = files::OpenFile::host_stdin();
     let pump_stdin = stdin_file.is_none();
     let sup = Supervisor::builder(config.limits, Arc::new(launcher), run_dir.path().to_owned())
-        .host_terminals(stdio::host_terminals())
+        .host_terminals(ttys)
+        .host_terminal(host_terminal(ttys))
         .host_stdin(stdin_file)
         .images(images)
         .root(Some(root.writable(config.writable)))
@@ -334,6 +344,7 @@ pub fn run(config: &Config, program: &Path, args: Vec<String>) -> Result<i32, Er
         Boot::Program { exe, .. } => sup.start_program(exe, argv.clone(), env.clone()),
     }
     .map_err(|e| root_refused(e, &argv, &env))?;
+    let _ = tree.set(sup.clone());
     let status = serve_tree(&sup, pump_stdin);
     if config.summary {
         eprintln!("vhost-user-pipe: {}", sup.summary());
@@ -349,6 +360,49 @@ pub fn run(config: &Config, program: &Path, args: Vec<String>) -> Result<i32, Er
         return Err(Error::RootFailed(why));
     }
     Ok(exit_code(status))
+}
+
+/// The host terminal, when one of the daemon's stdio fds is one.
+fn host_terminal(ttys: [bool; 3]) -> Option<Arc<dyn HostTerminal>> {
+    ttys.contains(&true)
+        .then(|| Arc::new(terminal::HostTty) as Arc<dyn HostTerminal>)
+}
+
+/// Hands `run`'s signals to its tree once `tree` is set (`signals.rs`):
+/// with a terminal on stdin, the terminal's signals (`SIGINT`, `SIGQUIT`,
+/// `SIGTSTP`, `SIGWINCH`) to the foreground process group, and `SIGTERM`
+/// and `SIGHUP` to the root; without one, `SIGINT`, `SIGTERM` and `SIGHUP`
+/// to the root. `run` then ends as the root does (128 + the signal when
+/// it dies of it). Before the tree exists, an ending signal ends the
+/// daemon at once, as `serve`'s do.
+fn forward_signals(
+    run_dir: Arc<RunDir>,
+    tree: Arc<OnceLock<Arc<Supervisor>>>,
+    stdin_is_terminal: bool,
+) -> Result<OnSignal, Error> {
+    let to_root = signals::for_the_root(stdin_is_terminal);
+    let mut caught = to_root.to_vec();
+    if stdin_is_terminal {
+        caught.extend(signals::FROM_TERMINAL);
+    }
+    OnSignal::install(&caught, move |signo| match tree.get() {
+        Some(sup) if to_root.contains(&signo) => {
+            info!("signal {signo}: to the root");
+            sup.signal_root(signo as u32);
+        }
+        Some(sup) => {
+            let n = sup.signal_foreground(signo as u32);
+            info!("signal {signo} from the terminal: to {n} processes");
+        }
+        None if signals::ENDING.contains(&signo) => {
+            info!("signal {signo}: ending before the tree started");
+            terminal::restore_saved();
+            run_dir.remove();
+            std::process::exit(128 + signo);
+        }
+        None => {}
+    })
+    .map_err(Error::Signals)
 }
 
 /// The image directory SPAWN uses, when one is configured.
@@ -405,6 +459,9 @@ pub fn serve(config: &Config, socket: &Path, once: bool, args: Vec<String>) -> R
         config.run_dir.as_deref(),
         config.keep_run_dir,
     )?);
+    let ttys = stdio::host_terminals();
+    let _modes = terminal::save(ttys);
+    sync::before_fatal_exit(terminal::restore_saved);
     let _cleanup = CleanupOnSignal::install(run_dir.clone()).map_err(Error::Signals)?;
     let argv: Vec<Vec<u8>> = std::iter::once("root".to_owned())
         .chain(args)
@@ -421,7 +478,8 @@ pub fn serve(config: &Config, socket: &Path, once: bool, args: Vec<String>) -> R
             .map(|d| Root::open(d).map(|r| r.writable(config.writable)))
             .transpose()?;
         let sup = Supervisor::builder(config.limits, launcher.clone(), dir)
-            .host_terminals(stdio::host_terminals())
+            .host_terminals(ttys)
+            .host_terminal(host_terminal(ttys))
             .images(images.clone())
             .root(tree_root)
             .kernel_image(kernel.clone())

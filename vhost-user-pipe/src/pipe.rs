@@ -21,6 +21,12 @@
 //! out with [`Pipe::take_waiters`] keep their reference until they are put
 //! back or [`Pipe::release`]d. When both counts reach zero the kernel frees
 //! the pipe.
+//!
+//! **End-of-input marks.** The root's stdin pipe, fed from a host terminal,
+//! carries a terminal's Ctrl-D as a mark between bytes
+//! ([`Pipe::mark_end_of_input`]): a READ never reads past a mark, and a
+//! READ that starts at one returns 0 and consumes it, so one `read` sees
+//! end of file and the next reads on (as a terminal in canonical mode).
 
 use std::collections::VecDeque;
 
@@ -93,6 +99,9 @@ pub struct Pipe {
     pub writers: usize,
     read_waiters: VecDeque<Waiter>,
     write_waiters: VecDeque<Waiter>,
+    /// End-of-input marks, as offsets into `buf` (ascending): the bytes
+    /// before each are read first, then one READ returns 0.
+    marks: VecDeque<usize>,
 }
 
 fn ok(io: Box<dyn Io>, n: usize, written: usize) {
@@ -113,7 +122,49 @@ impl Pipe {
             writers: 1,
             read_waiters: VecDeque::new(),
             write_waiters: VecDeque::new(),
+            marks: VecDeque::new(),
         }
+    }
+
+    /// Puts an end-of-input mark after every byte written so far (the
+    /// blocked writers' included: they come first, as the writes that
+    /// were made before it). A READ stops at it, and the READ that starts
+    /// at it returns 0 and takes it away.
+    pub fn mark_end_of_input(&mut self, notes: &mut dyn Notes) {
+        let pending: usize = self.write_waiters.iter().map(|w| w.len - w.done).sum();
+        if pending > 0 {
+            // Rare (the host writes its stdin pipe one chunk at a time and
+            // waits): let those bytes settle into the buffer first.
+            self.pump(notes);
+        }
+        let at = self.buf.len()
+            + self
+                .write_waiters
+                .iter()
+                .map(|w| w.len - w.done)
+                .sum::<usize>();
+        self.marks.push_back(at);
+        self.pump(notes);
+    }
+
+    /// Drops the bytes and marks buffered (a terminal's `TCSETSF`
+    /// discards the input typed ahead); returns how many bytes.
+    pub fn discard_buffered(&mut self) -> usize {
+        let n = self.buf.len();
+        self.buf.clear();
+        self.marks.clear();
+        n
+    }
+
+    /// Whether a READ starting now returns 0 at a mark.
+    fn at_mark(&self) -> bool {
+        self.marks.front() == Some(&0)
+    }
+
+    /// Completes a READ at a mark with 0 and takes the mark away.
+    fn end_at_mark(&mut self, r: Waiter) -> Waiter {
+        self.marks.pop_front();
+        r
     }
 
     /// Bytes buffered now.
@@ -146,6 +197,11 @@ impl Pipe {
             len,
         };
         if self.read_waiters.is_empty() {
+            if self.at_mark() {
+                let w = self.end_at_mark(w);
+                ok(w.io, 0, 0);
+                return Submit::Done;
+            }
             if self.buf.is_empty() {
                 // Blocked writers may be able to fill the buffer now.
                 self.pump(notes);
@@ -225,7 +281,7 @@ impl Pipe {
 
     /// Bytes a writer could place right now without blocking.
     fn room(&self) -> usize {
-        let direct: usize = if self.buf.is_empty() {
+        let direct: usize = if self.buf.is_empty() && self.marks.is_empty() {
             self.read_waiters.iter().map(|r| r.len).sum()
         } else {
             0
@@ -234,7 +290,8 @@ impl Pipe {
     }
 
     fn take_from_buffer(&mut self, r: &mut Waiter) {
-        let n = r.len.min(self.buf.len());
+        let upto = self.marks.front().copied().unwrap_or(usize::MAX);
+        let n = r.len.min(self.buf.len()).min(upto);
         let (a, b) = self.buf.as_slices();
         let from_a = n.min(a.len());
         r.io.write_payload(0, &a[..from_a]);
@@ -242,6 +299,9 @@ impl Pipe {
             r.io.write_payload(from_a, &b[..n - from_a]);
         }
         self.buf.drain(..n);
+        for m in self.marks.iter_mut() {
+            *m -= n;
+        }
         r.done = n;
     }
 
@@ -254,7 +314,7 @@ impl Pipe {
     /// READ (1 MiB writes: 16 READs and 32 wakeups per write).
     fn fill_reader(&mut self, r: &mut Waiter) {
         self.take_from_buffer(r);
-        while self.buf.is_empty() && r.done < r.len {
+        while self.buf.is_empty() && self.marks.is_empty() && r.done < r.len {
             let Some(mut w) = self.write_waiters.pop_front() else {
                 break;
             };
@@ -276,7 +336,7 @@ impl Pipe {
     /// Moves as much of `w` as fits: straight into waiting readers while the
     /// buffer is empty, then into the buffer.
     fn move_from_writer(&mut self, w: &mut Waiter) {
-        while self.buf.is_empty() && w.done < w.len {
+        while self.buf.is_empty() && self.marks.is_empty() && w.done < w.len {
             let Some(mut r) = self.read_waiters.pop_front() else {
                 break;
             };
@@ -312,10 +372,16 @@ impl Pipe {
 
     fn serve_readers_from_buffer(&mut self) -> bool {
         let mut progressed = false;
-        while !self.buf.is_empty() {
+        while !self.buf.is_empty() || self.at_mark() {
             let Some(mut r) = self.read_waiters.pop_front() else {
                 break;
             };
+            if self.at_mark() {
+                let r = self.end_at_mark(r);
+                self.finish_reader(r);
+                progressed = true;
+                continue;
+            }
             self.fill_reader(&mut r);
             self.finish_reader(r);
             progressed = true;
@@ -459,10 +525,12 @@ impl Pipe {
             .any(|w| w.pid == pid)
     }
 
-    /// Whether a READ would take bytes now: some are buffered, or a
-    /// blocked writer holds some (what `POLLIN` reports, spec: `dev-poll-pipe`).
+    /// Whether a READ would complete with bytes now: some are buffered, or
+    /// a blocked writer holds some (what `POLLIN` reports, spec:
+    /// `dev-poll-pipe`); or at once with 0 at an end-of-input mark (a
+    /// terminal's Ctrl-D is readable, as on Linux).
     pub fn has_data(&self) -> bool {
-        !self.buf.is_empty() || self.write_waiters.iter().any(|w| w.done < w.len)
+        !self.buf.is_empty() || self.write_waiters.iter().any(|w| w.done < w.len) || self.at_mark()
     }
 
     /// Whether a WRITE of up to `PIPE_BUF` bytes would move at once: no
@@ -510,6 +578,80 @@ mod tests {
     fn ret(rx: &Receiver<HostCompletion>) -> Result<u64, Errno> {
         let c = rx.try_recv().expect("request should have completed");
         c.resp.result().map(|_| c.resp.ret(0))
+    }
+
+    fn data(rx: &Receiver<HostCompletion>) -> Vec<u8> {
+        let c = rx.try_recv().expect("request should have completed");
+        assert!(c.resp.result().is_ok());
+        c.data
+    }
+
+    #[test]
+    fn a_mark_ends_one_read_and_the_stream_goes_on() {
+        let mut p = Pipe::new(CAP);
+        let mut notes = Vec::new();
+        // Ctrl-D on an empty line: one READ returns 0...
+        p.mark_end_of_input(&mut notes);
+        assert_eq!(ret(&read(&mut p, 10, false)), Ok(0));
+        // ... and the next blocks, then reads on.
+        let rx = read(&mut p, 10, false);
+        assert!(rx.try_recv().is_err(), "blocked: the stream is still open");
+        assert_eq!(ret(&write(&mut p, b"more", false, &mut notes)), Ok(4));
+        assert_eq!(data(&rx), b"more");
+    }
+
+    #[test]
+    fn a_read_stops_at_a_mark_and_the_next_one_returns_zero() {
+        let mut p = Pipe::new(CAP);
+        let mut notes = Vec::new();
+        write(&mut p, b"abc\n", false, &mut notes);
+        p.mark_end_of_input(&mut notes);
+        write(&mut p, b"after", false, &mut notes);
+        assert_eq!(data(&read(&mut p, 100, false)), b"abc\n");
+        assert_eq!(ret(&read(&mut p, 100, false)), Ok(0));
+        assert_eq!(data(&read(&mut p, 100, false)), b"after");
+        assert_eq!(p.marks.len(), 0);
+    }
+
+    #[test]
+    fn a_short_read_before_a_mark_leaves_it_in_place() {
+        let mut p = Pipe::new(CAP);
+        let mut notes = Vec::new();
+        write(&mut p, b"hello", false, &mut notes);
+        p.mark_end_of_input(&mut notes);
+        p.mark_end_of_input(&mut notes);
+        assert_eq!(data(&read(&mut p, 2, false)), b"he");
+        assert_eq!(data(&read(&mut p, 10, false)), b"llo");
+        assert_eq!(ret(&read(&mut p, 10, true)), Ok(0), "even nonblocking");
+        assert_eq!(ret(&read(&mut p, 10, false)), Ok(0), "two marks, two ends");
+        assert_eq!(ret(&read(&mut p, 10, true)), Err(Errno::Eagain));
+    }
+
+    #[test]
+    fn discarding_drops_the_typed_ahead_bytes_and_marks_only() {
+        let mut p = Pipe::new(CAP);
+        let mut notes = Vec::new();
+        write(&mut p, b"typed ahead", false, &mut notes);
+        p.mark_end_of_input(&mut notes);
+        assert_eq!(p.discard_buffered(), 11);
+        assert_eq!(ret(&read(&mut p, 10, true)), Err(Errno::Eagain));
+        write(&mut p, b"new", false, &mut notes);
+        assert_eq!(data(&read(&mut p, 10, false)), b"new");
+    }
+
+    #[test]
+    fn a_blocked_reader_is_ended_by_a_mark() {
+        let mut p = Pipe::new(CAP);
+        let mut notes = Vec::new();
+        let first = read(&mut p, 10, false);
+        let second = read(&mut p, 10, false);
+        p.mark_end_of_input(&mut notes);
+        assert_eq!(ret(&first), Ok(0));
+        assert!(second.try_recv().is_err(), "only one READ sees the end");
+        write(&mut p, b"x", false, &mut notes);
+        assert_eq!(data(&second), b"x");
+        // Every reference a blocked READ held was given back.
+        assert_eq!((p.readers, p.writers), (1, 1));
     }
 
     /// spec `dev-interrupt`: a blocked reader that got nothing ends with

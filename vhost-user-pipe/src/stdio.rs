@@ -5,9 +5,15 @@
 //! those pipes and the daemon's own stdin, stdout and stderr, through the
 //! same kernel calls a guest makes, so `vhost-user-pipe run app | grep x`
 //! and `... < file` behave as for any process.
+//!
+//! A terminal on stdin reads 0 bytes for a Ctrl-D (canonical mode) and goes
+//! on: that is an end-of-input mark in the root's stdin pipe (one `READ`
+//! returns 0, `pipe.rs`), not the end of the stream, which comes only with
+//! the end of a file or pipe, or a terminal that hung up.
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
+use std::os::fd::AsFd;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread;
@@ -80,11 +86,40 @@ fn pump_out(sup: &Supervisor, fd: u32, mut sink: impl Write) {
     close(sup, fd);
 }
 
+/// One read of the daemon's stdin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Input {
+    /// Bytes.
+    Bytes(Vec<u8>),
+    /// A terminal's end of input (Ctrl-D): one READ returns 0.
+    Mark,
+    /// The end of the stream, for good.
+    End,
+}
+
+/// What one `read(2)` of stdin means: `terminal` says whether stdin is a
+/// terminal, and `still_a_terminal` asks whether it still is one (a
+/// terminal that hung up reads 0 bytes for ever and no longer answers
+/// `TCGETS`). `None`: read again (a signal interrupted it).
+fn classify(
+    read: std::io::Result<&[u8]>,
+    terminal: bool,
+    still_a_terminal: impl FnOnce() -> bool,
+) -> Option<Input> {
+    match read {
+        Ok([]) if terminal && still_a_terminal() => Some(Input::Mark),
+        Ok([]) => Some(Input::End),
+        Ok(bytes) => Some(Input::Bytes(bytes.to_vec())),
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => None,
+        Err(_) => Some(Input::End),
+    }
+}
+
 /// The daemon's stdin, read by one thread for the daemon's whole life and
 /// handed to the current tree's root: a `serve` daemon runs tree after
 /// tree, and a reader per tree would steal the next tree's input.
 struct StdinHub {
-    chunks: Mutex<VecDeque<Option<Vec<u8>>>>,
+    chunks: Mutex<VecDeque<Input>>,
     more: Condvar,
 }
 
@@ -96,16 +131,18 @@ impl StdinHub {
             // never joined and ends with the daemon.
             thread::spawn(|| {
                 let hub = StdinHub::get();
+                let terminal = host_terminals()[0];
+                let still = || crate::terminal::get_attr(std::io::stdin().as_fd()).is_ok();
                 let mut stdin = std::io::stdin();
                 let mut buf = vec![0u8; CHUNK];
                 loop {
-                    let chunk = match stdin.read(&mut buf) {
-                        Ok(0) | Err(_) => None,
-                        Ok(n) => Some(buf[..n].to_vec()),
+                    let read = stdin.read(&mut buf).map(|n| &buf[..n]);
+                    let Some(input) = classify(read, terminal, still) else {
+                        continue;
                     };
-                    let eof = chunk.is_none();
-                    hub.push_back(chunk);
-                    if eof {
+                    let end = input == Input::End;
+                    hub.push_back(input);
+                    if end {
                         break;
                     }
                 }
@@ -117,32 +154,32 @@ impl StdinHub {
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Option<Vec<u8>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Input>> {
         self.chunks.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn push_back(&self, chunk: Option<Vec<u8>>) {
-        self.lock().push_back(chunk);
+    fn push_back(&self, input: Input) {
+        self.lock().push_back(input);
         self.more.notify_all();
     }
 
-    /// Puts back a chunk its tree could not take, for the next tree.
-    fn unget(&self, chunk: Option<Vec<u8>>) {
-        self.lock().push_front(chunk);
+    /// Puts back input its tree could not take, for the next tree.
+    fn unget(&self, input: Input) {
+        self.lock().push_front(input);
         self.more.notify_all();
     }
 
-    /// The next chunk (`None` at end of file, which stays for every later
-    /// tree), or nothing once `done` says the tree is over.
-    fn next(&self, done: &dyn Fn() -> bool) -> Option<Option<Vec<u8>>> {
+    /// The next input (`End` stays for every later tree), or nothing once
+    /// `done` says the tree is over.
+    fn next(&self, done: &dyn Fn() -> bool) -> Option<Input> {
         let mut chunks = self.lock();
         loop {
             if done() {
                 return None;
             }
             match chunks.front() {
-                Some(None) => return Some(None),
-                Some(Some(_)) => return chunks.pop_front(),
+                Some(Input::End) => return Some(Input::End),
+                Some(_) => return chunks.pop_front(),
                 None => {}
             }
             // A tree's end wakes us through `Pumps::finish`.
@@ -160,8 +197,17 @@ impl StdinHub {
 fn pump_in(sup: &Supervisor) {
     let hub = StdinHub::get();
     let done = || sup.tree_status().is_some();
-    while let Some(chunk) = hub.next(&done) {
-        let Some(data) = chunk else { break };
+    while let Some(input) = hub.next(&done) {
+        let data = match input {
+            Input::Bytes(data) => data,
+            Input::Mark => {
+                // After every byte written before it: each WRITE above
+                // completed before this.
+                sup.kernel().mark_end_of_input();
+                continue;
+            }
+            Input::End => break,
+        };
         let req = Request::Write {
             fd: 0,
             len: data.len() as u32,
@@ -170,7 +216,7 @@ fn pump_in(sup: &Supervisor) {
         match host_call(sup, req, data.clone(), 0) {
             Some(c) if c.resp.result().is_ok() => {}
             _ => {
-                hub.unget(Some(data));
+                hub.unget(Input::Bytes(data));
                 break;
             }
         }
@@ -212,5 +258,37 @@ impl Pumps {
             }
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify_ok(bytes: &[u8], terminal: bool, still: bool) -> Option<Input> {
+        classify(Ok(bytes), terminal, || still)
+    }
+
+    #[test]
+    fn a_terminals_zero_byte_read_is_a_mark_and_a_pipes_the_end() {
+        assert_eq!(classify_ok(b"", true, true), Some(Input::Mark), "Ctrl-D");
+        assert_eq!(classify_ok(b"", false, true), Some(Input::End));
+        assert_eq!(
+            classify_ok(b"", true, false),
+            Some(Input::End),
+            "a terminal that hung up"
+        );
+        assert_eq!(
+            classify_ok(b"ls\n", true, true),
+            Some(Input::Bytes(b"ls\n".to_vec()))
+        );
+    }
+
+    #[test]
+    fn an_interrupted_read_is_read_again_and_an_error_ends() {
+        let eintr = std::io::Error::from(std::io::ErrorKind::Interrupted);
+        assert_eq!(classify(Err(eintr), true, || true), None);
+        let eio = std::io::Error::from_raw_os_error(libc::EIO);
+        assert_eq!(classify(Err(eio), true, || true), Some(Input::End));
     }
 }

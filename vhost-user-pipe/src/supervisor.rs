@@ -32,10 +32,10 @@ use crate::connection::{ConnectionError, Connector, Endpoint, Events, VhostUserC
 use crate::files::{OpenFile, Root};
 use crate::image::ImageDir;
 use crate::io::Io;
-use crate::kernel::{Effect, Kernel, Stats};
+use crate::kernel::{Effect, HostTerminal, Kernel, Stats};
 use crate::launcher::{LaunchError, LaunchSpec, Launcher, Vm};
 use crate::limits::Limits;
-use crate::process::{Pid, ROOT_PID};
+use crate::process::{Pid, HOST_PID, ROOT_PID};
 use crate::ram_copy::{self, RamCopy};
 use crate::requests::{Caller, Host};
 pub use crate::summary::Summary;
@@ -106,10 +106,17 @@ pub struct Builder {
     root: Option<Root>,
     kernel_image: Option<PathBuf>,
     host_ttys: [bool; 3],
+    host_terminal: Option<Arc<dyn HostTerminal>>,
     host_stdin: Option<(OpenFile, u64)>,
 }
 
 impl Builder {
+    /// The host terminal the tree's terminal acts on (`TTY`, spec 1.6.28).
+    pub fn host_terminal(mut self, t: Option<Arc<dyn HostTerminal>>) -> Self {
+        self.host_terminal = t;
+        self
+    }
+
     /// The daemon's standard input as a file, when the host redirected one
     /// (`OpenFile::host_stdin`): the root's fd 0 is then that file.
     pub fn host_stdin(mut self, file: Option<(OpenFile, u64)>) -> Self {
@@ -161,6 +168,7 @@ impl Builder {
             kernel: Mutex::new({
                 let mut k = Kernel::with_root(self.limits, self.root);
                 k.set_host_terminals(self.host_ttys);
+                k.set_host_terminal(self.host_terminal);
                 k.set_host_stdin(self.host_stdin);
                 k
             }),
@@ -249,6 +257,7 @@ impl Supervisor {
             root: None,
             kernel_image: None,
             host_ttys: [false; 3],
+            host_terminal: None,
             host_stdin: None,
         }
     }
@@ -658,7 +667,9 @@ impl Supervisor {
             self.changed.notify_all();
             started
         };
-        if !started {
+        // A VM still booting when the tree ended was ended by `shutdown`
+        // (a signal to `run` that the root died of, say): no failure.
+        if !started && self.tree_status().is_none() {
             let status = vm.exit_status().unwrap_or_default();
             self.fail(
                 pid,
@@ -696,6 +707,31 @@ impl Supervisor {
     }
 
     // ---- the tree ----
+
+    /// Sends `signo` from the host to every process of the tree's
+    /// foreground group (a signal from the host terminal); returns how
+    /// many processes it went to.
+    pub fn signal_foreground(&self, signo: u32) -> usize {
+        let (n, effects) = {
+            let mut k = self.kernel();
+            let n = k.signal_foreground(signo);
+            (n, k.take_effects())
+        };
+        self.apply(effects);
+        n
+    }
+
+    /// Sends `signo` from the host to the root (a signal to `run` itself);
+    /// false when the root has already ended.
+    pub fn signal_root(&self, signo: u32) -> bool {
+        let (r, effects) = {
+            let mut k = self.kernel();
+            let r = k.kill(HOST_PID, ROOT, signo);
+            (r, k.take_effects())
+        };
+        self.apply(effects);
+        r.is_ok()
+    }
 
     /// The root's wait status once it has exited.
     pub fn tree_status(&self) -> Option<u32> {

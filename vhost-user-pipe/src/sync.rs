@@ -21,6 +21,16 @@ use std::time::Duration;
 /// The daemon's exit code when a lock was poisoned (`EX_SOFTWARE`).
 pub const EXIT_POISONED: i32 = 70;
 
+/// What to do just before that exit (the host terminal's modes are put
+/// back: `lib.rs` registers `terminal::restore_saved`).
+static BEFORE_FATAL_EXIT: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Registers `f` to run just before a poisoned lock ends the daemon (the
+/// first registration holds).
+pub fn before_fatal_exit(f: fn()) {
+    let _ = BEFORE_FATAL_EXIT.set(f);
+}
+
 #[cold]
 fn poisoned() -> ! {
     let what = std::thread::current()
@@ -32,6 +42,9 @@ fn poisoned() -> ! {
          (seen by thread '{what}'); it cannot be trusted any more, ending the daemon"
     );
     eprintln!("vhost-user-pipe: fatal: internal state lost to a panic; see the log above");
+    if let Some(f) = BEFORE_FATAL_EXIT.get() {
+        f();
+    }
     std::process::exit(EXIT_POISONED)
 }
 

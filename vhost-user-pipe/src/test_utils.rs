@@ -151,3 +151,60 @@ impl Connector for NullConnector {
         Ok(())
     }
 }
+
+/// A host terminal held in memory, for trees without one: `TCGETS` starts
+/// as a fresh terminal's modes, the window 80×24; every fd is the same
+/// terminal. It records each `TCSETS*` it is asked for.
+#[derive(Debug)]
+pub struct FakeTerminal {
+    state: Mutex<(virtio_pipe_protocol::Termios, virtio_pipe_protocol::Winsize)>,
+    sets: Mutex<Vec<(u32, virtio_pipe_protocol::SetWhen)>>,
+}
+
+impl Default for FakeTerminal {
+    fn default() -> Self {
+        use zerocopy::little_endian::U16;
+        let ws = virtio_pipe_protocol::Winsize {
+            ws_row: U16::new(24),
+            ws_col: U16::new(80),
+            ..Default::default()
+        };
+        Self {
+            state: Mutex::new((virtio_pipe_protocol::Termios::STANDARD, ws)),
+            sets: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl FakeTerminal {
+    /// The `TCSETS*` calls so far: (host fd, when).
+    pub fn sets(&self) -> Vec<(u32, virtio_pipe_protocol::SetWhen)> {
+        lock(&self.sets).clone()
+    }
+}
+
+impl crate::kernel::HostTerminal for FakeTerminal {
+    fn get_attr(&self, _fd: u32) -> std::io::Result<virtio_pipe_protocol::Termios> {
+        Ok(lock(&self.state).0)
+    }
+
+    fn set_attr(
+        &self,
+        fd: u32,
+        when: virtio_pipe_protocol::SetWhen,
+        t: &virtio_pipe_protocol::Termios,
+    ) -> std::io::Result<()> {
+        lock(&self.state).0 = *t;
+        lock(&self.sets).push((fd, when));
+        Ok(())
+    }
+
+    fn get_winsize(&self, _fd: u32) -> std::io::Result<virtio_pipe_protocol::Winsize> {
+        Ok(lock(&self.state).1)
+    }
+
+    fn set_winsize(&self, _fd: u32, ws: &virtio_pipe_protocol::Winsize) -> std::io::Result<()> {
+        lock(&self.state).1 = *ws;
+        Ok(())
+    }
+}

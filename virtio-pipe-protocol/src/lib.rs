@@ -32,6 +32,7 @@ pub mod fs;
 mod op;
 pub mod poll;
 mod request;
+pub mod tty;
 mod wire;
 
 pub use blob::{
@@ -50,6 +51,7 @@ pub use poll::{PollFd, POLLFD_SIZE, POLL_MAX};
 pub use request::{
     ChdirTarget, DecodeError, Dirfd, ExitKind, KillTarget, Request, StartKind, WaitTarget,
 };
+pub use tty::{SetWhen, Termios, TtyCmd, Winsize};
 pub use wire::{
     EventRaw, FileActionRaw, ReqHeader, RespHeader, SpawnHeader, WireError, EVENT_SIZE,
     FILE_ACTION_SIZE, REQ_HEADER_SIZE, RESP_HEADER_SIZE, SPAWN_HEADER_SIZE,

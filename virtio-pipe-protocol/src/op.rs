@@ -97,11 +97,13 @@ pub enum Op {
     Getsid = 45,
     /// Stop the caller as by a stop signal, until it is continued.
     Stop = 46,
+    /// A terminal ioctl on the tree's terminal.
+    Tty = 47,
 }
 
 impl Op {
     /// Every op, in code order.
-    pub const ALL: [Op; 46] = [
+    pub const ALL: [Op; 47] = [
         Op::Pipe,
         Op::Read,
         Op::Write,
@@ -148,6 +150,7 @@ impl Op {
         Op::Setsid,
         Op::Getsid,
         Op::Stop,
+        Op::Tty,
     ];
 
     /// Parses a wire op code.

@@ -9,6 +9,7 @@ use crate::fs::{
 };
 use crate::op::Op;
 use crate::poll::{POLLFD_SIZE, POLL_MAX};
+use crate::tty::TtyCmd;
 use crate::wire::ReqHeader;
 use crate::{
     EXIT_F_SIGNALED, O_NONBLOCK, REQ_F_NONBLOCK, WAIT_F_CONTINUED, WAIT_F_NOHANG, WAIT_F_UNTRACED,
@@ -51,6 +52,10 @@ pub enum DecodeError {
     ShortWritablePayload(Op, usize),
     /// An argument out of the op's range.
     BadArg(Op, u64),
+    /// `TTY`: an ioctl request number the device does not serve.
+    UnknownIoctl(u64),
+    /// `TTY`: a readable payload of the wrong size for its ioctl: (ioctl, bytes).
+    BadTtyPayload(u32, usize),
     /// A payload whose length is not the one the arguments give:
     /// (op, readable bytes, writable bytes).
     PayloadMismatch(Op, usize, usize),
@@ -66,6 +71,7 @@ impl DecodeError {
             DecodeError::LengthOverflow(_) => Errno::Einval,
             DecodeError::BadPath(0) => Errno::Enoent,
             DecodeError::BadPath(_) => Errno::Enametoolong,
+            DecodeError::UnknownIoctl(_) => Errno::Enotty,
             _ => Errno::Einval,
         }
     }
@@ -90,6 +96,10 @@ impl core::fmt::Display for DecodeError {
                 write!(f, "{op:?} needs a larger writable payload than {n} bytes")
             }
             DecodeError::BadArg(op, v) => write!(f, "{op:?}: argument {v:#x} out of range"),
+            DecodeError::UnknownIoctl(n) => write!(f, "TTY: unknown ioctl {n:#x}"),
+            DecodeError::BadTtyPayload(n, len) => {
+                write!(f, "TTY: ioctl {n:#x} with a payload of {len} bytes")
+            }
             DecodeError::PayloadMismatch(op, r, w) => write!(
                 f,
                 "{op:?}: payloads of {r} readable and {w} writable bytes do not match its arguments"
@@ -360,6 +370,11 @@ pub enum Request {
     /// `STOP`: `arg0` = the stop signal (`SIGSTOP`, `SIGTSTP`, `SIGTTIN`,
     /// `SIGTTOU`); completes when the caller is continued.
     Stop { signo: u32 },
+    /// `TTY`: `arg0` = fd, `arg1` = the ioctl request number, `arg2` = its
+    /// integer argument; the struct the ioctl passes in is the readable
+    /// payload, the one it returns the writable payload (sizes per
+    /// [`TtyCmd`], checked here).
+    Tty { fd: u32, cmd: TtyCmd, arg: u64 },
 }
 
 /// Where `CHDIR` goes.
@@ -428,7 +443,7 @@ impl Request {
             || takes_pair
             || matches!(
                 op,
-                Op::Write | Op::Spawn | Op::Exec | Op::Pwrite | Op::UtimensAt | Op::Poll
+                Op::Write | Op::Spawn | Op::Exec | Op::Pwrite | Op::UtimensAt | Op::Poll | Op::Tty
             );
         if !takes_payload && readable_payload != 0 {
             return Err(DecodeError::UnexpectedPayload(op, readable_payload));
@@ -759,6 +774,17 @@ impl Request {
                     len: len32(readable_payload)?,
                 }
             }
+            Op::Tty => {
+                let fd = fd_arg(a(0))?;
+                let cmd = TtyCmd::from_ioctl(a(1)).ok_or(DecodeError::UnknownIoctl(a(1)))?;
+                if readable_payload != cmd.readable() {
+                    return Err(DecodeError::BadTtyPayload(cmd.ioctl(), readable_payload));
+                }
+                if writable_payload < cmd.writable() {
+                    return Err(DecodeError::ShortWritablePayload(op, writable_payload));
+                }
+                Request::Tty { fd, cmd, arg: a(2) }
+            }
             Op::Poll => {
                 let nfds = a(0);
                 if nfds > POLL_MAX as u64 {
@@ -857,6 +883,7 @@ impl Request {
                 dirfd, mode, flags, ..
             } => (0, [dirfd.arg(), mode as u64, flags as u64]),
             Request::UtimensAt { dirfd, flags, .. } => (0, [dirfd.arg(), flags as u64, 0]),
+            Request::Tty { fd, cmd, arg } => (0, [fd as u64, cmd.ioctl() as u64, arg]),
             Request::Poll { nfds, nonblock } => (
                 if nonblock { REQ_F_NONBLOCK } else { 0 },
                 [nfds as u64, 0, 0],
@@ -914,6 +941,7 @@ impl Request {
             Request::Setsid => Op::Setsid,
             Request::Getsid { .. } => Op::Getsid,
             Request::Stop { .. } => Op::Stop,
+            Request::Tty { .. } => Op::Tty,
         }
     }
 }
@@ -1187,6 +1215,7 @@ mod tests {
         for op in Op::ALL {
             let args = match op {
                 Op::Wait | Op::Kill => [1, 0, 0],
+                Op::Tty => [0, crate::tty::TCGETS as u64, 0],
                 Op::Stop => [19, 0, 0],
                 _ => [0, 0, 0],
             };
@@ -1368,6 +1397,68 @@ mod tests {
             Request::decode(&h, 4, STAT_SIZE - 1),
             Err(DecodeError::ShortWritablePayload(Op::StatAt, STAT_SIZE - 1))
         );
+    }
+
+    #[test]
+    fn tty_checks_its_ioctl_and_payload_sizes_at_the_edge() {
+        use crate::tty::*;
+        let h = |n: u32| hdr(Op::Tty, 0, [0, n as u64, 0]);
+        assert_eq!(
+            Request::decode(&h(TCGETS), 0, TERMIOS_SIZE),
+            Ok(Request::Tty {
+                fd: 0,
+                cmd: TtyCmd::GetAttr,
+                arg: 0
+            })
+        );
+        assert_eq!(
+            Request::decode(&h(TCGETS), 0, TERMIOS_SIZE - 1),
+            Err(DecodeError::ShortWritablePayload(Op::Tty, TERMIOS_SIZE - 1))
+        );
+        assert_eq!(
+            Request::decode(&h(TCSETSW), TERMIOS_SIZE, 0),
+            Ok(Request::Tty {
+                fd: 0,
+                cmd: TtyCmd::SetAttr(SetWhen::Drain),
+                arg: 0
+            })
+        );
+        for (n, len) in [(TCSETS, 35), (TCSETSF, 37), (TIOCSWINSZ, 4), (TIOCSPGRP, 8)] {
+            let e = Request::decode(&h(n), len, 0).unwrap_err();
+            assert_eq!(e, DecodeError::BadTtyPayload(n, len));
+            assert_eq!(e.errno(), Errno::Einval);
+        }
+        assert_eq!(
+            Request::decode(&h(TIOCGWINSZ), 0, 7).unwrap_err().errno(),
+            Errno::Einval
+        );
+        assert_eq!(
+            Request::decode(&h(TIOCNOTTY), 1, 0).unwrap_err().errno(),
+            Errno::Einval,
+            "TIOCNOTTY takes nothing"
+        );
+        let unknown = Request::decode(&h(0x5421), 0, 0).unwrap_err();
+        assert_eq!(unknown, DecodeError::UnknownIoctl(0x5421));
+        assert_eq!(unknown.errno(), Errno::Enotty);
+        let ctty = Request::decode(&hdr(Op::Tty, 0, [2, TIOCSCTTY as u64, 1]), 0, 0).unwrap();
+        assert_eq!(ctty.header(), hdr(Op::Tty, 0, [2, TIOCSCTTY as u64, 1]));
+        assert_eq!(
+            Request::decode(&hdr(Op::Tty, 0, [1 << 31, TCGETS as u64, 0]), 0, 36)
+                .unwrap_err()
+                .errno(),
+            Errno::Ebadf
+        );
+        for c in TtyCmd::ALL {
+            let r = Request::Tty {
+                fd: 1,
+                cmd: c,
+                arg: 0,
+            };
+            assert_eq!(
+                Request::decode(&r.header(), c.readable(), c.writable()),
+                Ok(r)
+            );
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@ use guest_virtio_driver::MAX_SEGMENTS;
 use virtio_pipe_protocol::fs::{encode_times, PathPair, PATH_MAX, STAT_SIZE, TIMES_SIZE};
 use virtio_pipe_protocol::{
     ArgsBlob, ChdirTarget, Dirfd, ExecBlob, ExitKind, KillTarget, PollFd, Request, StartKind, Stat,
-    WaitTarget, O_NONBLOCK,
+    TtyCmd, WaitTarget, O_NONBLOCK,
 };
 
 use crate::drivers::{debug_exit, pipe as dev};
@@ -425,7 +425,8 @@ pub struct WaitFor {
 }
 
 /// `WAIT` for a child of `target`; `Ok(None)` with `nohang` when none has
-/// changed state. Returns (pid, wait status).
+/// changed state; `stop` says when to interrupt a blocked wait. Returns
+/// (pid, wait status).
 pub fn wait(target: WaitTarget, how: WaitFor, stop: Stop<'_>) -> Result<Option<(u32, u32)>, Errno> {
     let req = Request::Wait {
         target,
@@ -713,6 +714,19 @@ pub fn fstat(fd: u32) -> Result<Stat, Errno> {
     let mut buf = [0u8; STAT_SIZE];
     call(Request::Fstat { fd: fd_arg(fd)? }, &[], &mut buf)?;
     stat_of(&buf)
+}
+
+/// `TTY`: terminal ioctl `cmd` on `fd` with integer argument `arg`; `input`
+/// is the struct it passes in (`cmd.readable()` bytes), `output` receives
+/// the one it returns (`cmd.writable()` bytes). `ENOTTY` unless `fd` is
+/// the tree's terminal.
+pub fn tty(fd: u32, cmd: TtyCmd, arg: u64, input: &[u8], output: &mut [u8]) -> Result<(), Errno> {
+    let req = Request::Tty {
+        fd: fd_arg(fd)?,
+        cmd,
+        arg,
+    };
+    call(req, input, output).map(|_| ())
 }
 
 /// `STATAT` (`AT_SYMLINK_NOFOLLOW`, `AT_EMPTY_PATH`: an empty `path`

@@ -23,7 +23,9 @@ use crate::mem::bounce;
 use crate::mem::segments::Segments;
 use crate::process::deliver;
 use crate::process::device::{self, SmallSegments, UserSegments, SMALL_BYTES};
-use virtio_pipe_protocol::fs::{SEEK_CUR, S_IFCHR, S_IFMT};
+use virtio_pipe_protocol::fs::SEEK_CUR;
+use virtio_pipe_protocol::TtyCmd;
+use zerocopy::IntoBytes;
 
 /// Bytes moved per device request through the bounce buffer (`sendfile`,
 /// and in `file` and `memory` the calls that must copy): large enough that
@@ -455,55 +457,59 @@ pub fn fcntl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
     }
 }
 
-/// The pseudo-terminal major the device reports a terminal stream with.
-const TTY_MAJOR: u64 = 136;
-
-/// `ioctl(fd, request, arg)`. An fd is a terminal when the device says
-/// so in its `FSTAT` (a standard stream whose host end is a terminal,
-/// spec `dev-file-tty`): then `TCGETS` answers a fresh terminal's modes and
-/// `TIOCGWINSZ` 80×24, so `isatty` tells the truth about the host's stdio;
-/// anything else is `ENOTTY`. Terminal control is not done yet (issue 15):
-/// `TCSETS*` are accepted on a terminal and change nothing, and there are
-/// no process groups (`TIOCGPGRP` is `ENOTTY`). `FIONBIO` sets
-/// `O_NONBLOCK`.
+/// `ioctl(fd, request, arg)`. The terminal requests go to the device as
+/// `TTY` (spec 1.6.28), which answers them for the tree's terminal (the
+/// host's, when the daemon's stdio is one) and `ENOTTY` for any other fd:
+/// `TCGETS`/`TCSETS*` (so `isatty`, `tcgetattr`, `tcsetattr`),
+/// `TIOCGWINSZ`/`TIOCSWINSZ`, `TIOCGPGRP`/`TIOCSPGRP` (`tcgetpgrp`,
+/// `tcsetpgrp`), `TIOCSCTTY`, `TIOCNOTTY`. `FIONBIO` sets `O_NONBLOCK`;
+/// anything else is `ENOTTY`.
 pub fn ioctl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
-    let (fd, req, arg) = (fd(a[0])?, a[1] as u32 as u64, a[2]);
-    let flags = device::get_flags(fd)?;
-    let is_tty = || {
-        device::fstat(fd).is_ok_and(|st| {
-            st.mode.get() & S_IFMT == S_IFCHR && st.rdev.get() >> 8 & 0xfff == TTY_MAJOR
-        })
-    };
-    match req {
-        TCGETS if is_tty() => {
-            cx.p.space.write(arg, &Termios::STANDARD)?;
-            Ok(0)
-        }
-        TIOCGWINSZ if is_tty() => {
-            let ws = Winsize {
-                ws_row: 24,
-                ws_col: 80,
-                ..Winsize::default()
-            };
-            cx.p.space.write(arg, &ws)?;
-            Ok(0)
-        }
-        TCSETS | TCSETSW | TCSETSF if is_tty() => {
-            let _: Termios = cx.p.space.read(arg)?;
-            Ok(0)
-        }
-        TCGETS | TIOCGWINSZ | TIOCGPGRP | TCSETS | TCSETSW | TCSETSF => Err(Errno::ENOTTY),
-        FIONBIO => {
-            let on: i32 = cx.p.space.read(arg)?;
-            let nb = O_NONBLOCK as u32;
-            device::set_flags(fd, if on != 0 { flags | nb } else { flags & !nb })?;
-            Ok(0)
-        }
-        _ => {
-            log::info!("pid {}: ioctl {req:#x} on fd {fd}: ENOTTY", cx.p.pid);
-            Err(Errno::ENOTTY)
-        }
+    let (fd, req, arg) = (fd(a[0])?, a[1] as u32, a[2]);
+    if req == FIONBIO {
+        let flags = device::get_flags(fd)?;
+        let on: i32 = cx.p.space.read(arg)?;
+        let nb = O_NONBLOCK as u32;
+        device::set_flags(fd, if on != 0 { flags | nb } else { flags & !nb })?;
+        return Ok(0);
     }
+    let Some(cmd) = TtyCmd::from_ioctl(req as u64) else {
+        log::info!("pid {}: ioctl {req:#x} on fd {fd}: ENOTTY", cx.p.pid);
+        return Err(Errno::ENOTTY);
+    };
+    match cmd {
+        TtyCmd::GetAttr => {
+            let mut t = Termios::default();
+            device::tty(fd, cmd, 0, &[], t.as_mut_bytes())?;
+            cx.p.space.write(arg, &t)?;
+        }
+        TtyCmd::SetAttr(_) => {
+            let t: Termios = cx.p.space.read(arg)?;
+            device::tty(fd, cmd, 0, t.as_bytes(), &mut [])?;
+        }
+        TtyCmd::GetWinsize => {
+            let mut ws = Winsize::default();
+            device::tty(fd, cmd, 0, &[], ws.as_mut_bytes())?;
+            cx.p.space.write(arg, &ws)?;
+        }
+        TtyCmd::SetWinsize => {
+            let ws: Winsize = cx.p.space.read(arg)?;
+            device::tty(fd, cmd, 0, ws.as_bytes(), &mut [])?;
+        }
+        TtyCmd::GetPgrp => {
+            let mut pgrp = [0u8; 4];
+            device::tty(fd, cmd, 0, &[], &mut pgrp)?;
+            cx.p.space.write(arg, &i32::from_le_bytes(pgrp))?;
+        }
+        TtyCmd::SetPgrp => {
+            let pgrp: i32 = cx.p.space.read(arg)?;
+            device::tty(fd, cmd, 0, &pgrp.to_le_bytes(), &mut [])?;
+        }
+        // The argument is the value itself (force a steal: 0 or 1).
+        TtyCmd::SetCtty => device::tty(fd, cmd, arg as u32 as u64, &[], &mut [])?,
+        TtyCmd::NoTty => device::tty(fd, cmd, 0, &[], &mut [])?,
+    }
+    Ok(0)
 }
 
 /// Moves up to `n` bytes from `inp` to `out` through the bounce buffer

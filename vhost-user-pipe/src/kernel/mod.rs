@@ -35,9 +35,11 @@ mod groups;
 mod interrupt;
 mod poll;
 mod stop;
+mod tty;
 mod vfork;
 
 pub use poll::PendingPoll;
+pub use tty::{HostTerminal, TtyState};
 pub use vfork::ExecOutcome;
 
 /// Work for the supervisor, to do once the kernel lock is released.
@@ -117,6 +119,8 @@ pub struct Kernel {
     stdio_ids: [Option<PipeId>; 3],
     /// The blocked `POLL`s of running processes (`poll.rs`).
     polls: Vec<PendingPoll>,
+    /// The tree's terminal: the host's, and the foreground group (`tty.rs`).
+    tty: TtyState,
 }
 
 /// A request held while its process's device is stopped.
@@ -236,6 +240,7 @@ impl Kernel {
             terminals: BTreeSet::new(),
             stdio_ids: [None; 3],
             polls: Vec::new(),
+            tty: TtyState::default(),
         }
     }
 
@@ -593,6 +598,7 @@ impl Kernel {
                 Some(exe) => answer_bytes(io, &exe, false),
                 None => done(io, Err(Errno::Enoent)),
             },
+            Request::Tty { fd, cmd, .. } => self.tty(pid, fd, cmd, io),
             Request::Setpgid { pid: target, pgid } => {
                 done(io, self.setpgid(pid, target, pgid).map(|()| [0; 3]))
             }
