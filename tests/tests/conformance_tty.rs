@@ -296,3 +296,54 @@ fn a_ctrl_d_ends_one_read_of_stdin_and_the_input_goes_on() {
     assert_eq!(u16::from_le_bytes([d.data[6], d.data[7]]) & 1, 1, "POLLIN");
     assert_eq!(root.read(0, 100).unwrap(), b"");
 }
+
+// spec: dev-tty-background
+#[test]
+fn a_background_read_of_the_terminal_is_eio_and_moves_nothing() {
+    let (tree, _term) = terminal_tree();
+    let mut root = tree.root();
+    let (pid, _l, mut c) = spawn_child(&tree, &mut root);
+    // In the root's group, the foreground: the child reads.
+    host_types(&tree, b"one\n");
+    assert_eq!(c.read(0, 100).unwrap(), b"one\n");
+    // In a group of its own it is in the background.
+    let d = c.call(Op::Setpgid, 0, [0, 0, 0], &[], 0);
+    assert_eq!(d.result(), Ok([0; 3]));
+    host_types(&tree, b"two\n");
+    let d = c.call(Op::Read, 0, [0, 0, 0], &[], 100);
+    assert_eq!(
+        (d.result(), d.used),
+        (Err(Errno::Eio), 32),
+        "EIO, nothing read"
+    );
+    assert_eq!(root.read(0, 100).unwrap(), b"two\n", "the bytes stayed");
+    // Made the foreground group, it reads again (and blocks when empty).
+    assert_eq!(set_pgrp(&mut root, 0, pid as i32), Ok(()));
+    let t = c.submit_read(0, 100, 0);
+    c.assert_pending(t, BLOCKED);
+    host_types(&tree, b"three\n");
+    assert_eq!(c.wait(t).data, b"three\n");
+    // The root, now in the background, gets EIO; a process of another
+    // session is not under the terminal's job control.
+    let d = root.call(Op::Read, 0, [0, 0, 0], &[], 100);
+    assert_eq!(d.result(), Err(Errno::Eio));
+    let (_p2, _l2, mut other) = spawn_child(&tree, &mut root);
+    let d = other.call(Op::Setsid, 0, [0; 3], &[], 0);
+    assert!(d.result().is_ok());
+    host_types(&tree, b"four\n");
+    assert_eq!(other.read(0, 100).unwrap(), b"four\n");
+}
+
+// spec: dev-tty-background
+#[test]
+fn without_a_terminal_there_is_no_background() {
+    let tree = Tree::new();
+    let mut root = tree.root();
+    let (_pid, _l, mut c) = spawn_child(&tree, &mut root);
+    let d = c.call(Op::Setpgid, 0, [0, 0, 0], &[], 0);
+    assert_eq!(d.result(), Ok([0; 3]));
+    let t = c.submit_read(0, 100, 0);
+    c.assert_pending(t, BLOCKED);
+    host_types(&tree, b"x");
+    assert_eq!(c.wait(t).data, b"x");
+}

@@ -620,3 +620,47 @@ fn sighup_to_the_daemon_ends_the_shell_and_the_modes_come_back() {
     let (before, after) = modes_before_and_after(&t);
     assert_eq!(before, after, "stty -g before and after the run");
 }
+
+/// A background job that reads the terminal stops with "Stopped (tty
+/// input)", and `fg` brings it back to read, as natively: the device
+/// answers its READ with `EIO` (spec `dev-tty-background`) and its guest
+/// kernel sends its group `SIGTTIN` (`drv-tty-background`), whose default
+/// action stops it.
+#[test]
+fn a_background_read_of_the_terminal_stops_the_job_until_fg() {
+    if !ready() {
+        return;
+    }
+    let t = Tmux::start("ttin");
+    t.booted();
+    t.command("sh -c 'echo job-started; exec cat' &");
+    t.wait_line("job-started");
+    // The shell says so when it next looks (here, `jobs`).
+    let until = Instant::now() + LIMIT;
+    for n in 0.. {
+        t.command(&format!("jobs; echo listed-{n}"));
+        t.wait_line(&format!("listed-{n}"));
+        let lines = t.lines();
+        if lines
+            .iter()
+            .any(|x| x.contains("Stopped (tty input)") && x.contains("exec cat"))
+        {
+            break;
+        }
+        assert!(Instant::now() < until, "the job never stopped: {lines:?}");
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    t.command("fg");
+    t.wait_until("fg naming the job", LIMIT, |l| {
+        let last = l.iter().rev().find(|x| !x.is_empty());
+        last.is_some_and(|x| x.starts_with("sh -c") && x.contains("exec cat"))
+    });
+    t.command("hello");
+    // The terminal echoes the line and cat, in the foreground, prints it.
+    t.wait_until("cat's hello", LIMIT, |l| {
+        l.iter().filter(|x| *x == "hello").count() == 2
+    });
+    let n = prompts(&t.lines());
+    t.keys(&["C-d"]);
+    t.wait_prompt(n + 1, LIMIT);
+}

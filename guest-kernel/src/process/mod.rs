@@ -22,6 +22,8 @@ pub mod exec;
 pub mod fdflags;
 #[cfg(not(test))]
 pub mod fork;
+#[cfg(not(test))]
+pub mod jobctl;
 pub mod signals;
 #[cfg(not(test))]
 pub mod vfork;

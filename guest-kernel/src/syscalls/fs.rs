@@ -21,8 +21,8 @@ use crate::linux::{Errno, Iovec, Siginfo, SysResult, Termios, Winsize};
 use crate::mem::address_space::Access;
 use crate::mem::bounce;
 use crate::mem::segments::Segments;
-use crate::process::deliver;
 use crate::process::device::{self, SmallSegments, UserSegments, SMALL_BYTES};
+use crate::process::{deliver, jobctl};
 use virtio_pipe_protocol::fs::SEEK_CUR;
 use virtio_pipe_protocol::TtyCmd;
 use zerocopy::IntoBytes;
@@ -89,7 +89,8 @@ fn read_gathered<const N: usize>(
     // SAFETY: as in `write_gathered`; the caller passes segments of which
     // none shares a byte with another (one range's frames, or `readv`'s
     // checked with `Segments::overlapping`).
-    unsafe { device::read_segments(fd, segs, &mut || deliver::interrupting_signal(cx.p)) }
+    let r = unsafe { device::read_segments(fd, segs, &mut || deliver::interrupting_signal(cx.p)) };
+    jobctl::background_read(cx.p, fd, r)
 }
 
 /// `read(fd, buf, count)`: one `READ` of up to [`READ_MAX`] bytes, into
@@ -228,7 +229,8 @@ pub fn readv(cx: &mut Ctx<'_>, a: Args) -> SysResult {
 /// bounce buffer, then copied out `iovec` by `iovec`, in order.
 fn readv_bounced(cx: &mut Ctx<'_>, fd: u32, iovs: &[Iovec], n: usize) -> SysResult {
     bounce::with(n, |k| {
-        let got = device::read(fd, k, &mut || deliver::interrupting_signal(cx.p))?;
+        let got = device::read(fd, k, &mut || deliver::interrupting_signal(cx.p));
+        let got = jobctl::background_read(cx.p, fd, got)?;
         let mut at = 0;
         for v in iovs {
             if at == got {

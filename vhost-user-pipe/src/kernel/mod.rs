@@ -659,6 +659,9 @@ impl Kernel {
             (Open::Listing { .. }, End::Read) => return done(io, Err(Errno::Eisdir)),
             _ => return done(io, Err(Errno::Ebadf)),
         };
+        if want == End::Read && self.background_read(pid, pipe) {
+            return done(io, Err(Errno::Eio));
+        }
         let nonblock = nonblock || ofd.flags() & O_NONBLOCK != 0;
         // A request that blocks holds its end until it ends (`pipe.rs`).
         let (p, mut notes) = self.pipe_and_notes(pipe);

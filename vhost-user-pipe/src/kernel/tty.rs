@@ -16,7 +16,7 @@ use virtio_pipe_protocol::{Errno, RespHeader, SetWhen, Termios, TtyCmd, Winsize}
 use zerocopy::{FromBytes, IntoBytes};
 
 use super::{done, Kernel};
-use crate::fdtable::{End, Open};
+use crate::fdtable::{End, Open, PipeId};
 use crate::io::Io;
 use crate::process::{Pid, HOST_PID, ROOT_PID};
 
@@ -70,6 +70,31 @@ impl Kernel {
     /// The tree's foreground process group.
     pub fn foreground_group(&self) -> Pid {
         self.tty.foreground
+    }
+
+    /// Whether a READ of pipe `pipe` by `pid` is a read of the terminal
+    /// from the background (spec `dev-tty-background`): the tree has a
+    /// host terminal, `pipe` is its input, and `pid` is in the session of
+    /// the foreground process group, which has a live member, but not in
+    /// that group. Such a READ fails with `EIO`; the driver turns it into
+    /// `SIGTTIN` for its group, or into `EIO` if it blocks or ignores the
+    /// signal (Linux's `__tty_check_change`).
+    pub(super) fn background_read(&self, pid: Pid, pipe: PipeId) -> bool {
+        if self.tty.host.is_none() || self.stdio_ids[0] != Some(pipe) {
+            return false;
+        }
+        if !self.terminals.contains(&pipe) {
+            return false;
+        }
+        let fg = self.tty.foreground;
+        let Some(me) = self.procs.get(&pid) else {
+            return false;
+        };
+        let leader = self.procs.values().find(|p| p.is_running() && p.pgid == fg);
+        match leader {
+            Some(l) => me.pgid != fg && me.sid == l.sid,
+            None => false,
+        }
     }
 
     /// The host fd (0, 1 or 2) behind `pid`'s fd `fd` when it is the
