@@ -1,8 +1,19 @@
 //! Running static Linux programs as a tree (`vhost-user-pipe run --root`)
-//! and natively, to compare the two: [`LinuxRoot`] is a root directory
-//! with Debian's busybox, its applets and the test programs of
-//! `tests/linux/` in `/bin`, removed when dropped.
+//! and natively, to compare the two. [`LinuxRoot`] is a tree's root
+//! directory, removed when dropped:
+//!
+//! ```text
+//! bin/busybox, bin/sh, bin/echo, ... -> busybox
+//! bin/PROGRAM          each tests/linux program it was made with
+//! bin/hello.sh         a `#!/bin/sh` script that exits with 5
+//! bin/noshebang        a script without `#!` (the shell runs it)
+//! etc/fruits           "pear\napple\nfig\n"
+//! data/a.txt           "hello, files\n"
+//! data/link -> a.txt, data/sub/
+//! ```
+//! (`/dev/null` is the device's own.)
 
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,7 +27,7 @@ use crate::qemu::{daemon_bin, run_with_deadline, serial_logs, status_of};
 pub const LIMIT: Duration = Duration::from_secs(120);
 /// Debian's `busybox-static`.
 pub const BUSYBOX: &str = "/bin/busybox";
-/// The applets linked to busybox in `/bin`.
+/// The busybox applets the root has in `/bin`, as links to busybox.
 const APPLETS: &[&str] = &[
     "sh", "echo", "tr", "wc", "sort", "ls", "cat", "true", "false", "seq", "head", "sleep", "kill",
 ];
@@ -36,29 +47,53 @@ pub struct Run {
 #[derive(Debug)]
 pub struct LinuxRoot {
     dir: tempfile::TempDir,
+    /// Runs with `--writable`.
+    writable: bool,
 }
 
 impl LinuxRoot {
-    /// A root with busybox and `programs` (names of `tests/linux/` programs).
+    /// A root with busybox, the data files and `programs` (names of
+    /// `tests/linux/` programs, built by `tests/linux/build`).
     pub fn new(programs: &[&str]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("vup-root-")
             .tempdir()
             .expect("a temporary root");
-        let bin = dir.path().join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
+        let at = |p: &str| dir.path().join(p);
+        for d in ["bin", "etc", "data/sub"] {
+            std::fs::create_dir_all(at(d)).unwrap();
+        }
         assert!(
             Path::new(BUSYBOX).is_file(),
             "{BUSYBOX} is missing: install Debian's busybox-static"
         );
-        std::fs::copy(BUSYBOX, bin.join("busybox")).unwrap();
+        std::fs::copy(BUSYBOX, at("bin/busybox")).unwrap();
         for a in APPLETS {
-            std::os::unix::fs::symlink("busybox", bin.join(a)).unwrap();
+            std::os::unix::fs::symlink("busybox", at("bin").join(a)).unwrap();
         }
         for p in programs {
-            std::fs::copy(programs::linux(p), bin.join(p)).unwrap();
+            std::fs::copy(programs::linux(p), at("bin").join(p)).unwrap();
         }
-        Self { dir }
+        std::fs::write(at("etc/fruits"), "pear\napple\nfig\n").unwrap();
+        std::fs::write(at("data/a.txt"), "hello, files\n").unwrap();
+        std::os::unix::fs::symlink("a.txt", at("data/link")).unwrap();
+        let script = |name: &str, text: &str| {
+            let p = at("bin").join(name);
+            std::fs::write(&p, text).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        };
+        script("hello.sh", "#!/bin/sh\necho \"script says $1\"\nexit 5\n");
+        script("noshebang", "echo \"no shebang: $1\"\n");
+        Self {
+            dir,
+            writable: false,
+        }
+    }
+
+    /// The same root, which the tree may write (`run --writable`).
+    pub fn writable(mut self) -> Self {
+        self.writable = true;
+        self
     }
 
     /// The directory.
@@ -77,8 +112,9 @@ impl LinuxRoot {
         p
     }
 
-    /// Runs `argv` (`argv[0]` a program of `/bin`) as the root of a tree.
-    pub fn run(&self, argv: &[&str]) -> Run {
+    /// Runs `argv` (`argv[0]` a program of `/bin`) as the root process of
+    /// a tree in this root, with `env` (`NAME=value` strings).
+    pub fn run(&self, argv: &[&str], env: &[&str]) -> Run {
         let runs = tempfile::Builder::new()
             .prefix("vup-run-")
             .tempdir()
@@ -91,8 +127,14 @@ impl LinuxRoot {
             .arg(Self::kernel())
             .arg("--run-dir")
             .arg(&run)
-            .env("RUST_LOG", "info")
-            .args(argv);
+            .env("RUST_LOG", "info");
+        if self.writable {
+            c.arg("--writable");
+        }
+        for e in env {
+            c.arg("--env").arg(e);
+        }
+        c.args(argv);
         let out = run_with_deadline(c, LIMIT);
         let serial = serial_logs(&run);
         let out =
@@ -107,14 +149,23 @@ impl LinuxRoot {
         }
     }
 
-    /// Runs `/bin/argv[0]` natively, in the root directory.
-    pub fn run_on_host(&self, argv: &[&str]) -> Run {
+    /// Runs `/bin/argv[0]` of the root natively, in the root directory,
+    /// with `env` only (a `PATH` there looks in the root's `/bin` first,
+    /// as the tree does).
+    pub fn run_on_host(&self, argv: &[&str], env: &[&str]) -> Run {
         let mut c = Command::new(self.path().join("bin").join(argv[0]));
         c.arg0(argv[0])
             .args(&argv[1..])
             .current_dir(self.path())
-            .env_clear()
-            .env("PATH", self.path().join("bin"));
+            .env_clear();
+        for e in env {
+            let (k, v) = e.split_once('=').expect("NAME=value");
+            if k == "PATH" {
+                c.env(k, format!("{}:{v}", self.path().join("bin").display()));
+            } else {
+                c.env(k, v);
+            }
+        }
         let out = run_with_deadline(c, LIMIT).expect("the host run finished in time");
         Run {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -125,9 +176,9 @@ impl LinuxRoot {
 
     /// Runs `argv` in a tree and on the host, checks that both print the
     /// same and end the same, and returns the tree's run.
-    pub fn same_as_host(&self, argv: &[&str]) -> Run {
-        let host = self.run_on_host(argv);
-        let guest = self.run(argv);
+    pub fn same_as_host(&self, argv: &[&str], env: &[&str]) -> Run {
+        let host = self.run_on_host(argv, env);
+        let guest = self.run(argv, env);
         assert_eq!(
             guest.stdout, host.stdout,
             "stdout differs from the host's\nguest serial:\n{}",

@@ -41,20 +41,29 @@ pub struct Group {
 impl Group {
     /// Spawns `cmd` as the leader of a new process group.
     pub fn spawn(mut cmd: Command) -> Self {
-        use std::os::unix::process::CommandExt;
-        cmd.process_group(0).stdin(Stdio::null());
-        Self {
-            child: cmd.spawn().expect("spawn"),
-        }
+        cmd.stdin(Stdio::null());
+        Self::spawn_keep_stdin(cmd)
     }
 
     /// Like [`Group::spawn`], but keeps the stdin `cmd` was given.
     pub fn spawn_keep_stdin(mut cmd: Command) -> Self {
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
-        Self {
-            child: cmd.spawn().expect("spawn"),
-        }
+        // A program a test has just copied (a root's `/bin`) can be busy
+        // for a moment: another test thread's fork may still hold the
+        // copy's write fd open while it execs (`ETXTBSY`, the usual
+        // copy-then-exec race of multi-threaded test runners).
+        let mut tries = 0;
+        let child = loop {
+            match cmd.spawn() {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                r => break r.expect("spawn"),
+            }
+        };
+        Self { child }
     }
 
     /// Waits for the child to exit until `deadline`; kills the group if it does not.

@@ -16,12 +16,12 @@
 //! (`tests/linux/build`, into `target/linux/`) and from Debian's
 //! `busybox-static`; the kernel image from `guest-kernel/build-image`.
 
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use system_tests::linux_tree::{LinuxRoot as Root, Run as Outcome};
 use system_tests::programs;
 use system_tests::qemu::{daemon_bin, run_with_deadline, status_of, Group};
 
@@ -32,16 +32,6 @@ const LIMIT: Duration = Duration::from_secs(90);
 const BUSYBOX: &str = "/bin/busybox";
 /// `ld`'s default base for non-PIE programs: the kernel image must end below it.
 const USER_START: u64 = 0x40_0000;
-
-/// What a run produced.
-#[derive(Debug)]
-struct Outcome {
-    stdout: String,
-    /// The exit code, or 128 + the signal that ended it.
-    status: i32,
-    /// The guest kernel's log (empty for a host run).
-    serial: String,
-}
 
 fn kernel() -> PathBuf {
     let p = programs::images().join("guest-kernel");
@@ -460,150 +450,8 @@ fn kernel_image_ends_below_the_user_half() {
     }
 }
 
-/// The busybox applets the test root has in `/bin`, as links to busybox.
-const APPLETS: &[&str] = &[
-    "sh", "echo", "tr", "wc", "sort", "ls", "cat", "true", "false", "seq", "head", "sleep",
-];
 /// `PATH` for programs that look commands up (`execvp`, the shell).
 const PATH: &str = "PATH=/bin";
-
-/// A tree's root directory for `run --root`, removed when dropped:
-///
-/// ```text
-/// bin/busybox, bin/sh, bin/echo, ... -> busybox
-/// bin/PROGRAM          each test program it was made with
-/// bin/hello.sh         a `#!/bin/sh` script that exits with 5
-/// bin/noshebang        a script without `#!` (the shell runs it)
-/// etc/fruits           "pear\napple\nfig\n"
-/// data/a.txt           "hello, files\n"
-/// data/link -> a.txt, data/sub/
-/// ```
-/// (`/dev/null` is the device's own.)
-struct Root {
-    dir: PathBuf,
-    /// Runs with `--writable`.
-    writable: bool,
-}
-
-impl Root {
-    fn new(programs: &[&str]) -> Self {
-        let dir = run_dir("root");
-        let bin = dir.join("bin");
-        for d in ["bin", "etc", "data/sub"] {
-            std::fs::create_dir_all(dir.join(d)).unwrap();
-        }
-        std::fs::copy(busybox(), bin.join("busybox")).unwrap();
-        for a in APPLETS {
-            std::os::unix::fs::symlink("busybox", bin.join(a)).unwrap();
-        }
-        for p in programs {
-            std::fs::copy(program(p), bin.join(p)).unwrap();
-        }
-        std::fs::write(dir.join("etc/fruits"), "pear\napple\nfig\n").unwrap();
-        std::fs::write(dir.join("data/a.txt"), "hello, files\n").unwrap();
-        std::os::unix::fs::symlink("a.txt", dir.join("data/link")).unwrap();
-        let script = |name: &str, text: &str| {
-            let p = bin.join(name);
-            std::fs::write(&p, text).unwrap();
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-        };
-        script("hello.sh", "#!/bin/sh\necho \"script says $1\"\nexit 5\n");
-        script("noshebang", "echo \"no shebang: $1\"\n");
-        Self {
-            dir,
-            writable: false,
-        }
-    }
-
-    /// The same root, which the tree may write (`run --writable`).
-    fn writable(mut self) -> Self {
-        self.writable = true;
-        self
-    }
-
-    /// Runs `argv` (`argv[0]` a program of the root's `/bin`) as the root
-    /// process of a tree in this root.
-    fn run(&self, argv: &[&str], env: &[&str]) -> Outcome {
-        let d = run_dir(argv[0]);
-        let run = d.join("run");
-        let mut c = Command::new(daemon_bin());
-        c.args(["run", "--accel", "tcg", "--root"])
-            .arg(&self.dir)
-            .arg("--kernel")
-            .arg(kernel())
-            .arg("--run-dir")
-            .arg(&run)
-            .env("RUST_LOG", "info");
-        if self.writable {
-            c.arg("--writable");
-        }
-        for e in env {
-            c.arg("--env").arg(e);
-        }
-        c.args(argv);
-        let out = run_with_deadline(c, LIMIT);
-        let serial = system_tests::qemu::serial_logs(&run);
-        let out =
-            out.unwrap_or_else(|| panic!("the tree did not finish in time; serial:\n{serial}"));
-        let _ = std::fs::remove_dir_all(&d);
-        Outcome {
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            status: status_of(out.status),
-            serial: format!(
-                "{serial}\ndaemon:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            ),
-        }
-    }
-
-    /// Runs `/bin/argv[0]` of the root natively, in the root directory.
-    fn run_on_host(&self, argv: &[&str], env: &[&str]) -> Outcome {
-        let mut c = Command::new(self.dir.join("bin").join(argv[0]));
-        c.arg0(argv[0])
-            .args(&argv[1..])
-            .current_dir(&self.dir)
-            .env_clear();
-        for e in env {
-            let (k, v) = e.split_once('=').expect("NAME=value");
-            if k == "PATH" {
-                // The root's programs first, as the tree sees them.
-                c.env(k, format!("{}:{v}", self.dir.join("bin").display()));
-            } else {
-                c.env(k, v);
-            }
-        }
-        let out = run_with_deadline(c, LIMIT).expect("the host run finished in time");
-        Outcome {
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            status: status_of(out.status),
-            serial: String::new(),
-        }
-    }
-
-    /// Runs `argv` in a tree and on the host and checks that both print
-    /// the same and end the same; returns the tree's outcome.
-    fn same_as_host(&self, argv: &[&str], env: &[&str]) -> Outcome {
-        let host = self.run_on_host(argv, env);
-        let guest = self.run(argv, env);
-        assert_eq!(
-            guest.stdout, host.stdout,
-            "stdout differs from the host's\nguest serial:\n{}",
-            guest.serial
-        );
-        assert_eq!(
-            guest.status, host.status,
-            "exit status differs from the host's\nguest serial:\n{}",
-            guest.serial
-        );
-        guest
-    }
-}
-
-impl Drop for Root {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 /// How many processes (VMs) a tree ran, from its serial logs.
 fn vms(o: &Outcome) -> usize {
@@ -782,7 +630,7 @@ fn musl_processes_share_offsets_and_append_whole_lines() {
         g.stdout
     );
     for f in ["shared.txt", "log.txt", "edit.bin", "copy.txt"] {
-        assert!(!root.dir.join(f).exists(), "{f} was removed");
+        assert!(!root.path().join(f).exists(), "{f} was removed");
     }
 }
 
@@ -957,13 +805,16 @@ fn musl_files_open_read_lseek_fstat_list_readlink_and_cwd() {
 #[test]
 fn a_program_cannot_reach_host_files_outside_its_root() {
     let root = Root::new(&["escape"]);
-    let name = format!("{}-SECRET", root.dir.file_name().unwrap().to_string_lossy());
-    let secret = root.dir.parent().unwrap().join(&name);
+    let name = format!(
+        "{}-SECRET",
+        root.path().file_name().unwrap().to_string_lossy()
+    );
+    let secret = root.path().parent().unwrap().join(&name);
     std::fs::write(&secret, "HOST-SECRET-CONTENT\n").unwrap();
     let host_abs = secret.to_str().unwrap().to_string();
-    std::os::unix::fs::symlink(format!("../../{name}"), root.dir.join("data/out-rel")).unwrap();
-    std::os::unix::fs::symlink(&host_abs, root.dir.join("data/out-abs")).unwrap();
-    std::os::unix::fs::symlink("/proc/self/root", root.dir.join("data/magic")).unwrap();
+    std::os::unix::fs::symlink(format!("../../{name}"), root.path().join("data/out-rel")).unwrap();
+    std::os::unix::fs::symlink(&host_abs, root.path().join("data/out-abs")).unwrap();
+    std::os::unix::fs::symlink("/proc/self/root", root.path().join("data/magic")).unwrap();
     let paths = [
         format!("../{name}"),
         format!("/../{name}"),
@@ -1064,7 +915,7 @@ fn isatty_tells_the_truth_about_the_hosts_stdio() {
     let root = Root::new(&["isatty"]);
     let mut c = Command::new(daemon_bin());
     c.args(["run", "--accel", "tcg", "--root"])
-        .arg(&root.dir)
+        .arg(root.path())
         .arg("--kernel")
         .arg(kernel())
         .arg("isatty");
@@ -1119,7 +970,7 @@ fn terminal_control_acts_on_the_hosts_terminal() {
     let root = Root::new(&["tty"]);
     let mut c = Command::new(daemon_bin());
     c.args(["run", "--accel", "tcg", "--root"])
-        .arg(&root.dir)
+        .arg(root.path())
         .arg("--kernel")
         .arg(kernel())
         .arg("tty");

@@ -12,7 +12,7 @@ use system_tests::linux_tree::LinuxRoot;
 
 fn sigdeliver(case: &str) -> String {
     LinuxRoot::new(&["sigdeliver"])
-        .same_as_host(&["sigdeliver", case])
+        .same_as_host(&["sigdeliver", case], &[])
         .stdout
 }
 
@@ -84,7 +84,7 @@ fn count_after(serial: &str, what: &str) -> u64 {
 
 #[test]
 fn no_byte_is_lost_or_reordered_under_a_storm_of_handled_signals() {
-    let run = LinuxRoot::new(&["sigstorm"]).same_as_host(&["sigstorm", "3000"]);
+    let run = LinuxRoot::new(&["sigstorm"]).same_as_host(&["sigstorm", "3000"], &[]);
     assert!(!run.stdout.contains(": no"), "{}", run.stdout);
     assert_eq!(run.status, 0);
     // Standard signals coalesce, so fewer than the 6000 sent are handled;
