@@ -179,16 +179,22 @@ impl LinuxRoot {
     pub fn same_as_host(&self, argv: &[&str], env: &[&str]) -> Run {
         let host = self.run_on_host(argv, env);
         let guest = self.run(argv, env);
-        assert_eq!(
-            guest.stdout, host.stdout,
-            "stdout differs from the host's\nguest serial:\n{}",
-            guest.serial
-        );
-        assert_eq!(
-            guest.status, host.status,
-            "exit status differs from the host's\nguest serial:\n{}",
-            guest.serial
-        );
+        assert_same(&guest, &host);
         guest
     }
+}
+
+/// Asserts that a tree's run printed what the host's did and ended the
+/// same way, showing the guests' logs if not.
+pub fn assert_same(guest: &Run, host: &Run) {
+    assert_eq!(
+        guest.stdout, host.stdout,
+        "stdout differs from the host's\nguest serial:\n{}",
+        guest.serial
+    );
+    assert_eq!(
+        guest.status, host.status,
+        "exit status differs from the host's\nguest serial:\n{}",
+        guest.serial
+    );
 }

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use system_tests::linux_tree::{LinuxRoot as Root, Run as Outcome};
+use system_tests::linux_tree::{assert_same, LinuxRoot as Root, Run as Outcome};
 use system_tests::programs;
 use system_tests::qemu::{daemon_bin, run_with_deadline, status_of, Group};
 
@@ -249,16 +249,7 @@ fn same_as_host_on(
 ) -> Outcome {
     let host = on_host(prog, argv, env);
     let guest = in_guest(machine, from, prog, argv, env);
-    assert_eq!(
-        guest.stdout, host.stdout,
-        "stdout differs from the host's\nguest serial:\n{}",
-        guest.serial
-    );
-    assert_eq!(
-        guest.status, host.status,
-        "exit status differs from the host's\nguest serial:\n{}",
-        guest.serial
-    );
+    assert_same(&guest, &host);
     guest
 }
 

@@ -305,6 +305,22 @@ impl Tmux {
         self.wait_line("job-started");
     }
 
+    /// Runs `jobs` once a second until a line of the pane says `what`
+    /// (`line`): the shell reports a job's change when it next looks.
+    fn jobs_until(&self, what: &str, line: impl Fn(&str) -> bool) {
+        let until = Instant::now() + LIMIT;
+        for n in 0.. {
+            self.command(&format!("jobs; echo listed-{n}"));
+            self.wait_line(&format!("listed-{n}"));
+            let lines = self.lines();
+            if lines.iter().any(|x| line(x)) {
+                return;
+            }
+            assert!(Instant::now() < until, "never saw {what}: {lines:?}");
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    }
+
     /// Waits for the shell's first prompt.
     fn booted(&self) {
         self.wait_prompt(1, LIMIT);
@@ -465,20 +481,9 @@ fn a_background_job_is_listed_and_killed() {
     t.command("kill %1");
     // The job ends as the signal is delivered, a moment after `kill`
     // returns; the shell says so when it next looks (here, `jobs`).
-    let until = Instant::now() + LIMIT;
-    for n in 0.. {
-        t.command(&format!("jobs; echo listed-{n}"));
-        t.wait_line(&format!("listed-{n}"));
-        let lines = t.lines();
-        if lines
-            .iter()
-            .any(|x| x.contains("Terminated") && x.contains("exec sleep 30"))
-        {
-            break;
-        }
-        assert!(Instant::now() < until, "the job never ended: {lines:?}");
-        std::thread::sleep(Duration::from_secs(1));
-    }
+    t.jobs_until("the job ended", |x| {
+        x.contains("Terminated") && x.contains("exec sleep 30")
+    });
 }
 
 #[test]
@@ -636,20 +641,9 @@ fn a_background_read_of_the_terminal_stops_the_job_until_fg() {
     t.command("sh -c 'echo job-started; exec cat' &");
     t.wait_line("job-started");
     // The shell says so when it next looks (here, `jobs`).
-    let until = Instant::now() + LIMIT;
-    for n in 0.. {
-        t.command(&format!("jobs; echo listed-{n}"));
-        t.wait_line(&format!("listed-{n}"));
-        let lines = t.lines();
-        if lines
-            .iter()
-            .any(|x| x.contains("Stopped (tty input)") && x.contains("exec cat"))
-        {
-            break;
-        }
-        assert!(Instant::now() < until, "the job never stopped: {lines:?}");
-        std::thread::sleep(Duration::from_secs(1));
-    }
+    t.jobs_until("the job stopped for input", |x| {
+        x.contains("Stopped (tty input)") && x.contains("exec cat")
+    });
     t.command("fg");
     t.wait_until("fg naming the job", LIMIT, |l| {
         let last = l.iter().rev().find(|x| !x.is_empty());
