@@ -347,3 +347,42 @@ fn without_a_terminal_there_is_no_background() {
     host_types(&tree, b"x");
     assert_eq!(c.wait(t).data, b"x");
 }
+
+// spec: dev-tty-background
+#[test]
+fn a_background_change_of_the_terminal_is_eio_unless_the_caller_ignores_sigttou() {
+    let (tree, term) = terminal_tree();
+    let mut root = tree.root();
+    let (_pid, _l, mut c) = spawn_child(&tree, &mut root);
+    let d = c.call(Op::Setpgid, 0, [0, 0, 0], &[], 0);
+    assert_eq!(d.result(), Ok([0; 3]));
+    let raw = Termios {
+        c_lflag: zerocopy::little_endian::U32::new(0),
+        ..get_attr(&mut root, 0).unwrap()
+    };
+    let before = get_attr(&mut root, 0).unwrap();
+    // Reading the modes and the group is fine from the background...
+    assert_eq!(get_attr(&mut c, 0), Ok(before));
+    assert_eq!(get_pgrp(&mut c, 0), Ok(1));
+    // ... changing them is not: nothing changes.
+    let d = c.call(Op::Tty, 0, [0, TCSETS as u64, 0], raw.as_bytes(), 0);
+    assert_eq!(d.result(), Err(Errno::Eio));
+    assert_eq!(get_attr(&mut root, 0), Ok(before), "modes unchanged");
+    let me = (c.call(Op::Getpgid, 0, [0; 3], &[], 0).result().unwrap()[0]) as i32;
+    let d = c.call(Op::Tty, 0, [0, TIOCSPGRP as u64, 0], &me.to_le_bytes(), 0);
+    assert_eq!(d.result(), Err(Errno::Eio));
+    assert_eq!(get_pgrp(&mut root, 0), Ok(1), "foreground unchanged");
+    // With TTY_F_NOJOBCTL (the caller ignores SIGTTOU) the change is made.
+    let d = c.call(
+        Op::Tty,
+        TTY_F_NOJOBCTL,
+        [0, TCSETS as u64, 0],
+        raw.as_bytes(),
+        0,
+    );
+    assert_eq!(d.result(), Ok([0; 3]));
+    assert_eq!(get_attr(&mut root, 0), Ok(raw));
+    assert_eq!(term.sets().len(), 1, "one change reached the host");
+    // The foreground group changes the terminal without the flag.
+    assert_eq!(tty(&mut root, 0, TCSETS, before.as_bytes(), 0), Ok(vec![]));
+}

@@ -658,3 +658,29 @@ fn a_background_read_of_the_terminal_stops_the_job_until_fg() {
     t.keys(&["C-d"]);
     t.wait_prompt(n + 1, LIMIT);
 }
+
+/// A background job that changes the terminal's modes stops with
+/// "Stopped (tty output)" and the modes stay as they were, as natively:
+/// the device refuses its `TCSETS` (spec `dev-tty-background`) and its
+/// guest kernel sends its group `SIGTTOU` (`drv-tty-background`).
+#[test]
+fn a_background_stty_stops_with_tty_output() {
+    if !ready() {
+        return;
+    }
+    let t = Tmux::start("ttou");
+    t.booted();
+    let before = t.host_modes();
+    t.command("sh -c 'echo job-started; exec stty -echo' &");
+    t.wait_line("job-started");
+    t.jobs_until("the job stopped for output", |x| {
+        x.contains("Stopped (tty output)") && x.contains("exec stty -echo")
+    });
+    t.command("kill -9 %1; echo killed");
+    t.wait_line("killed");
+    assert_eq!(
+        t.host_modes(),
+        before,
+        "the background stty changed nothing"
+    );
+}

@@ -9,7 +9,7 @@ use crate::fs::{
 };
 use crate::op::Op;
 use crate::poll::{POLLFD_SIZE, POLL_MAX};
-use crate::tty::TtyCmd;
+use crate::tty::{TtyCmd, TTY_F_NOJOBCTL};
 use crate::wire::ReqHeader;
 use crate::{
     EXIT_F_SIGNALED, O_NONBLOCK, REQ_F_NONBLOCK, WAIT_F_CONTINUED, WAIT_F_NOHANG, WAIT_F_UNTRACED,
@@ -374,7 +374,14 @@ pub enum Request {
     /// integer argument; the struct the ioctl passes in is the readable
     /// payload, the one it returns the writable payload (sizes per
     /// [`TtyCmd`], checked here).
-    Tty { fd: u32, cmd: TtyCmd, arg: u64 },
+    /// With `nojobctl` (`TTY_F_NOJOBCTL`) the caller blocks or ignores
+    /// `SIGTTOU`.
+    Tty {
+        fd: u32,
+        cmd: TtyCmd,
+        arg: u64,
+        nojobctl: bool,
+    },
 }
 
 /// Where `CHDIR` goes.
@@ -423,6 +430,7 @@ impl Request {
             Op::Exit => EXIT_F_SIGNALED,
             Op::Chdir => CHDIR_F_FD,
             Op::Fsync => FSYNC_F_DATA,
+            Op::Tty => TTY_F_NOJOBCTL,
             _ => 0,
         };
         if flags & !allowed != 0 {
@@ -783,7 +791,12 @@ impl Request {
                 if writable_payload < cmd.writable() {
                     return Err(DecodeError::ShortWritablePayload(op, writable_payload));
                 }
-                Request::Tty { fd, cmd, arg: a(2) }
+                Request::Tty {
+                    fd,
+                    cmd,
+                    arg: a(2),
+                    nojobctl: flags & TTY_F_NOJOBCTL != 0,
+                }
             }
             Op::Poll => {
                 let nfds = a(0);
@@ -883,7 +896,15 @@ impl Request {
                 dirfd, mode, flags, ..
             } => (0, [dirfd.arg(), mode as u64, flags as u64]),
             Request::UtimensAt { dirfd, flags, .. } => (0, [dirfd.arg(), flags as u64, 0]),
-            Request::Tty { fd, cmd, arg } => (0, [fd as u64, cmd.ioctl() as u64, arg]),
+            Request::Tty {
+                fd,
+                cmd,
+                arg,
+                nojobctl,
+            } => (
+                if nojobctl { TTY_F_NOJOBCTL } else { 0 },
+                [fd as u64, cmd.ioctl() as u64, arg],
+            ),
             Request::Poll { nfds, nonblock } => (
                 if nonblock { REQ_F_NONBLOCK } else { 0 },
                 [nfds as u64, 0, 0],
@@ -1408,7 +1429,8 @@ mod tests {
             Ok(Request::Tty {
                 fd: 0,
                 cmd: TtyCmd::GetAttr,
-                arg: 0
+                arg: 0,
+                nojobctl: false,
             })
         );
         assert_eq!(
@@ -1420,7 +1442,8 @@ mod tests {
             Ok(Request::Tty {
                 fd: 0,
                 cmd: TtyCmd::SetAttr(SetWhen::Drain),
-                arg: 0
+                arg: 0,
+                nojobctl: false,
             })
         );
         for (n, len) in [(TCSETS, 35), (TCSETSF, 37), (TIOCSWINSZ, 4), (TIOCSPGRP, 8)] {
@@ -1448,17 +1471,23 @@ mod tests {
                 .errno(),
             Errno::Ebadf
         );
-        for c in TtyCmd::ALL {
+        for (c, nojobctl) in TtyCmd::ALL
+            .into_iter()
+            .zip([false, true].into_iter().cycle())
+        {
             let r = Request::Tty {
                 fd: 1,
                 cmd: c,
                 arg: 0,
+                nojobctl,
             };
             assert_eq!(
                 Request::decode(&r.header(), c.readable(), c.writable()),
                 Ok(r)
             );
         }
+        let e = Request::decode(&hdr(Op::Tty, 2, [0, TCGETS as u64, 0]), 0, 36).unwrap_err();
+        assert_eq!(e.errno(), Errno::Einval, "flag bit 1 is not defined");
     }
 
     #[test]

@@ -36,6 +36,11 @@ pub const WINSIZE_SIZE: usize = 8;
 /// Bytes of a process group id (`le32`).
 pub const PGRP_SIZE: usize = 4;
 
+/// `TTY` flag: the caller blocks or ignores `SIGTTOU`, so a change of the
+/// terminal from a background process group is not refused (spec
+/// `dev-tty-background`).
+pub const TTY_F_NOJOBCTL: u32 = 1 << 0;
+
 /// The kernel's `struct termios` (`asm-generic/termbits.h`, 36 bytes):
 /// what `TCGETS` returns and `TCSETS*` take.
 #[doc(alias = "termios")]
@@ -170,6 +175,13 @@ impl TtyCmd {
             TtyCmd::SetCtty => TIOCSCTTY,
             TtyCmd::NoTty => TIOCNOTTY,
         }
+    }
+
+    /// Whether it changes the terminal: from a background process group
+    /// it is refused unless the caller blocks or ignores `SIGTTOU`
+    /// (Linux's `tty_check_change` for these ioctls).
+    pub const fn changes_terminal(self) -> bool {
+        matches!(self, TtyCmd::SetAttr(_) | TtyCmd::SetPgrp)
     }
 
     /// Bytes of its readable payload (exactly this many).

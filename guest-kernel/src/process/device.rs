@@ -721,10 +721,24 @@ pub fn fstat(fd: u32) -> Result<Stat, Errno> {
 /// the one it returns (`cmd.writable()` bytes). `ENOTTY` unless `fd` is
 /// the tree's terminal.
 pub fn tty(fd: u32, cmd: TtyCmd, arg: u64, input: &[u8], output: &mut [u8]) -> Result<(), Errno> {
+    tty_change(fd, cmd, arg, false, input, output)
+}
+
+/// `TTY` as [`tty`], saying with `nojobctl` (`TTY_F_NOJOBCTL`) that the
+/// process blocks or ignores `SIGTTOU` (`process::jobctl`).
+pub fn tty_change(
+    fd: u32,
+    cmd: TtyCmd,
+    arg: u64,
+    nojobctl: bool,
+    input: &[u8],
+    output: &mut [u8],
+) -> Result<(), Errno> {
     let req = Request::Tty {
         fd: fd_arg(fd)?,
         cmd,
         arg,
+        nojobctl,
     };
     call(req, input, output).map(|_| ())
 }

@@ -487,7 +487,9 @@ pub fn ioctl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         }
         TtyCmd::SetAttr(_) => {
             let t: Termios = cx.p.space.read(arg)?;
-            device::tty(fd, cmd, 0, t.as_bytes(), &mut [])?;
+            jobctl::background_change(cx.p, fd, |nojobctl| {
+                device::tty_change(fd, cmd, 0, nojobctl, t.as_bytes(), &mut [])
+            })?;
         }
         TtyCmd::GetWinsize => {
             let mut ws = Winsize::default();
@@ -505,7 +507,9 @@ pub fn ioctl(cx: &mut Ctx<'_>, a: Args) -> SysResult {
         }
         TtyCmd::SetPgrp => {
             let pgrp: i32 = cx.p.space.read(arg)?;
-            device::tty(fd, cmd, 0, &pgrp.to_le_bytes(), &mut [])?;
+            jobctl::background_change(cx.p, fd, |nojobctl| {
+                device::tty_change(fd, cmd, 0, nojobctl, &pgrp.to_le_bytes(), &mut [])
+            })?;
         }
         // The argument is the value itself (force a steal: 0 or 1).
         TtyCmd::SetCtty => device::tty(fd, cmd, arg as u32 as u64, &[], &mut [])?,

@@ -598,7 +598,9 @@ impl Kernel {
                 Some(exe) => answer_bytes(io, &exe, false),
                 None => done(io, Err(Errno::Enoent)),
             },
-            Request::Tty { fd, cmd, .. } => self.tty(pid, fd, cmd, io),
+            Request::Tty {
+                fd, cmd, nojobctl, ..
+            } => self.tty(pid, fd, cmd, nojobctl, io),
             Request::Setpgid { pid: target, pgid } => {
                 done(io, self.setpgid(pid, target, pgid).map(|()| [0; 3]))
             }

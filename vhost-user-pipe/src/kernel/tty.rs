@@ -72,18 +72,12 @@ impl Kernel {
         self.tty.foreground
     }
 
-    /// Whether a READ of pipe `pipe` by `pid` is a read of the terminal
-    /// from the background (spec `dev-tty-background`): the tree has a
-    /// host terminal, `pipe` is its input, and `pid` is in the session of
-    /// the foreground process group, which has a live member, but not in
-    /// that group. Such a READ fails with `EIO`; the driver turns it into
-    /// `SIGTTIN` for its group, or into `EIO` if it blocks or ignores the
-    /// signal (Linux's `__tty_check_change`).
-    pub(super) fn background_read(&self, pid: Pid, pipe: PipeId) -> bool {
-        if self.tty.host.is_none() || self.stdio_ids[0] != Some(pipe) {
-            return false;
-        }
-        if !self.terminals.contains(&pipe) {
+    /// Whether `pid` is in the background of the tree's terminal (spec
+    /// `dev-tty-background`): the tree has a host terminal, and `pid` is
+    /// in the session of the foreground process group, which has a live
+    /// member, but not in that group.
+    fn in_background(&self, pid: Pid) -> bool {
+        if self.tty.host.is_none() {
             return false;
         }
         let fg = self.tty.foreground;
@@ -91,10 +85,15 @@ impl Kernel {
             return false;
         };
         let leader = self.procs.values().find(|p| p.is_running() && p.pgid == fg);
-        match leader {
-            Some(l) => me.pgid != fg && me.sid == l.sid,
-            None => false,
-        }
+        leader.is_some_and(|l| me.pgid != fg && me.sid == l.sid)
+    }
+
+    /// Whether a READ of pipe `pipe` by `pid` reads the terminal from the
+    /// background: it fails with `EIO`, and the driver turns that into
+    /// `SIGTTIN` for its group, or leaves it `EIO` if the process blocks
+    /// or ignores the signal (Linux's `__tty_check_change`).
+    pub(super) fn background_read(&self, pid: Pid, pipe: PipeId) -> bool {
+        self.stdio_ids[0] == Some(pipe) && self.terminals.contains(&pipe) && self.in_background(pid)
     }
 
     /// The host fd (0, 1 or 2) behind `pid`'s fd `fd` when it is the
@@ -111,11 +110,24 @@ impl Kernel {
     }
 
     /// Serves `TTY`.
-    pub(super) fn tty(&mut self, pid: Pid, fd: u32, cmd: TtyCmd, mut io: Box<dyn Io>) {
+    pub(super) fn tty(
+        &mut self,
+        pid: Pid,
+        fd: u32,
+        cmd: TtyCmd,
+        nojobctl: bool,
+        mut io: Box<dyn Io>,
+    ) {
         let host_fd = match self.terminal_fd(pid, fd) {
             Ok(n) => n,
             Err(e) => return done(io, Err(e)),
         };
+        // A change of the terminal from the background: `SIGTTOU`, which
+        // the driver sends unless the caller blocks or ignores it (then it
+        // says so with `nojobctl`).
+        if cmd.changes_terminal() && !nojobctl && self.in_background(pid) {
+            return done(io, Err(Errno::Eio));
+        }
         let host = self.tty.host.clone();
         let host = || host.as_deref().ok_or(Errno::Enotty);
         let mut payload = [0u8; TERMIOS_SIZE];
