@@ -170,7 +170,9 @@ fn a_stopped_child_runs_nothing_is_reported_and_carries_on_when_continued() {
     let (c, l, mut cg) = spawn_child(&tree, &mut root);
     cg.post_event_buffers(8);
     assert_eq!(kill(&mut root, c, SIGSTOP), Ok(()));
-    assert!(l.vm.is_suspended(), "its VM is stopped");
+    // The supervisor stops the VM once the kernel lock is released, just
+    // after the KILL completes.
+    eventually("its VM to be stopped", || l.vm.is_suspended());
     let stopped = wait_status_stopped(SIGSTOP as u8);
     assert_eq!(
         root.wait_event(soon()),
@@ -198,7 +200,7 @@ fn a_stopped_child_runs_nothing_is_reported_and_carries_on_when_continued() {
     );
     root.assert_pending(waiting, BLOCKED);
     assert_eq!(kill(&mut root, c, SIGCONT), Ok(()));
-    assert!(!l.vm.is_suspended(), "its VM runs again");
+    eventually("its VM to run again", || !l.vm.is_suspended());
     assert_eq!(
         root.wait(waiting).result(),
         Ok([c as u64, WAIT_STATUS_CONTINUED as u64, 0])
@@ -234,7 +236,7 @@ fn stop_holds_the_caller_until_it_is_continued() {
         root.wait_child(-1, WAIT_F_UNTRACED),
         Ok((c, wait_status_stopped(SIGTSTP as u8)))
     );
-    assert!(l.vm.is_suspended());
+    eventually("its VM to be stopped", || l.vm.is_suspended());
     cg.assert_pending(stop, BLOCKED);
     assert_eq!(kill(&mut root, c, SIGCONT), Ok(()));
     assert_eq!(cg.wait(stop).result(), Ok([0; 3]));

@@ -917,7 +917,7 @@ fn sigstop_is_never_an_event_and_ends_no_one() {
     let (pid, l, mut c) = spawn_child(&tree, &mut root);
     c.post_event_buffers(4);
     assert_eq!(kill(&mut c, pid, SIGSTOP), Ok(()), "to itself");
-    assert!(l.vm.is_suspended());
+    eventually("its VM to be stopped", || l.vm.is_suspended());
     assert_eq!(
         wait_nohang(&mut root, pid as i64),
         Ok((0, 0)),
