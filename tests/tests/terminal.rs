@@ -226,6 +226,14 @@ impl Tmux {
         })
     }
 
+    /// Waits for a line that ends with `end` (after whatever the shell
+    /// printed on that line without a newline).
+    fn wait_end(&self, end: &str) -> Duration {
+        self.wait_until(&format!("a line ending with {end:?}"), LIMIT, |l| {
+            l.iter().any(|x| x.ends_with(end))
+        })
+    }
+
     /// Waits until the pane's last non-blank line is `line`.
     fn wait_last(&self, line: &str) {
         self.wait_until(&format!("{line:?} as the last line"), LIMIT, |l| {
@@ -310,8 +318,11 @@ impl Tmux {
     fn jobs_until(&self, what: &str, line: impl Fn(&str) -> bool) {
         let until = Instant::now() + LIMIT;
         for n in 0.. {
-            self.command(&format!("jobs; echo listed-{n}"));
-            self.wait_line(&format!("listed-{n}"));
+            // The shell's own report may end its line without a newline
+            // before the echo: the marker is looked for at a line's end,
+            // and is computed so that the command line itself is not it.
+            self.command(&format!("jobs; echo listed-$((1000+{n}))"));
+            self.wait_end(&format!("listed-{}", 1000 + n));
             let lines = self.lines();
             if lines.iter().any(|x| line(x)) {
                 return;
@@ -676,8 +687,8 @@ fn a_background_stty_stops_with_tty_output() {
     t.jobs_until("the job stopped for output", |x| {
         x.contains("Stopped (tty output)") && x.contains("exec stty -echo")
     });
-    t.command("kill -9 %1; echo killed");
-    t.wait_line("killed");
+    t.command("kill -9 %1; echo killed-$((2+3))");
+    t.wait_end("killed-5");
     assert_eq!(
         t.host_modes(),
         before,
