@@ -166,12 +166,7 @@ impl LinuxRoot {
                 c.env(k, v);
             }
         }
-        let out = run_with_deadline(c, LIMIT).expect("the host run finished in time");
-        Run {
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            status: status_of(out.status),
-            serial: String::new(),
-        }
+        run_natively(c)
     }
 
     /// Runs `argv` in a tree and on the host, checks that both print the
@@ -181,6 +176,16 @@ impl LinuxRoot {
         let guest = self.run(argv, env);
         assert_same(&guest, &host);
         guest
+    }
+}
+
+/// Runs `c` natively with [`LIMIT`]: what it printed and how it ended.
+pub fn run_natively(c: Command) -> Run {
+    let out = run_with_deadline(c, LIMIT).expect("the host run finished in time");
+    Run {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        status: status_of(out.status),
+        serial: String::new(),
     }
 }
 

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use system_tests::linux_tree::{assert_same, LinuxRoot as Root, Run as Outcome};
+use system_tests::linux_tree::{assert_same, run_natively, LinuxRoot as Root, Run as Outcome};
 use system_tests::programs;
 use system_tests::qemu::{daemon_bin, run_with_deadline, status_of, Group};
 
@@ -226,12 +226,7 @@ fn on_host(prog: &Path, argv: &[&str], env: &[&str]) -> Outcome {
         let (k, v) = e.split_once('=').expect("NAME=value");
         c.env(k, v);
     }
-    let out = run_with_deadline(c, LIMIT).expect("the host run finished in time");
-    Outcome {
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        status: status_of(out.status),
-        serial: String::new(),
-    }
+    run_natively(c)
 }
 
 /// Runs `prog` in the guest (on microvm) and on the host and checks that

@@ -131,19 +131,11 @@ impl Pipe {
     /// were made before it). A READ stops at it, and the READ that starts
     /// at it returns 0 and takes it away.
     pub fn mark_end_of_input(&mut self, notes: &mut dyn Notes) {
-        let pending: usize = self.write_waiters.iter().map(|w| w.len - w.done).sum();
-        if pending > 0 {
-            // Rare (the host writes its stdin pipe one chunk at a time and
-            // waits): let those bytes settle into the buffer first.
-            self.pump(notes);
-        }
-        let at = self.buf.len()
-            + self
-                .write_waiters
-                .iter()
-                .map(|w| w.len - w.done)
-                .sum::<usize>();
-        self.marks.push_back(at);
+        // Blocked writers are rare here (the host writes its stdin pipe
+        // one chunk at a time and waits): let what can settle first.
+        self.pump(notes);
+        let unsent: usize = self.write_waiters.iter().map(|w| w.len - w.done).sum();
+        self.marks.push_back(self.buf.len() + unsent);
         self.pump(notes);
     }
 
@@ -161,10 +153,9 @@ impl Pipe {
         self.marks.front() == Some(&0)
     }
 
-    /// Completes a READ at a mark with 0 and takes the mark away.
-    fn end_at_mark(&mut self, r: Waiter) -> Waiter {
+    /// Takes away the mark a READ that returns 0 stopped at.
+    fn take_mark(&mut self) {
         self.marks.pop_front();
-        r
     }
 
     /// Bytes buffered now.
@@ -198,7 +189,7 @@ impl Pipe {
         };
         if self.read_waiters.is_empty() {
             if self.at_mark() {
-                let w = self.end_at_mark(w);
+                self.take_mark();
                 ok(w.io, 0, 0);
                 return Submit::Done;
             }
@@ -377,7 +368,7 @@ impl Pipe {
                 break;
             };
             if self.at_mark() {
-                let r = self.end_at_mark(r);
+                self.take_mark();
                 self.finish_reader(r);
                 progressed = true;
                 continue;
