@@ -6,14 +6,23 @@
  *   vupbench pingpong ITERS SAMPLES SIZE:TOTAL...   (root) pipe round trips
  *                                    and throughput against a spawned `echo`
  *   vupbench echo                    (child) serves the pingpong protocol
- *   vupbench spawn COUNT             (root) posix_spawn latency of `hello`
+ *   vupbench spawn COUNT [PAUSE_MS]  (root) posix_spawn latency of `hello`
  *                                    (musl's posix_spawn: a vfork and an exec)
+ *   vupbench vfork COUNT [PAUSE_MS]  (root) vfork() + execve of `hello`
  *   vupbench exec COUNT              (root) execve latency: execs itself
  *                                    COUNT times, from the call to main
- *   vupbench fork COUNT              (root) fork latency, or "fork_ns enosys"
+ *   vupbench fork COUNT [PAUSE_MS]   (root) fork latency, or "fork_ns enosys"
+ *   vupbench pipeline STAGES COUNT [PAUSE_MS]
+ *                                    (root) a burst: STAGES `cat` children
+ *                                    spawned at once, connected by pipes; one
+ *                                    byte written into the first and read back
+ *                                    from the last
+ *   vupbench cat                     (child) copies stdin to stdout until EOF
  *   vupbench hello                   writes "!<ns since first instruction>\n"
  *   vupbench density                 (root) grows a tree of `idle` children
- *                                    on command from stdin
+ *                                    on command from stdin (a line N: grow to
+ *                                    N children; prints "ready N", or
+ *                                    "limit N ERROR" when a spawn fails)
  *   vupbench idle                    (child) says ready, then blocks on stdin
  *   vupbench file DIR SAMPLES SIZE:TOTAL...
  *                                    file throughput: per SIZE:TOTAL, SAMPLES
@@ -22,6 +31,12 @@
  *                                    SIZE (O_CREAT|O_TRUNC), then reads them
  *                                    back in reads of SIZE; removes the file.
  *                                    Prints "clock NS" first and last
+ *
+ * The latency modes sleep PAUSE_MS (default 0) between samples, so that a
+ * pool of parked VMs can refill in the background before the next sample.
+ * "Child runs user code" is when the child's first write reaches the parent
+ * through a pipe: the child's own clock cannot be compared with the
+ * parent's (each VM's clock starts at its own boot).
  *
  * Protocol between pingpong and echo, on two pipes: 'p' is echoed back as
  * one byte; 't' + u64 total + u64 chunk: echo reads `total` bytes in reads
@@ -48,6 +63,15 @@ static long now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+static void pause_ms(int ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    }
 }
 
 static void die(const char *what)
@@ -88,7 +112,10 @@ static void print_samples(const char *tag, long *s, int n)
     printf("\n");
 }
 
-static pid_t spawn_with(char *const argv[], int in_fd, int out_fd, const int *close_fds, int nclose)
+/* posix_spawn of `vupbench` with stdin/stdout from `in_fd`/`out_fd` (-1:
+ * inherited) and `close_fds` closed; 0 or the error number. */
+static int try_spawn(pid_t *pid, char *const argv[], int in_fd, int out_fd, const int *close_fds,
+                     int nclose)
 {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
@@ -98,9 +125,15 @@ static pid_t spawn_with(char *const argv[], int in_fd, int out_fd, const int *cl
         posix_spawn_file_actions_adddup2(&fa, out_fd, STDOUT_FILENO);
     for (int i = 0; i < nclose; i++)
         posix_spawn_file_actions_addclose(&fa, close_fds[i]);
-    pid_t pid;
-    int err = posix_spawn(&pid, "vupbench", &fa, NULL, argv, NULL);
+    int err = posix_spawn(pid, "vupbench", &fa, NULL, argv, NULL);
     posix_spawn_file_actions_destroy(&fa);
+    return err;
+}
+
+static pid_t spawn_with(char *const argv[], int in_fd, int out_fd, const int *close_fds, int nclose)
+{
+    pid_t pid;
+    int err = try_spawn(&pid, argv, in_fd, out_fd, close_fds, nclose);
     if (err != 0) {
         errno = err;
         die("posix_spawn");
@@ -208,10 +241,12 @@ static int hello(void)
 static int spawn_bench(int argc, char **argv)
 {
     int count = argc > 2 ? atoi(argv[2]) : 5;
+    int pause = argc > 3 ? atoi(argv[3]) : 0;
     if (count > MAX_ITERS / 4)
         count = MAX_ITERS / 4;
     char *child_argv[] = {"vupbench", "hello", NULL};
     for (int i = 0; i < count; i++) {
+        pause_ms(pause);
         int p[2];
         if (pipe(p) < 0)
             die("pipe");
@@ -242,9 +277,11 @@ static int spawn_bench(int argc, char **argv)
 static int fork_bench(int argc, char **argv)
 {
     int count = argc > 2 ? atoi(argv[2]) : 5;
+    int pause = argc > 3 ? atoi(argv[3]) : 0;
     if (count > MAX_ITERS / 4)
         count = MAX_ITERS / 4;
     for (int i = 0; i < count; i++) {
+        pause_ms(pause);
         int p[2];
         if (pipe(p) < 0)
             die("pipe");
@@ -274,6 +311,129 @@ static int fork_bench(int argc, char **argv)
         samples[4 * i + 2] = t3 - t0;
     }
     printf("fork_ns");
+    for (int i = 0; i < count; i++)
+        printf(" %ld:%ld:%ld", samples[4 * i], samples[4 * i + 1], samples[4 * i + 2]);
+    printf("\n");
+    return 0;
+}
+
+/* vfork() (musl: the vfork system call itself), then in the child dup2 and
+ * execve of `vupbench hello`; as spawn_bench, "vfork_ns T1:T2:T3" per
+ * sample: the call returns in the parent, the child's first write arrives,
+ * the child is reaped. */
+static int vfork_bench(int argc, char **argv)
+{
+    int count = argc > 2 ? atoi(argv[2]) : 5;
+    int pause = argc > 3 ? atoi(argv[3]) : 0;
+    if (count > MAX_ITERS / 4)
+        count = MAX_ITERS / 4;
+    static char *child_argv[] = {"vupbench", "hello", NULL};
+    for (int i = 0; i < count; i++) {
+        pause_ms(pause);
+        int p[2];
+        if (pipe(p) < 0)
+            die("pipe");
+        long t0 = now_ns();
+        pid_t pid = vfork();
+        if (pid == 0) {
+            if (dup2(p[1], STDOUT_FILENO) < 0)
+                _exit(126);
+            close(p[0]);
+            close(p[1]);
+            execv("vupbench", child_argv);
+            _exit(127);
+        }
+        long t1 = now_ns();
+        if (pid < 0)
+            die("vfork");
+        close(p[1]);
+        unsigned char c;
+        read_exact(p[0], &c, 1);
+        long t2 = now_ns();
+        int status;
+        if (waitpid(pid, &status, 0) < 0)
+            die("waitpid");
+        long t3 = now_ns();
+        close(p[0]);
+        samples[4 * i] = t1 - t0;
+        samples[4 * i + 1] = t2 - t0;
+        samples[4 * i + 2] = t3 - t0;
+    }
+    printf("vfork_ns");
+    for (int i = 0; i < count; i++)
+        printf(" %ld:%ld:%ld", samples[4 * i], samples[4 * i + 1], samples[4 * i + 2]);
+    printf("\n");
+    return 0;
+}
+
+static int cat(void)
+{
+    for (;;) {
+        ssize_t got = read(0, buf, sizeof buf);
+        if (got < 0)
+            die("read");
+        if (got == 0)
+            return 0;
+        write_all(1, buf, (size_t)got);
+    }
+}
+
+#define MAX_STAGES 64
+
+/* A burst: per sample, STAGES `vupbench cat` children spawned back to back,
+ * stage i reading pipe i and writing pipe i+1; the parent writes one byte
+ * into pipe 0 as soon as the first stage exists and reads it from the last
+ * pipe. "pipeline_ns T1:T2:T3": every spawn has returned, the byte has come
+ * through all the stages, every stage is reaped (after the parent closes
+ * pipe 0: EOF runs down the line). */
+static int pipeline(int argc, char **argv)
+{
+    int stages = argc > 2 ? atoi(argv[2]) : 16;
+    int count = argc > 3 ? atoi(argv[3]) : 5;
+    int pause = argc > 4 ? atoi(argv[4]) : 0;
+    if (stages < 1)
+        stages = 1;
+    if (stages > MAX_STAGES)
+        stages = MAX_STAGES;
+    if (count > MAX_ITERS / 4)
+        count = MAX_ITERS / 4;
+    char *child_argv[] = {"vupbench", "cat", NULL};
+    for (int i = 0; i < count; i++) {
+        pause_ms(pause);
+        int fds[2 * (MAX_STAGES + 1)];
+        for (int s = 0; s <= stages; s++)
+            if (pipe(fds + 2 * s) < 0)
+                die("pipe");
+        pid_t pids[MAX_STAGES];
+        long t0 = now_ns();
+        for (int s = 0; s < stages; s++) {
+            pids[s] = spawn_with(child_argv, fds[2 * s], fds[2 * (s + 1) + 1], fds, 2 * (stages + 1));
+            if (s == 0)
+                write_all(fds[1], "x", 1);
+        }
+        long t1 = now_ns();
+        for (int s = 0; s <= stages; s++) {
+            if (s > 0)
+                close(fds[2 * s + 1]);
+            if (s < stages)
+                close(fds[2 * s]);
+        }
+        unsigned char c;
+        read_exact(fds[2 * stages], &c, 1);
+        long t2 = now_ns();
+        close(fds[1]);
+        for (int s = 0; s < stages; s++) {
+            int status;
+            if (waitpid(pids[s], &status, 0) < 0)
+                die("waitpid");
+        }
+        long t3 = now_ns();
+        close(fds[2 * stages]);
+        samples[4 * i] = t1 - t0;
+        samples[4 * i + 1] = t2 - t0;
+        samples[4 * i + 2] = t3 - t0;
+    }
+    printf("pipeline_ns");
     for (int i = 0; i < count; i++)
         printf(" %ld:%ld:%ld", samples[4 * i], samples[4 * i + 1], samples[4 * i + 2]);
     printf("\n");
@@ -366,14 +526,20 @@ static int density(void)
         int want = atoi(line);
         if (want > 1024)
             want = 1024;
-        int before = n;
-        while (n < want)
-            pids[n++] = spawn_with(child_argv, hold[0], ready[1], all, 4);
+        int before = n, err = 0;
+        while (n < want && err == 0) {
+            err = try_spawn(&pids[n], child_argv, hold[0], ready[1], all, 4);
+            if (err == 0)
+                n++;
+        }
         for (int i = before; i < n; i++) {
             unsigned char r;
             read_exact(ready[0], &r, 1);
         }
-        printf("ready %d\n", n);
+        if (err != 0)
+            printf("limit %d %s\n", n, strerror(err));
+        else
+            printf("ready %d\n", n);
         fflush(stdout);
     }
     close(hold[1]);
@@ -468,6 +634,12 @@ int main(int argc, char **argv)
         return spawn_bench(argc, argv);
     if (strcmp(mode, "fork") == 0)
         return fork_bench(argc, argv);
+    if (strcmp(mode, "vfork") == 0)
+        return vfork_bench(argc, argv);
+    if (strcmp(mode, "pipeline") == 0)
+        return pipeline(argc, argv);
+    if (strcmp(mode, "cat") == 0)
+        return cat();
     if (strcmp(mode, "exec") == 0 || strcmp(mode, "exec-step") == 0)
         return exec_bench(argc, argv);
     if (strcmp(mode, "hello") == 0)

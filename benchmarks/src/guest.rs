@@ -26,7 +26,7 @@ use vhost_user_pipe::Limits;
 use virtio_pipe_protocol::Request;
 
 use crate::plan::Plan;
-use crate::proc;
+
 use crate::stats::{names, Row, Unit, Way};
 
 /// The program's name; it starts its children by this name too.
@@ -468,7 +468,8 @@ pub fn pipe_rows(plan: &Plan, ready: &Ready) -> Vec<Row> {
     run().unwrap_or_else(|e| missing(&format!("guest run failed: {e}")))
 }
 
-fn triples(text: &str) -> Vec<[f64; 3]> {
+/// `A:B:C` words of a sample line as triples.
+pub fn triples(text: &str) -> Vec<[f64; 3]> {
     text.split_whitespace()
         .filter_map(|w| {
             let v: Vec<f64> = w.split(':').filter_map(|x| x.parse().ok()).collect();
@@ -679,60 +680,4 @@ fn cold_boot_rows(plan: &Plan, programs: &Programs, qemu: &Qemu) -> Vec<Row> {
         )
         .with_note("guest clock (TSC since the PVH entry)"),
     ]
-}
-
-/// One step of the QEMU density run.
-#[derive(Debug, Clone)]
-pub struct DensityStep {
-    /// Processes in the tree, root included.
-    pub n: usize,
-    /// VmRSS of each QEMU, KiB.
-    pub rss_kib: Vec<f64>,
-    /// Pss of each QEMU, KiB.
-    pub pss_kib: Vec<f64>,
-    /// The daemon's (this process's) RSS growth divided by `n`, KiB.
-    pub daemon_share_kib: f64,
-    /// CPU of each idle, blocked QEMU, percent of a core.
-    pub idle_cpu_pct: Vec<f64>,
-    /// How long the step's spawns took until every child was running.
-    pub grow: Duration,
-}
-
-/// Grows one tree of blocked guests through `plan.density_qemu`.
-pub fn density(plan: &Plan, ready: &Ready) -> Result<Vec<DensityStep>, String> {
-    let (programs, qemu) = ready.as_ref().map_err(Clone::clone)?;
-    let me = std::process::id();
-    let base = proc::vm_rss_kib(me).unwrap_or(0) as f64;
-    let tree = GuestTree::start(qemu, programs, &["density".to_string()])?;
-    let mut steps = Vec::new();
-    for &n in &plan.density_qemu {
-        let t0 = Instant::now();
-        tree.stdin(format!("{}\n", n - 1).as_bytes());
-        let got = tree.tagged("ready", RUN_LIMIT)?;
-        let grow = t0.elapsed();
-        if got.trim() != (n - 1).to_string() {
-            return Err(format!("density: expected ready {}, got {got}", n - 1));
-        }
-        // Let the last children finish booting into their blocking read.
-        thread::sleep(Duration::from_millis(300));
-        let pids = tree.qemu_pids();
-        let daemon_share_kib =
-            (proc::vm_rss_kib(me).unwrap_or(0) as f64 - base).max(0.0) / n as f64;
-        let proc::Footprint {
-            rss_kib,
-            pss_kib,
-            idle_cpu_pct,
-        } = proc::footprint(&pids, Duration::from_secs_f64(plan.idle_window_s));
-        steps.push(DensityStep {
-            n,
-            rss_kib,
-            pss_kib,
-            daemon_share_kib,
-            idle_cpu_pct,
-            grow,
-        });
-    }
-    tree.stdin(b"q\n");
-    tree.wait(Duration::from_secs(30));
-    Ok(steps)
 }

@@ -22,12 +22,15 @@
 //! See BENCHMARKS.md at the workspace root for the figures and their reading.
 
 pub mod backend;
+pub mod daemon;
 pub mod density;
 pub mod file;
 pub mod floor;
 pub mod guest;
 pub mod host;
 pub mod plan;
+pub mod pool;
 pub mod proc;
 pub mod report;
 pub mod stats;
+pub mod tree_density;

@@ -6,9 +6,12 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use serde_json::json;
+use vhost_user_pipe_bench::daemon::{Daemon, Pool};
 use vhost_user_pipe_bench::proc::{Placement, Setup};
 use vhost_user_pipe_bench::stats::{Row, Unit, Way};
-use vhost_user_pipe_bench::{backend, density, file, floor, guest, host, plan::Plan, report};
+use vhost_user_pipe_bench::{
+    backend, density, file, floor, guest, host, plan::Plan, pool, report, tree_density,
+};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -22,7 +25,8 @@ struct Args {
     /// Where results.json and results.svg go.
     #[arg(long, default_value = "target/bench-results")]
     out: PathBuf,
-    /// Only these groups, comma-separated: pipe, process, density, file.
+    /// Only these groups, comma-separated: pipe, process, pool, density,
+    /// file (process includes pool).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Skip everything that boots QEMU.
@@ -34,6 +38,23 @@ struct Args {
     /// Throughput write sizes in bytes (default 4096,65536,1048576); 0 for none.
     #[arg(long, value_delimiter = ',')]
     sizes: Vec<usize>,
+    /// N of `run --pool N` for the pool rows and the density tree (the
+    /// pool-off rows use `--pool 0`).
+    #[arg(long, default_value_t = 4)]
+    pool: usize,
+    /// Pause between pool-row samples, ms, so the pool refills.
+    #[arg(long, default_value_t = 500)]
+    pool_pause_ms: u64,
+    /// Pause between burst samples, ms.
+    #[arg(long, default_value_t = 3000)]
+    burst_pause_ms: u64,
+    /// `--memory` (MiB per VM) of the density tree.
+    #[arg(long, default_value_t = 16)]
+    density_memory: u32,
+    /// The daemon binary for the pool rows and the density tree (default:
+    /// vhost-user-pipe of this binary's profile, built first).
+    #[arg(long)]
+    daemon: Option<PathBuf>,
     #[command(subcommand)]
     hidden: Option<Hidden>,
 }
@@ -71,6 +92,24 @@ fn main() {
     };
     if let Err(why) = &ready {
         eprintln!("guest rows: n/a ({why})");
+    }
+
+    let needs_daemon = want("process") || want("pool") || want("density");
+    let daemon: Result<Daemon, String> = match &ready {
+        Ok(_) if needs_daemon => Daemon::find(&paths, args.daemon.as_deref()),
+        Ok(_) => Err("not needed".into()),
+        Err(why) => Err(why.clone()),
+    };
+    if let Ok(d) = &daemon {
+        eprintln!(
+            "daemon binary {} ({})",
+            d.bin.display(),
+            if d.has_pool {
+                "has --pool"
+            } else {
+                "no --pool yet: pool-on rows skipped"
+            }
+        );
     }
 
     let mut rows: Vec<Row> = Vec::new();
@@ -145,6 +184,27 @@ fn main() {
         }
         sort_process_rows(&mut rows);
     }
+    if want("process") || want("pool") {
+        step("pool rows: pool off, pool on, host");
+        let setup = match (&ready, &daemon) {
+            (Ok((programs, _)), Ok(d)) => Ok(pool::Setup {
+                programs: programs.clone(),
+                daemon: d.clone(),
+                pool: args.pool,
+                pause_ms: args.pool_pause_ms,
+                burst_pause_ms: args.burst_pause_ms,
+            }),
+            (Err(e), _) | (_, Err(e)) => Err(e.clone()),
+        };
+        let programs = guest::build_program(&paths);
+        rows.extend(pool::rows(
+            &plan,
+            programs.as_ref().map_err(Clone::clone),
+            setup.as_ref().map_err(Clone::clone),
+            way("host"),
+            way("guest"),
+        ));
+    }
     if want("file") {
         if way("host") {
             step("host file read and write");
@@ -169,7 +229,13 @@ fn main() {
     if want("density") {
         step("density: host, backend-only, QEMU guests");
         let ways = [way("host"), way("backend"), way("guest")];
-        density_rows(&plan, &ready, ways, &mut rows, &mut density_json);
+        // Through the pool; with the pool off where the daemon has none yet.
+        let pool = match &daemon {
+            Ok(d) if d.has_pool && args.pool > 0 => Pool::On(args.pool),
+            _ => Pool::Off,
+        };
+        let tree = (&ready, &daemon, args.density_memory, pool);
+        density_rows(&plan, tree, ways, &mut rows, &mut density_json);
     }
     step("done");
 
@@ -241,9 +307,13 @@ fn sort_process_rows(rows: &mut [Row]) {
     });
 }
 
+/// The QEMU density tree: the guest setup, the daemon binary, `--memory`
+/// and the pool.
+type TreeSetup<'a> = (&'a guest::Ready, &'a Result<Daemon, String>, u32, Pool);
+
 fn density_rows(
     plan: &Plan,
-    ready: &guest::Ready,
+    (ready, daemon, memory_mib, pool): TreeSetup<'_>,
     [host, backend, guests]: [bool; 3],
     rows: &mut Vec<Row>,
     out: &mut serde_json::Value,
@@ -334,12 +404,31 @@ fn density_rows(
         )),
         None => {}
     }
-    match guests.then(|| guest::density(plan, ready)) {
+    let tree = || -> Result<Vec<tree_density::Step>, String> {
+        let (programs, _) = ready.as_ref().map_err(Clone::clone)?;
+        let daemon = daemon.as_ref().map_err(Clone::clone)?;
+        let opts = tree_density::Options { pool, memory_mib };
+        tree_density::run(plan, daemon, programs, opts)
+    };
+    match guests.then(tree) {
         Some(Ok(steps)) => {
+            let how = match pool {
+                Pool::Off => format!("run --memory {memory_mib}, pool off"),
+                Pool::On(n) => format!("run --pool {n} --memory {memory_mib}"),
+            };
             for s in &steps {
                 let n = s.n;
                 let it = format!("{n} QEMUs");
-                let note = format!("grew in {:.2} s", s.grow.as_secs_f64());
+                let grew = format!("{how}; grew to {n} in {:.2} s", s.grow.as_secs_f64());
+                if let Some(why) = &s.limit {
+                    rows.push(Row::missing(
+                        g,
+                        format!("limit hit, N={}", s.wanted),
+                        Way::Guest,
+                        Unit::Bytes,
+                        why.clone(),
+                    ));
+                }
                 rows.push(
                     Row::measured(
                         g,
@@ -349,7 +438,7 @@ fn density_rows(
                         &kib(&s.rss_kib),
                         it.clone(),
                     )
-                    .with_note(note.clone()),
+                    .with_note(format!("each process's QEMU; {grew}")),
                 );
                 rows.push(
                     Row::measured(
@@ -360,7 +449,7 @@ fn density_rows(
                         &kib(&s.pss_kib),
                         it.clone(),
                     )
-                    .with_note(note),
+                    .with_note(format!("each process's QEMU; {grew}")),
                 );
                 rows.push(
                     Row::measured(
@@ -368,10 +457,27 @@ fn density_rows(
                         format!("daemon RSS per process, N={n}"),
                         Way::Guest,
                         Unit::Bytes,
-                        &[s.daemon_share_kib * 1024.0],
+                        &[s.daemon.0 * 1024.0 / n as f64],
                         it.clone(),
                     )
-                    .with_note("growth of the bench process (the daemon) / N"),
+                    .with_note(format!(
+                        "the daemon's VmRSS {:.0} KiB / N (PSS {:.0} KiB)",
+                        s.daemon.0, s.daemon.1
+                    )),
+                );
+                rows.push(
+                    Row::measured(
+                        g,
+                        format!("total PSS per process, N={n}"),
+                        Way::Guest,
+                        Unit::Bytes,
+                        &[s.total_pss_per_process_kib * 1024.0],
+                        it.clone(),
+                    )
+                    .with_note(format!(
+                        "(every QEMU + {} parked VM(s), {:.0} KiB + the daemon) / N",
+                        s.pool.0, s.pool.1
+                    )),
                 );
                 rows.push(
                     Row::measured(
@@ -380,12 +486,54 @@ fn density_rows(
                         Way::Guest,
                         Unit::CpuPercent,
                         &s.idle_cpu_pct,
-                        it,
+                        it.clone(),
                     )
-                    .with_note("QEMU utime+stime, guest blocked in read()"),
+                    .with_note(format!(
+                        "QEMU utime+stime, guest blocked in read(); with the daemon and the pool: {:.3} % per process (daemon {:.2} %)",
+                        s.total_cpu_per_process_pct, s.daemon.2
+                    )),
+                );
+                rows.push(
+                    Row::measured(
+                        g,
+                        format!("time to grow, N={n}"),
+                        Way::Guest,
+                        Unit::Nanos,
+                        &[s.grow.as_nanos() as f64],
+                        format!(
+                            "{} -> {n} processes",
+                            steps
+                                .iter()
+                                .take_while(|x| x.n < n)
+                                .last()
+                                .map_or(1, |p| p.n)
+                        ),
+                    )
+                    .with_note(format!(
+                        "{how}; from the command to the last child's ready byte"
+                    )),
                 );
             }
-            out["guest"] = json!(steps.iter().map(|s| json!({"n": s.n, "qemu_rss_kib": s.rss_kib, "qemu_pss_kib": s.pss_kib, "daemon_share_kib": s.daemon_share_kib, "idle_cpu_pct": s.idle_cpu_pct, "grow_s": s.grow.as_secs_f64()})).collect::<Vec<_>>());
+            out["guest"] = json!(steps
+                .iter()
+                .map(|s| json!({
+                    "wanted": s.wanted,
+                    "n": s.n,
+                    "limit": s.limit,
+                    "qemu_rss_kib": s.rss_kib,
+                    "qemu_pss_kib": s.pss_kib,
+                    "idle_cpu_pct": s.idle_cpu_pct,
+                    "daemon_rss_kib": s.daemon.0,
+                    "daemon_pss_kib": s.daemon.1,
+                    "daemon_idle_cpu_pct": s.daemon.2,
+                    "pool_vms": s.pool.0,
+                    "pool_pss_kib": s.pool.1,
+                    "total_pss_per_process_kib": s.total_pss_per_process_kib,
+                    "total_cpu_per_process_pct": s.total_cpu_per_process_pct,
+                    "grow_s": s.grow.as_secs_f64(),
+                    "memory_mib": memory_mib,
+                }))
+                .collect::<Vec<_>>());
         }
         Some(Err(e)) => rows.push(Row::missing(
             g,
