@@ -261,20 +261,21 @@ impl RunTree {
         self.child.id()
     }
 
-    /// Host pids of this tree's QEMUs, each with whether it is a pool VM
-    /// (its socket is `pool-K.sock` in the run directory).
-    pub fn qemu_pids(&self) -> Vec<(u32, bool)> {
+    /// Host pids of this tree's QEMUs (their command lines name the run
+    /// directory): the processes' and the parked VMs'. A VM booted for the
+    /// pool keeps its `pool-K.sock` name when a process takes it, so the
+    /// two cannot be told apart from here; the tree's size can.
+    pub fn qemu_pids(&self) -> Vec<u32> {
         let needle = self.run_dir.path().to_string_lossy().into_owned();
-        let pool = format!("{needle}/pool-");
         let Ok(dir) = std::fs::read_dir("/proc") else {
             return Vec::new();
         };
         dir.flatten()
             .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-            .filter_map(|pid| {
-                let c = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-                let c = String::from_utf8_lossy(&c);
-                (pid != self.child.id() && c.contains(&needle)).then(|| (pid, c.contains(&pool)))
+            .filter(|&pid| {
+                pid != self.child.id()
+                    && std::fs::read(format!("/proc/{pid}/cmdline"))
+                        .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&needle))
             })
             .collect()
     }

@@ -246,6 +246,12 @@ fn main() {
          Total run {:.1} s.",
         started.elapsed().as_secs_f64()
     );
+    if let Some(t) = report::pool_table(&rows) {
+        println!();
+        println!("The pool, side by side (median / p99):");
+        println!();
+        print!("{t}");
+    }
     let targets = report::targets(&rows);
     if !targets.is_empty() {
         println!();
@@ -418,7 +424,7 @@ fn density_rows(
             };
             for s in &steps {
                 let n = s.n;
-                let it = format!("{n} QEMUs");
+                let it = format!("{} QEMUs ({} parked)", s.rss_kib.len(), s.parked);
                 let grew = format!("{how}; grew to {n} in {:.2} s", s.grow.as_secs_f64());
                 if let Some(why) = &s.limit {
                     rows.push(Row::missing(
@@ -438,7 +444,7 @@ fn density_rows(
                         &kib(&s.rss_kib),
                         it.clone(),
                     )
-                    .with_note(format!("each process's QEMU; {grew}")),
+                    .with_note(format!("each QEMU (parked VMs too); {grew}")),
                 );
                 rows.push(
                     Row::measured(
@@ -449,7 +455,7 @@ fn density_rows(
                         &kib(&s.pss_kib),
                         it.clone(),
                     )
-                    .with_note(format!("each process's QEMU; {grew}")),
+                    .with_note(format!("each QEMU (parked VMs too); {grew}")),
                 );
                 rows.push(
                     Row::measured(
@@ -475,8 +481,8 @@ fn density_rows(
                         it.clone(),
                     )
                     .with_note(format!(
-                        "(every QEMU + {} parked VM(s), {:.0} KiB + the daemon) / N",
-                        s.pool.0, s.pool.1
+                        "(every QEMU, {} of them parked VMs, + the daemon) / N",
+                        s.parked
                     )),
                 );
                 rows.push(
@@ -526,8 +532,7 @@ fn density_rows(
                     "daemon_rss_kib": s.daemon.0,
                     "daemon_pss_kib": s.daemon.1,
                     "daemon_idle_cpu_pct": s.daemon.2,
-                    "pool_vms": s.pool.0,
-                    "pool_pss_kib": s.pool.1,
+                    "parked_vms": s.parked,
                     "total_pss_per_process_kib": s.total_pss_per_process_kib,
                     "total_cpu_per_process_pct": s.total_cpu_per_process_pct,
                     "grow_s": s.grow.as_secs_f64(),

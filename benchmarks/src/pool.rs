@@ -23,6 +23,10 @@ use crate::stats::{Row, Unit, Way};
 pub const GROUP: &str = "pool";
 /// posix_spawn until the child's first write reaches the parent.
 pub const SPAWN_RUNS: &str = "posix_spawn -> child runs user code";
+/// posix_spawn until it returns in the parent.
+pub const SPAWN_RETURNS: &str = "posix_spawn: call returns in the parent";
+/// vfork() until it returns in the parent (after the child's execve).
+pub const VFORK_RETURNS: &str = "vfork+exec: call returns in the parent";
 /// vfork() + execve in the child until its first write reaches the parent.
 pub const VFORK_RUNS: &str = "vfork+exec -> child runs user code";
 /// fork() until the child's first write reaches the parent.
@@ -75,12 +79,12 @@ const MODES: [Mode; 3] = [
     Mode {
         arg: "spawn",
         tag: "spawn",
-        rows: &[(1, SPAWN_RUNS)],
+        rows: &[(1, SPAWN_RUNS), (0, SPAWN_RETURNS)],
     },
     Mode {
         arg: "vfork",
         tag: "vfork",
-        rows: &[(1, VFORK_RUNS)],
+        rows: &[(1, VFORK_RUNS), (0, VFORK_RETURNS)],
     },
     Mode {
         arg: "fork",
@@ -395,14 +399,11 @@ fn host_rows(plan: &Plan, programs: Result<&Programs, String>) -> Vec<Row> {
     rows
 }
 
-/// What a tree's host processes cost: the daemon and every QEMU (root,
-/// pool VMs) summed.
+/// What a tree's host processes cost: the daemon and every QEMU.
 #[derive(Debug, Clone, Default)]
 pub struct TreeCost {
-    /// QEMUs of processes.
+    /// QEMUs: the processes' and the parked VMs'.
     pub qemus: usize,
-    /// QEMUs of parked pool VMs.
-    pub pool_vms: usize,
     /// Sum of VmRSS, KiB.
     pub rss_kib: f64,
     /// Sum of Pss, KiB.
@@ -415,37 +416,43 @@ pub struct TreeCost {
     pub daemon_pss_kib: f64,
     /// The daemon's CPU over the window.
     pub daemon_cpu_pct: f64,
-    /// Pool VMs' Pss, KiB (summed).
-    pub pool_pss_kib: f64,
-    /// Per process QEMU: (RSS, PSS, CPU %).
+    /// Per QEMU: (RSS, PSS, CPU %).
     pub per_qemu: Vec<(f64, f64, f64)>,
 }
 
-/// Measures `tree` over `window`.
+/// Measures `tree` over `window`: each process's RSS and PSS at the start,
+/// its CPU over the window; processes that end meanwhile are left out.
 pub fn tree_cost(tree: &RunTree, window: Duration) -> TreeCost {
     let daemon = tree.daemon_pid();
-    let qemus = tree.qemu_pids();
     let mut pids: Vec<u32> = vec![daemon];
-    pids.extend(qemus.iter().map(|(p, _)| *p));
-    let fp = proc::footprint(&pids, window);
+    pids.extend(tree.qemu_pids());
+    let first: Vec<Option<(f64, f64, f64)>> = pids
+        .iter()
+        .map(|&p| {
+            Some((
+                proc::vm_rss_kib(p)? as f64,
+                proc::pss_kib(p)? as f64,
+                proc::cpu_seconds(p)?,
+            ))
+        })
+        .collect();
+    let w0 = std::time::Instant::now();
+    std::thread::sleep(window);
+    let secs = w0.elapsed().as_secs_f64();
     let mut c = TreeCost::default();
-    let get = |v: &[f64], i: usize| v.get(i).copied().unwrap_or(0.0);
-    for (i, _) in pids.iter().enumerate() {
-        let (rss, pss, cpu) = (
-            get(&fp.rss_kib, i),
-            get(&fp.pss_kib, i),
-            get(&fp.idle_cpu_pct, i),
-        );
+    for (&pid, f) in pids.iter().zip(first) {
+        let Some((rss, pss, cpu0)) = f else { continue };
+        let Some(cpu1) = proc::cpu_seconds(pid) else {
+            continue;
+        };
+        let cpu = (cpu1 - cpu0) / secs * 100.0;
         c.rss_kib += rss;
         c.pss_kib += pss;
         c.cpu_pct += cpu;
-        if i == 0 {
+        if pid == daemon {
             c.daemon_rss_kib = rss;
             c.daemon_pss_kib = pss;
             c.daemon_cpu_pct = cpu;
-        } else if qemus[i - 1].1 {
-            c.pool_vms += 1;
-            c.pool_pss_kib += pss;
         } else {
             c.qemus += 1;
             c.per_qemu.push((rss, pss, cpu));
@@ -494,11 +501,16 @@ fn idle_rows(plan: &Plan, s: &Setup, pool: Pool) -> Vec<Row> {
         Ok(c) => {
             let it = format!(
                 "root + {} parked VM(s) + daemon, {:.0} s window",
-                c.pool_vms, plan.idle_window_s
+                c.qemus.saturating_sub(1),
+                plan.idle_window_s
             );
             let note = format!(
-                "daemon RSS {:.0} KiB PSS {:.0} KiB CPU {:.2} %; parked VMs PSS {:.0} KiB",
-                c.daemon_rss_kib, c.daemon_pss_kib, c.daemon_cpu_pct, c.pool_pss_kib
+                "daemon RSS {:.0} KiB PSS {:.0} KiB CPU {:.2} %; {} QEMU(s) PSS {:.0} KiB",
+                c.daemon_rss_kib,
+                c.daemon_pss_kib,
+                c.daemon_cpu_pct,
+                c.qemus,
+                c.pss_kib - c.daemon_pss_kib
             );
             vec![
                 Row::measured(
@@ -552,7 +564,7 @@ mod tests {
     #[test]
     fn every_benchmark_has_a_name() {
         let names = every_name();
-        assert_eq!(names.len(), 6);
+        assert_eq!(names.len(), 8);
         let mut dedup = names.clone();
         dedup.sort();
         dedup.dedup();

@@ -153,6 +153,74 @@ pub fn setup_text(s: &Setup) -> String {
     )
 }
 
+/// The pool rows side by side: one line per benchmark, with the pool off,
+/// each pool size and the host as columns of "median / p99"; `None` when
+/// there are no pool rows.
+pub fn pool_table(rows: &[Row]) -> Option<String> {
+    let pool: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.group == crate::pool::GROUP)
+        .collect();
+    if pool.is_empty() {
+        return None;
+    }
+    let mut benches: Vec<String> = Vec::new();
+    let mut columns: Vec<String> = Vec::new();
+    for r in &pool {
+        let base = r.vs.clone().unwrap_or_else(|| r.name.clone());
+        if !benches.contains(&base) {
+            benches.push(base.clone());
+        }
+        let col = match r.way {
+            Way::Host => "host".to_string(),
+            _ => r
+                .name
+                .strip_prefix(&base)
+                .unwrap_or(&r.name)
+                .trim_start_matches(", ")
+                .to_string(),
+        };
+        if col != "host" && !columns.contains(&col) {
+            columns.push(col);
+        }
+    }
+    columns.push("host".into());
+    let mut t = String::from("| benchmark | unit |");
+    for c in &columns {
+        let _ = write!(t, " {c}: median / p99 |");
+    }
+    t.push_str("\n|---|---|");
+    t.push_str(&"---:|".repeat(columns.len()));
+    t.push('\n');
+    for b in &benches {
+        let mut unit = "";
+        let mut cells = Vec::new();
+        for c in &columns {
+            let r = pool.iter().find(|r| {
+                let base = r.vs.as_deref().unwrap_or(&r.name);
+                base == b
+                    && if c == "host" {
+                        r.way == Way::Host
+                    } else {
+                        r.way != Way::Host && r.name == format!("{b}, {c}")
+                    }
+            });
+            cells.push(match r {
+                Some(r) => {
+                    unit = unit_name(r.unit);
+                    match (r.median_display(), r.p99_display()) {
+                        (Some(m), Some(p)) => format!("{} / {}", fmt_num(m), fmt_num(p)),
+                        _ => "n/a".into(),
+                    }
+                }
+                None => String::new(),
+            });
+        }
+        let _ = writeln!(t, "| {b} | {unit} | {} |", cells.join(" | "));
+    }
+    Some(t)
+}
+
 /// The Markdown table of every row.
 pub fn table(rows: &[Row]) -> String {
     let mut t = String::new();
@@ -430,6 +498,37 @@ pub fn plot(path: &Path, setup: &Setup, rows: &[Row]) -> DrawResult {
     )?;
     root.present()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod pool_table_tests {
+    use super::*;
+
+    #[test]
+    fn pool_rows_line_up_by_benchmark() {
+        let g = crate::pool::GROUP;
+        let rows = vec![
+            Row::measured(g, "spawn", Way::Host, Unit::Nanos, &[1000.0], "1"),
+            Row::measured(g, "spawn, pool off", Way::Guest, Unit::Nanos, &[40e6], "1")
+                .compared_with("spawn"),
+            Row::measured(g, "spawn, pool 4", Way::Guest, Unit::Nanos, &[2e6], "1")
+                .compared_with("spawn"),
+            Row::missing(g, "burst, pool 16", Way::Guest, Unit::Nanos, "skipped")
+                .compared_with("burst"),
+        ];
+        let t = pool_table(&rows).unwrap();
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(
+            lines[0],
+            "| benchmark | unit | pool off: median / p99 | pool 4: median / p99 | pool 16: median / p99 | host: median / p99 |"
+        );
+        assert_eq!(
+            lines[2],
+            "| spawn | us | 40000 / 40000 | 2000 / 2000 |  | 1.00 / 1.00 |"
+        );
+        assert_eq!(lines[3], "| burst | us |  |  | n/a |  |");
+        assert!(pool_table(&rows[..0]).is_none());
+    }
 }
 
 #[cfg(test)]

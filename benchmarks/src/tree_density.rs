@@ -2,8 +2,8 @@
 //! [`crate::daemon`]) whose root, `vupbench density`, grows on command to
 //! each size of `plan.density_qemu` (up to 256 processes), started through
 //! the pool (`--pool N`) with small VMs (`--memory`), every child blocked
-//! reading a pipe. At each size: RSS and PSS of each process's QEMU, the
-//! daemon's and the parked VMs' memory as a share per process, idle CPU,
+//! reading a pipe. At each size: RSS and PSS of each QEMU, the daemon's
+//! memory and everything's as a share per process, idle CPU,
 //! the time the growth took; or the first limit hit and why.
 
 use std::thread;
@@ -38,16 +38,18 @@ pub struct Step {
     pub limit: Option<String>,
     /// How long the growth from the previous size took.
     pub grow: Duration,
-    /// VmRSS of each process's QEMU, KiB.
+    /// VmRSS of each QEMU (the processes' and the parked VMs': a VM taken
+    /// from the pool cannot be told from a parked one by its command line),
+    /// KiB.
     pub rss_kib: Vec<f64>,
-    /// Pss of each process's QEMU, KiB.
+    /// Pss of each QEMU, KiB.
     pub pss_kib: Vec<f64>,
-    /// CPU of each process's QEMU over the idle window, % of a core.
+    /// CPU of each QEMU over the idle window, % of a core.
     pub idle_cpu_pct: Vec<f64>,
     /// The daemon's VmRSS and Pss, KiB, and its CPU over the window.
     pub daemon: (f64, f64, f64),
-    /// Parked VMs at the time, and their summed Pss, KiB.
-    pub pool: (usize, f64),
+    /// QEMUs beyond the tree's processes: the parked VMs.
+    pub parked: usize,
     /// Everything (QEMUs, parked VMs, daemon): Pss / processes, KiB.
     pub total_pss_per_process_kib: f64,
     /// Everything: CPU / processes over the window, % of a core.
@@ -110,7 +112,7 @@ pub fn run(
             pss_kib,
             idle_cpu_pct,
             daemon: (c.daemon_rss_kib, c.daemon_pss_kib, c.daemon_cpu_pct),
-            pool: (c.pool_vms, c.pool_pss_kib),
+            parked: c.qemus.saturating_sub(n),
             total_pss_per_process_kib: c.pss_kib / n as f64,
             total_cpu_per_process_pct: c.cpu_pct / n as f64,
         });
