@@ -343,6 +343,7 @@ impl Supervisor {
             tally: self.kernel().tally(),
             vms: self.vms.load(Ordering::Relaxed),
             fork_copies: self.fork_copies.load(Ordering::Relaxed),
+            pooled: lock(&self.pool).taken,
         }
     }
 
