@@ -11,7 +11,7 @@
 //! an event for us. Nothing polls.
 
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use log::{debug, error, info, warn};
 use vhost::vhost_user::message::VhostUserProtocolFeatures;
@@ -253,7 +253,7 @@ impl Backend {
     fn install_used_ring(&self, vring: &VringRwLock) {
         self.mailbox.set_used_ring(|| {
             Box::new(RequestRing {
-                who: self.who.clone(),
+                who: Arc::downgrade(&self.who),
                 vring: vring.clone(),
             })
         });
@@ -348,16 +348,22 @@ impl Backend {
     }
 }
 
+/// The pid a weak binding names (0 once it is gone), for log lines.
+fn pid_of(who: &Weak<Binding>) -> Pid {
+    who.upgrade().map_or(0, |b| b.pid())
+}
+
 /// `requestq`'s used ring, for [`Completions`] on other threads.
 struct RequestRing {
-    who: Arc<Binding>,
+    /// For log lines only (weak: the binding's waker leads back here).
+    who: Weak<Binding>,
     vring: VringRwLock,
 }
 
 impl UsedRing for RequestRing {
     fn add_used(&self, head: u16, used: u32) {
         if let Err(e) = self.vring.add_used(head, used) {
-            warn!("pid {}: add_used({head}): {e}", self.who.pid());
+            warn!("pid {}: add_used({head}): {e}", pid_of(&self.who));
         }
     }
 
@@ -374,17 +380,17 @@ impl UsedRing for RequestRing {
         match call {
             Some(Ok(c)) => {
                 if let Err(e) = c.notify() {
-                    debug!("pid {}: signal requestq: {e}", self.who.pid());
+                    debug!("pid {}: signal requestq: {e}", pid_of(&self.who));
                 }
             }
             Some(Err(e)) => {
                 // No fd to spare: signal under the lock rather than not at all.
                 debug!(
                     "pid {}: cannot duplicate the call eventfd: {e}",
-                    self.who.pid()
+                    pid_of(&self.who)
                 );
                 if let Err(e) = self.vring.signal_used_queue() {
-                    debug!("pid {}: signal requestq: {e}", self.who.pid());
+                    debug!("pid {}: signal requestq: {e}", pid_of(&self.who));
                 }
             }
             None => {}

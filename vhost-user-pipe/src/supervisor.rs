@@ -343,6 +343,7 @@ impl Supervisor {
             tally: self.kernel().tally(),
             vms: self.vms.load(Ordering::Relaxed),
             fork_copies: self.fork_copies.load(Ordering::Relaxed),
+            pooled: lock(&self.pool).taken,
         }
     }
 
@@ -740,11 +741,24 @@ impl Supervisor {
         }
     }
 
-    /// Takes a parked VM for process `pid`: its record moves to `pid` and
-    /// its connection serves `pid` from now on. Atomic under the hosts
-    /// lock for everyone who looks a VM up by pid (its reaper and its
-    /// connection's end included).
+    /// Takes a parked VM for process `pid` ([`Self::claim_parked`], then
+    /// [`Self::bind`]).
     fn take_parked(&self, pid: Pid) -> Option<(Arc<Binding>, Parked)> {
+        let (id, parked) = self.claim_parked()?;
+        match self.bind(id, pid) {
+            Some(binding) => Some((binding, parked)),
+            None => {
+                // It died in between: its held START goes with it.
+                drop(parked);
+                None
+            }
+        }
+    }
+
+    /// Claims a parked VM: its held `START` is the caller's, and nobody
+    /// else can take the VM; it stays under its VM id (the pool counts it)
+    /// until [`Self::bind`] or its end.
+    fn claim_parked(&self) -> Option<(Pid, Parked)> {
         let mut hosts = self.hosts();
         let id = hosts
             .iter()
@@ -753,8 +767,20 @@ impl Supervisor {
             })
             .map(|(id, _)| *id)
             .min()?;
+        let parked = hosts.get_mut(&id)?.parked.take()?;
+        Some((id, parked))
+    }
+
+    /// Gives the claimed VM `id` to process `pid`: its record moves to
+    /// `pid` and its connection serves `pid` from now on. Atomic under the
+    /// hosts lock for everyone who looks a VM up by pid (its reaper and its
+    /// connection's end included); `None` if the VM has ended meanwhile.
+    fn bind(&self, id: Pid, pid: Pid) -> Option<Arc<Binding>> {
+        let mut hosts = self.hosts();
+        if !hosts.get(&id).is_some_and(|r| r.vm.is_some() && r.serving) {
+            return None;
+        }
         let mut rec = hosts.remove(&id)?;
-        let parked = rec.parked.take()?;
         let binding = rec.binding.clone()?;
         binding.rebind(pid);
         // Its logs go by the process's name from now on (QEMU keeps
@@ -774,7 +800,7 @@ impl Supervisor {
         self.vms.fetch_add(1, Ordering::Relaxed);
         lock(&self.pool).taken += 1;
         debug!("pid {pid}: takes parked VM {}", name_of(id));
-        Some((binding, parked))
+        Some(binding)
     }
 
     /// Lets the taken parked VM of `pid` start as a fresh process: its held
