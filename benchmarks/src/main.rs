@@ -46,7 +46,7 @@ struct Args {
     #[arg(long, default_value_t = 500)]
     pool_pause_ms: u64,
     /// Pause between burst samples, ms.
-    #[arg(long, default_value_t = 3000)]
+    #[arg(long, default_value_t = 5000)]
     burst_pause_ms: u64,
     /// `--memory` (MiB per VM) of the density tree.
     #[arg(long, default_value_t = 16)]

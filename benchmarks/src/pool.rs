@@ -473,7 +473,9 @@ fn idle_rows(plan: &Plan, s: &Setup, pool: Pool) -> Vec<Row> {
     let fail = |why: &str| -> Vec<Row> {
         names
             .iter()
-            .map(|n| Row::missing(GROUP, guest_name(n, pool), Way::Guest, unit(n), why))
+            .map(|n| {
+                Row::missing(GROUP, guest_name(n, pool), Way::Guest, unit(n), why).compared_with(*n)
+            })
             .collect()
     };
     if let Some(why) = skip_reason(s, pool) {
@@ -521,6 +523,7 @@ fn idle_rows(plan: &Plan, s: &Setup, pool: Pool) -> Vec<Row> {
                     &[c.rss_kib * 1024.0],
                     it.clone(),
                 )
+                .compared_with(IDLE_RSS)
                 .with_note(note.clone()),
                 Row::measured(
                     GROUP,
@@ -530,6 +533,7 @@ fn idle_rows(plan: &Plan, s: &Setup, pool: Pool) -> Vec<Row> {
                     &[c.pss_kib * 1024.0],
                     it.clone(),
                 )
+                .compared_with(IDLE_PSS)
                 .with_note(note),
                 Row::measured(
                     GROUP,
@@ -539,6 +543,7 @@ fn idle_rows(plan: &Plan, s: &Setup, pool: Pool) -> Vec<Row> {
                     &[c.cpu_pct],
                     it,
                 )
+                .compared_with(IDLE_CPU)
                 .with_note("utime+stime of the daemon and every QEMU; root blocked in read()"),
             ]
         }
