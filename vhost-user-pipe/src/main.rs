@@ -182,7 +182,9 @@ impl From<Common> for Config {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .format_timestamp_micros()
+        .init();
     let args = Args::parse();
     let result = match args.command {
         Command::Run {
