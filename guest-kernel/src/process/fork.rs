@@ -161,6 +161,7 @@ pub fn fork(p: &mut Process, f: &TrapFrame, req: &CloneRequest) -> Result<u32, E
     let done = dev::request_quiesced(
         &Request::Fork {
             resume: record_phys,
+            mailbox: resume::mailbox_phys(),
         }
         .header(),
     );
