@@ -275,6 +275,19 @@ fn check_mailbox(pairs: &[Pair<'_>], mailbox: u64) -> Result<(), RamCopyError> {
     Ok(())
 }
 
+/// Whether [`overlay`] can make `child` a copy of `parent` with its mailbox
+/// at `mailbox`: the same regions (guest addresses and sizes), each backed
+/// by a file, and `mailbox` a nonzero page-aligned page of RAM. Writes
+/// nothing: ask before answering a parked VM's `START` with land, since a
+/// VM told to land cannot be used for anything else.
+pub fn check_overlay(
+    parent: &GuestMemoryMmap,
+    child: &GuestMemoryMmap,
+    mailbox: u64,
+) -> Result<(), RamCopyError> {
+    check_mailbox(&pairs(parent, child)?, mailbox)
+}
+
 /// Makes `child`'s RAM byte-equal to `parent`'s (spec `dev-fork-land`),
 /// the page at guest-physical `mailbox` last and its first 8 bytes after
 /// everything else (one atomic store, release-ordered), so that a child
@@ -636,6 +649,8 @@ mod tests {
             let before = all_bytes(&child);
             let e = overlay(&parent, &child, MAILBOX).unwrap_err();
             assert!(matches!(e, RamCopyError::RegionsDiffer), "{e}");
+            let e = check_overlay(&parent, &child, MAILBOX).unwrap_err();
+            assert!(matches!(e, RamCopyError::RegionsDiffer), "{e}");
             assert!(all_bytes(&child) == before, "nothing written");
         }
     }
@@ -655,7 +670,9 @@ mod tests {
         ] {
             let e = overlay(&parent, &child, bad).unwrap_err();
             assert!(matches!(e, RamCopyError::BadMailbox(m) if m == bad), "{e}");
+            assert!(check_overlay(&parent, &child, bad).is_err());
         }
+        check_overlay(&parent, &child, MAILBOX).unwrap();
         assert!(all_bytes(&child) == before, "nothing written");
     }
 
