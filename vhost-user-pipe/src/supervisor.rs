@@ -1196,7 +1196,7 @@ impl Host for Supervisor {
                 let r = self.spawn(pid, len as usize, io.as_ref());
                 self.answer_new_process(pid, io, r);
             }
-            Request::Fork { resume } => {
+            Request::Fork { resume, .. } => {
                 let r = self.fork(caller, resume);
                 self.answer_new_process(pid, io, r);
             }
