@@ -306,6 +306,42 @@ pub fn overlay(
     child: &GuestMemoryMmap,
     mailbox: u64,
 ) -> Result<OverlayStats, RamCopyError> {
+    overlay_held(parent, child, mailbox)?.release(child)
+}
+
+/// An [`overlay`] done but for the mailbox's first word: the child still
+/// spins. [`Held::release`] stores the word; between the two the caller
+/// can make the VM the child's (re-bind its connection) before the child
+/// can run.
+#[derive(Debug)]
+#[must_use = "the child spins until the mailbox word is released"]
+pub struct Held {
+    word: u64,
+    mailbox: u64,
+    stats: OverlayStats,
+    start: Instant,
+}
+
+impl Held {
+    /// Stores the mailbox's first word (release-ordered, after a fence):
+    /// the child sees all of the parent's RAM and resumes.
+    pub fn release(self, child: &GuestMemoryMmap) -> Result<OverlayStats, RamCopyError> {
+        fence(Ordering::SeqCst);
+        child
+            .store(self.word, GuestAddress(self.mailbox), Ordering::Release)
+            .map_err(|e| RamCopyError::Copy(std::io::Error::other(e)))?;
+        let mut stats = self.stats;
+        stats.elapsed = self.start.elapsed();
+        Ok(stats)
+    }
+}
+
+/// [`overlay`] up to the mailbox's first word.
+pub fn overlay_held(
+    parent: &GuestMemoryMmap,
+    child: &GuestMemoryMmap,
+    mailbox: u64,
+) -> Result<Held, RamCopyError> {
     let start = Instant::now();
     let pairs = pairs(parent, child)?;
     check_mailbox(&pairs, mailbox)?;
@@ -349,14 +385,14 @@ pub fn overlay(
     let (cf, cbase) = r.child;
     cf.write_all_at(&bytes[8..], cbase + (mailbox - r.guest) + 8)
         .map_err(RamCopyError::Copy)?;
-    fence(Ordering::SeqCst);
     let word = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
-    child
-        .store(word, GuestAddress(mailbox), Ordering::Release)
-        .map_err(|e| RamCopyError::Copy(std::io::Error::other(e)))?;
     stats.copied += page;
-    stats.elapsed = start.elapsed();
-    Ok(stats)
+    Ok(Held {
+        word,
+        mailbox,
+        stats,
+        start,
+    })
 }
 
 /// `copy_file_range` of `len` bytes from `src` at `from` to `dst` at `to`.

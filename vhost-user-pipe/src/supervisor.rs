@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use log::{debug, error, info, warn};
 use thiserror::Error;
 use virtio_pipe_protocol::{
-    Errno, Request, RespHeader, SpawnBlob, FEATURE_FORK, FEATURE_SPAWN, SPAWN_MAX,
+    Errno, Request, RespHeader, SpawnBlob, StartKind, FEATURE_FORK, FEATURE_SPAWN, SPAWN_MAX,
 };
 use vm_memory::{GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
 
@@ -79,7 +79,6 @@ pub enum SupervisorError {
 /// VM's RAM (a fork copies its parent's into it).
 struct Parked {
     start: Box<dyn Io>,
-    #[allow(dead_code)] // read by the fork into a parked VM (next)
     memory: Arc<GuestMemoryMmap>,
 }
 
@@ -917,7 +916,7 @@ impl Supervisor {
     /// FORK of `caller.pid`: a child booted on a copy of the VM's RAM. The
     /// caller may be a vfork child borrowing the VM: the copy and the image
     /// are the VM's, the new process the borrower's child.
-    fn fork(&self, caller: &Caller, resume: u64) -> Result<Pid, Errno> {
+    fn fork(&self, caller: &Caller, resume: u64, mailbox: u64) -> Result<Pid, Errno> {
         let parent = caller.pid;
         let negotiated = self
             .kernel()
@@ -938,6 +937,12 @@ impl Supervisor {
         }
         // The process limit first: a refused FORK copies nothing.
         let child = self.kernel().fork(parent, resume)?;
+        if mailbox != 0
+            && self.kernel_image.as_deref() == Some(image.as_path())
+            && self.fork_into_parked(caller, child, mailbox)
+        {
+            return Ok(child);
+        }
         let ram = match ram_copy::copy(mem, 0) {
             Ok(ram) => ram,
             Err(e) => {
@@ -956,6 +961,75 @@ impl Supervisor {
             return Err(Errno::Eagain);
         }
         Ok(child)
+    }
+
+    /// FORK into a parked VM (spec: `dev-fork-land`): its held `START`
+    /// answers "land", and once its driver has landed (it spins on the
+    /// mailbox, touching nothing else) the parent's RAM is copied over its
+    /// own, the VM becomes `child`'s, and the mailbox word goes last, on
+    /// which the child resumes as a cold fork child does (`ARCHITECTURE.md`,
+    /// "Fork into a parked VM"). False when there is no parked VM or it
+    /// could not be used: nothing was bound, the caller forks cold.
+    fn fork_into_parked(&self, caller: &Caller, child: Pid, mailbox: u64) -> bool {
+        let Some((id, parked)) = self.claim_parked() else {
+            return false;
+        };
+        if let Err(e) = ram_copy::check_overlay(&caller.memory, &parked.memory, mailbox) {
+            // Not this parent's shape (another `--memory`): it stays parked.
+            debug!("pid {}: no fork into {}: {e}", caller.pid, name_of(id));
+            if let Some(r) = self.hosts().get_mut(&id) {
+                r.parked = Some(parked);
+            }
+            return false;
+        }
+        let began = Instant::now();
+        let Parked { start, memory } = parked;
+        start.complete(RespHeader::ok([StartKind::Land as u64, 0, 0]), 0);
+        let alive = || self.hosts().get(&id).is_some_and(|r| r.vm.is_some());
+        let deadline = began + pool::LAND_DEADLINE;
+        let held = ram_copy::wait_landed(&memory, mailbox, deadline, alive)
+            .and_then(|()| ram_copy::overlay_held(&caller.memory, &memory, mailbox));
+        let landed = began.elapsed();
+        let held = match held {
+            Ok(held) => held,
+            Err(e) => {
+                warn!(
+                    "{}: fork into it failed: {e}; a cold VM instead",
+                    name_of(id)
+                );
+                self.kill_vm(id);
+                return false;
+            }
+        };
+        // The VM is the child's before the child can run: its first
+        // requests must find the child's record.
+        let Some(binding) = self.bind(id, child) else {
+            return false;
+        };
+        self.kernel().set_waker(child, binding.waker());
+        match held.release(&memory) {
+            Ok(stats) => debug!(
+                "pid {child}: forked into {}: landed in {landed:?}, copied {} KiB, punched {} KiB, in {:?}",
+                name_of(id),
+                stats.copied / 1024,
+                stats.punched / 1024,
+                stats.elapsed
+            ),
+            Err(e) => {
+                // The child cannot resume: it ends as killed.
+                warn!("pid {child}: fork into {} failed: {e}", name_of(id));
+                self.kill_vm(child);
+            }
+        }
+        self.fork_copies.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Kills the VM recorded under `id`, if it still runs.
+    fn kill_vm(&self, id: Pid) {
+        if let Some(vm) = self.hosts().get(&id).and_then(|r| r.vm.clone()) {
+            vm.kill();
+        }
     }
 
     // ---- VMs and connections ending ----
@@ -1196,8 +1270,8 @@ impl Host for Supervisor {
                 let r = self.spawn(pid, len as usize, io.as_ref());
                 self.answer_new_process(pid, io, r);
             }
-            Request::Fork { resume, .. } => {
-                let r = self.fork(caller, resume);
+            Request::Fork { resume, mailbox } => {
+                let r = self.fork(caller, resume, mailbox);
                 self.answer_new_process(pid, io, r);
             }
             _ => {
