@@ -495,7 +495,7 @@ fn density_rows(
                         it.clone(),
                     )
                     .with_note(format!(
-                        "QEMU utime+stime, guest blocked in read(); with the daemon and the pool: {:.3} % per process (daemon {:.2} %)",
+                        "QEMU CPU time (schedstat), guest blocked in read(); with the daemon and the pool: {:.3} % per process (daemon {:.3} %)",
                         s.total_cpu_per_process_pct, s.daemon.2
                     )),
                 );

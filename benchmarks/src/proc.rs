@@ -26,6 +26,30 @@ pub fn pss_kib(pid: u32) -> Option<u64> {
 
 pub use system_tests::qemu::cpu_seconds;
 
+/// CPU time of `pid`'s live threads in seconds: the sum of the first field
+/// (time on a CPU, ns) of `/proc/PID/task/*/schedstat`. Exact, where
+/// [`cpu_seconds`] counts 10 ms ticks; a thread that ends takes its time
+/// with it. `None` when the process is gone or schedstat is not there.
+pub fn run_seconds(pid: u32) -> Option<f64> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let mut ns: u64 = 0;
+    let mut any = false;
+    for t in tasks.flatten() {
+        let Ok(text) = std::fs::read_to_string(t.path().join("schedstat")) else {
+            continue;
+        };
+        if let Some(v) = text
+            .split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            ns += v;
+            any = true;
+        }
+    }
+    any.then(|| ns as f64 / 1e9)
+}
+
 /// What a set of processes costs: RSS and PSS of each (KiB), and the CPU
 /// each used (% of a core) over an idle window of `window`.
 #[derive(Debug, Default)]
