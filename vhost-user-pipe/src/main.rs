@@ -176,7 +176,11 @@ impl From<Common> for Config {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    // Microseconds: the debug log is how a VM's start-up is profiled
+    // (BENCHMARKS.md, "Issue 16: cold boot floor").
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .format_timestamp_micros()
+        .init();
     let args = Args::parse();
     let result = match args.command {
         Command::Run {
