@@ -93,7 +93,7 @@ fn reading() -> Option<(u64, u64)> {
         let ns = monotonic_ns()?;
         let after = rdtsc();
         let width = after.wrapping_sub(before);
-        if after >= before && best.is_none_or(|b| width < b.2) {
+        if after >= before && best.map_or(true, |b| width < b.2) {
             best = Some((before + width / 2, ns, width));
         }
     }
