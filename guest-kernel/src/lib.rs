@@ -70,8 +70,8 @@
 //!
 //! | static | where | in a fork child |
 //! |---|---|---|
-//! | boot page tables, boot stack, start info address, entry TSC | `arch::x86_64::boot` (`.bss.boot`) | not carried: the child's own |
-//! | kernel stack, `syscall` scratch word | `arch::x86_64::syscall_entry` (`.bss.kstack`) | not carried: the child enters the program from a frame in the record |
+//! | boot page tables, boot stack, start info address, entry TSC | `arch::x86_64::boot` (`.bss.boot`) | not carried: the child's own (a child landed in a parked VM holds the parent's bytes: the same page tables, dead stack bytes, the parent's start info address, and the entry TSC the landing kept in a register) |
+//! | kernel stack, `syscall` scratch word | `arch::x86_64::syscall_entry` (`.bss.kstack`) | not carried: the child enters the program from a frame in the record (landed: the parent's dead bytes) |
 //! | the live PML4's address | `arch::x86_64::paging` | carried (the child's boot loads it into CR3) |
 //! | GDT, TSS, IST stacks; IDT; interrupt hooks | `arch::x86_64::{gdt, interrupts}` | carried, then loaded into this CPU again |
 //! | TSC/LAPIC calibration, wall-clock epoch, monotonic base | `arch::x86_64::time` | carried, then rebased |

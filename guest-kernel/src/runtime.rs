@@ -8,7 +8,8 @@
 //! root that `GET_EXE` names, else the first PVH module; argv from the
 //! command line or `GET_ARGS`) → ring 3. A fork child's boot leaves this
 //! path before `rust_entry` (`arch::x86_64::resume`) and comes back in
-//! `fork_child_entry`.
+//! `fork_child_entry`; so does a parked VM whose `START` answers land
+//! (`land`), once the device has copied the parent's RAM into it.
 
 use alloc::vec::Vec;
 use core::panic::PanicInfo;
@@ -18,7 +19,9 @@ use virtio_pipe_protocol::{ExitKind, StartKind};
 use crate::arch::layout::{page_up, phys_to_virt, IDENTITY_END, KERNEL_BASE, PAGE_SIZE};
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::interrupts::{self, Hooks};
-use crate::arch::x86_64::{apic, boot, cpu, gdt, paging, random, serial, syscall_entry, time};
+use crate::arch::x86_64::{
+    apic, boot, cpu, gdt, paging, random, resume, serial, syscall_entry, time,
+};
 use crate::drivers::{debug_exit, hal, pipe};
 use crate::linux::sig::SIGKILL;
 use crate::loader::load::Entry;
@@ -178,6 +181,10 @@ extern "C" fn rust_entry() -> ! {
             umask,
             ..
         }) => umask,
+        Ok(device::Started {
+            kind: StartKind::Land,
+            ..
+        }) => land(),
         Ok(device::Started { record, .. }) => fail(format_args!(
             "START says forked (record {record:#x}) but no resume record was found"
         )),
@@ -223,6 +230,23 @@ extern "C" fn rust_entry() -> ! {
     // SAFETY: the frame is a ring-3 context in the program just loaded;
     // the kernel stack is unused (this runs on the boot stack).
     unsafe { interrupts::enter_user(&frame) }
+}
+
+/// `START` answered land: this parked VM becomes the child of a `FORK`
+/// (spec `drv-start-land`). Resets the device, then waits on the boot page
+/// tables for the parent's RAM and resumes from its record
+/// (`resume::land`); comes back in `fork_child_entry`.
+fn land() -> ! {
+    log::debug!("START says land: waiting for the parent's memory");
+    if !pipe::reset_for_landing() {
+        // The status did not read back 0 in time; the front-end handles
+        // the write synchronously, so go on: the device will not land
+        // a VM that does not answer (it falls back to a cold fork).
+        kprintln!("guest-kernel: landing: the device status did not read back 0");
+    }
+    // SAFETY: START answered land and the device is reset; nothing of
+    // this VM's own state is needed any more.
+    unsafe { resume::land() }
 }
 
 /// A fork child's entry, called by `resume::resume_if_forked` on the boot

@@ -379,6 +379,28 @@ impl<H: Hal, T: Transport> VirtioPipe<H, T> {
         Ok(used)
     }
 
+    /// Resets the device (writes 0 to the device status) and waits, a
+    /// bounded number of reads, for the status to read back 0 (virtio 1.2,
+    /// 2.1.2: the reset is complete then; on vhost-user the front-end has
+    /// stopped the rings, `GET_VRING_BASE`, by then). From here on the
+    /// device no longer touches any buffer of this driver and every request
+    /// is refused (`DeviceBroken`): a fork child that lands on this VM
+    /// (spec `drv-start-land`) resets it before the parent's RAM replaces
+    /// the queues. Returns whether the status read back 0.
+    pub fn reset(&mut self) -> bool {
+        const STATUS_READS: u32 = 1_000_000;
+        self.transport.set_status(DeviceStatus::empty());
+        self.slots.clear();
+        self.broken = true;
+        (0..STATUS_READS).any(|_| {
+            let done = self.transport.get_status() == DeviceStatus::empty();
+            if !done {
+                core::hint::spin_loop();
+            }
+            done
+        })
+    }
+
     /// The device broke the queue protocol: reset it so that it can no
     /// longer touch any buffer, and refuse further work.
     fn reset_after_protocol_error(&mut self) {
@@ -781,6 +803,17 @@ mod tests {
         assert_eq!(pipe.pop_event(), Some(ev));
         assert_eq!(pipe.pop_event(), None);
         assert_eq!(fake.avail_chains(QUEUE_EVENT).len(), EVENT_QUEUE_SIZE);
+    }
+
+    #[test]
+    fn reset_clears_the_status_and_refuses_further_requests() {
+        let (mut pipe, fake) = ready();
+        assert!(fake.status().contains(DeviceStatus::DRIVER_OK));
+        assert!(pipe.reset(), "the fake's status reads back 0 at once");
+        assert_eq!(fake.status(), DeviceStatus::empty());
+        // SAFETY: no payloads.
+        let again = unsafe { pipe.submit(&ReqHeader::new(Op::GetPid, 0, [0; 3]), &[], &mut []) };
+        assert_eq!(again, Err(DriverError::DeviceBroken));
     }
 
     #[test]

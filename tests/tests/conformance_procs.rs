@@ -491,6 +491,36 @@ fn fork_with_another_request_pending_is_einval_and_outside_ram_is_efault() {
     assert!(tree.try_launch().is_none());
 }
 
+// spec: dev-fork-reject, dev-start-land
+#[test]
+fn fork_mailbox_must_be_page_aligned_and_a_cold_child_is_told_forked_not_land() {
+    /// A page of the caller's RAM, as the guest kernel's mailbox is.
+    const MAILBOX_AT: u64 = 0x19_9000;
+    let tree = Tree::new();
+    let mut root = tree.root();
+    let (_pid, cl, mut c) = spawn_child(&tree, &mut root);
+    let before = tree.sup.stats().processes;
+    for mailbox in [1, 8, 0x800, MAILBOX_AT + 0x10, u64::MAX] {
+        assert_eq!(
+            status(&mut c, Op::Fork, 0, [RECORD_AT, mailbox, 0]),
+            Err(Errno::Einval),
+            "mailbox {mailbox:#x}"
+        );
+    }
+    assert_eq!(tree.sup.stats().processes, before, "nothing created");
+    assert!(tree.try_launch().is_none());
+    // Page-aligned: valid. This tree parks no VM, so the child boots cold
+    // on a copy of the RAM and its START says forked, never land.
+    let fc = status(&mut c, Op::Fork, 0, [RECORD_AT, MAILBOX_AT, 0]).unwrap()[0] as u32;
+    let (l, mut f) = tree.accept_child_with(ALL_FEATURES);
+    assert_eq!(l.spec.pid, fc);
+    assert_eq!(l.spec.image, cl.spec.image);
+    assert!(l.spec.memory.is_some(), "a new VM on a copy of the RAM");
+    assert_eq!(start(&mut f), [1, RECORD_AT, 0o022], "forked, not land");
+    f.reset();
+    assert_eq!(start(&mut f), [1, RECORD_AT, 0o022], "every time");
+}
+
 // ---- 1.6.16 WAIT ----
 
 // spec: dev-wait-args

@@ -342,7 +342,8 @@ fn an_ending_signal_removes_the_run_directory_and_every_vm() {
             .expect("a line")
             .unwrap()
             .starts_with("blocked pid"));
-        assert_eq!(qemus_mentioning(tmp.to_str().unwrap()).len(), 2);
+        // The root and its child, and the pool's parked VMs if any.
+        assert!(qemus_mentioning(tmp.to_str().unwrap()).len() >= 2);
         // SAFETY: kill(2) of the daemon we started.
         unsafe { libc::kill(g.child.id() as libc::pid_t, signo) };
         let status = g.wait_deadline(LIMIT).expect("the daemon ends");

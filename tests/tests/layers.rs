@@ -112,7 +112,9 @@ fn the_daemons_layers_point_one_way() {
         &["process"],
         &["pipe"],
         &["kernel"],
-        &["requests", "summary", "program", "launcher"],
+        &[
+            "requests", "summary", "program", "launcher", "binding", "pool",
+        ],
         &["backend"],
         &["connection"],
         &["supervisor", "test_utils"],

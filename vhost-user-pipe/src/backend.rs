@@ -11,7 +11,7 @@
 //! an event for us. Nothing polls.
 
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use log::{debug, error, info, warn};
 use vhost::vhost_user::message::VhostUserProtocolFeatures;
@@ -29,6 +29,7 @@ use vmm_sys_util::event::{
     new_event_consumer_and_notifier, EventConsumer, EventFlag, EventNotifier,
 };
 
+use crate::binding::Binding;
 use crate::chain;
 use crate::completions::{Completions, UsedRing};
 use crate::guest_memory;
@@ -98,7 +99,8 @@ impl std::fmt::Debug for Vring {
 
 /// The virtio-pipe device of one guest process.
 pub struct Backend {
-    pid: Pid,
+    /// The process served (re-bound when a parked VM of the pool is given one).
+    who: Arc<Binding>,
     host: Arc<dyn Host>,
     mem: Mutex<Option<GuestMemoryAtomic<GuestMemoryMmap>>>,
     mailbox: Arc<Completions>,
@@ -118,15 +120,15 @@ pub struct Backend {
 
 impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Backend").field("pid", &self.pid).finish()
+        f.debug_struct("Backend").field("pid", &self.pid()).finish()
     }
 }
 
 impl Backend {
-    /// The device of process `pid`, serving it for `host`.
-    pub fn new(pid: Pid, host: Arc<dyn Host>) -> std::io::Result<Self> {
+    /// The device of the process `who` names, serving it for `host`.
+    pub fn new(who: Arc<Binding>, host: Arc<dyn Host>) -> std::io::Result<Self> {
         Ok(Self {
-            pid,
+            who,
             host,
             mem: Mutex::new(None),
             mailbox: Arc::new(Completions::new()?),
@@ -135,6 +137,11 @@ impl Backend {
             malformed: RateLimited::default(),
             exit_fds: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The process served now.
+    fn pid(&self) -> Pid {
+        self.who.pid()
     }
 
     /// The mailbox other threads complete this guest's requests through.
@@ -165,16 +172,20 @@ impl Backend {
         let Some(memory) = self.memory() else { return };
         // One kernel lock per kick: whether the process still runs, the
         // features its driver acked, and who borrows the VM.
+        let pid = self.pid();
         let found = {
             let k = self.host.kernel();
-            k.process(self.pid)
+            k.process(pid)
                 .filter(|p| p.is_running())
-                .map(|p| (p.features, k.acting(self.pid)))
+                .map(|p| (p.features, k.acting(pid)))
         };
+        // A parked VM of the pool has no process yet: its driver's START
+        // goes to the process manager, which holds it.
+        let found = found.or_else(|| self.host.parked(pid).then(|| (self.who.features(), pid)));
         let Some((features, acting)) = found else {
             // An ended process's requests are never processed, SPAWN and
             // FORK included (spec: `dev-exit-sequence`).
-            debug!("pid {}: has ended; requests ignored", self.pid);
+            debug!("pid {}: has ended; requests ignored", self.pid());
             return;
         };
         let queue = {
@@ -188,13 +199,13 @@ impl Backend {
         let chains: Vec<_> = match vring.get_mut().get_queue_mut().iter(memory.clone()) {
             Ok(iter) => iter.collect(),
             Err(e) => {
-                warn!("pid {}: requestq unusable: {e}", self.pid);
+                warn!("pid {}: requestq unusable: {e}", self.pid());
                 return;
             }
         };
         let mut caller = Caller {
             pid: acting,
-            vm: self.pid,
+            vm: pid,
             memory,
             mailbox: self.mailbox.clone(),
         };
@@ -215,12 +226,12 @@ impl Backend {
     /// The next undelivered event (the kernel lock is released at once:
     /// it must not be held across the loop that delivers events).
     fn next_event(&self) -> Option<Event> {
-        self.host.kernel().next_event(self.pid)
+        self.host.kernel().next_event(self.pid())
     }
 
     /// Puts back an event that found no buffer.
     fn unget_event(&self, event: Event) {
-        self.host.kernel().unget_event(self.pid, event)
+        self.host.kernel().unget_event(self.pid(), event)
     }
 
     fn flush_completions(&self, vring: &VringRwLock) {
@@ -230,11 +241,11 @@ impl Backend {
         }
         for (head, used) in done {
             if let Err(e) = vring.add_used(head, used) {
-                warn!("pid {}: add_used({head}): {e}", self.pid);
+                warn!("pid {}: add_used({head}): {e}", self.pid());
             }
         }
         if let Err(e) = vring.signal_used_queue() {
-            debug!("pid {}: signal requestq: {e}", self.pid);
+            debug!("pid {}: signal requestq: {e}", self.pid());
         }
     }
 
@@ -242,7 +253,7 @@ impl Backend {
     fn install_used_ring(&self, vring: &VringRwLock) {
         self.mailbox.set_used_ring(|| {
             Box::new(RequestRing {
-                pid: self.pid,
+                who: Arc::downgrade(&self.who),
                 vring: vring.clone(),
             })
         });
@@ -278,13 +289,13 @@ impl Backend {
                 Ok(_) | Err(_) => {
                     // Returned empty; the event waits for the next buffer
                     // (spec: `dev-event-format`, `dev-event-hold`).
-                    warn!("pid {}: eventq buffer {head} unusable", self.pid);
+                    warn!("pid {}: eventq buffer {head} unusable", self.pid());
                     self.unget_event(event);
                     0
                 }
             };
             if let Err(e) = vring.add_used(head, used) {
-                warn!("pid {}: eventq add_used: {e}", self.pid);
+                warn!("pid {}: eventq add_used: {e}", self.pid());
             }
             delivered = true;
         }
@@ -306,19 +317,22 @@ impl Backend {
         if StopPoint::of(requestq) == stop {
             debug!(
                 "pid {}: requestq restarted where it stopped: resuming",
-                self.pid
+                self.pid()
             );
             let draining = self.mailbox.draining();
             let effects = {
                 let mut k = self.host.kernel();
-                k.thaw(self.pid);
+                k.thaw(self.pid());
                 k.take_effects()
             };
             self.host.apply(effects);
             drop(draining);
             self.flush_completions(requestq);
         } else {
-            debug!("pid {}: requestq restarted afresh: device reset", self.pid);
+            debug!(
+                "pid {}: requestq restarted afresh: device reset",
+                self.pid()
+            );
             self.cancel();
         }
     }
@@ -329,21 +343,27 @@ impl Backend {
     /// (spec: `dev-reset-cancel`).
     fn cancel(&self) {
         let mut k = self.host.kernel();
-        k.cancel_pending(self.pid);
+        k.cancel_pending(self.pid());
         self.mailbox.reset();
     }
 }
 
+/// The pid a weak binding names (0 once it is gone), for log lines.
+fn pid_of(who: &Weak<Binding>) -> Pid {
+    who.upgrade().map_or(0, |b| b.pid())
+}
+
 /// `requestq`'s used ring, for [`Completions`] on other threads.
 struct RequestRing {
-    pid: Pid,
+    /// For log lines only (weak: the binding's waker leads back here).
+    who: Weak<Binding>,
     vring: VringRwLock,
 }
 
 impl UsedRing for RequestRing {
     fn add_used(&self, head: u16, used: u32) {
         if let Err(e) = self.vring.add_used(head, used) {
-            warn!("pid {}: add_used({head}): {e}", self.pid);
+            warn!("pid {}: add_used({head}): {e}", pid_of(&self.who));
         }
     }
 
@@ -360,14 +380,17 @@ impl UsedRing for RequestRing {
         match call {
             Some(Ok(c)) => {
                 if let Err(e) = c.notify() {
-                    debug!("pid {}: signal requestq: {e}", self.pid);
+                    debug!("pid {}: signal requestq: {e}", pid_of(&self.who));
                 }
             }
             Some(Err(e)) => {
                 // No fd to spare: signal under the lock rather than not at all.
-                debug!("pid {}: cannot duplicate the call eventfd: {e}", self.pid);
+                debug!(
+                    "pid {}: cannot duplicate the call eventfd: {e}",
+                    pid_of(&self.who)
+                );
                 if let Err(e) = self.vring.signal_used_queue() {
-                    debug!("pid {}: signal requestq: {e}", self.pid);
+                    debug!("pid {}: signal requestq: {e}", pid_of(&self.who));
                 }
             }
             None => {}
@@ -377,7 +400,7 @@ impl UsedRing for RequestRing {
 
 impl Backend {
     fn serve_event(&self, device_event: u16, vrings: &[VringRwLock]) {
-        log::trace!("pid {}: device event {device_event}", self.pid);
+        log::trace!("pid {}: device event {device_event}", self.pid());
         let requestq = &vrings[QUEUE_REQUEST as usize];
         let _ = self.request_vring.set(Vring(requestq.clone()));
         let mut serving = lock(&self.serving);
@@ -401,9 +424,9 @@ impl Backend {
             // Queues 2 and above exist for carriers that create them; their
             // buffers are never used (spec: `dev-vq-roles`).
             other if (other as usize) < NUM_QUEUES => {
-                debug!("pid {}: kick on unused queue {other} ignored", self.pid)
+                debug!("pid {}: kick on unused queue {other} ignored", self.pid())
             }
-            other => warn!("pid {}: unknown device event {other}", self.pid),
+            other => warn!("pid {}: unknown device event {other}", self.pid()),
         }
     }
 }
@@ -423,7 +446,7 @@ impl VhostUserBackend for Backend {
     fn features(&self) -> u64 {
         // FORK boots the child from the parent's image: a process whose VM
         // someone else launched (`serve`) has none the daemon knows.
-        if self.host.can_fork(self.pid) {
+        if self.host.can_fork(self.pid()) {
             device_features()
         } else {
             device_features() & !(1 << FEATURE_FORK)
@@ -431,8 +454,9 @@ impl VhostUserBackend for Backend {
     }
 
     fn acked_features(&self, features: u64) {
-        info!("pid {}: driver acked features {features:#x}", self.pid);
-        self.host.kernel().set_features(self.pid, features);
+        info!("pid {}: driver acked features {features:#x}", self.pid());
+        self.who.set_features(features);
+        self.host.kernel().set_features(self.pid(), features);
     }
 
     fn protocol_features(&self) -> VhostUserProtocolFeatures {
@@ -462,7 +486,7 @@ impl VhostUserBackend for Backend {
         if let Err(e) = guest_memory::accept(&mem.memory()) {
             // The device stops using guest memory; the frontend gets the
             // error and the library ends the connection.
-            error!("pid {}: memory table refused: {e}", self.pid);
+            error!("pid {}: memory table refused: {e}", self.pid());
             *current = None;
             self.mailbox.reset();
             return Err(std::io::Error::other(e));
@@ -478,7 +502,7 @@ impl VhostUserBackend for Backend {
     }
 
     fn stop_vring(&self, queue_index: u32) -> std::io::Result<()> {
-        log::trace!("pid {}: stop vring {queue_index}", self.pid);
+        log::trace!("pid {}: stop vring {queue_index}", self.pid());
         if queue_index != QUEUE_REQUEST as u32 {
             return Ok(());
         }
@@ -489,7 +513,7 @@ impl VhostUserBackend for Backend {
             if serving.is_none() {
                 *serving = Some(StopPoint::of(vring));
             }
-            self.host.kernel().freeze(self.pid);
+            self.host.kernel().freeze(self.pid());
         }
         Ok(())
     }
@@ -520,9 +544,9 @@ impl VhostUserBackend for Backend {
                 .unwrap_or_default();
             error!(
                 "pid {}: worker panicked ({what}); ending the process",
-                self.pid
+                self.pid()
             );
-            self.host.fail_process(self.pid);
+            self.host.fail_process(self.pid());
         }
         Ok(())
     }

@@ -20,7 +20,8 @@ use vm_memory::{GuestMemoryAtomic, GuestMemoryMmap};
 use vmm_sys_util::epoll::EventSet;
 
 use crate::backend::{Backend, WAKE_EVENT};
-use crate::process::Pid;
+pub use crate::binding::Binding;
+use crate::process::Waker;
 use crate::requests::Host;
 use crate::run_dir;
 
@@ -49,18 +50,19 @@ pub enum ConnectionError {
 
 /// What a connection reports to whoever opened it.
 pub trait Events: Send + Sync {
-    /// The frontend of `pid` connected.
-    fn connected(&self, pid: Pid);
-    /// The connection of `pid` is over (or never came): its backend is gone.
-    fn closed(&self, pid: Pid);
+    /// The frontend of `who` connected.
+    fn connected(&self, who: &Binding);
+    /// The connection of `who` is over (or never came): its backend is gone.
+    fn closed(&self, who: &Binding);
 }
 
 /// Opens connections.
 pub trait Connector: Send + Sync + std::fmt::Debug {
-    /// Serves process `pid` for `host` on `endpoint`, reporting to `events`.
+    /// Serves the process (or parked VM) of `who` for `host` on
+    /// `endpoint`, reporting to `events`.
     fn open(
         &self,
-        pid: Pid,
+        who: Arc<Binding>,
         endpoint: Endpoint,
         host: Arc<dyn Host>,
         events: Arc<dyn Events>,
@@ -74,11 +76,12 @@ pub struct VhostUserConnector;
 impl Connector for VhostUserConnector {
     fn open(
         &self,
-        pid: Pid,
+        who: Arc<Binding>,
         endpoint: Endpoint,
         host: Arc<dyn Host>,
         events: Arc<dyn Events>,
     ) -> Result<(), ConnectionError> {
+        let pid = who.pid();
         let listener = match endpoint {
             Endpoint::Path(path) => {
                 run_dir::bind_private(&path).map_err(|e| ConnectionError::Bind(path, e))?
@@ -86,7 +89,7 @@ impl Connector for VhostUserConnector {
             Endpoint::Listening(l) => l,
         };
         let mut listener = Listener::from(listener);
-        let dev = Arc::new(Backend::new(pid, host.clone()).map_err(ConnectionError::Io)?);
+        let dev = Arc::new(Backend::new(who.clone(), host.clone()).map_err(ConnectionError::Io)?);
         let mailbox = dev.mailbox().clone();
         let mem = GuestMemoryAtomic::new(GuestMemoryMmap::new());
         let mut daemon =
@@ -103,19 +106,20 @@ impl Connector for VhostUserConnector {
             return Err(ConnectionError::Io(e));
         }
         let kick = mailbox.clone();
-        host.kernel()
-            .set_waker(pid, Some(Arc::new(move || kick.kick())));
+        let waker: Waker = Arc::new(move || kick.kick());
+        who.set_waker(waker.clone());
+        host.kernel().set_waker(pid, Some(waker));
         thread::Builder::new()
             .name(format!("vpipe-{pid}"))
             .spawn(move || {
                 match daemon.start(&mut listener) {
                     Ok(()) => {
-                        events.connected(pid);
+                        events.connected(&who);
                         if let Err(e) = daemon.wait() {
-                            debug!("pid {pid}: connection ended: {e}");
+                            debug!("pid {}: connection ended: {e}", who.pid());
                         }
                     }
-                    Err(e) => warn!("pid {pid}: no connection: {e}"),
+                    Err(e) => warn!("pid {}: no connection: {e}", who.pid()),
                 }
                 for h in daemon.get_epoll_handlers() {
                     h.send_exit_event();
@@ -124,7 +128,7 @@ impl Connector for VhostUserConnector {
                 // Joins the epoll threads; then their exit events can go.
                 drop(daemon);
                 dev.close_exit_events();
-                events.closed(pid);
+                events.closed(&who);
             })
             .map_err(ConnectionError::Io)?;
         Ok(())

@@ -24,6 +24,7 @@
 
 pub mod accel;
 pub mod backend;
+pub mod binding;
 pub mod chain;
 pub mod completions;
 pub mod connection;
@@ -38,6 +39,7 @@ pub mod kernel;
 pub mod launcher;
 pub mod limits;
 pub mod pipe;
+pub mod pool;
 pub mod process;
 pub mod program;
 pub mod qemu;
@@ -123,6 +125,9 @@ pub struct Config {
     /// Let the tree write its root (create, write, remove, rename files);
     /// without it the root is read-only (`EROFS`).
     pub writable: bool,
+    /// `run`: parked VMs to keep ready for new processes (`pool.rs`; 0:
+    /// none). `serve` has no pool.
+    pub pool: usize,
 }
 
 impl Default for Config {
@@ -142,6 +147,7 @@ impl Default for Config {
             kernel: None,
             summary: false,
             writable: false,
+            pool: 0,
         }
     }
 }
@@ -327,6 +333,7 @@ pub fn run(config: &Config, program: &Path, args: Vec<String>) -> Result<i32, Er
         .root(Some(root.writable(config.writable)))
         .kernel_image(Some(kernel.canonicalize().unwrap_or(kernel)))
         .start_deadline(config.start_deadline)
+        .pool(config.pool)
         .build();
     // argv[0] is the name as given, as a shell passes it; an image's is
     // its file name.
@@ -345,6 +352,9 @@ pub fn run(config: &Config, program: &Path, args: Vec<String>) -> Result<i32, Er
         Boot::Program { exe, .. } => sup.start_program(exe, argv.clone(), env.clone()),
     }
     .map_err(|e| root_refused(e, &argv, &env))?;
+    if let Err(e) = sup.start_pool() {
+        log::warn!("no pool of parked VMs: {e}");
+    }
     let _ = tree.set(sup.clone());
     let status = serve_tree(&sup, pump_stdin);
     if config.summary {

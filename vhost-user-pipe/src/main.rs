@@ -117,6 +117,11 @@ enum Command {
         /// had and how they ended.
         #[arg(long)]
         summary: bool,
+        /// Booted VMs to keep parked, ready to become new processes (spawn,
+        /// exec into a new VM, fork) in milliseconds; 0 for none. They count
+        /// against memory, and never outnumber what --max-processes leaves.
+        #[arg(long, env = "VHOST_USER_PIPE_POOL", default_value_t = vhost_user_pipe::pool::DEFAULT_SIZE)]
+        pool: usize,
         /// Arguments for the root process.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
@@ -171,6 +176,7 @@ impl From<Common> for Config {
             kernel: c.kernel,
             summary: false,
             writable: c.writable,
+            pool: 0,
         }
     }
 }
@@ -187,10 +193,12 @@ fn main() -> ExitCode {
             common,
             program,
             summary,
+            pool,
             args,
         } => {
             let config = Config {
                 summary,
+                pool,
                 ..common.into()
             };
             vhost_user_pipe::run(&config, &program, args)

@@ -12,6 +12,10 @@ use crate::io::Io;
 /// A process id. 0 is the host (the daemon itself), 1 the root guest.
 pub type Pid = u32;
 
+/// The first VM id: parked VMs of the pool are recorded under ids from here
+/// up, which no process ever gets (the kernel allocates pids below it).
+pub const FIRST_VM_ID: Pid = 1 << 30;
+
 /// The daemon's own pseudo-process: it holds the host ends of the root's standard streams.
 pub const HOST_PID: Pid = 0;
 /// The root guest.

@@ -43,6 +43,12 @@ pub trait Host: Send + Sync {
     fn can_fork(&self, pid: Pid) -> bool;
     /// Ends `pid` as killed (its worker failed).
     fn fail_process(&self, pid: Pid);
+    /// Whether `vm` is a parked VM of the pool, not yet given a process:
+    /// its `START` is served (and held) all the same.
+    fn parked(&self, vm: Pid) -> bool {
+        let _ = vm;
+        false
+    }
 }
 
 /// The guest whose requests are served: its pid, memory and mailbox.

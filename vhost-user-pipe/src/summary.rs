@@ -17,6 +17,8 @@ pub struct Summary {
     pub vms: usize,
     /// Of those, fork children booted on a copy of their parent's RAM.
     pub fork_copies: usize,
+    /// Of those, VMs taken from the pool of parked VMs.
+    pub pooled: usize,
 }
 
 /// A signal's name, as `kill -l` prints it.
@@ -52,8 +54,11 @@ impl fmt::Display for Summary {
             self.vms,
             if self.vms == 1 { "" } else { "s" }
         )?;
-        if self.fork_copies > 0 {
-            write!(f, " ({} forked)", self.fork_copies)?;
+        match (self.fork_copies, self.pooled) {
+            (0, 0) => {}
+            (forked, 0) => write!(f, " ({forked} forked)")?,
+            (0, pooled) => write!(f, " ({pooled} from the pool)")?,
+            (forked, pooled) => write!(f, " ({forked} forked, {pooled} from the pool)")?,
         }
         let ended: Vec<String> = self
             .tally
@@ -85,6 +90,7 @@ mod tests {
             },
             vms: 4,
             fork_copies: 1,
+            pooled: 0,
         };
         assert_eq!(
             s.to_string(),

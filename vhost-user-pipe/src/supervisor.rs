@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -26,8 +26,9 @@ use thiserror::Error;
 use virtio_pipe_protocol::{
     Errno, Request, RespHeader, SpawnBlob, FEATURE_FORK, FEATURE_SPAWN, SPAWN_MAX,
 };
-use vm_memory::{GuestAddress, GuestMemoryBackend};
+use vm_memory::{GuestAddress, GuestMemoryBackend, GuestMemoryMmap};
 
+use crate::binding::Binding;
 use crate::connection::{ConnectionError, Connector, Endpoint, Events, VhostUserConnector};
 use crate::files::{OpenFile, Root};
 use crate::image::ImageDir;
@@ -35,6 +36,7 @@ use crate::io::Io;
 use crate::kernel::{Effect, HostTerminal, Kernel, Stats};
 use crate::launcher::{LaunchError, LaunchSpec, Launcher, Vm};
 use crate::limits::Limits;
+use crate::pool::{self, PoolState};
 use crate::process::{Pid, HOST_PID, ROOT_PID};
 use crate::ram_copy::{self, RamCopy};
 use crate::requests::{Caller, Host};
@@ -73,9 +75,30 @@ pub enum SupervisorError {
     NoKernel,
 }
 
-/// What the host holds for one process.
+/// A parked VM's `START`, held until the VM is given a process, and the
+/// VM's RAM (a fork copies its parent's into it).
+struct Parked {
+    start: Box<dyn Io>,
+    #[allow(dead_code)] // read by the fork into a parked VM (next)
+    memory: Arc<GuestMemoryMmap>,
+}
+
+impl std::fmt::Debug for Parked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Parked")
+    }
+}
+
+/// What the host holds for one process, or for a VM of the pool (under its
+/// VM id until it is taken).
 #[derive(Debug, Default)]
 struct HostProc {
+    /// Whom its connection serves (re-bound when a parked VM is taken).
+    binding: Option<Arc<Binding>>,
+    /// Its serial and QEMU logs, when the daemon launched its VM.
+    logs: Option<(PathBuf, PathBuf)>,
+    /// A parked VM's held `START`.
+    parked: Option<Parked>,
     /// Its socket file, removed when the connection closes (`None` for a
     /// `serve` root, whose socket is the daemon's).
     socket: Option<PathBuf>,
@@ -108,9 +131,16 @@ pub struct Builder {
     host_ttys: [bool; 3],
     host_terminal: Option<Arc<dyn HostTerminal>>,
     host_stdin: Option<(OpenFile, u64)>,
+    pool: usize,
 }
 
 impl Builder {
+    /// How many parked VMs to keep ready (`pool.rs`; 0: none).
+    pub fn pool(mut self, n: usize) -> Self {
+        self.pool = n;
+        self
+    }
+
     /// The host terminal the tree's terminal acts on (`TTY`, spec 1.6.28).
     pub fn host_terminal(mut self, t: Option<Arc<dyn HostTerminal>>) -> Self {
         self.host_terminal = t;
@@ -187,6 +217,9 @@ impl Builder {
             vms: AtomicUsize::new(0),
             fork_copies: AtomicUsize::new(0),
             pausing: Mutex::new(()),
+            pool_size: self.pool,
+            pool: Mutex::new(PoolState::default()),
+            pool_closed: AtomicBool::new(false),
         })
     }
 }
@@ -217,6 +250,27 @@ pub struct Supervisor {
     fork_copies: AtomicUsize,
     /// Held while a VM is suspended or resumed (see `apply`).
     pausing: Mutex<()>,
+    /// Parked VMs to keep ready, the refill thread's state, and whether
+    /// the pool takes no more VMs (the tree is ending).
+    pool_size: usize,
+    pool: Mutex<PoolState>,
+    pool_closed: AtomicBool,
+}
+
+/// Where a VM's socket and logs go.
+struct VmFiles {
+    socket: PathBuf,
+    serial: PathBuf,
+    qemu_log: PathBuf,
+}
+
+/// `pid 5`, or `pool VM 2` for a VM id.
+fn name_of(id: Pid) -> String {
+    if pool::is_vm_id(id) {
+        format!("pool VM {}", id - pool::FIRST_VM_ID)
+    } else {
+        format!("pid {id}")
+    }
 }
 
 /// The last lines of the log at `path`, as a suffix for a message.
@@ -259,6 +313,7 @@ impl Supervisor {
             host_ttys: [false; 3],
             host_terminal: None,
             host_stdin: None,
+            pool: 0,
         }
     }
 
@@ -288,6 +343,7 @@ impl Supervisor {
             tally: self.kernel().tally(),
             vms: self.vms.load(Ordering::Relaxed),
             fork_copies: self.fork_copies.load(Ordering::Relaxed),
+            pooled: lock(&self.pool).taken,
         }
     }
 
@@ -422,46 +478,83 @@ impl Supervisor {
         Ok(pid)
     }
 
-    /// Records `pid` and opens its endpoint.
-    fn open(&self, pid: Pid, endpoint: Endpoint, record: HostProc) -> Result<(), SupervisorError> {
+    /// Records `pid` (a process, or a VM id of the pool) and opens its
+    /// endpoint.
+    fn open(
+        &self,
+        pid: Pid,
+        endpoint: Endpoint,
+        record: HostProc,
+    ) -> Result<Arc<Binding>, SupervisorError> {
+        let binding = Binding::new(pid);
         self.hosts().insert(
             pid,
             HostProc {
                 serving: true,
+                binding: Some(binding.clone()),
                 ..record
             },
         );
         let me = self.arc();
-        if let Err(e) = self.connector.open(pid, endpoint, me.clone(), me) {
+        if let Err(e) = self
+            .connector
+            .open(binding.clone(), endpoint, me.clone(), me)
+        {
             self.hosts().remove(&pid);
             return Err(e.into());
         }
-        Ok(())
+        Ok(binding)
     }
 
-    /// Opens the endpoint of `pid` and launches its VM from `image` (on a
-    /// copy of another guest's RAM for a fork child).
+    /// Gives process `pid` a VM booting `image`: a parked one of the pool
+    /// when it has one for that image, else a new one (on a copy of another
+    /// guest's RAM for a fork child).
     fn start_process(
         &self,
         pid: Pid,
         image: &Path,
         ram: Option<RamCopy>,
     ) -> Result<(), SupervisorError> {
-        let socket = self.socket_path(pid);
+        if ram.is_none() && self.kernel_image.as_deref() == Some(image) {
+            if let Some((binding, parked)) = self.take_parked(pid) {
+                self.give_parked(pid, &binding, parked.start);
+                return Ok(());
+            }
+        }
+        let files = VmFiles {
+            socket: self.socket_path(pid),
+            serial: self.serial_path(pid),
+            qemu_log: self.qemu_log_path(pid),
+        };
+        self.boot_vm(pid, image, ram, files)?;
+        self.vms.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Opens the endpoint of `id` (a pid, or a VM id of the pool) and
+    /// launches its VM from `image`.
+    fn boot_vm(
+        &self,
+        id: Pid,
+        image: &Path,
+        ram: Option<RamCopy>,
+        files: VmFiles,
+    ) -> Result<Arc<Binding>, SupervisorError> {
         let memory = ram.as_ref().map(RamCopy::path);
         let record = HostProc {
-            socket: Some(socket.clone()),
+            socket: Some(files.socket.clone()),
             image: Some(image.to_owned()),
+            logs: Some((files.serial.clone(), files.qemu_log.clone())),
             ram,
             ..HostProc::default()
         };
-        self.open(pid, Endpoint::Path(socket.clone()), record)?;
+        let binding = self.open(id, Endpoint::Path(files.socket.clone()), record)?;
         let spec = LaunchSpec {
-            pid,
+            pid: id,
             image: image.to_owned(),
-            socket,
-            serial: self.serial_path(pid),
-            qemu_log: self.qemu_log_path(pid),
+            socket: files.socket,
+            serial: files.serial,
+            qemu_log: files.qemu_log,
             memory,
             workdir: self.run_dir.clone(),
         };
@@ -469,39 +562,46 @@ impl Supervisor {
             Ok(vm) => vm,
             Err(e) => {
                 // Unblocks the connection waiting for a frontend: it ends.
-                self.wake_accept(pid);
+                self.wake_accept(id);
                 return Err(e.into());
             }
         };
-        if let Some(rec) = self.hosts().get_mut(&pid) {
+        if let Some(rec) = self.hosts().get_mut(&id) {
             rec.vm = Some(vm.clone());
         }
-        self.vms.fetch_add(1, Ordering::Relaxed);
         if spec.memory.is_some() {
             self.fork_copies.fetch_add(1, Ordering::Relaxed);
         }
+        // A pool VM launched while the tree was ending goes at once.
+        if pool::is_vm_id(id) && self.pool_closed.load(Ordering::Acquire) {
+            vm.kill();
+        }
         let sup = self.arc();
         let watch = vm.clone();
+        let who = binding.clone();
+        let reaped = binding.clone();
         let start = thread::Builder::new()
-            .name(format!("start-{pid}"))
+            .name(format!("start-{id}"))
             .spawn(move || {
                 // A process stopped before it started (a `kill -STOP` just
-                // after its spawn) gets the deadline again.
+                // after its spawn) gets the deadline again. A parked VM has
+                // started once its START is held.
                 let started = loop {
-                    if sup.wait_started(pid) {
+                    if sup.wait_started(who.pid()) {
                         break true;
                     }
-                    if !sup.kernel().is_stopped(pid) {
+                    if !sup.kernel().is_stopped(who.pid()) {
                         break false;
                     }
                 };
                 if !started {
+                    let pid = who.pid();
                     sup.fail(
                         pid,
                         format!(
                             "pid {pid}: its VM did not start the program within {:?}; killed{}",
                             sup.start_deadline,
-                            log_tail(&sup.qemu_log_path(pid))
+                            log_tail(&sup.qemu_log_of(pid))
                         ),
                     );
                     watch.kill();
@@ -510,18 +610,236 @@ impl Supervisor {
             .map_err(SupervisorError::Thread)?;
         let sup = self.arc();
         let reap = thread::Builder::new()
-            .name(format!("reap-{pid}"))
+            .name(format!("reap-{id}"))
             .spawn(move || {
                 vm.wait();
-                sup.on_vm_exit(pid, vm.as_ref());
+                sup.on_vm_exit(&reaped, vm.as_ref());
             })
             .map_err(SupervisorError::Thread)?;
         let mut threads = lock(&self.threads);
         threads.retain(|t| !t.is_finished());
         threads.extend([start, reap]);
         drop(threads);
-        info!("pid {pid}: launched {}", image.display());
+        info!("{}: launched {}", name_of(id), image.display());
+        Ok(binding)
+    }
+
+    /// The QEMU log of `pid`'s VM (a parked VM's keeps its pool name).
+    fn qemu_log_of(&self, pid: Pid) -> PathBuf {
+        self.hosts()
+            .get(&pid)
+            .and_then(|r| r.logs.as_ref().map(|l| l.1.clone()))
+            .unwrap_or_else(|| self.qemu_log_path(pid))
+    }
+
+    // ---- the pool ----
+
+    /// Starts the thread that keeps the pool full (`run`, with a pool):
+    /// once the root has started, it boots VMs one at a time until the
+    /// pool holds [`pool::wanted`] of them, and again whenever one is
+    /// taken or dies.
+    pub fn start_pool(&self) -> Result<(), SupervisorError> {
+        if self.pool_size == 0 || self.kernel_image.is_none() {
+            return Ok(());
+        }
+        let sup = self.arc();
+        let t = thread::Builder::new()
+            .name("pool".into())
+            .spawn(move || sup.fill_pool())
+            .map_err(SupervisorError::Thread)?;
+        lock(&self.threads).push(t);
         Ok(())
+    }
+
+    fn fill_pool(&self) {
+        let Some(image) = self.kernel_image.clone() else {
+            return;
+        };
+        // The root boots first: on two CPUs a pool booting beside it
+        // would delay the program the user is waiting for.
+        self.wait_started(ROOT);
+        loop {
+            let spare = self.kernel().spare_processes();
+            let want = pool::wanted(self.pool_size, spare);
+            let hosts = self.hosts();
+            if self.pool_closed.load(Ordering::Acquire) {
+                return;
+            }
+            let members: Vec<(Pid, bool)> = hosts
+                .iter()
+                .filter(|(id, r)| pool::is_vm_id(**id) && r.vm.is_some())
+                .map(|(id, r)| (*id, r.parked.is_some()))
+                .collect();
+            if members.len() > want {
+                // The tree grew: the pool gives back what the limit needs.
+                let extra = members.len() - want;
+                for (id, _) in members.iter().filter(|m| m.1).take(extra) {
+                    if let Some(vm) = hosts.get(id).and_then(|r| r.vm.clone()) {
+                        vm.kill();
+                    }
+                }
+            }
+            if members.len() >= want {
+                drop(wait(&self.changed, hosts));
+                continue;
+            }
+            drop(hosts);
+            let id = lock(&self.pool).next_id();
+            let files = VmFiles {
+                socket: self
+                    .run_dir
+                    .join(format!("pool-{}.sock", id - pool::FIRST_VM_ID)),
+                serial: self
+                    .run_dir
+                    .join(format!("pool-{}.serial.log", id - pool::FIRST_VM_ID)),
+                qemu_log: self
+                    .run_dir
+                    .join(format!("pool-{}.qemu.log", id - pool::FIRST_VM_ID)),
+            };
+            let booted = match self.boot_vm(id, &image, None, files) {
+                Ok(binding) => self.wait_parked(id, &binding),
+                Err(e) => {
+                    warn!("pool: cannot launch a VM: {e}");
+                    false
+                }
+            };
+            let mut st = lock(&self.pool);
+            st.launched += 1;
+            if booted {
+                st.failures = 0;
+            } else {
+                st.failures += 1;
+                if st.failures >= pool::MAX_FAILURES_IN_A_ROW {
+                    warn!(
+                        "pool: {} VMs in a row did not boot; no pool for this tree",
+                        st.failures
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Waits until the pool VM `id` is parked (true) or gone.
+    fn wait_parked(&self, id: Pid, binding: &Binding) -> bool {
+        let until = Instant::now() + self.start_deadline;
+        let mut hosts = self.hosts();
+        loop {
+            if binding.pid() != id {
+                // Taken already: it was parked.
+                return true;
+            }
+            match hosts.get(&id) {
+                Some(r) if r.parked.is_some() => return true,
+                Some(r) if r.vm.is_some() => {}
+                _ => return false,
+            }
+            let Some(left) = until.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            hosts = wait_timeout(&self.changed, hosts, left).0;
+        }
+    }
+
+    /// Takes a parked VM for process `pid` ([`Self::claim_parked`], then
+    /// [`Self::bind`]).
+    fn take_parked(&self, pid: Pid) -> Option<(Arc<Binding>, Parked)> {
+        let (id, parked) = self.claim_parked()?;
+        match self.bind(id, pid) {
+            Some(binding) => Some((binding, parked)),
+            None => {
+                // It died in between: its held START goes with it.
+                drop(parked);
+                None
+            }
+        }
+    }
+
+    /// Claims a parked VM: its held `START` is the caller's, and nobody
+    /// else can take the VM; it stays under its VM id (the pool counts it)
+    /// until [`Self::bind`] or its end.
+    fn claim_parked(&self) -> Option<(Pid, Parked)> {
+        let mut hosts = self.hosts();
+        let id = hosts
+            .iter()
+            .filter(|(id, r)| {
+                pool::is_vm_id(**id) && r.parked.is_some() && r.vm.is_some() && r.serving
+            })
+            .map(|(id, _)| *id)
+            .min()?;
+        let parked = hosts.get_mut(&id)?.parked.take()?;
+        Some((id, parked))
+    }
+
+    /// Gives the claimed VM `id` to process `pid`: its record moves to
+    /// `pid` and its connection serves `pid` from now on. Atomic under the
+    /// hosts lock for everyone who looks a VM up by pid (its reaper and its
+    /// connection's end included); `None` if the VM has ended meanwhile.
+    fn bind(&self, id: Pid, pid: Pid) -> Option<Arc<Binding>> {
+        let mut hosts = self.hosts();
+        if !hosts.get(&id).is_some_and(|r| r.vm.is_some() && r.serving) {
+            return None;
+        }
+        let mut rec = hosts.remove(&id)?;
+        let binding = rec.binding.clone()?;
+        binding.rebind(pid);
+        // Its logs go by the process's name from now on (QEMU keeps
+        // writing to the files it opened).
+        if let Some((serial, qemu_log)) = rec.logs.take() {
+            let (to_serial, to_log) = (self.serial_path(pid), self.qemu_log_path(pid));
+            let renamed = std::fs::rename(&serial, &to_serial)
+                .and_then(|()| std::fs::rename(&qemu_log, &to_log));
+            rec.logs = Some(match renamed {
+                Ok(()) => (to_serial, to_log),
+                Err(_) => (serial, qemu_log),
+            });
+        }
+        hosts.insert(pid, rec);
+        self.changed.notify_all();
+        drop(hosts);
+        self.vms.fetch_add(1, Ordering::Relaxed);
+        lock(&self.pool).taken += 1;
+        debug!("pid {pid}: takes parked VM {}", name_of(id));
+        Some(binding)
+    }
+
+    /// Lets the taken parked VM of `pid` start as a fresh process: its held
+    /// `START` goes to the kernel, which answers it for `pid`.
+    fn give_parked(&self, pid: Pid, binding: &Binding, start: Box<dyn Io>) {
+        let waker = binding.waker();
+        let effects = {
+            let mut k = self.kernel();
+            k.set_waker(pid, waker.clone());
+            k.set_features(pid, binding.features());
+            k.submit(pid, Request::Start, start);
+            k.take_effects()
+        };
+        self.apply(effects);
+        // Events queued for `pid` before it had a connection.
+        if let Some(w) = waker {
+            w();
+        }
+    }
+
+    /// Holds the `START` of the pool VM `caller.vm`: the VM is parked.
+    fn park(&self, caller: &Caller, io: Box<dyn Io>) {
+        let mut hosts = self.hosts();
+        let Some(rec) = hosts.get_mut(&caller.vm).filter(|r| r.vm.is_some()) else {
+            return;
+        };
+        rec.parked = Some(Parked {
+            start: io,
+            memory: caller.memory.clone(),
+        });
+        rec.started = true;
+        self.changed.notify_all();
+        debug!("{}: parked", name_of(caller.vm));
+    }
+
+    /// How the pool has done: VMs launched for it and taken from it.
+    pub fn pool_counts(&self) -> (usize, usize) {
+        let st = lock(&self.pool);
+        (st.launched, st.taken)
     }
 
     /// Waits until `pid` has started, or its VM or record is gone, at most
@@ -655,18 +973,37 @@ impl Supervisor {
         }
     }
 
-    fn on_vm_exit(&self, pid: Pid, vm: &dyn Vm) {
-        debug!("pid {pid}: VM ended");
-        let started = {
+    fn on_vm_exit(&self, who: &Binding, vm: &dyn Vm) {
+        let (pid, started) = {
             let mut hosts = self.hosts();
+            // Read under the lock a take re-binds under: the record is
+            // where the binding says.
+            let pid = who.pid();
             let rec = hosts.get_mut(&pid);
             let started = rec.as_ref().is_some_and(|r| r.started);
             if let Some(r) = rec {
                 r.vm = None;
+                // A parked VM's held START goes with it.
+                r.parked = None;
             }
             self.changed.notify_all();
-            started
+            (pid, started)
         };
+        debug!("{}: VM ended", name_of(pid));
+        if pool::is_vm_id(pid) {
+            // A pool VM that died (killed by hand, or at the tree's end):
+            // the pool thread replaces it.
+            if !started && self.tree_status().is_none() {
+                warn!(
+                    "{}: QEMU ended before it parked{}",
+                    name_of(pid),
+                    log_tail(&self.qemu_log_of(pid))
+                );
+            }
+            self.wake_accept(pid);
+            self.settle(pid);
+            return;
+        }
         // A VM still booting when the tree ended was ended by `shutdown`
         // (a signal to `run` that the root died of, say): no failure.
         if !started && self.tree_status().is_none() {
@@ -675,7 +1012,7 @@ impl Supervisor {
                 pid,
                 format!(
                     "pid {pid}: QEMU ended ({status}) before the guest started{}",
-                    log_tail(&self.qemu_log_path(pid))
+                    log_tail(&self.qemu_log_of(pid))
                 ),
             );
         }
@@ -790,8 +1127,13 @@ impl Supervisor {
         }
     }
 
-    /// Ends every process of the tree and its VM.
+    /// Ends every process of the tree and its VM, and the pool's VMs.
     pub fn shutdown(&self) {
+        {
+            let _hosts = self.hosts();
+            self.pool_closed.store(true, Ordering::Release);
+            self.changed.notify_all();
+        }
         let running = self.kernel().running();
         for pid in running {
             self.vanished(pid);
@@ -804,11 +1146,26 @@ impl Supervisor {
 
     /// After [`Self::shutdown`]: waits until every thread that watches a VM
     /// has ended (each does once its VM has), so nothing of the tree runs
-    /// on. Must not be called from one of them.
+    /// on, and until every connection has closed (the pool's included) or
+    /// [`STOP_GRACE`] has passed. Must not be called from one of them.
     pub fn join_threads(&self) {
-        let threads = std::mem::take(&mut *lock(&self.threads));
-        for t in threads {
-            let _ = t.join();
+        // A thread joined may have started others (the pool's launches).
+        loop {
+            let threads = std::mem::take(&mut *lock(&self.threads));
+            if threads.is_empty() {
+                break;
+            }
+            for t in threads {
+                let _ = t.join();
+            }
+        }
+        let deadline = Instant::now() + STOP_GRACE;
+        let mut hosts = self.hosts();
+        while hosts.values().any(|r| r.serving && r.socket.is_some()) {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                break;
+            };
+            hosts = wait_timeout(&self.changed, hosts, left).0;
         }
     }
 
@@ -825,12 +1182,21 @@ impl Host for Supervisor {
 
     fn dispatch(&self, caller: &Caller, req: Request, io: Box<dyn Io>) {
         let pid = caller.pid;
+        if pool::is_vm_id(caller.vm) {
+            // A parked VM's driver submits START and nothing else before it
+            // completes (spec: `drv-init-start`).
+            match req {
+                Request::Start => self.park(caller, io),
+                other => debug!("{}: {other:?} before START ignored", name_of(caller.vm)),
+            }
+            return;
+        }
         match req {
             Request::Spawn { len } => {
                 let r = self.spawn(pid, len as usize, io.as_ref());
                 self.answer_new_process(pid, io, r);
             }
-            Request::Fork { resume } => {
+            Request::Fork { resume, .. } => {
                 let r = self.fork(caller, resume);
                 self.answer_new_process(pid, io, r);
             }
@@ -896,29 +1262,37 @@ impl Host for Supervisor {
     fn fail_process(&self, pid: Pid) {
         self.vanished(pid);
     }
+
+    fn parked(&self, vm: Pid) -> bool {
+        pool::is_vm_id(vm) && self.hosts().contains_key(&vm)
+    }
 }
 
 impl Events for Supervisor {
-    fn connected(&self, pid: Pid) {
-        debug!("pid {pid}: vhost-user connection open");
-        if let Some(r) = self.hosts().get_mut(&pid) {
+    fn connected(&self, who: &Binding) {
+        let mut hosts = self.hosts();
+        let pid = who.pid();
+        debug!("{}: vhost-user connection open", name_of(pid));
+        if let Some(r) = hosts.get_mut(&pid) {
             r.connected = true;
         }
         self.changed.notify_all();
     }
 
-    fn closed(&self, pid: Pid) {
-        debug!("pid {pid}: vhost-user connection closed");
-        let socket = {
+    fn closed(&self, who: &Binding) {
+        let (pid, socket) = {
             let mut hosts = self.hosts();
+            let pid = who.pid();
+            debug!("{}: vhost-user connection closed", name_of(pid));
             let socket = hosts.get_mut(&pid).and_then(|r| {
                 r.serving = false;
                 r.connected = false;
                 r.ram = None;
+                r.parked = None;
                 r.socket.take()
             });
             self.changed.notify_all();
-            socket
+            (pid, socket)
         };
         if let Some(socket) = socket {
             let _ = std::fs::remove_file(socket);

@@ -8,9 +8,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use crate::connection::{ConnectionError, Connector, Endpoint, Events};
+use crate::connection::{Binding, ConnectionError, Connector, Endpoint, Events};
 use crate::launcher::{LaunchError, LaunchSpec, Launcher, Vm};
-use crate::process::Pid;
 use crate::requests::Host;
 use crate::sync::{lock, wait, wait_timeout};
 
@@ -143,7 +142,7 @@ pub struct NullConnector;
 impl Connector for NullConnector {
     fn open(
         &self,
-        _pid: Pid,
+        _who: Arc<Binding>,
         _endpoint: Endpoint,
         _host: Arc<dyn Host>,
         _events: Arc<dyn Events>,

@@ -50,6 +50,7 @@ pub use op::Op;
 pub use poll::{PollFd, POLLFD_SIZE, POLL_MAX};
 pub use request::{
     ChdirTarget, DecodeError, Dirfd, ExitKind, KillTarget, Request, StartKind, WaitTarget,
+    FORK_LANDED_MAGIC, FORK_MAILBOX_ALIGN,
 };
 pub use tty::{SetWhen, Termios, TtyCmd, Winsize};
 pub use wire::{

@@ -23,7 +23,31 @@ pub enum StartKind {
     Fresh = 0,
     /// Cloned by `FORK`: resume the record at `ret1`.
     Forked = 1,
+    /// A parked VM about to become a `FORK` child (spec `drv-start-land`):
+    /// reset the device, publish [`FORK_LANDED_MAGIC`] in the mailbox the
+    /// parent's `FORK` named and wait there for the parent's RAM.
+    Land = 2,
 }
+
+impl StartKind {
+    /// The kind `ret0` of `START` names, if any.
+    pub fn from_ret(ret0: u64) -> Option<Self> {
+        match ret0 {
+            0 => Some(StartKind::Fresh),
+            1 => Some(StartKind::Forked),
+            2 => Some(StartKind::Land),
+            _ => None,
+        }
+    }
+}
+
+/// The word a landing VM writes at offset 0 of its fork mailbox once it
+/// runs on its boot page tables and waits for the parent's RAM ("vppLAND\0"
+/// read little-endian). Spec: `drv-start-land`.
+pub const FORK_LANDED_MAGIC: u64 = 0x0044_4e41_4c70_7076;
+
+/// The alignment of a `FORK` mailbox (`arg1`): one 4 KiB page.
+pub const FORK_MAILBOX_ALIGN: u64 = 4096;
 
 /// A request that names something the device does not understand.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -241,8 +265,10 @@ pub enum Request {
     GetArgs { capacity: u32 },
     /// `SPAWN`: a spawn blob of `len` bytes is the readable payload.
     Spawn { len: u32 },
-    /// `FORK`: `arg0` = guest-physical address of the resume record (opaque to the device).
-    Fork { resume: u64 },
+    /// `FORK`: `arg0` = guest-physical address of the resume record (opaque
+    /// to the device), `arg1` = guest-physical address of the driver's fork
+    /// mailbox page (page-aligned; 0: no landing, the child boots cold).
+    Fork { resume: u64, mailbox: u64 },
     /// `WAIT`: `arg0` = pid as a signed 64-bit value (-1 any child, 0 the
     /// caller's group, -pgid a group); `untraced`/`continued` also report
     /// children that stopped or were continued.
@@ -523,7 +549,16 @@ impl Request {
             Op::Spawn => Request::Spawn {
                 len: len32(readable_payload)?,
             },
-            Op::Fork => Request::Fork { resume: a(0) },
+            Op::Fork => {
+                let mailbox = a(1);
+                if mailbox % FORK_MAILBOX_ALIGN != 0 {
+                    return Err(DecodeError::BadArg(op, mailbox));
+                }
+                Request::Fork {
+                    resume: a(0),
+                    mailbox,
+                }
+            }
             Op::Wait => Request::Wait {
                 target: WaitTarget::decode(a(0))?,
                 nohang: flags & WAIT_F_NOHANG != 0,
@@ -844,7 +879,7 @@ impl Request {
             Request::Setpgid { pid, pgid } => (0, [pid as u64, pgid as u64, 0]),
             Request::Getpgid { pid } | Request::Getsid { pid } => (0, [pid as u64, 0, 0]),
             Request::Stop { signo } => (0, [signo as u64, 0, 0]),
-            Request::Fork { resume } => (0, [resume, 0, 0]),
+            Request::Fork { resume, mailbox } => (0, [resume, mailbox, 0]),
             Request::Wait {
                 target,
                 nohang,
@@ -1164,6 +1199,41 @@ mod tests {
     }
 
     #[test]
+    fn fork_mailbox_is_0_or_page_aligned() {
+        let fork = |mailbox| Request::decode(&hdr(Op::Fork, 0, [0x20_0000, mailbox, 0]), 0, 0);
+        assert_eq!(
+            fork(0),
+            Ok(Request::Fork {
+                resume: 0x20_0000,
+                mailbox: 0
+            }),
+            "0: no landing"
+        );
+        assert_eq!(
+            fork(0x13_f000),
+            Ok(Request::Fork {
+                resume: 0x20_0000,
+                mailbox: 0x13_f000
+            })
+        );
+        for bad in [1, 8, 0x13_f008, 0xfff, u64::MAX] {
+            let e = fork(bad).unwrap_err();
+            assert_eq!(e, DecodeError::BadArg(Op::Fork, bad));
+            assert_eq!(e.errno(), Errno::Einval);
+        }
+    }
+
+    #[test]
+    fn start_kinds_round_trip_through_ret0() {
+        for k in [StartKind::Fresh, StartKind::Forked, StartKind::Land] {
+            assert_eq!(StartKind::from_ret(k as u64), Some(k));
+        }
+        assert_eq!(StartKind::Land as u64, 2);
+        assert_eq!(StartKind::from_ret(3), None);
+        assert_eq!(&FORK_LANDED_MAGIC.to_le_bytes(), b"vppLAND\0");
+    }
+
+    #[test]
     fn header_is_the_inverse_of_decode() {
         let cases = [
             (Request::Pipe { flags: O_NONBLOCK }, 0, 0),
@@ -1200,7 +1270,22 @@ mod tests {
             (Request::Start, 0, 0),
             (Request::GetArgs { capacity: 128 }, 0, 128),
             (Request::Spawn { len: 40 }, 40, 0),
-            (Request::Fork { resume: 0x20_0000 }, 0, 0),
+            (
+                Request::Fork {
+                    resume: 0x20_0000,
+                    mailbox: 0,
+                },
+                0,
+                0,
+            ),
+            (
+                Request::Fork {
+                    resume: 0x20_0000,
+                    mailbox: 0x13_f000,
+                },
+                0,
+                0,
+            ),
             (wait_req(WaitTarget::Any, true), 0, 0),
             (wait_req(WaitTarget::Pid(9), false), 0, 0),
             (wait_req(WaitTarget::Group(4), false), 0, 0),

@@ -140,6 +140,20 @@ pub fn forget_after_fork() {
     }
 }
 
+/// Resets this VM's device before it lands a fork child (spec
+/// `drv-start-land`, step 1): the front-end stops the rings before the
+/// device writes the parent's RAM over the queues. The driver state is
+/// forgotten, not dropped: the heap it lives on is about to be replaced.
+/// Returns whether the device status read back 0.
+pub fn reset_for_landing() -> bool {
+    let Some(mut dev) = DEVICE.lock().take() else {
+        return false;
+    };
+    let done = dev.reset();
+    core::mem::forget(dev);
+    done
+}
+
 /// Sends one request and sleeps (`hlt`) until it completes.
 pub fn request(
     hdr: &ReqHeader,

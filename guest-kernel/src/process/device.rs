@@ -187,7 +187,7 @@ fn fetch_path(make: impl Fn(u32) -> Request) -> Result<Vec<u8>, Errno> {
 /// How a process starts (`START`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Started {
-    /// Fresh or forked.
+    /// Fresh, forked, or a parked VM about to land a fork child.
     pub kind: StartKind,
     /// A forked child's resume record (its parent's `FORK` argument).
     pub record: u64,
@@ -199,14 +199,12 @@ pub struct Started {
 /// `START`: how this process starts.
 pub fn start() -> Result<Started, Errno> {
     let r = simple(Request::Start)?;
-    let forked = r[0] == StartKind::Forked as u64;
+    // An answer this kernel does not know is not a reason to land or
+    // resume: read it as fresh, which the boot path then checks.
+    let kind = StartKind::from_ret(r[0]).unwrap_or(StartKind::Fresh);
     Ok(Started {
-        kind: if forked {
-            StartKind::Forked
-        } else {
-            StartKind::Fresh
-        },
-        record: if forked { r[1] } else { 0 },
+        kind,
+        record: if kind == StartKind::Forked { r[1] } else { 0 },
         umask: r[2] as u32 & virtio_pipe_protocol::fs::UMASK_BITS,
     })
 }

@@ -42,7 +42,7 @@ use super::{device, Process};
 use crate::arch::layout::kernel_virt_to_phys;
 use crate::arch::x86_64::frame::TrapFrame;
 use crate::arch::x86_64::resume::{self, ResumeHeader, RECORD_MAGIC};
-use crate::arch::x86_64::{cpu, paging, time};
+use crate::arch::x86_64::{boot, cpu, paging, time};
 use crate::drivers::pipe as dev;
 use crate::linux::Errno;
 
@@ -161,6 +161,7 @@ pub fn fork(p: &mut Process, f: &TrapFrame, req: &CloneRequest) -> Result<u32, E
     let done = dev::request_quiesced(
         &Request::Fork {
             resume: record_phys,
+            mailbox: resume::mailbox_phys(),
         }
         .header(),
     );
@@ -224,6 +225,9 @@ pub unsafe fn resume_child(record: u64) -> Result<TrapFrame, ResumeError> {
     // its magic.
     let (c, size) = unsafe { (&(*rec).child, (*rec).header.size as usize) };
     let t_entry = cpu::rdtsc();
+    // This VM's first instruction (firmware before it), or for a child
+    // landed in a parked VM the landing (spec `drv-start-land`).
+    let entry = boot::entry_tsc().min(t_entry);
     time::rebase_after_fork(c.parent_mono_ns, c.parent_real_ns);
     // The parent's syscall held the process lock when it took the snapshot;
     // that holder does not exist in this VM.
@@ -276,8 +280,9 @@ pub unsafe fn resume_child(record: u64) -> Result<TrapFrame, ResumeError> {
     unsafe { dealloc(rec.cast(), layout) };
     let t_done = cpu::rdtsc();
     log::info!(
-        "pid {pid}: fork child of {ppid}: firmware and boot {} us, CPU and device {} us, START and GETPID {} us",
-        us(t_entry),
+        "pid {pid}: fork child of {ppid}: entry at {} us, boot {} us, CPU and device {} us, START and GETPID {} us",
+        us(entry),
+        us(t_entry - entry),
         us(t_dev - t_entry),
         us(t_done - t_dev),
     );

@@ -26,7 +26,7 @@ use crate::io::Io;
 use crate::limits::{args_bytes, Limits};
 use crate::pipe::{Note, Notes, Pipe, Waiter};
 use crate::process::{
-    wait_status, PendingWait, Pid, Process, Start, State, Waker, HOST_PID, ROOT_PID,
+    wait_status, PendingWait, Pid, Process, Start, State, Waker, FIRST_VM_ID, HOST_PID, ROOT_PID,
 };
 
 mod devices;
@@ -351,8 +351,17 @@ impl Kernel {
             return Err(Errno::Eagain);
         }
         let pid = self.next_pid;
-        self.next_pid = self.next_pid.checked_add(1).ok_or(Errno::Eagain)?;
+        if pid >= FIRST_VM_ID {
+            return Err(Errno::Eagain);
+        }
+        self.next_pid += 1;
         Ok(pid)
+    }
+
+    /// How many more processes the limit allows now.
+    pub fn spare_processes(&self) -> usize {
+        let count = self.procs.len() - 1;
+        self.limits.max_processes.saturating_sub(count)
     }
 
     fn new_pipe(&mut self) -> Result<PipeId, Errno> {

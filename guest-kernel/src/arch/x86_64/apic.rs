@@ -74,12 +74,17 @@ pub fn lapic_phys() -> u64 {
 }
 
 /// Enables the local APIC, mapped at `virt`, with the spurious vector and
-/// a masked timer.
+/// a masked, stopped timer. A LAPIC that is not fresh from reset (a parked
+/// VM that landed a fork child, spec `drv-start-land`) may have had its
+/// timer running: it is stopped here too. An interrupt it already latched
+/// is delivered once interrupts are on, and the handlers take any vector
+/// at any time (a wakeup with nothing to do).
 pub fn init_lapic(virt: u64) {
     LAPIC_BASE.store(virt, Ordering::Relaxed);
     lapic_write(LAPIC_TPR, 0);
     lapic_write(LAPIC_SVR, 0x100 | u32::from(VECTOR_SPURIOUS));
     lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | u32::from(VECTOR_TIMER));
+    lapic_write(LAPIC_TIMER_INITIAL, 0);
     lapic_write(LAPIC_TIMER_DIVIDE, 0b1011); // divide by 1
 }
 

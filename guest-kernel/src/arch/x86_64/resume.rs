@@ -35,6 +35,9 @@
 use core::arch::global_asm;
 use core::mem::{offset_of, size_of};
 
+#[cfg(not(test))]
+use virtio_pipe_protocol::FORK_LANDED_MAGIC;
+
 /// First word of a published mailbox ("vppFORK\0" read little-endian).
 pub const MAILBOX_MAGIC: u64 = 0x004b_524f_4670_7076;
 /// First word of a resume record ("vppREC\0\0").
@@ -95,7 +98,12 @@ pub mod off {
 const _: () = assert!(
     offset_of!(Range, len) == 8 && offset_of!(Range, offset) == 16 && off::RANGE_SIZE == 24
 );
-const _: () = assert!(MAILBOX_MAGIC < 1 << 63 && RECORD_MAGIC < 1 << 63);
+const _: () = assert!(
+    MAILBOX_MAGIC < 1 << 63
+        && RECORD_MAGIC < 1 << 63
+        && virtio_pipe_protocol::FORK_LANDED_MAGIC < 1 << 63
+        && virtio_pipe_protocol::FORK_LANDED_MAGIC != MAILBOX_MAGIC
+);
 
 /// What a record carries and how big it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +242,41 @@ resume_if_forked:
     ud2
 1:
     ret
+
+    // The landing of a fork child on a parked VM (spec drv-start-land),
+    // called once START answered 2 and the device is reset. From the
+    // `mov cr3` on it touches no RAM but the mailbox's first word and uses
+    // no stack: the device is about to write the parent's RAM over this
+    // VM's, and only the image and the boot page tables (the same bytes
+    // in every VM, see the module docs) stay what they are.
+    .global fork_land
+fork_land:
+    cli
+    lea rax, [rip + boot_pml4]
+    mov cr3, rax
+    // This VM's TSC now: the child's entry TSC (`boot_tsc`, which the copy
+    // replaces with the parent's), kept in a register meanwhile.
+    rdtsc
+    shl rdx, 32
+    or rax, rdx
+    mov r12, rax
+    lea rax, [rip + __kernel_end]
+    movabs rcx, {landed_magic}
+    mov [rax], rcx
+    mfence
+    movabs rcx, {mailbox_magic}
+4:
+    pause
+    cmp [rax], rcx
+    jne 4b
+    // The device wrote the mailbox last: the parent's RAM is all here.
+    mov [rip + boot_tsc], r12
+    lea rsp, [rip + boot_stack_top]
+    xor ebp, ebp
+    call resume_if_forked
+    ud2
 "#,
+        landed_magic = const FORK_LANDED_MAGIC,
         mailbox_magic = const MAILBOX_MAGIC,
         record_magic = const RECORD_MAGIC,
         direct_map = const DIRECT_MAP_BASE,
@@ -246,6 +288,7 @@ resume_if_forked:
     );
 
     extern "C" {
+        fn fork_land() -> !;
         static __data_start: u8;
         static __bss_start: u8;
         static __fork_carry_bss: u8;
@@ -291,6 +334,30 @@ resume_if_forked:
 
     fn mailbox() -> *mut Mailbox {
         addr_of!(__kernel_end) as *mut Mailbox
+    }
+
+    /// The mailbox page's guest-physical address, which `FORK` passes in
+    /// `arg1` (spec `drv-fork-mailbox`): identity-mapped, page-aligned.
+    pub fn mailbox_phys() -> u64 {
+        addr_of!(__kernel_end) as u64
+    }
+
+    /// Lands a fork child on this VM (spec `drv-start-land`, steps 2 to
+    /// 5): interrupts off, the boot page tables, [`FORK_LANDED_MAGIC`] in
+    /// the mailbox, a spin until the device has written the parent's RAM
+    /// (the mailbox published, written last), then `resume_if_forked` on
+    /// the boot stack as a cold fork child. Never returns.
+    ///
+    /// # Safety
+    ///
+    /// `START` must have answered land and the device must be reset (no
+    /// buffer of this VM in its hands): everything but the image and the
+    /// boot page tables is about to be replaced, this call's caller
+    /// included.
+    pub unsafe fn land() -> ! {
+        // SAFETY: the caller vouches that the device may replace this
+        // VM's RAM; `fork_land` needs nothing else.
+        unsafe { fork_land() }
     }
 
     /// Publishes the record at guest-physical `record` for the child.
