@@ -29,7 +29,9 @@ use std::time::{Duration, Instant};
 use rustix::fs::FallocateFlags;
 use thiserror::Error;
 use virtio_pipe_protocol::{FORK_LANDED_MAGIC, FORK_MAILBOX_ALIGN};
-use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
+use vm_memory::{
+    Bytes, FileOffset, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion,
+};
 
 /// Why a fork's memory could not be made.
 #[derive(Debug, Error)]
@@ -75,6 +77,28 @@ pub struct RamCopy {
 }
 
 impl RamCopy {
+    /// This copy mapped as guest memory laid out like `like` (the memory it
+    /// was copied from): the same regions at the same file offsets, so it
+    /// can be the parent side of [`overlay_held`].
+    pub fn memory(&self, like: &GuestMemoryMmap) -> Result<GuestMemoryMmap, RamCopyError> {
+        let ranges = like
+            .iter()
+            .map(|r| {
+                let fo = r
+                    .file_offset()
+                    .ok_or(RamCopyError::NotShared(r.start_addr().0))?;
+                let file = self.file.try_clone().map_err(RamCopyError::Copy)?;
+                Ok((
+                    r.start_addr(),
+                    r.len() as usize,
+                    Some(FileOffset::new(file, fo.start())),
+                ))
+            })
+            .collect::<Result<Vec<_>, RamCopyError>>()?;
+        GuestMemoryMmap::from_ranges_with_files(&ranges)
+            .map_err(|e| RamCopyError::Copy(std::io::Error::other(e)))
+    }
+
     /// A path another process (QEMU) can open to reach this memfd.
     pub fn path(&self) -> PathBuf {
         PathBuf::from(format!(
@@ -306,6 +330,42 @@ pub fn overlay(
     child: &GuestMemoryMmap,
     mailbox: u64,
 ) -> Result<OverlayStats, RamCopyError> {
+    overlay_held(parent, child, mailbox)?.release(child)
+}
+
+/// An [`overlay`] done but for the mailbox's first word: the child still
+/// spins. [`Held::release`] stores the word; between the two the caller
+/// can make the VM the child's (re-bind its connection) before the child
+/// can run.
+#[derive(Debug)]
+#[must_use = "the child spins until the mailbox word is released"]
+pub struct Held {
+    word: u64,
+    mailbox: u64,
+    stats: OverlayStats,
+    start: Instant,
+}
+
+impl Held {
+    /// Stores the mailbox's first word (release-ordered, after a fence):
+    /// the child sees all of the parent's RAM and resumes.
+    pub fn release(self, child: &GuestMemoryMmap) -> Result<OverlayStats, RamCopyError> {
+        fence(Ordering::SeqCst);
+        child
+            .store(self.word, GuestAddress(self.mailbox), Ordering::Release)
+            .map_err(|e| RamCopyError::Copy(std::io::Error::other(e)))?;
+        let mut stats = self.stats;
+        stats.elapsed = self.start.elapsed();
+        Ok(stats)
+    }
+}
+
+/// [`overlay`] up to the mailbox's first word.
+pub fn overlay_held(
+    parent: &GuestMemoryMmap,
+    child: &GuestMemoryMmap,
+    mailbox: u64,
+) -> Result<Held, RamCopyError> {
     let start = Instant::now();
     let pairs = pairs(parent, child)?;
     check_mailbox(&pairs, mailbox)?;
@@ -349,14 +409,14 @@ pub fn overlay(
     let (cf, cbase) = r.child;
     cf.write_all_at(&bytes[8..], cbase + (mailbox - r.guest) + 8)
         .map_err(RamCopyError::Copy)?;
-    fence(Ordering::SeqCst);
     let word = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
-    child
-        .store(word, GuestAddress(mailbox), Ordering::Release)
-        .map_err(|e| RamCopyError::Copy(std::io::Error::other(e)))?;
     stats.copied += page;
-    stats.elapsed = start.elapsed();
-    Ok(stats)
+    Ok(Held {
+        word,
+        mailbox,
+        stats,
+        start,
+    })
 }
 
 /// `copy_file_range` of `len` bytes from `src` at `from` to `dst` at `to`.
