@@ -17,7 +17,8 @@
 //! device's `GET_ARGS`. A VM launched by hand (`serve`) takes the program
 //! from the first PVH module (`-initrd`) and argv from the command line
 //! (`-append`, after any `kernel.*` options: `kernel.debug`,
-//! `kernel.strace`); `qemu-configs/README.md` has the QEMU line.
+//! `kernel.strace`, `kernel.tsc_khz=`); `qemu-configs/README.md` has the
+//! QEMU line.
 //!
 //! # Design
 //!

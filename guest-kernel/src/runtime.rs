@@ -163,10 +163,11 @@ extern "C" fn rust_entry() -> ! {
         frames::free_frames()
     );
     init_cpu();
-    time::init();
+    time::init(cmd.number(b"tsc_khz"));
     log::debug!(
-        "TSC {} MHz, random source {:?}",
-        time::tsc_hz() / 1_000_000,
+        "TSC {} kHz ({:?}), random source {:?}",
+        time::tsc_hz() / 1_000,
+        time::tsc_source(),
         random::source()
     );
 

@@ -199,14 +199,29 @@ pub fn serial_logs(run_dir: &std::path::Path) -> String {
 }
 
 /// The host pid of the QEMU that runs guest `guest_pid` of the daemon
-/// whose run directory is `run_dir` (its socket is on QEMU's command line).
+/// whose run directory is `run_dir`: its socket is on QEMU's command line,
+/// or, for a VM the process took from the pool (booted as `pool-K`), QEMU
+/// has its serial log open under the name the daemon gave it then
+/// (`pid-N.serial.log`).
 pub fn qemu_of(run_dir: &std::path::Path, guest_pid: u32) -> Option<u32> {
-    let needle = format!("{}/pid-{guest_pid}.sock", run_dir.display());
+    let socket = format!("{}/pid-{guest_pid}.sock", run_dir.display());
+    let serial = run_dir.join(format!("pid-{guest_pid}.serial.log"));
     std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
         let pid: u32 = e.file_name().to_str()?.parse().ok()?;
         let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
         let cmd = String::from_utf8_lossy(&cmd);
-        (cmd.contains("qemu-system") && cmd.contains(&needle)).then_some(pid)
+        if !cmd.contains("qemu-system") {
+            return None;
+        }
+        if cmd.contains(&socket) {
+            return Some(pid);
+        }
+        let pooled = cmd.contains(&format!("{}/pool-", run_dir.display()))
+            && std::fs::read_dir(format!("/proc/{pid}/fd"))
+                .ok()?
+                .flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t == serial));
+        pooled.then_some(pid)
     })
 }
 

@@ -138,6 +138,7 @@ fn root_gets_the_configured_args_and_a_child_those_of_its_spawn_blob() {
             memory_mib: 64,
             template: Template::parse(machine.template()),
             firmware: "/usr/share/qemu/qboot.rom".into(),
+            tsc_khz: Some(2_596_130),
         };
         let line = qemu.args(&l.spec).join(" ");
         assert!(

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::host_tsc;
 use crate::process::Pid;
 use crate::qemu::{self, Machine, QemuError};
 use crate::run_dir;
@@ -170,6 +171,11 @@ pub struct QemuLauncher {
     pub template: Template,
     /// The firmware, an absolute path (never looked up by QEMU).
     pub firmware: PathBuf,
+    /// The host's TSC frequency ([`crate::host_tsc`]), passed to every
+    /// guest kernel as `kernel.tsc_khz=`; with it the guest needs no PIT
+    /// (`${PIT}` is `off`), without it the guest times its TSC against
+    /// the PIT (`on`).
+    pub tsc_khz: Option<u64>,
 }
 
 impl QemuLauncher {
@@ -181,6 +187,9 @@ impl QemuLauncher {
         memory_mib: u32,
         machine: Machine,
     ) -> Result<Self, QemuError> {
+        // The measurement (~10 ms) runs while QEMU is asked for its data
+        // directories.
+        host_tsc::measure_in_background();
         let firmware = qemu::firmware(&qemu, machine.firmware_names())?;
         Ok(Self {
             template: Template::parse(machine.template()),
@@ -188,7 +197,17 @@ impl QemuLauncher {
             accel,
             memory_mib,
             firmware,
+            tsc_khz: host_tsc::khz(),
         })
+    }
+
+    /// The guest kernel's command line: only what is the same for every VM
+    /// of this daemon (a VM may boot before it knows which process it
+    /// becomes). Unikernel images ignore `kernel.*` words.
+    pub fn kernel_cmdline(&self) -> String {
+        self.tsc_khz
+            .map(|khz| format!("kernel.tsc_khz={khz}"))
+            .unwrap_or_default()
     }
 
     /// The QEMU arguments for `spec`.
@@ -213,6 +232,11 @@ impl QemuLauncher {
             ("FIRMWARE", self.firmware.display().to_string()),
             ("KERNEL", spec.image.display().to_string()),
             ("SERIAL", spec.serial.display().to_string()),
+            ("CMDLINE", self.kernel_cmdline()),
+            (
+                "PIT",
+                if self.tsc_khz.is_some() { "off" } else { "on" }.to_string(),
+            ),
         ]
         .into_iter()
         .collect();
@@ -442,6 +466,7 @@ mod tests {
             memory_mib: 64,
             template: Template::parse(m.template()),
             firmware: "/fw/qboot.rom".into(),
+            tsc_khz: Some(2_596_130),
         }
     }
 
@@ -529,6 +554,43 @@ mod tests {
             assert!(args.contains("-kernel /img"), "{m:?}");
             assert!(args.contains("-bios /fw/qboot.rom"), "{m:?}");
             assert!(!args.contains("${"), "{m:?}: unreplaced placeholder");
+        }
+    }
+
+    /// The host's TSC rate goes to every guest kernel on its command line
+    /// (the same for every VM), and then the PIT is left out; without it
+    /// the guest times its TSC against the PIT.
+    #[test]
+    fn tsc_rate_goes_on_the_command_line_and_the_pit_only_without_it() {
+        for m in [Machine::MicrovmCarrier, Machine::MicrovmGeneric] {
+            let mut l = launcher(m);
+            let args = l.args(&spec(None));
+            let at = args.iter().position(|a| a == "-append").expect("-append");
+            assert_eq!(args[at + 1], "kernel.tsc_khz=2596130", "{m:?}");
+            assert!(
+                args[..at].iter().any(|a| a.contains(",pit=off,")),
+                "{args:?}"
+            );
+            l.tsc_khz = None;
+            let args = l.args(&spec(None));
+            let at = args.iter().position(|a| a == "-append").expect("-append");
+            assert_eq!(args[at + 1], "", "{m:?}");
+            assert!(args.iter().any(|a| a.contains(",pit=on,")), "{args:?}");
+        }
+        let args = launcher(Machine::Q35Carrier).args(&spec(None)).join(" ");
+        assert!(args.contains("-append kernel.tsc_khz=2596130"), "{args}");
+    }
+
+    /// microvm without ACPI would append `virtio_mmio.device=` words to
+    /// the command line, which the guest kernel would take for argv.
+    #[test]
+    fn microvm_has_no_acpi_and_adds_nothing_to_the_command_line() {
+        for m in [Machine::MicrovmCarrier, Machine::MicrovmGeneric] {
+            let args = launcher(m).args(&spec(None));
+            let machine = &args[args.iter().position(|a| a == "-machine").unwrap() + 1];
+            assert!(machine.contains(",acpi=off,"), "{machine}");
+            assert!(machine.contains(",auto-kernel-cmdline=off"), "{machine}");
+            assert!(args.contains(&"-no-user-config".to_string()), "{args:?}");
         }
     }
 

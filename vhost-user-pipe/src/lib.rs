@@ -32,6 +32,7 @@ pub mod fdtable;
 pub mod files;
 pub mod guest_io;
 pub mod guest_memory;
+pub mod host_tsc;
 pub mod image;
 pub mod io;
 pub mod kernel;

@@ -182,6 +182,8 @@ impl From<Common> for Config {
 }
 
 fn main() -> ExitCode {
+    // Microseconds: the debug log is how a VM's start-up is profiled
+    // (BENCHMARKS.md, "Issue 16: cold boot floor").
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .format_timestamp_micros()
         .init();

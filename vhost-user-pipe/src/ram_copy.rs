@@ -29,7 +29,9 @@ use std::time::{Duration, Instant};
 use rustix::fs::FallocateFlags;
 use thiserror::Error;
 use virtio_pipe_protocol::{FORK_LANDED_MAGIC, FORK_MAILBOX_ALIGN};
-use vm_memory::{Bytes, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion};
+use vm_memory::{
+    Bytes, FileOffset, GuestAddress, GuestMemoryBackend, GuestMemoryMmap, GuestMemoryRegion,
+};
 
 /// Why a fork's memory could not be made.
 #[derive(Debug, Error)]
@@ -75,6 +77,28 @@ pub struct RamCopy {
 }
 
 impl RamCopy {
+    /// This copy mapped as guest memory laid out like `like` (the memory it
+    /// was copied from): the same regions at the same file offsets, so it
+    /// can be the parent side of [`overlay_held`].
+    pub fn memory(&self, like: &GuestMemoryMmap) -> Result<GuestMemoryMmap, RamCopyError> {
+        let ranges = like
+            .iter()
+            .map(|r| {
+                let fo = r
+                    .file_offset()
+                    .ok_or(RamCopyError::NotShared(r.start_addr().0))?;
+                let file = self.file.try_clone().map_err(RamCopyError::Copy)?;
+                Ok((
+                    r.start_addr(),
+                    r.len() as usize,
+                    Some(FileOffset::new(file, fo.start())),
+                ))
+            })
+            .collect::<Result<Vec<_>, RamCopyError>>()?;
+        GuestMemoryMmap::from_ranges_with_files(&ranges)
+            .map_err(|e| RamCopyError::Copy(std::io::Error::other(e)))
+    }
+
     /// A path another process (QEMU) can open to reach this memfd.
     pub fn path(&self) -> PathBuf {
         PathBuf::from(format!(

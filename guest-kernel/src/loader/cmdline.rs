@@ -4,7 +4,9 @@
 //! Words are separated by spaces; single or double quotes group a word
 //! that holds spaces (`-append "sh -c 'echo hi'"`). Leading words that
 //! start with `kernel.` are options for the kernel (`kernel.debug` logs at
-//! debug level, `kernel.strace` logs every syscall); the first word that
+//! debug level, `kernel.strace` logs every syscall, `kernel.tsc_khz=KHZ`
+//! gives the TSC's frequency, which the daemon measured on the host, so
+//! the boot need not time it against the PIT); the first word that
 //! does not is `argv[0]`, and everything from there is argv. An empty
 //! argv means "ask the device" (`GET_ARGS`).
 
@@ -26,6 +28,30 @@ impl Cmdline {
     /// Whether option `name` was given.
     pub fn has(&self, name: &[u8]) -> bool {
         self.options.iter().any(|o| o == name)
+    }
+
+    /// The value of option `name=VALUE` (the last one given).
+    pub fn value(&self, name: &[u8]) -> Option<&[u8]> {
+        self.options.iter().rev().find_map(|o| {
+            o.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix(b"="))
+        })
+    }
+
+    /// The value of option `name=DIGITS` as a number; `None` when absent,
+    /// empty, not all decimal digits, or too large.
+    pub fn number(&self, name: &[u8]) -> Option<u64> {
+        let digits = self.value(name)?;
+        if digits.is_empty() {
+            return None;
+        }
+        digits.iter().try_fold(0u64, |n, &d| {
+            if d.is_ascii_digit() {
+                n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+            } else {
+                None
+            }
+        })
     }
 }
 
@@ -92,6 +118,38 @@ mod tests {
         assert_eq!(strs(&c.options), ["debug", "strace"]);
         assert_eq!(strs(&c.argv), ["hello", "kernel.not-an-option"]);
         assert!(c.has(b"debug"));
+    }
+
+    #[test]
+    fn option_values_and_numbers() {
+        let c = parse(b"kernel.tsc_khz=2592000 kernel.debug kernel.tsc_khzx=1 prog");
+        assert_eq!(c.value(b"tsc_khz"), Some(&b"2592000"[..]));
+        assert_eq!(c.number(b"tsc_khz"), Some(2_592_000));
+        assert_eq!(c.value(b"debug"), None);
+        assert_eq!(c.number(b"absent"), None);
+        assert_eq!(c.value(b"tsc_khzx"), Some(&b"1"[..]));
+        // The last one wins, as Linux's options do.
+        assert_eq!(parse(b"kernel.n=1 kernel.n=2").number(b"n"), Some(2));
+        for bad in [
+            &b"kernel.n="[..],
+            b"kernel.n=12a",
+            b"kernel.n=-1",
+            b"kernel.n=0x10",
+            b"kernel.n=18446744073709551616",
+        ] {
+            assert_eq!(
+                parse(bad).number(b"n"),
+                None,
+                "{:?}",
+                core::str::from_utf8(bad)
+            );
+        }
+        assert_eq!(
+            parse(b"kernel.n=18446744073709551615").number(b"n"),
+            Some(u64::MAX)
+        );
+        // After argv starts, `kernel.` words are the program's.
+        assert_eq!(parse(b"prog kernel.tsc_khz=1").number(b"tsc_khz"), None);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! `syscall` entry, APICs, timekeeping, paging, the serial console, random
 //! numbers and the CPU primitives, and the fork child's resume from its
 //! parent's record. [`frame`] and [`resume`]'s layout are pure data and
-//! build on the host too.
+//! build on the host too, as does [`tsc_freq`] (decoding the CPUID leaves
+//! that state the TSC's frequency).
 
 pub mod frame;
 
@@ -35,3 +36,4 @@ pub mod string;
 pub mod syscall_entry;
 #[cfg(not(test))]
 pub mod time;
+pub mod tsc_freq;

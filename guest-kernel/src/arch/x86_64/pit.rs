@@ -1,6 +1,8 @@
 //! The i8254 PIT, used only as a known-frequency reference to calibrate the
-//! TSC. Channel 0 runs as a free rate generator and is read back by latching,
-//! so no gate (port 0x61, absent on microvm) and no interrupt are needed.
+//! TSC when nothing states its frequency (`tsc_freq`). Channel 0 runs as a
+//! free rate generator and is read back by latching, so no gate (port
+//! 0x61, absent on microvm) and no interrupt are needed; afterwards it is
+//! stopped, so the VMM does not tick it 18 times a second for nothing.
 
 use super::port::{inb, outb};
 
@@ -25,6 +27,17 @@ pub fn read() -> u16 {
         let lo = inb(0x40);
         let hi = inb(0x40);
         u16::from_le_bytes([lo, hi])
+    }
+}
+
+/// Stops channel 0: mode 0 (interrupt on terminal count) does not reload,
+/// so after one count nothing runs (QEMU then keeps no timer for it).
+pub fn stop() {
+    // SAFETY: PIT command and channel-0 data ports; IRQ0 is masked everywhere.
+    unsafe {
+        outb(0x43, 0b0011_0000);
+        outb(0x40, 1);
+        outb(0x40, 0);
     }
 }
 

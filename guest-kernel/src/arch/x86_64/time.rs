@@ -1,13 +1,17 @@
-//! Timekeeping: the TSC calibrated against the PIT for the clocks, the
-//! LAPIC timer calibrated against the TSC for sleeping (one-shot interrupt
-//! + `hlt`).
+//! Timekeeping: the TSC for the clocks, its frequency stated by the CPU
+//! or the daemon (`tsc_freq`) or else calibrated against the PIT; the
+//! LAPIC timer, calibrated against the TSC, for sleeping (one-shot
+//! interrupt + `hlt`).
 
-use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 
+use super::tsc_freq::{self, Known};
 use super::{apic, cpu, interrupts, pit, rtc};
 
 /// PIT ticks to calibrate over: about 5 ms.
 const CALIBRATION_PIT_TICKS: u64 = pit::PIT_HZ / 200;
+/// The LAPIC timer is timed against a known TSC for this long: 0.5 ms.
+const LAPIC_CALIBRATION_DIVISOR: u64 = 2000;
 /// Assumed TSC rate when no PIT answers.
 const FALLBACK_TSC_HZ: u64 = 2_000_000_000;
 
@@ -20,28 +24,109 @@ static TSC_AT_EPOCH_READ: AtomicU64 = AtomicU64::new(0);
 /// child its parent's clock at the fork.
 static MONO_AT_ENTRY_NS: AtomicU64 = AtomicU64::new(0);
 
-/// Calibrates the TSC and the LAPIC timer, and reads the RTC.
-pub fn init() {
-    if pit::present() {
-        pit::start();
-        let mut last = pit::read();
-        let mut elapsed = 0u64;
-        let tsc0 = cpu::rdtsc();
-        apic::timer_start_masked(u32::MAX);
-        while elapsed < CALIBRATION_PIT_TICKS {
-            let now = pit::read();
-            elapsed += u64::from(last.wrapping_sub(now));
-            last = now;
+/// Where the TSC's frequency came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TscSource {
+    /// Stated: by the CPU or the command line.
+    Stated(tsc_freq::Source),
+    /// Timed against the PIT.
+    Pit,
+    /// Nothing answered: [`FALLBACK_TSC_HZ`] assumed.
+    Assumed,
+}
+
+static SOURCE: AtomicU8 = AtomicU8::new(0);
+
+/// Finds the TSC's frequency (the CPU's statement, else `tsc_khz` from the
+/// command line, else the PIT), calibrates the LAPIC timer and reads the
+/// RTC.
+pub fn init(tsc_khz: Option<u64>) {
+    let known = tsc_freq::from_cpu(&cpu::cpuid).or_else(|| tsc_khz.and_then(tsc_freq::from_khz));
+    let source = match known {
+        Some(Known {
+            tsc_hz,
+            lapic_hz,
+            source,
+        }) => {
+            TSC_HZ.store(tsc_hz, Ordering::Relaxed);
+            let lapic_hz = lapic_hz.unwrap_or_else(|| lapic_against_tsc(tsc_hz));
+            LAPIC_HZ.store(lapic_hz.max(1), Ordering::Relaxed);
+            TscSource::Stated(source)
         }
-        let tsc1 = cpu::rdtsc();
-        let lapic_ticks = u64::from(u32::MAX - apic::timer_current());
-        apic::timer_start_masked(0);
-        let hz = |ticks: u64| ticks * pit::PIT_HZ / elapsed;
-        TSC_HZ.store(hz(tsc1 - tsc0).max(1), Ordering::Relaxed);
-        LAPIC_HZ.store(hz(lapic_ticks).max(1), Ordering::Relaxed);
-    }
+        None if pit::present() => {
+            calibrate_against_pit();
+            TscSource::Pit
+        }
+        None => TscSource::Assumed,
+    };
+    // Whether or not it was used: a PIT left running wakes the VMM.
+    pit::stop();
+    SOURCE.store(
+        match source {
+            TscSource::Stated(tsc_freq::Source::HypervisorLeaf) => 1,
+            TscSource::Stated(tsc_freq::Source::Cpuid15) => 2,
+            TscSource::Stated(tsc_freq::Source::CommandLine) => 3,
+            TscSource::Pit => 4,
+            TscSource::Assumed => 0,
+        },
+        Ordering::Relaxed,
+    );
     EPOCH_NS.store(rtc::unix_seconds() * 1_000_000_000, Ordering::Relaxed);
     TSC_AT_EPOCH_READ.store(cpu::rdtsc(), Ordering::Relaxed);
+}
+
+/// Where [`tsc_hz`] came from.
+pub fn tsc_source() -> TscSource {
+    match SOURCE.load(Ordering::Relaxed) {
+        1 => TscSource::Stated(tsc_freq::Source::HypervisorLeaf),
+        2 => TscSource::Stated(tsc_freq::Source::Cpuid15),
+        3 => TscSource::Stated(tsc_freq::Source::CommandLine),
+        4 => TscSource::Pit,
+        _ => TscSource::Assumed,
+    }
+}
+
+/// Times the TSC and the LAPIC timer against ~5 ms of PIT ticks.
+fn calibrate_against_pit() {
+    pit::start();
+    let mut last = pit::read();
+    let mut elapsed = 0u64;
+    let tsc0 = cpu::rdtsc();
+    apic::timer_start_masked(u32::MAX);
+    while elapsed < CALIBRATION_PIT_TICKS {
+        let now = pit::read();
+        elapsed += u64::from(last.wrapping_sub(now));
+        last = now;
+    }
+    let tsc1 = cpu::rdtsc();
+    let lapic_ticks = u64::from(u32::MAX - apic::timer_current());
+    apic::timer_start_masked(0);
+    let hz = |ticks: u64| ticks * pit::PIT_HZ / elapsed;
+    TSC_HZ.store(hz(tsc1 - tsc0).max(1), Ordering::Relaxed);
+    LAPIC_HZ.store(hz(lapic_ticks).max(1), Ordering::Relaxed);
+}
+
+/// The LAPIC timer's rate, timed against a TSC of known frequency over
+/// half a millisecond. Each read of the counter is bracketed by TSC reads
+/// and placed at their midpoint, so the cost of the (emulated) register
+/// read does not bias the result.
+fn lapic_against_tsc(tsc_hz: u64) -> u64 {
+    let read = || {
+        let before = cpu::rdtsc();
+        let count = apic::timer_current();
+        let after = cpu::rdtsc();
+        (before / 2 + after / 2, count)
+    };
+    apic::timer_start_masked(u32::MAX);
+    let (t0, c0) = read();
+    let window = tsc_hz / LAPIC_CALIBRATION_DIVISOR;
+    while cpu::rdtsc().wrapping_sub(t0) < window {
+        core::hint::spin_loop();
+    }
+    let (t1, c1) = read();
+    apic::timer_start_masked(0);
+    let tsc_ticks = t1.wrapping_sub(t0).max(1);
+    (u128::from(c0.wrapping_sub(c1)) * u128::from(tsc_hz) / u128::from(tsc_ticks)) as u64
 }
 
 /// The calibrated TSC frequency.
