@@ -620,6 +620,39 @@ impl Supervisor {
             .unwrap_or_else(|| self.qemu_log_path(pid))
     }
 
+    /// Waits until `pid` has started, or its VM or record is gone, at most
+    /// the start deadline; whether it did.
+    fn wait_started(&self, pid: Pid) -> bool {
+        let until = Instant::now() + self.start_deadline;
+        let mut hosts = self.hosts();
+        loop {
+            let done = hosts
+                .get(&pid)
+                .map_or(true, |r| r.started || r.vm.is_none());
+            if done {
+                return true;
+            }
+            let Some(left) = until.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            hosts = wait_timeout(&self.changed, hosts, left).0;
+        }
+    }
+
+    /// Gives a vfork child that EXEC'd a VM of its own, booting the process
+    /// kernel, which loads its program (spec: `dev-vfork-borrow`). A launch
+    /// that fails ends it as killed.
+    fn launch_execd(&self, pid: Pid) {
+        let r = match &self.kernel_image {
+            Some(image) => self.start_process(pid, image, None),
+            None => Err(SupervisorError::NoKernel),
+        };
+        if let Err(e) = r {
+            warn!("pid {pid}: no VM for its exec: {e}");
+            self.vanished(pid);
+        }
+    }
+
     // ---- requests ----
 
     /// Completes a SPAWN or FORK. A caller that ended while the request was
