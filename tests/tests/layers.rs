@@ -101,6 +101,7 @@ fn the_daemons_layers_point_one_way() {
             "image",
             "accel",
             "qemu",
+            "host_tsc",
             "run_dir",
             "ram_copy",
             "rate_limit",

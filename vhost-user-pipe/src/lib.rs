@@ -13,7 +13,7 @@
 //! std::process::exit(code);
 //! ```
 //!
-//! Layout (`ARCHITECTURE.md`, "Where things are"): `supervisor.rs` is
+//! Layout (`ARCHITECTURE.md`, "Where things are"): `supervisor/` is
 //! the process manager, `connection.rs` serves one vhost-user connection,
 //! `backend.rs` is the only `VhostUserBackend`, `requests.rs` turns chains
 //! into typed requests (parsing at the edge in `chain.rs`), `guest_io.rs`

@@ -4,7 +4,7 @@
 //! instruction: QEMU's start-up, the vhost-user set-up, the firmware and the
 //! guest kernel's boot (`BENCHMARKS.md`, "Issue 16"). None of that depends on
 //! which process the VM becomes: every Linux program's VM boots the same
-//! process kernel. So the process manager (`supervisor.rs`) keeps a few VMs
+//! process kernel. So the process manager (`supervisor/`) keeps a few VMs
 //! booted ahead of time. Each has connected, negotiated and submitted
 //! `START`, which the supervisor holds: the guest halts waiting for the
 //! answer (parked: no CPU, nothing running). A spawn or an exec into a new

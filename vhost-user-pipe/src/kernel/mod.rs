@@ -1,7 +1,7 @@
 //! The "kernel" of a process tree: every pipe, every fd table and the process
 //! table, and the operations of the spec on them. Spec: *Device Operation*.
 //!
-//! The kernel is plain data behind one mutex (see `supervisor.rs`). It has no
+//! The kernel is plain data behind one mutex (see `supervisor/`). It has no
 //! vhost types: requests arrive already parsed ([`Request`]) with their buffers
 //! as `Box<dyn Io>`. A request either completes at once (the kernel calls
 //! [`Io::complete`]) or is held (a blocked READ, WRITE, WAIT or POLL) and completed
