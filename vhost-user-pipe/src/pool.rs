@@ -23,9 +23,11 @@ use crate::process::Pid;
 
 pub use crate::process::FIRST_VM_ID;
 
-/// Parked VMs `run` keeps by default (`--pool`; see `BENCHMARKS.md`,
-/// "Issue 16", for the measurements behind it).
-pub const DEFAULT_SIZE: usize = 2;
+/// Parked VMs `run` keeps by default (`--pool`). Measured (`BENCHMARKS.md`,
+/// "Issue 16"): each parked VM costs about 15 MiB of PSS and no CPU at
+/// idle, and a pipeline gets a parked VM per stage up to the pool's size;
+/// four covers the pipelines a shell usually starts.
+pub const DEFAULT_SIZE: usize = 4;
 
 /// After this many parked VMs in a row fail to boot, the pool gives up:
 /// something is wrong with the image or QEMU, and a cold launch reports it.
@@ -34,6 +36,14 @@ pub const MAX_FAILURES_IN_A_ROW: u32 = 3;
 /// How long a taken parked VM may take to land for a fork (spec:
 /// `drv-start-land`) before the fork falls back to a cold VM.
 pub const LAND_DEADLINE: Duration = Duration::from_secs(2);
+
+/// How long after a parked VM is taken the pool waits before it boots a
+/// replacement (and it never boots one while a process's VM is still
+/// booting cold): the new process's own start, tens of milliseconds of
+/// CPU under TCG, should not share two cores with a QEMU starting up.
+/// Measured: with the refill right after the take, a pool spawn's child
+/// ran user code 24 ms after the call; see `BENCHMARKS.md`, "Issue 16".
+pub const REFILL_DELAY: Duration = Duration::from_millis(30);
 
 /// Whether `pid` is a VM id of the pool rather than a process.
 pub fn is_vm_id(pid: Pid) -> bool {
@@ -60,6 +70,8 @@ pub struct PoolState {
     pub launched: usize,
     /// Parked VMs given to processes.
     pub taken: usize,
+    /// When a parked VM was last given to a process.
+    pub last_take: Option<std::time::Instant>,
 }
 
 impl PoolState {

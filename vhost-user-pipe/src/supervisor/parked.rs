@@ -82,6 +82,21 @@ impl Supervisor {
                 drop(wait(&self.changed, hosts));
                 continue;
             }
+            // Refill when the tree is quiet: a VM's start-up takes the same
+            // CPUs that a process which has just taken a parked VM, or is
+            // booting cold, needs for its own start.
+            let booting = hosts
+                .iter()
+                .any(|(id, r)| !pool::is_vm_id(*id) && r.vm.is_some() && !r.started);
+            if booting {
+                drop(wait(&self.changed, hosts));
+                continue;
+            }
+            let since_take = lock(&self.pool).last_take.map(|t| t.elapsed());
+            if let Some(left) = since_take.and_then(|t| pool::REFILL_DELAY.checked_sub(t)) {
+                drop(wait_timeout(&self.changed, hosts, left));
+                continue;
+            }
             drop(hosts);
             let id = lock(&self.pool).next_id();
             let files = VmFiles {
@@ -197,7 +212,11 @@ impl Supervisor {
         self.changed.notify_all();
         drop(hosts);
         self.vms.fetch_add(1, Ordering::Relaxed);
-        lock(&self.pool).taken += 1;
+        {
+            let mut st = lock(&self.pool);
+            st.taken += 1;
+            st.last_take = Some(Instant::now());
+        }
         debug!("pid {pid}: takes parked VM {}", name_of(id));
         Some(binding)
     }
