@@ -263,7 +263,7 @@ impl RunTree {
 
     /// Host pids of this tree's QEMUs (their command lines name the run
     /// directory): the processes' and the parked VMs'. A VM booted for the
-    /// pool keeps its `pool-K.sock` name when a process takes it, so the
+    /// pool keeps `pool-K.sock` on its command line when a process takes it, so the
     /// two cannot be told apart from here; the tree's size can.
     pub fn qemu_pids(&self) -> Vec<u32> {
         let needle = self.run_dir.path().to_string_lossy().into_owned();

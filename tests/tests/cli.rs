@@ -146,3 +146,22 @@ fn a_linux_program_without_the_process_kernel_names_the_build_command() {
         "{line}"
     );
 }
+
+/// `serve` has no pool (its root's QEMU is launched by hand): only `run`
+/// offers `--pool`, and refuses a size that is not a number.
+#[test]
+fn the_pool_is_an_option_of_run_only() {
+    let help = |cmd: &str| {
+        let out = Command::new(daemon_bin())
+            .args([cmd, "--help"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(help("run").contains("--pool <POOL>"));
+    assert!(!help("serve").contains("--pool"));
+    let (code, err) = daemon(&["run", "--pool", "many", "/bin/true"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--pool"), "{err}");
+}

@@ -197,8 +197,15 @@ impl Supervisor {
         let mut rec = hosts.remove(&id)?;
         let binding = rec.binding.clone()?;
         binding.rebind(pid);
-        // Its logs go by the process's name from now on (QEMU keeps
-        // writing to the files it opened).
+        // Its socket and logs go by the process's name from now on (QEMU
+        // is connected, and keeps writing to the files it opened).
+        if let Some(socket) = rec.socket.take() {
+            let to = self.socket_path(pid);
+            rec.socket = Some(match std::fs::rename(&socket, &to) {
+                Ok(()) => to,
+                Err(_) => socket,
+            });
+        }
         if let Some((serial, qemu_log)) = rec.logs.take() {
             let (to_serial, to_log) = (self.serial_path(pid), self.qemu_log_path(pid));
             let renamed = std::fs::rename(&serial, &to_serial)
