@@ -238,6 +238,35 @@ static int hello(void)
     return 0;
 }
 
+/* The rest of one process-start sample: the parent got `pid` back from the
+ * call at t1 (started at t0) and holds the read end `rd` of the pipe the
+ * child writes its first byte to; waits for that byte (t2) and reaps the
+ * child (t3), and stores "T1:T2:T3" (ns after t0) as sample i. */
+static void finish_start_sample(int i, int rd, pid_t pid, long t0, long t1)
+{
+    unsigned char c;
+    read_exact(rd, &c, 1);
+    long t2 = now_ns();
+    int status;
+    if (waitpid(pid, &status, 0) < 0)
+        die("waitpid");
+    long t3 = now_ns();
+    close(rd);
+    samples[4 * i] = t1 - t0;
+    samples[4 * i + 1] = t2 - t0;
+    samples[4 * i + 2] = t3 - t0;
+    samples[4 * i + 3] = 0;
+}
+
+/* Prints `tag` and the count samples of finish_start_sample. */
+static void print_start_samples(const char *tag, int count)
+{
+    printf("%s", tag);
+    for (int i = 0; i < count; i++)
+        printf(" %ld:%ld:%ld", samples[4 * i], samples[4 * i + 1], samples[4 * i + 2]);
+    printf("\n");
+}
+
 static int spawn_bench(int argc, char **argv)
 {
     int count = argc > 2 ? atoi(argv[2]) : 5;
@@ -254,23 +283,9 @@ static int spawn_bench(int argc, char **argv)
         pid_t pid = spawn_with(child_argv, -1, p[1], p, 2);
         long t1 = now_ns();
         close(p[1]);
-        unsigned char c;
-        read_exact(p[0], &c, 1);
-        long t2 = now_ns();
-        int status;
-        if (waitpid(pid, &status, 0) < 0)
-            die("waitpid");
-        long t3 = now_ns();
-        close(p[0]);
-        samples[4 * i] = t1 - t0;
-        samples[4 * i + 1] = t2 - t0;
-        samples[4 * i + 2] = t3 - t0;
-        samples[4 * i + 3] = 0;
+        finish_start_sample(i, p[0], pid, t0, t1);
     }
-    printf("spawn_ns");
-    for (int i = 0; i < count; i++)
-        printf(" %ld:%ld:%ld", samples[4 * i], samples[4 * i + 1], samples[4 * i + 2]);
-    printf("\n");
+    print_start_samples("spawn_ns", count);
     return 0;
 }
 
@@ -298,22 +313,9 @@ static int fork_bench(int argc, char **argv)
             return 0;
         }
         close(p[1]);
-        unsigned char c;
-        read_exact(p[0], &c, 1);
-        long t2 = now_ns();
-        int status;
-        if (waitpid(pid, &status, 0) < 0)
-            die("waitpid");
-        long t3 = now_ns();
-        close(p[0]);
-        samples[4 * i] = t1 - t0;
-        samples[4 * i + 1] = t2 - t0;
-        samples[4 * i + 2] = t3 - t0;
+        finish_start_sample(i, p[0], pid, t0, t1);
     }
-    printf("fork_ns");
-    for (int i = 0; i < count; i++)
-        printf(" %ld:%ld:%ld", samples[4 * i], samples[4 * i + 1], samples[4 * i + 2]);
-    printf("\n");
+    print_start_samples("fork_ns", count);
     return 0;
 }
 
@@ -347,22 +349,9 @@ static int vfork_bench(int argc, char **argv)
         if (pid < 0)
             die("vfork");
         close(p[1]);
-        unsigned char c;
-        read_exact(p[0], &c, 1);
-        long t2 = now_ns();
-        int status;
-        if (waitpid(pid, &status, 0) < 0)
-            die("waitpid");
-        long t3 = now_ns();
-        close(p[0]);
-        samples[4 * i] = t1 - t0;
-        samples[4 * i + 1] = t2 - t0;
-        samples[4 * i + 2] = t3 - t0;
+        finish_start_sample(i, p[0], pid, t0, t1);
     }
-    printf("vfork_ns");
-    for (int i = 0; i < count; i++)
-        printf(" %ld:%ld:%ld", samples[4 * i], samples[4 * i + 1], samples[4 * i + 2]);
-    printf("\n");
+    print_start_samples("vfork_ns", count);
     return 0;
 }
 

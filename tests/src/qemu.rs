@@ -198,6 +198,22 @@ pub fn serial_logs(run_dir: &std::path::Path) -> String {
         .collect()
 }
 
+/// Host pids of the QEMU processes whose command line mentions `needle`
+/// (a run directory, a socket).
+pub fn qemus_mentioning(needle: &str) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let cmd = String::from_utf8_lossy(&cmd);
+            (cmd.contains("qemu-system") && cmd.contains(needle)).then_some(pid)
+        })
+        .collect()
+}
+
 /// The host pid of the QEMU that runs guest `guest_pid` of the daemon
 /// whose run directory is `run_dir`: its socket is on QEMU's command line,
 /// or, for a VM the process took from the pool (booted as `pool-K`), QEMU

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use system_tests::programs;
-use system_tests::qemu::{daemon_bin, qemu_of, run_with_deadline, Group};
+use system_tests::qemu::{daemon_bin, qemu_of, qemus_mentioning, run_with_deadline, Group};
 
 /// A tree of two guests under TCG on a loaded 2-core machine finishes well within this.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -48,20 +48,6 @@ fn with_umask_000(cmd: &mut Command) {
 
 fn mode(p: &Path) -> u32 {
     std::fs::symlink_metadata(p).unwrap().mode() & 0o777
-}
-
-/// Host pids of the QEMUs whose command line mentions `needle`.
-fn qemus_mentioning(needle: &str) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| {
-            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            let cmd = String::from_utf8_lossy(&cmd);
-            (cmd.contains("qemu-system") && cmd.contains(needle)).then_some(pid)
-        })
-        .collect()
 }
 
 /// Waits for `cond` until `limit` passes; whether it held.

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use system_tests::linux_tree::LinuxRoot;
 use system_tests::programs;
-use system_tests::qemu::{daemon_bin, status_of, Group};
+use system_tests::qemu::{daemon_bin, qemus_mentioning, status_of, Group};
 
 /// Generous: a loaded 2-core machine boots VMs slowly.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -146,17 +146,7 @@ impl Tree {
 
 /// QEMU processes whose command line mentions `dir`.
 fn qemus_in(dir: &Path) -> Vec<u32> {
-    let needle = dir.to_string_lossy().into_owned();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter_map(|e| {
-            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            let cmd = String::from_utf8_lossy(&cmd);
-            (cmd.contains("qemu-system") && cmd.contains(&needle)).then_some(pid)
-        })
-        .collect()
+    qemus_mentioning(&dir.to_string_lossy())
 }
 
 fn root() -> LinuxRoot {

@@ -127,36 +127,6 @@ fn seek(file: &File, off: u64, whence: libc::c_int) -> Option<u64> {
     (r >= 0).then_some(r as u64)
 }
 
-fn copy_range(src: &File, dst: &File, mut off: u64, end: u64) -> std::io::Result<u64> {
-    let mut copied = 0;
-    while off < end {
-        let mut in_off = off as libc::loff_t;
-        let mut out_off = off as libc::loff_t;
-        let want = (end - off).min(1 << 30) as usize;
-        // SAFETY: copy_file_range(2) between two open fds with offsets
-        // that live on this stack frame for the whole call.
-        let n = unsafe {
-            libc::copy_file_range(
-                src.as_raw_fd(),
-                &mut in_off,
-                dst.as_raw_fd(),
-                &mut out_off,
-                want,
-                0,
-            )
-        };
-        if n < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        if n == 0 {
-            break;
-        }
-        off += n as u64;
-        copied += n as u64;
-    }
-    Ok(copied)
-}
-
 /// Copies the RAM of `mem` into a new memfd of at least `min_size` bytes.
 pub fn copy(mem: &GuestMemoryMmap, min_size: u64) -> Result<RamCopy, RamCopyError> {
     let start = Instant::now();
@@ -177,7 +147,8 @@ pub fn copy(mem: &GuestMemoryMmap, min_size: u64) -> Result<RamCopy, RamCopyErro
                 break;
             };
             let hole = seek(src, data, libc::SEEK_HOLE).unwrap_or(end).min(end);
-            copied += copy_range(src, &file, data, hole).map_err(RamCopyError::Copy)?;
+            copied +=
+                copy_between(src, data, &file, data, hole - data).map_err(RamCopyError::Copy)?;
             off = hole;
         }
     }
