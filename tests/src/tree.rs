@@ -57,7 +57,21 @@ impl Tree {
         Self::make(Limits::default(), true)
     }
 
+    /// A tree with a pool of `n` parked VMs (`run --pool N`). Its process
+    /// kernel is image "child", so a SPAWN of "child" takes a parked VM and
+    /// such a child's FORK can land in another; every VM the pool boots is
+    /// a launch the test accepts (its `spec.pid` is a VM id).
+    pub fn with_pool(n: usize) -> Self {
+        let tree = Self::build(Limits::default(), false, n);
+        tree.sup.start_pool().unwrap();
+        tree
+    }
+
     fn make(limits: Limits, writable: bool) -> Self {
+        Self::build(limits, writable, 0)
+    }
+
+    fn build(limits: Limits, writable: bool, pool: usize) -> Self {
         let dir = unique_dir();
         for name in IMAGES {
             std::fs::write(dir.join("images").join(name), b"not really an ELF").unwrap();
@@ -66,10 +80,16 @@ impl Tree {
         std::fs::write(dir.join(KERNEL), b"not really a kernel").unwrap();
         let images = ImageDir::new(&dir.join("images")).unwrap();
         let root = Root::open(&dir.join("root")).unwrap().writable(writable);
+        let kernel = if pool > 0 {
+            images.resolve("child").unwrap()
+        } else {
+            dir.join(KERNEL)
+        };
         let sup = Supervisor::builder(limits, Arc::new(launcher), dir.join("run"))
             .images(Some(images))
             .root(Some(root))
-            .kernel_image(Some(dir.join(KERNEL)))
+            .kernel_image(Some(kernel))
+            .pool(pool)
             .build();
         Self { sup, launches, dir }
     }
