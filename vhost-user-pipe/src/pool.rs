@@ -66,8 +66,6 @@ pub struct PoolState {
     pub failures: u32,
     /// No more VMs: the tree is ending, or booting them kept failing.
     pub closed: bool,
-    /// VMs launched for the pool, and how many of them were taken.
-    pub launched: usize,
     /// Parked VMs given to processes.
     pub taken: usize,
     /// When a parked VM was last given to a process.

@@ -118,7 +118,6 @@ impl Supervisor {
                 }
             };
             let mut st = lock(&self.pool);
-            st.launched += 1;
             if booted {
                 st.failures = 0;
             } else {
@@ -260,11 +259,5 @@ impl Supervisor {
         rec.started = true;
         self.changed.notify_all();
         debug!("{}: parked", name_of(caller.vm));
-    }
-
-    /// How the pool has done: VMs launched for it and taken from it.
-    pub fn pool_counts(&self) -> (usize, usize) {
-        let st = lock(&self.pool);
-        (st.launched, st.taken)
     }
 }
