@@ -238,6 +238,23 @@ static int hello(void)
     return 0;
 }
 
+/* COUNT and PAUSE_MS of a process-start mode (`MODE COUNT PAUSE_MS`). */
+static int start_sample_count(int argc, char **argv, int *pause)
+{
+    int count = argc > 2 ? atoi(argv[2]) : 5;
+    *pause = argc > 3 ? atoi(argv[3]) : 0;
+    return count > MAX_ITERS / 4 ? MAX_ITERS / 4 : count;
+}
+
+/* The start of one process-start sample: the pause (so a pool can refill),
+ * then the pipe the child's first byte comes back through. */
+static void begin_start_sample(int pause, int p[2])
+{
+    pause_ms(pause);
+    if (pipe(p) < 0)
+        die("pipe");
+}
+
 /* The rest of one process-start sample: the parent got `pid` back from the
  * call at t1 (started at t0) and holds the read end `rd` of the pipe the
  * child writes its first byte to; waits for that byte (t2) and reaps the
@@ -269,16 +286,12 @@ static void print_start_samples(const char *tag, int count)
 
 static int spawn_bench(int argc, char **argv)
 {
-    int count = argc > 2 ? atoi(argv[2]) : 5;
-    int pause = argc > 3 ? atoi(argv[3]) : 0;
-    if (count > MAX_ITERS / 4)
-        count = MAX_ITERS / 4;
+    int pause;
+    int count = start_sample_count(argc, argv, &pause);
     char *child_argv[] = {"vupbench", "hello", NULL};
     for (int i = 0; i < count; i++) {
-        pause_ms(pause);
         int p[2];
-        if (pipe(p) < 0)
-            die("pipe");
+        begin_start_sample(pause, p);
         long t0 = now_ns();
         pid_t pid = spawn_with(child_argv, -1, p[1], p, 2);
         long t1 = now_ns();
@@ -291,15 +304,11 @@ static int spawn_bench(int argc, char **argv)
 
 static int fork_bench(int argc, char **argv)
 {
-    int count = argc > 2 ? atoi(argv[2]) : 5;
-    int pause = argc > 3 ? atoi(argv[3]) : 0;
-    if (count > MAX_ITERS / 4)
-        count = MAX_ITERS / 4;
+    int pause;
+    int count = start_sample_count(argc, argv, &pause);
     for (int i = 0; i < count; i++) {
-        pause_ms(pause);
         int p[2];
-        if (pipe(p) < 0)
-            die("pipe");
+        begin_start_sample(pause, p);
         long t0 = now_ns();
         pid_t pid = fork();
         if (pid == 0) {
@@ -325,16 +334,12 @@ static int fork_bench(int argc, char **argv)
  * the child is reaped. */
 static int vfork_bench(int argc, char **argv)
 {
-    int count = argc > 2 ? atoi(argv[2]) : 5;
-    int pause = argc > 3 ? atoi(argv[3]) : 0;
-    if (count > MAX_ITERS / 4)
-        count = MAX_ITERS / 4;
+    int pause;
+    int count = start_sample_count(argc, argv, &pause);
     static char *child_argv[] = {"vupbench", "hello", NULL};
     for (int i = 0; i < count; i++) {
-        pause_ms(pause);
         int p[2];
-        if (pipe(p) < 0)
-            die("pipe");
+        begin_start_sample(pause, p);
         long t0 = now_ns();
         pid_t pid = vfork();
         if (pid == 0) {
